@@ -1,0 +1,2 @@
+def load_mnist(path):
+    raise NotImplementedError

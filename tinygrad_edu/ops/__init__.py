@@ -1,0 +1,46 @@
+"""Every primitive op: a ``Function`` subclass with forward and backward side by side.
+
+Ops work on bare numpy arrays (they never import ``tensor``), so each can be tested alone.
+"""
+
+from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sub
+from .linalg import Linear, MatMul
+from .movement import (
+    BroadcastTo,
+    Concatenate,
+    GetItem,
+    Pad,
+    Reshape,
+    Squeeze,
+    Stack,
+    Transpose,
+    Unsqueeze,
+    Where,
+)
+from .nn import DropoutMask
+from .reduce import LogSumExp, Max, Mean, Min, Sum, Var
+from .unary import (
+    Abs,
+    Clip,
+    Elu,
+    Exp,
+    LeakyRelu,
+    Log,
+    LogSoftmax,
+    Relu,
+    Sigmoid,
+    Softmax,
+    Sqrt,
+    Tanh,
+)
+
+__all__ = [
+    "Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowScalar", "Maximum", "Minimum",
+    "Exp", "Log", "Sqrt", "Abs", "Clip", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh",
+    "Softmax", "LogSoftmax",
+    "Sum", "Mean", "Max", "Min", "Var", "LogSumExp",
+    "MatMul", "Linear",
+    "Reshape", "Transpose", "BroadcastTo", "Squeeze", "Unsqueeze", "GetItem", "Concatenate",
+    "Stack", "Pad", "Where",
+    "DropoutMask",
+]

@@ -1,0 +1,245 @@
+"""Learning-rate schedules: callables ``step -> learning rate`` (Keras semantics and names).
+
+Give one to any optimizer as ``learning_rate=``; the optimizer then uses
+``schedule(optimizer.iterations)`` at each ``step()`` (``iterations`` counts the steps already
+taken, so the first step uses ``schedule(0)``).
+
+>>> s = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+>>> s(0), s(10), s(20)
+(0.1, 0.05, 0.025)
+>>> PiecewiseConstantDecay(boundaries=[100], values=[1.0, 0.5])(100)
+1.0
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any, Dict, List, Optional, Sequence
+
+from tinygrad_edu.errors import ConfigError, suggest
+
+__all__ = [
+    "LearningRateSchedule",
+    "ExponentialDecay",
+    "PiecewiseConstantDecay",
+    "CosineDecay",
+    "serialize",
+    "deserialize",
+]
+
+
+def _number(owner: str, name: str, value: Any, *, positive: bool = False, fix: str = "") -> float:
+    """``float(value)`` if it is a finite real number (> 0 when ``positive``), else ConfigError."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        try:  # numpy scalars and 0-d arrays
+            ok = not isinstance(value, (bool, str)) and getattr(value, "size", 0) == 1
+            value = float(value) if ok else value
+        except (TypeError, ValueError):
+            ok = False
+    if ok:
+        value = float(value)
+        ok = math.isfinite(value) and (value > 0 or not positive)
+    if not ok:
+        raise ConfigError(
+            where=owner,
+            expected=f"{name} a finite number" + (" > 0" if positive else ""),
+            got=repr(value),
+            fix=fix or f"pass a positive number for {name}",
+        )
+    return value
+
+
+class LearningRateSchedule:
+    """Base class: ``schedule(step)`` returns the learning rate (a float) for that step.
+
+    Subclasses implement ``__call__(step)`` and ``get_config()`` (the constructor arguments, so that
+    ``type(s).from_config(s.get_config())`` rebuilds an equal schedule).
+    """
+
+    def __call__(self, step: int) -> float:
+        raise NotImplementedError(f"{type(self).__name__}.__call__")
+
+    def get_config(self) -> Dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__}.get_config")
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "LearningRateSchedule":
+        return cls(**config)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.get_config() == self.get_config()
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """``lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)``.
+
+    With ``staircase=True`` the exponent is ``floor(step / decay_steps)``: the rate drops in steps.
+
+    >>> ExponentialDecay(1.0, decay_steps=2, decay_rate=0.5, staircase=True)(3)
+    0.5
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+    ) -> None:
+        owner = "schedule ExponentialDecay"
+        self.initial_learning_rate = _number(
+            owner, "initial_learning_rate", initial_learning_rate, positive=True
+        )
+        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
+        self.decay_rate = _number(
+            owner, "decay_rate", decay_rate, positive=True,
+            fix="decay_rate multiplies the rate every decay_steps steps; 0.96 or 0.5 are typical",
+        )
+        self.staircase = bool(staircase)
+
+    def __call__(self, step: int) -> float:
+        p = float(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate**p
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+        }
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
+    ``boundaries[i-1] < step <= boundaries[i]``, and ``values[-1]`` after the last boundary.
+
+    >>> s = PiecewiseConstantDecay(boundaries=[10, 20], values=[1.0, 0.5, 0.1])
+    >>> s(10), s(11), s(21)
+    (1.0, 0.5, 0.1)
+    """
+
+    def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
+        owner = "schedule PiecewiseConstantDecay"
+        self.boundaries: List[float] = [_number(owner, "boundaries[i]", b) for b in boundaries]
+        self.values: List[float] = [_number(owner, "values[i]", v) for v in values]
+        if len(self.values) != len(self.boundaries) + 1:
+            raise ConfigError(
+                where=owner,
+                expected=f"len(values) == len(boundaries) + 1 = {len(self.boundaries) + 1}",
+                got=f"{len(self.values)} values for {len(self.boundaries)} boundaries",
+                fix="n boundaries cut the steps into n + 1 pieces: give one value per piece",
+            )
+        if any(a >= b for a, b in zip(self.boundaries, self.boundaries[1:])):
+            raise ConfigError(
+                where=owner,
+                expected="strictly increasing boundaries",
+                got=repr(self.boundaries),
+                fix="sort the boundaries (and their values) by step",
+            )
+
+    def __call__(self, step: int) -> float:
+        return self.values[bisect.bisect_left(self.boundaries, float(step))]
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"boundaries": list(self.boundaries), "values": list(self.values)}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay with optional linear warmup (Keras ``CosineDecay``).
+
+    Without warmup (``warmup_target=None``), with ``s = min(step, decay_steps)``::
+
+        lr = initial_learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * s / decay_steps)) + alpha)
+
+    With ``warmup_target`` set, the rate first rises linearly from ``initial_learning_rate`` to
+    ``warmup_target`` over ``warmup_steps`` steps, then decays from ``warmup_target`` by the formula
+    above with ``s = min(step - warmup_steps, decay_steps)``. ``alpha`` is the final fraction kept.
+
+    >>> round(CosineDecay(1.0, decay_steps=10)(5), 6)
+    0.5
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        alpha: float = 0.0,
+        warmup_target: Optional[float] = None,
+        warmup_steps: int = 0,
+    ) -> None:
+        owner = "schedule CosineDecay"
+        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
+        if self.initial_learning_rate < 0:
+            raise ConfigError(where=owner, expected="initial_learning_rate >= 0",
+                              got=repr(initial_learning_rate), fix="use 0 to start a warmup at 0")
+        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
+        self.alpha = _number(owner, "alpha", alpha)
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ConfigError(
+                where=owner, expected="alpha in [0, 1]", got=repr(alpha),
+                fix="alpha is the fraction of the rate left at the end of the decay; e.g. 0.0 or 0.1",
+            )
+        self.warmup_target = (
+            None if warmup_target is None
+            else _number(owner, "warmup_target", warmup_target, positive=True)
+        )
+        self.warmup_steps = _number(owner, "warmup_steps", warmup_steps)
+        if self.warmup_steps < 0:
+            raise ConfigError(where=owner, expected="warmup_steps >= 0", got=repr(warmup_steps),
+                              fix="use 0 for no warmup")
+
+    def _decay(self, step: float, from_lr: float) -> float:
+        cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
+        return from_lr * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def __call__(self, step: int) -> float:
+        step = float(step)
+        if self.warmup_target is None:
+            return self._decay(min(step, self.decay_steps), self.initial_learning_rate)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            rise = (self.warmup_target - self.initial_learning_rate) * step / self.warmup_steps
+            return self.initial_learning_rate + rise
+        return self._decay(step - self.warmup_steps, self.warmup_target)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+_SCHEDULES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay)}
+
+
+def serialize(schedule: LearningRateSchedule) -> Dict[str, Any]:
+    """``{"class_name": ..., "config": ...}`` - plain data a model file can store."""
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+
+
+def deserialize(config: Dict[str, Any]) -> LearningRateSchedule:
+    """Inverse of :func:`serialize`."""
+    name = config.get("class_name") if isinstance(config, dict) else None
+    if name not in _SCHEDULES:
+        raise ConfigError(
+            where="optimizers.schedules.deserialize",
+            expected='{"class_name": <schedule name>, "config": {...}}',
+            got=repr(config),
+            fix=suggest(str(name), _SCHEDULES),
+        )
+    return _SCHEDULES[name].from_config(dict(config.get("config", {})))

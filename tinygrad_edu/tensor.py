@@ -1,0 +1,447 @@
+"""``Tensor``: a numpy array that remembers how it was made, and ``backward()`` that walks back.
+
+Each op call records ``(op, parents)`` on its output - only when grad mode is on and some input
+requires grad. ``backward`` sorts the recorded graph topologically (iteratively: a 100,000-op chain
+is fine), calls each op's ``backward`` once, un-broadcasts and accumulates the gradients, and
+frees the graph.
+
+>>> x = Tensor([[1.0, 2.0]], requires_grad=True)
+>>> y = (x * x).sum()          # y = x1^2 + x2^2
+>>> y.backward()
+>>> x.grad                     # dy/dx = 2x
+array([[2., 4.]], dtype=float32)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import ops
+from ._shapes import unbroadcast
+from .errors import DataError, GradientShapeError, ShapeError, TinygradEduError
+from .function import Function
+
+
+class _GradMode:
+    enabled = True
+
+
+class no_grad:
+    """Context manager (and decorator) in which no graph is recorded: for inference and updates.
+
+    >>> with no_grad():
+    ...     y = Tensor([1.0], requires_grad=True) * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __enter__(self) -> "no_grad":
+        self.prev = _GradMode.enabled
+        _GradMode.enabled = False
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _GradMode.enabled = self.prev
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+_FLOATS = (np.float32, np.float64)
+
+
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
+    """Input data -> numpy array: float32 by default, float64 kept, anything non-numeric refused."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    arr = np.asarray(data)
+    if arr.dtype.type in _FLOATS and isinstance(data, (np.ndarray, np.generic)):
+        return arr
+    if arr.dtype.kind not in "biuf":
+        raise DataError(
+            where="Tensor()",
+            expected="numbers (a numeric numpy array, list, or scalar)",
+            got=f"data of dtype {arr.dtype}",
+            fix="convert your data to numbers first, e.g. np.asarray(x, dtype=np.float32)",
+        )
+    return arr.astype(np.float32)
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode autodiff.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: float32 by default; a float64 numpy array
+    stays float64 (gradient checks use it). ``.grad`` holds dL/d(self) after ``backward`` on leaves
+    that require grad (and on intermediates after ``retain_grad()``).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_leaf", "_retain", "name", "__weakref__")
+    __array_ufunc__ = None  # make numpy defer to our reflected operators: np_array * tensor
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: Optional[str] = None) -> None:
+        self.data = _as_array(data, dtype)
+        self.grad: Optional[np.ndarray] = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx: Optional[Function] = None
+        self._leaf = True
+        self._retain = False
+        self.name = name
+
+    # ---------------------------------------------------------------- numpy-like properties
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._leaf
+
+    @property
+    def op(self) -> Optional[Function]:
+        """The op that produced this tensor (None for leaves and after the graph was freed)."""
+        return self._ctx
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        return f"Tensor({body}, dtype={self.dtype}{grad})"
+
+    # ---------------------------------------------------------------- autograd
+    def detach(self) -> "Tensor":
+        """The same data, cut off from the graph (no grad)."""
+        return Tensor(self.data)
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` on this intermediate tensor after backward."""
+        self._retain = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate dL/d(leaf) into every leaf's ``.grad`` (L = this tensor).
+
+        ``grad`` defaults to 1 for a one-element tensor; pass it explicitly otherwise.
+        The graph is freed afterwards unless ``retain_graph=True``.
+        """
+        if not self.requires_grad:
+            raise TinygradEduError(
+                "nothing to differentiate", where="Tensor.backward",
+                expected="a tensor computed from inputs with requires_grad=True",
+                got="a tensor that does not require grad",
+                fix="create the inputs/weights with Tensor(..., requires_grad=True), "
+                "and do not compute the loss inside no_grad()",
+            )
+        if not self._leaf and self._ctx is None:
+            raise TinygradEduError(
+                "the graph behind this tensor was freed by an earlier backward()",
+                where="Tensor.backward", fix="recompute the forward pass, or call "
+                "backward(retain_graph=True) the first time",
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise ShapeError(
+                    where="Tensor.backward",
+                    expected="a one-element tensor (a scalar loss), or an explicit grad",
+                    got=f"a tensor of shape {self.shape}",
+                    fix="reduce it first (loss.mean() or loss.sum()), or pass "
+                    "grad=np.ones(shape) to weight every element",
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ShapeError(where="Tensor.backward", expected=f"grad of shape {self.shape}",
+                                 got=f"shape {grad.shape}", fix="give one gradient per element")
+        _run_backward(self, grad, retain_graph)
+
+    def _topological_order(self) -> list:
+        """Every tensor that needs a gradient, each after all the tensors it was made from."""
+        order, seen, stack = [], set(), [(self, False)]
+        while stack:
+            t, expanded = stack.pop()
+            if expanded:
+                order.append(t)
+                continue
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            stack.append((t, True))
+            if t._ctx is not None:
+                for p in t._ctx.parents:
+                    if p.requires_grad and id(p) not in seen:
+                        stack.append((p, False))
+        return order
+
+    # ---------------------------------------------------------------- arithmetic
+    def __add__(self, other): return _apply(ops.Add, self, _lift(other, self))
+    def __radd__(self, other): return _apply(ops.Add, _lift(other, self), self)
+    def __sub__(self, other): return _apply(ops.Sub, self, _lift(other, self))
+    def __rsub__(self, other): return _apply(ops.Sub, _lift(other, self), self)
+    def __mul__(self, other): return _apply(ops.Mul, self, _lift(other, self))
+    def __rmul__(self, other): return _apply(ops.Mul, _lift(other, self), self)
+    def __truediv__(self, other): return _apply(ops.Div, self, _lift(other, self))
+    def __rtruediv__(self, other): return _apply(ops.Div, _lift(other, self), self)
+    def __neg__(self): return _apply(ops.Neg, self)
+    def __matmul__(self, other): return _apply(ops.MatMul, self, _lift(other, self))
+    def __rmatmul__(self, other): return _apply(ops.MatMul, _lift(other, self), self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            return _apply(ops.Pow, self, exponent)
+        return _apply(ops.PowScalar, self, exponent=exponent)
+
+    def __rpow__(self, base): return _apply(ops.Pow, _lift(base, self), self)
+
+    # comparisons give plain numpy boolean masks (no gradient flows through a comparison)
+    def __gt__(self, other): return self.data > _raw(other)
+    def __ge__(self, other): return self.data >= _raw(other)
+    def __lt__(self, other): return self.data < _raw(other)
+    def __le__(self, other): return self.data <= _raw(other)
+
+    def matmul(self, other): return self @ other
+    def dot(self, other): return self @ other
+
+    # ---------------------------------------------------------------- elementwise functions
+    def exp(self): return _apply(ops.Exp, self)
+    def log(self): return _apply(ops.Log, self)
+    def sqrt(self): return _apply(ops.Sqrt, self)
+    def abs(self): return _apply(ops.Abs, self)
+    def __abs__(self): return self.abs()
+    def tanh(self): return _apply(ops.Tanh, self)
+    def sigmoid(self): return _apply(ops.Sigmoid, self)
+    def relu(self): return _apply(ops.Relu, self)
+
+    def leaky_relu(self, negative_slope: float = 0.2):
+        return _apply(ops.LeakyRelu, self, negative_slope=negative_slope)
+
+    def elu(self, alpha: float = 1.0): return _apply(ops.Elu, self, alpha=alpha)
+
+    def clip(self, min=None, max=None):  # noqa: A002 - numpy's argument names
+        return _apply(ops.Clip, self, lo=min, hi=max)
+
+    def softmax(self, axis: int = -1): return _apply(ops.Softmax, self, axis=axis)
+    def log_softmax(self, axis: int = -1): return _apply(ops.LogSoftmax, self, axis=axis)
+
+    def maximum(self, other): return _apply(ops.Maximum, self, _lift(other, self))
+    def minimum(self, other): return _apply(ops.Minimum, self, _lift(other, self))
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims: bool = False):
+        return _apply(ops.Sum, self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return _apply(ops.Mean, self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return _apply(ops.Max, self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims: bool = False):
+        return _apply(ops.Min, self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
+        return _apply(ops.Var, self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def logsumexp(self, axis=None, keepdims: bool = False):
+        return _apply(ops.LogSumExp, self, axis=axis, keepdims=keepdims)
+
+    # ---------------------------------------------------------------- shape
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return _apply(ops.Reshape, self, shape=tuple(shape))
+
+    def flatten(self, start_axis: int = 0):
+        return self.reshape(*self.shape[:start_axis], -1)
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return _apply(ops.Transpose, self, axes=tuple(axes) if axes else None)
+
+    @property
+    def T(self): return self.transpose()
+
+    def broadcast_to(self, shape): return _apply(ops.BroadcastTo, self, shape=tuple(shape))
+    expand = broadcast_to
+
+    def squeeze(self, axis=None): return _apply(ops.Squeeze, self, axis=axis)
+    def unsqueeze(self, axis: int): return _apply(ops.Unsqueeze, self, axis=axis)
+    expand_dims = unsqueeze
+
+    def pad(self, pad_width, value: float = 0.0):
+        return _apply(ops.Pad, self, pad_width=pad_width, value=value)
+
+    def __getitem__(self, index):
+        return _apply(ops.GetItem, self, index=_raw_index(index))
+
+
+# -------------------------------------------------------------------- the engine
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _raw_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    return _raw(index)
+
+
+def _lift(x: Any, like: Tensor) -> Tensor:
+    """A Python/numpy operand -> a constant Tensor of ``like``'s dtype (float32 stays float32)."""
+    if isinstance(x, Tensor):
+        return x
+    t = Tensor.__new__(Tensor)
+    t.data = np.asarray(x, dtype=like.data.dtype)
+    t.grad, t.requires_grad, t._ctx, t._leaf, t._retain, t.name = None, False, None, True, False, None
+    return t
+
+
+def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
+    """Run one op on tensors; record it in the graph when a gradient will be needed."""
+    fn = fn_cls()
+    needs = tuple(t.requires_grad for t in inputs)
+    record = _GradMode.enabled and any(needs)
+    fn.needs_input_grad = needs
+    try:
+        data = fn.forward(*[t.data for t in inputs], **params)
+    except (ValueError, IndexError) as exc:
+        if isinstance(exc, TinygradEduError):
+            raise
+        raise ShapeError(
+            str(exc), where=f"op '{fn_cls.__name__}'", expected=fn_cls.shape_rule,
+            got=" and ".join(str(t.shape) for t in inputs) + _describe(params),
+            fix="check the shapes printed here; model.summary() shows every layer's shape",
+        ) from None
+    out = Tensor.__new__(Tensor)
+    out.data, out.grad, out._leaf, out._retain, out.name = data, None, not record, False, None
+    out.requires_grad = record
+    if record:
+        fn.parents = inputs
+        out._ctx = fn
+    else:
+        out._ctx = None
+    return out
+
+
+def _describe(params: dict) -> str:
+    shown = {k: v for k, v in params.items() if not isinstance(v, np.ndarray)}
+    return f" with {shown}" if shown else ""
+
+
+def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
+    grads = {id(root): grad}
+    for t in reversed(root._topological_order()):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        fn = t._ctx
+        if fn is None or t._retain:
+            # leaves keep their gradient, summed over backward calls until zero_grad()
+            g = g.astype(t.data.dtype, copy=True)
+            t.grad = g if t.grad is None else t.grad + g
+        if fn is None:
+            continue
+        in_grads = fn.backward(g)
+        if not isinstance(in_grads, tuple):
+            in_grads = (in_grads,)
+        for p, pg, need in zip(fn.parents, in_grads, fn.needs_input_grad):
+            if not need or pg is None:
+                continue
+            if pg.shape != p.data.shape:
+                reduced = unbroadcast(pg, p.data.shape)
+                if reduced is None:
+                    raise GradientShapeError(
+                        where=f"op '{fn.name}'",
+                        expected=f"a gradient shaped like its input {p.data.shape}",
+                        got=f"{pg.shape}",
+                        fix=f"{fn.name}.backward must return one gradient per input, "
+                        "each with that input's shape (or a broadcast of it)",
+                    )
+                pg = reduced
+            prev = grads.get(id(p))
+            grads[id(p)] = pg if prev is None else prev + pg
+        if not retain_graph:
+            t._ctx = None
+
+
+# -------------------------------------------------------------------- functions with numpy names
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (``np.concatenate``)."""
+    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
+    ts += [_lift(t, ts[0]) for t in tensors[1:]]
+    return _apply(ops.Concatenate, *ts, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (``np.stack``)."""
+    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
+    ts += [_lift(t, ts[0]) for t in tensors[1:]]
+    return _apply(ops.Stack, *ts, axis=axis)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where the boolean mask ``cond`` holds, else ``b`` (``np.where``)."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    return _apply(ops.Where, _lift(a, like), _lift(b, like), cond=np.asarray(_raw(cond), dtype=bool))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum (``np.maximum``); ties share the gradient equally."""
+    return (a if isinstance(a, Tensor) else _lift(a, b)).maximum(b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum (``np.minimum``); ties share the gradient equally."""
+    return (a if isinstance(a, Tensor) else _lift(a, b)).minimum(b)
+
+
+def tensor_from_op(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
+    """Apply any ``Function`` subclass (e.g. a user's own op) to tensors, recording the graph."""
+    return _apply(fn_cls, *inputs, **params)
+
+
+__all__ = [
+    "Tensor", "no_grad", "is_grad_enabled", "concatenate", "stack", "where", "maximum",
+    "minimum", "tensor_from_op",
+]
