@@ -253,6 +253,7 @@ class Tensor:
     def tanh(self): return _apply(ops.Tanh, self)
     def sigmoid(self): return _apply(ops.Sigmoid, self)
     def relu(self): return _apply(ops.Relu, self)
+    def erf(self): return _apply(ops.Erf, self)
 
     def leaky_relu(self, negative_slope: float = 0.2):
         return _apply(ops.LeakyRelu, self, negative_slope=negative_slope)

@@ -23,6 +23,7 @@ from .unary import (
     Abs,
     Clip,
     Elu,
+    Erf,
     Exp,
     LeakyRelu,
     Log,
@@ -36,7 +37,7 @@ from .unary import (
 
 __all__ = [
     "Add", "Sub", "Mul", "Div", "Neg", "Pow", "PowScalar", "Maximum", "Minimum",
-    "Exp", "Log", "Sqrt", "Abs", "Clip", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh",
+    "Exp", "Log", "Sqrt", "Abs", "Clip", "Erf", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh",
     "Softmax", "LogSoftmax",
     "Sum", "Mean", "Max", "Min", "Var", "LogSumExp",
     "MatMul", "Linear",

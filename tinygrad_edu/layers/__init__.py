@@ -1,0 +1,12 @@
+"""Keras-named layers built from Tensor ops: same arguments, weight layouts and parameter counts."""
+
+from .base import Layer
+from .conv import *  # noqa: F401,F403
+from .core import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .recurrent import *  # noqa: F401,F403
+from . import conv, core, normalization, pooling, recurrent
+
+__all__ = ["Layer", *core.__all__, *conv.__all__, *pooling.__all__, *normalization.__all__,
+           *recurrent.__all__]
