@@ -88,7 +88,10 @@ class Tensor:
     that require grad (and on intermediates after ``retain_grad()``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_leaf", "_retain", "name", "__weakref__")
+    # ``logits``: for a softmax/sigmoid output, the tensor it was computed from, so cross-entropy
+    # losses can work from logits (finite even when a probability rounds to exactly 0 or 1).
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_leaf", "_retain", "name", "logits",
+                 "__weakref__")
     __array_ufunc__ = None  # make numpy defer to our reflected operators: np_array * tensor
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -100,6 +103,7 @@ class Tensor:
         self._leaf = True
         self._retain = False
         self.name = name
+        self.logits: Optional["Tensor"] = None
 
     # ---------------------------------------------------------------- numpy-like properties
     @property
@@ -251,7 +255,7 @@ class Tensor:
     def abs(self): return _apply(ops.Abs, self)
     def __abs__(self): return self.abs()
     def tanh(self): return _apply(ops.Tanh, self)
-    def sigmoid(self): return _apply(ops.Sigmoid, self)
+    def sigmoid(self): return _with_logits(_apply(ops.Sigmoid, self), self)
     def relu(self): return _apply(ops.Relu, self)
     def erf(self): return _apply(ops.Erf, self)
 
@@ -263,7 +267,8 @@ class Tensor:
     def clip(self, min=None, max=None):  # noqa: A002 - numpy's argument names
         return _apply(ops.Clip, self, lo=min, hi=max)
 
-    def softmax(self, axis: int = -1): return _apply(ops.Softmax, self, axis=axis)
+    def softmax(self, axis: int = -1):
+        return _with_logits(_apply(ops.Softmax, self, axis=axis), self if axis in (-1, self.ndim - 1) else None)
     def log_softmax(self, axis: int = -1): return _apply(ops.LogSoftmax, self, axis=axis)
 
     def maximum(self, other): return _apply(ops.Maximum, self, _lift(other, self))
@@ -335,7 +340,13 @@ def _lift(x: Any, like: Tensor) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data = np.asarray(x, dtype=like.data.dtype)
     t.grad, t.requires_grad, t._ctx, t._leaf, t._retain, t.name = None, False, None, True, False, None
+    t.logits = None
     return t
+
+
+def _with_logits(out: Tensor, logits: Optional[Tensor]) -> Tensor:
+    out.logits = logits
+    return out
 
 
 def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
@@ -356,6 +367,7 @@ def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
         ) from None
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out._leaf, out._retain, out.name = data, None, not record, False, None
+    out.logits = None
     out.requires_grad = record
     if record:
         fn.parents = inputs

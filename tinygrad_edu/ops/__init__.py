@@ -17,6 +17,7 @@ from .movement import (
     Unsqueeze,
     Where,
 )
+from .losses import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
 from .nn import DropoutMask
 from .reduce import LogSumExp, Max, Mean, Min, Sum, Var
 from .unary import (
@@ -44,4 +45,5 @@ __all__ = [
     "Reshape", "Transpose", "BroadcastTo", "Squeeze", "Unsqueeze", "GetItem", "Concatenate",
     "Stack", "Pad", "Where",
     "DropoutMask",
+    "SoftmaxCrossEntropy", "SparseSoftmaxCrossEntropy",
 ]

@@ -1,0 +1,244 @@
+"""Losses with Keras names, taking ``(y_true, y_pred)`` and returning the batch mean (a scalar
+Tensor, so ``loss.backward()`` works directly; ``reduction="none"`` gives one value per sample).
+
+Cross-entropies are computed from logits whenever they can be: with ``from_logits=True``, or when
+``y_pred`` came out of a softmax/sigmoid (``y_pred.logits``). Then a probability that rounds to
+exactly 0 or 1 never yields inf/NaN. Without logits, probabilities are clipped to [1e-7, 1 - 1e-7]
+as Keras does.
+
+>>> from tinygrad_edu import Tensor
+>>> z = Tensor([[2.0, 0.0, -1.0]], requires_grad=True)
+>>> round(sparse_categorical_crossentropy([0], z.softmax()).item(), 4)
+0.1698
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+import numpy as np
+
+from . import ops
+from .errors import ConfigError, DataError, ShapeError, suggest
+from .tensor import Tensor, tensor_from_op, where
+
+EPSILON = 1e-7
+
+
+def _pred(y_pred: Any) -> Tensor:
+    return y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
+
+
+def _array(y_true: Any) -> np.ndarray:
+    return np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+
+
+def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return per_sample.mean()
+    if reduction == "sum":
+        return per_sample.sum()
+    if reduction == "none":
+        return per_sample
+    raise ConfigError(where="loss", expected="reduction 'mean', 'sum' or 'none'",
+                      got=repr(reduction), fix="use reduction='mean' (the default)")
+
+
+def _dense_target(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
+    """y_true as floats shaped like y_pred; (B,) targets for a (B, 1) output are expanded."""
+    t = _array(y_true)
+    if t.dtype.kind not in "biuf":
+        raise DataError(where=f"loss '{loss}'", expected="numeric targets",
+                        got=f"dtype {t.dtype}", fix="convert labels to numbers")
+    t = t.astype(y_pred.dtype, copy=False)
+    if t.shape == y_pred.shape:
+        return t
+    if t.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1 and t.shape == y_pred.shape[:-1]:
+        return t[..., None]
+    if t.shape == y_pred.shape[:-1] and y_pred.shape[-1] > 1 and "categorical" in loss:
+        raise DataError(
+            where=f"loss '{loss}'", expected=f"one-hot targets of shape {y_pred.shape}",
+            got=f"integer labels of shape {t.shape}",
+            fix="use loss='sparse_categorical_crossentropy' for integer labels, or one-hot "
+            "encode them: np.eye(num_classes)[y]",
+        )
+    raise ShapeError(where=f"loss '{loss}'", expected=f"targets of shape {y_pred.shape}",
+                     got=str(t.shape), fix="give one target per model output")
+
+
+def _sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
+    """Integer labels shaped like y_pred without its class axis, validated against the classes."""
+    t = _array(y_true)
+    classes = y_pred.shape[-1]
+    if t.shape == y_pred.shape and classes > 1:
+        raise DataError(
+            where=f"loss '{loss}'", expected=f"integer labels of shape {y_pred.shape[:-1]}",
+            got=f"one-hot targets of shape {t.shape}",
+            fix="use loss='categorical_crossentropy' for one-hot targets, or pass y.argmax(-1)",
+        )
+    if t.shape == y_pred.shape[:-1] + (1,):
+        t = t[..., 0]
+    if t.shape != y_pred.shape[:-1]:
+        raise ShapeError(where=f"loss '{loss}'", expected=f"labels of shape {y_pred.shape[:-1]}",
+                         got=str(t.shape), fix="give one integer label per sample")
+    if t.dtype.kind == "f":
+        if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
+            raise DataError(where=f"loss '{loss}'", expected="integer class labels",
+                            got="non-integer values", fix="labels must be 0 .. classes-1")
+    elif t.dtype.kind not in "biu":
+        raise DataError(where=f"loss '{loss}'", expected="integer class labels",
+                        got=f"dtype {t.dtype}", fix="convert labels to integers")
+    labels = t.astype(np.intp)
+    bad = (labels < 0) | (labels >= classes)
+    if bad.any():
+        first = labels[bad].flat[0]
+        raise DataError(
+            where=f"loss '{loss}'", expected=f"labels in 0..{classes - 1} ({classes} classes)",
+            got=f"label {first} ({int(bad.sum())} labels out of range)",
+            fix=f"the last layer has {classes} units: make it Dense(number_of_classes), "
+            "or remap the labels to start at 0",
+        )
+    return labels
+
+
+def mean_squared_error(y_true: Any, y_pred: Any, reduction: str = "mean") -> Tensor:
+    """mean over the last axis of (y_pred - y_true)^2, then over the batch."""
+    y_pred = _pred(y_pred)
+    diff = y_pred - _dense_target(y_true, y_pred, "mean_squared_error")
+    return _reduce((diff * diff).mean(axis=-1), reduction)
+
+
+def mean_absolute_error(y_true: Any, y_pred: Any, reduction: str = "mean") -> Tensor:
+    """mean over the last axis of |y_pred - y_true|, then over the batch."""
+    y_pred = _pred(y_pred)
+    diff = y_pred - _dense_target(y_true, y_pred, "mean_absolute_error")
+    return _reduce(diff.abs().mean(axis=-1), reduction)
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = 1.0, reduction: str = "mean") -> Tensor:
+    """0.5 e^2 where |e| <= delta, else delta (|e| - delta/2); mean over the last axis."""
+    y_pred = _pred(y_pred)
+    err = y_pred - _dense_target(y_true, y_pred, "huber")
+    small = np.abs(err.data) <= delta
+    per = where(small, 0.5 * err * err, delta * (err.abs() - 0.5 * delta))
+    return _reduce(per.mean(axis=-1), reduction)
+
+
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                        label_smoothing: float = 0.0, reduction: str = "mean") -> Tensor:
+    """-(t log p + (1 - t) log(1 - p)), mean over the last axis.
+
+    From logits z (stable): max(z, 0) - z t + log(1 + e^-|z|).
+    """
+    y_pred = _pred(y_pred)
+    t = _dense_target(y_true, y_pred, "binary_crossentropy")
+    if label_smoothing:
+        t = t * (1 - label_smoothing) + 0.5 * label_smoothing
+    z = y_pred if from_logits else y_pred.logits
+    if z is not None:
+        per = z.relu() - z * t + ((-z.abs()).exp() + 1).log()
+    else:
+        p = y_pred.clip(EPSILON, 1 - EPSILON)
+        per = -(t * p.log() + (1 - t) * (1 - p).log())
+    return _reduce(per.mean(axis=-1), reduction)
+
+
+def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                             label_smoothing: float = 0.0, reduction: str = "mean") -> Tensor:
+    """-sum_k t_k log p_k over the class (last) axis, for one-hot (or smoothed) targets."""
+    y_pred = _pred(y_pred)
+    t = _dense_target(y_true, y_pred, "categorical_crossentropy")
+    if label_smoothing:
+        t = t * (1 - label_smoothing) + label_smoothing / y_pred.shape[-1]
+    z = y_pred if from_logits else y_pred.logits
+    if z is not None:
+        per = tensor_from_op(ops.SoftmaxCrossEntropy, z, target=t)
+    else:
+        p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1 - EPSILON)
+        per = -(t * p.log()).sum(axis=-1)
+    return _reduce(per, reduction)
+
+
+def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                                    reduction: str = "mean") -> Tensor:
+    """-log p[label] per sample, for integer labels (``y_true`` of shape ``y_pred.shape[:-1]``)."""
+    y_pred = _pred(y_pred)
+    labels = _sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
+    z = y_pred if from_logits else y_pred.logits
+    classes = y_pred.shape[-1]
+    flat_labels = labels.reshape(-1)
+    if z is not None:
+        flat = z if z.ndim == 2 else z.reshape(-1, classes)
+        per = tensor_from_op(ops.SparseSoftmaxCrossEntropy, flat, labels=flat_labels)
+    else:
+        flat = y_pred if y_pred.ndim == 2 else y_pred.reshape(-1, classes)
+        picked = flat[np.arange(flat.shape[0]), flat_labels]
+        per = -picked.clip(EPSILON, 1 - EPSILON).log()
+    if labels.ndim != 1:
+        per = per.reshape(labels.shape)
+    return _reduce(per, reduction)
+
+
+mse, mae = mean_squared_error, mean_absolute_error
+
+
+class Loss:
+    """A configured loss: ``Loss(fn, **config)(y_true, y_pred)`` -> scalar Tensor."""
+
+    def __init__(self, fn: Callable[..., Tensor], name: Optional[str] = None, **config: Any):
+        self.fn, self.config = fn, config
+        self.name = name or fn.__name__
+
+    def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
+        return self.fn(y_true, y_pred, **self.config)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"name": self.name, **self.config}
+
+
+def _loss_class(fn: Callable[..., Tensor], cls_name: str):
+    def __init__(self, **config: Any):
+        Loss.__init__(self, fn, **config)
+
+    return type(cls_name, (Loss,), {"__init__": __init__, "__doc__": fn.__doc__})
+
+
+MeanSquaredError = _loss_class(mean_squared_error, "MeanSquaredError")
+MeanAbsoluteError = _loss_class(mean_absolute_error, "MeanAbsoluteError")
+Huber = _loss_class(huber, "Huber")
+BinaryCrossentropy = _loss_class(binary_crossentropy, "BinaryCrossentropy")
+CategoricalCrossentropy = _loss_class(categorical_crossentropy, "CategoricalCrossentropy")
+SparseCategoricalCrossentropy = _loss_class(sparse_categorical_crossentropy,
+                                            "SparseCategoricalCrossentropy")
+
+_BY_NAME = {
+    "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
+    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
+    "huber": huber, "binary_crossentropy": binary_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+}
+
+
+def get(identifier: Any) -> Loss:
+    """A Keras loss name, a ``Loss``, or any callable ``(y_true, y_pred) -> scalar Tensor``."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        fn = _BY_NAME.get(identifier.lower())
+        if fn is None:
+            raise ConfigError(where="compile(loss=...)", expected="a loss name or callable",
+                              got=repr(identifier), fix=suggest(identifier, _BY_NAME))
+        return Loss(fn)
+    if callable(identifier):
+        return Loss(identifier, name=getattr(identifier, "__name__", "loss"))
+    raise ConfigError(where="compile(loss=...)", expected="a loss name or callable",
+                      got=repr(identifier), fix=suggest(str(identifier), _BY_NAME))
+
+
+__all__ = [
+    "mean_squared_error", "mean_absolute_error", "mse", "mae", "huber", "binary_crossentropy",
+    "categorical_crossentropy", "sparse_categorical_crossentropy", "Loss", "MeanSquaredError",
+    "MeanAbsoluteError", "Huber", "BinaryCrossentropy", "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy", "get",
+]
