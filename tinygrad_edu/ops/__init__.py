@@ -4,6 +4,7 @@ Ops work on bare numpy arrays (they never import ``tensor``), so each can be tes
 """
 
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sub
+from .conv import Conv2D
 from .linalg import Linear, MatMul
 from .movement import (
     BroadcastTo,
@@ -19,6 +20,7 @@ from .movement import (
 )
 from .losses import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
 from .nn import DropoutMask
+from .pooling import AvgPool2D, MaxPool2D
 from .reduce import LogSumExp, Max, Mean, Min, Sum, Var
 from .unary import (
     Abs,
@@ -46,4 +48,5 @@ __all__ = [
     "Stack", "Pad", "Where",
     "DropoutMask",
     "SoftmaxCrossEntropy", "SparseSoftmaxCrossEntropy",
+    "Conv2D", "MaxPool2D", "AvgPool2D",
 ]
