@@ -15,40 +15,58 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from tinygrad_edu.errors import ConfigError, suggest
 
 __all__ = [
-    "LearningRateSchedule",
-    "ExponentialDecay",
-    "PiecewiseConstantDecay",
     "CosineDecay",
-    "serialize",
+    "ExponentialDecay",
+    "LearningRateSchedule",
+    "PiecewiseConstantDecay",
     "deserialize",
+    "serialize",
 ]
 
 
-def _number(owner: str, name: str, value: Any, *, positive: bool = False, fix: str = "") -> float:
-    """``float(value)`` if it is a finite real number (> 0 when ``positive``), else ConfigError."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not ok:
-        try:  # numpy scalars and 0-d arrays
-            ok = not isinstance(value, (bool, str)) and getattr(value, "size", 0) == 1
-            value = float(value) if ok else value
-        except (TypeError, ValueError):
-            ok = False
-    if ok:
-        value = float(value)
-        ok = math.isfinite(value) and (value > 0 or not positive)
-    if not ok:
-        raise ConfigError(
-            where=owner,
-            expected=f"{name} a finite number" + (" > 0" if positive else ""),
-            got=repr(value),
-            fix=fix or f"pass a positive number for {name}",
-        )
-    return value
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    fix: str = "",
+) -> float:
+    """``float(value)`` if it is a finite real number inside the bounds, else a ConfigError.
+
+    ``low_open``/``high_open`` exclude the bound itself: ``low=0, low_open=True`` means ``> 0``.
+    """
+    try:
+        number = math.nan if isinstance(value, (bool, str)) else float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    too_low = low is not None and (number <= low if low_open else number < low)
+    too_high = high is not None and (number >= high if high_open else number > high)
+    if math.isfinite(number) and not too_low and not too_high:
+        return number
+    if low is not None and high is not None:
+        bounds = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        bounds = f" {'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        bounds = f" {'<' if high_open else '<='} {high:g}"
+    else:
+        bounds = " a finite number"
+    raise ConfigError(
+        where=owner,
+        expected=name + bounds,
+        got=repr(value),
+        fix=fix or f"pass a number{bounds} for {name}",
+    )
 
 
 class LearningRateSchedule:
@@ -61,11 +79,11 @@ class LearningRateSchedule:
     def __call__(self, step: int) -> float:
         raise NotImplementedError(f"{type(self).__name__}.__call__")
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__}.get_config")
 
     @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "LearningRateSchedule":
+    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
         return cls(**config)
 
     def __eq__(self, other: object) -> bool:
@@ -96,12 +114,16 @@ class ExponentialDecay(LearningRateSchedule):
         staircase: bool = False,
     ) -> None:
         owner = "schedule ExponentialDecay"
-        self.initial_learning_rate = _number(
-            owner, "initial_learning_rate", initial_learning_rate, positive=True
+        self.initial_learning_rate = check_number(
+            owner, "initial_learning_rate", initial_learning_rate, low=0, low_open=True
         )
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.decay_rate = _number(
-            owner, "decay_rate", decay_rate, positive=True,
+        self.decay_steps = check_number(owner, "decay_steps", decay_steps, low=0, low_open=True)
+        self.decay_rate = check_number(
+            owner,
+            "decay_rate",
+            decay_rate,
+            low=0,
+            low_open=True,
             fix="decay_rate multiplies the rate every decay_steps steps; 0.96 or 0.5 are typical",
         )
         self.staircase = bool(staircase)
@@ -112,7 +134,7 @@ class ExponentialDecay(LearningRateSchedule):
             p = math.floor(p)
         return self.initial_learning_rate * self.decay_rate**p
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,
@@ -132,8 +154,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
         owner = "schedule PiecewiseConstantDecay"
-        self.boundaries: List[float] = [_number(owner, "boundaries[i]", b) for b in boundaries]
-        self.values: List[float] = [_number(owner, "values[i]", v) for v in values]
+        self.boundaries: list[float] = [check_number(owner, "boundary", b) for b in boundaries]
+        self.values: list[float] = [check_number(owner, "value", v, low=0) for v in values]
         if len(self.values) != len(self.boundaries) + 1:
             raise ConfigError(
                 where=owner,
@@ -152,7 +174,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     def __call__(self, step: int) -> float:
         return self.values[bisect.bisect_left(self.boundaries, float(step))]
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {"boundaries": list(self.boundaries), "values": list(self.values)}
 
 
@@ -176,29 +198,30 @@ class CosineDecay(LearningRateSchedule):
         initial_learning_rate: float,
         decay_steps: int,
         alpha: float = 0.0,
-        warmup_target: Optional[float] = None,
+        warmup_target: float | None = None,
         warmup_steps: int = 0,
     ) -> None:
         owner = "schedule CosineDecay"
-        self.initial_learning_rate = _number(owner, "initial_learning_rate", initial_learning_rate)
-        if self.initial_learning_rate < 0:
-            raise ConfigError(where=owner, expected="initial_learning_rate >= 0",
-                              got=repr(initial_learning_rate), fix="use 0 to start a warmup at 0")
-        self.decay_steps = _number(owner, "decay_steps", decay_steps, positive=True)
-        self.alpha = _number(owner, "alpha", alpha)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError(
-                where=owner, expected="alpha in [0, 1]", got=repr(alpha),
-                fix="alpha is the fraction of the rate left at the end of the decay; e.g. 0.0 or 0.1",
-            )
-        self.warmup_target = (
-            None if warmup_target is None
-            else _number(owner, "warmup_target", warmup_target, positive=True)
+        self.initial_learning_rate = check_number(
+            owner, "initial_learning_rate", initial_learning_rate, low=0
         )
-        self.warmup_steps = _number(owner, "warmup_steps", warmup_steps)
-        if self.warmup_steps < 0:
-            raise ConfigError(where=owner, expected="warmup_steps >= 0", got=repr(warmup_steps),
-                              fix="use 0 for no warmup")
+        self.decay_steps = check_number(owner, "decay_steps", decay_steps, low=0, low_open=True)
+        self.alpha = check_number(
+            owner,
+            "alpha",
+            alpha,
+            low=0,
+            high=1,
+            fix="alpha is the fraction of the rate left at the end of the decay; e.g. 0.0 or 0.1",
+        )
+        self.warmup_target = (
+            None
+            if warmup_target is None
+            else check_number(owner, "warmup_target", warmup_target, low=0, low_open=True)
+        )
+        self.warmup_steps = check_number(
+            owner, "warmup_steps", warmup_steps, low=0, fix="use warmup_steps=0 for no warmup"
+        )
 
     def _decay(self, step: float, from_lr: float) -> float:
         cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
@@ -214,7 +237,7 @@ class CosineDecay(LearningRateSchedule):
             return self.initial_learning_rate + rise
         return self._decay(step - self.warmup_steps, self.warmup_target)
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,
@@ -227,12 +250,12 @@ class CosineDecay(LearningRateSchedule):
 _SCHEDULES = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, CosineDecay)}
 
 
-def serialize(schedule: LearningRateSchedule) -> Dict[str, Any]:
+def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` - plain data a model file can store."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 
-def deserialize(config: Dict[str, Any]) -> LearningRateSchedule:
+def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
     """Inverse of :func:`serialize`."""
     name = config.get("class_name") if isinstance(config, dict) else None
     if name not in _SCHEDULES:
