@@ -59,6 +59,7 @@ class Layer:
         self._trainable = bool(trainable)
         self._weights: List[Tensor] = []
         self._weight_names: List[str] = []
+        self._weight_trainable: List[bool] = []  # False for statistics such as moving_mean
         self._regularized: List[Tuple[Tensor, Any]] = []
         self.activity_regularizer = None
         self.activity_loss: Optional[Tensor] = None
@@ -193,9 +194,9 @@ class Layer:
         """Create a weight Tensor (float32) and remember it in Keras order."""
         init = _initializers.get(initializer)
         value = np.asarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)
-        w = Tensor(value, requires_grad=trainable, name=name)
-        w.trainable_weight = trainable  # type: ignore[attr-defined]
+        w = Tensor(value, requires_grad=trainable and self._trainable, name=name)
         self._weights.append(w)
+        self._weight_trainable.append(bool(trainable))
         self._weight_names.append(name)
         reg = _regularizers.get(regularizer)
         if reg is not None:
@@ -229,8 +230,8 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
-        for w in self._weights:
-            w.requires_grad = self._trainable and getattr(w, "trainable_weight", True)
+        for w, can_train in zip(self._weights, self._weight_trainable):
+            w.requires_grad = self._trainable and can_train
             if not w.requires_grad:
                 w.grad = None
 

@@ -1,0 +1,242 @@
+"""``Sequential``: layers applied one after another, Keras-style and PyTorch-style.
+
+With an input shape on the first layer (``input_shape=``/``input_dim=``/``Input(shape=...)``),
+every layer is built at construction by following the shapes - so ``summary()`` works before any
+data is seen. Otherwise layers build on the first call.
+
+>>> from tinygrad_edu.layers import Dense
+>>> model = Sequential([Dense(32, activation="relu", input_shape=(784,)), Dense(10)])
+>>> model.count_params()                 # (784*32 + 32) + (32*10 + 10)
+25450
+>>> model.predict(np.zeros((2, 784))).shape
+(2, 10)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+from . import summary as _summary
+from .errors import ConfigError, DataError, NotBuiltError, ShapeError
+from .layers.base import Layer
+from .tensor import Tensor, no_grad
+from .training import TrainingMixin, check_batch_size
+
+
+class Sequential(TrainingMixin):
+    """A linear stack of layers: ``out = layer_n(... layer_2(layer_1(x)))``."""
+
+    def __init__(self, layers: Optional[Iterable[Layer]] = None, name: Optional[str] = None) -> None:
+        self.name = name or "sequential"
+        self.layers: List[Layer] = []
+        self.input_shape: Optional[tuple] = None
+        super().__init__()
+        for layer in layers or []:
+            self.add(layer)
+
+    # ------------------------------------------------------------------ structure
+    def add(self, layer: Layer) -> None:
+        """Append a layer (named uniquely within the model) and build it if shapes are known."""
+        if not isinstance(layer, Layer):
+            raise ConfigError(where=f"model '{self.name}'.add", expected="a Layer instance",
+                              got=type(layer).__name__,
+                              fix="pass a layer object, e.g. Dense(32) (note the parentheses)")
+        if getattr(layer, "is_input", False):
+            if self.layers:
+                raise ConfigError(where=f"model '{self.name}'", expected="Input(...) first",
+                                  got=f"Input after {len(self.layers)} layers",
+                                  fix="put Input(shape=...) at the start of the list")
+            self.input_shape = layer._declared_input_shape
+            return
+        if layer._auto_name:
+            layer.name = self._unique_name(layer.name)
+        if not self.layers and self.input_shape is None:
+            self.input_shape = layer._declared_input_shape
+        self.layers.append(layer)
+        if self.input_shape is not None:
+            self._build_chain(self.input_shape)
+
+    def _unique_name(self, base: str) -> str:
+        taken = {layer.name for layer in self.layers}
+        root = base.rsplit("_", 1)[0] if base.rsplit("_", 1)[-1].isdigit() else base
+        if root not in taken:
+            return root
+        i = 1
+        while f"{root}_{i}" in taken:
+            i += 1
+        return f"{root}_{i}"
+
+    def _build_chain(self, input_shape: Sequence[Optional[int]]) -> tuple:
+        """Build every layer from the input shape alone; return the model's output shape."""
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.build_for(shape)
+        return shape
+
+    def build(self, input_shape: Optional[Sequence[Optional[int]]] = None) -> None:
+        """Build every layer for ``input_shape`` (batch axis included, may be None)."""
+        shape = tuple(input_shape) if input_shape is not None else self.input_shape
+        if shape is None:
+            raise NotBuiltError(where=f"model '{self.name}'", expected="an input shape",
+                                got="none", fix="model.build((None, 784)) or input_shape=(784,)")
+        self.input_shape = (None, *shape[1:])
+        self._build_chain(self.input_shape)
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(layer.built for layer in self.layers)
+
+    @property
+    def output_shape(self):
+        return self.layers[-1].output_shape if self.built else None
+
+    # ------------------------------------------------------------------ running
+    def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
+        if not self.layers:
+            raise NotBuiltError(where=f"model '{self.name}'", expected="at least one layer",
+                                got="an empty model", fix="model.add(Dense(...))")
+        for layer in self.layers:
+            x = layer(x, training=training)
+        if self.input_shape is None:
+            self.input_shape = self.layers[0].input_shape
+        return x
+
+    def train(self, mode: bool = True) -> "Sequential":
+        """PyTorch-style: make Dropout/BatchNormalization behave as in training by default."""
+        for layer in self.layers:
+            layer.training = mode
+        return self
+
+    def eval(self) -> "Sequential":
+        """PyTorch-style: inference behaviour (no dropout, moving statistics)."""
+        return self.train(False)
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
+        """Outputs for every sample of ``x`` (inference mode, no graph), in batches."""
+        x = self._check_x(x, "predict")
+        check_batch_size(batch_size, "predict")
+        with no_grad():
+            outs = [self(x[i:i + batch_size], training=False).data
+                    for i in range(0, len(x), batch_size)]
+        return np.concatenate(outs, axis=0)
+
+    def _check_x(self, x: Any, where: str) -> np.ndarray:
+        """Inputs as an array, refused early with a teaching error when unusable."""
+        arr = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise DataError(where=f"model '{self.name}'.{where}", expected="a numeric array",
+                            got=f"dtype {arr.dtype}",
+                            fix="convert with np.asarray(x, dtype=np.float32)")
+        if arr.ndim == 0 or len(arr) == 0:
+            raise DataError(where=f"model '{self.name}'.{where}",
+                            expected="at least one sample (batch axis first)",
+                            got=f"shape {arr.shape}", fix="check how x was built or sliced")
+        if self.layers:
+            self.layers[0].check_input(arr.shape)
+        return arr
+
+    # ------------------------------------------------------------------ weights
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise NotBuiltError(
+                where=f"model '{self.name}'", expected=f"a built model for {what}",
+                got="layers without an input shape",
+                fix="give the first layer input_shape=(...), start with Input(shape=...), "
+                "or call the model on data first",
+            )
+
+    @property
+    def weights(self) -> List[Tensor]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> List[Tensor]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> List[Tensor]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def parameters(self) -> List[Tensor]:
+        """Trainable weight tensors, for ``Adam(model.parameters())`` (PyTorch style)."""
+        self._require_built("parameters()")
+        return self.trainable_weights
+
+    def named_weights(self) -> Dict[str, Tensor]:
+        """``{"dense/kernel": tensor, ...}`` in Keras order (used by save/load)."""
+        return {f"{layer.name}/{n}": w for layer in self.layers
+                for n, w in zip(layer.weight_names, layer.weights)}
+
+    def count_params(self) -> int:
+        self._require_built("count_params()")
+        return sum(layer.count_params() for layer in self.layers)
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Every weight array, layer by layer, in Keras' order and layouts."""
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        self._require_built("set_weights()")
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self.layers)
+        if len(weights) != expected:
+            raise ShapeError(where=f"model '{self.name}'.set_weights",
+                             expected=f"{expected} arrays", got=f"{len(weights)} arrays",
+                             fix="pass the list model.get_weights() returns")
+        for layer in self.layers:
+            n = len(layer.weights)
+            layer.set_weights(weights[:n])
+            weights = weights[n:]
+
+    def regularization_losses(self) -> List[Tensor]:
+        return [p for layer in self.layers for p in layer.regularization_losses()]
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str) -> None:
+        """Architecture + weights + optimizer state in one ``.npz``, written atomically."""
+        from .saving import save_model
+
+        save_model(self, path)
+
+    def save_weights(self, path: str) -> None:
+        """Only the weights (by layer/weight name), written atomically."""
+        from .saving import save_weights
+
+        save_weights(self, path)
+
+    def load_weights(self, path: str) -> None:
+        """Load weights saved by ``save_weights``/``save``; mismatches raise ``CheckpointError``
+        listing missing, unexpected and mis-shaped weights."""
+        from .saving import load_weights
+
+        load_weights(self, path)
+
+    # ------------------------------------------------------------------ describing
+    def summary(self, print_fn=None, line_length: Optional[int] = None,
+                show_algebra: bool = True) -> None:
+        """Print Keras' summary table plus the algebra column (see ``tinygrad_edu.summary``)."""
+        _summary.print_summary(self, print_fn=print_fn, line_length=line_length,
+                               show_algebra=show_algebra)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "name": self.name,
+            "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
+            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                       for layer in self.layers],
+        }
+
+    def __repr__(self) -> str:
+        return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"
+
+
+def load_model(path: str) -> "Sequential":
+    """Rebuild a model saved with ``model.save(path)`` (never unpickles anything)."""
+    from .saving import load_model as _load
+
+    return _load(path)
+
+
+__all__ = ["Sequential", "load_model"]
