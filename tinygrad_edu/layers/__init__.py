@@ -6,7 +6,8 @@ from .core import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
-from . import conv, core, normalization, pooling, recurrent
+from .shaping import *  # noqa: F401,F403
+from . import conv, core, normalization, pooling, recurrent, shaping
 
 __all__ = ["Layer", *core.__all__, *conv.__all__, *pooling.__all__, *normalization.__all__,
-           *recurrent.__all__]
+           *recurrent.__all__, *shaping.__all__]

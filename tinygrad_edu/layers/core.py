@@ -1,3 +1,279 @@
-"""Placeholder: being written."""
+"""Core layers: ``Dense``, ``Activation``, ``Dropout``, ``InputLayer`` / ``Input``.
 
-__all__: list = []
+``USE_FUSED`` (module flag, default True): ``Dense`` computes ``x @ W + b`` with the fused
+``ops.Linear`` op. Set ``tinygrad_edu.layers.core.USE_FUSED = False`` (or pass ``fused=False`` to one
+layer) to run the same algebra as two plain Tensor ops (``@`` then ``+``) you can step through.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import activations as _activations
+from .. import initializers as _initializers
+from .. import ops
+from .. import regularizers as _regularizers
+from .._rng import make_rng
+from .._shapes import fmt_shape
+from ..errors import ConfigError, ShapeError
+from ..tensor import Tensor, tensor_from_op
+from .base import Layer, Shape, bracket_shape, fmt_count
+
+USE_FUSED = True
+
+
+def activation_label(fn: Any) -> str:
+    """The name shown for an activation in ``algebra()`` strings ('' for linear)."""
+    name = _activations.serialize(fn)
+    if name == "linear":
+        return ""
+    return name if isinstance(name, str) else getattr(fn, "__name__", type(fn).__name__)
+
+
+class Dense(Layer):
+    """Fully connected layer on the last axis: ``out = activation(x @ kernel + bias)``.
+
+    ``[B, n] @ [n, units] + [units] -> [B, units]``; any leading axes pass through, so
+    ``[B, T, n] -> [B, T, units]`` applies the same weights at every time step.
+    Weights (Keras layout): ``kernel (n, units)``, ``bias (units,)``; ``n*units + units`` params.
+
+    >>> layer = Dense(32, activation="relu")
+    >>> layer.build_for((None, 784))
+    (None, 32)
+    >>> layer.count_params()
+    25120
+    >>> layer.algebra()
+    ('[B,784] @ [784,32] + [32] -> [B,32]; relu', '784*32 + 32 = 25,120')
+    """
+
+    min_ndim = 2
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, fused: Optional[bool] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ConfigError(where=self.where, expected="units as a positive int",
+                              got=repr(units), fix="e.g. Dense(32): the number of output features")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        # resolved now so a bad name fails at construction, not at the first batch
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self.fused = fused
+
+    def build(self, input_shape: Shape) -> None:
+        n = input_shape[-1]
+        self.kernel = self.add_weight("kernel", (n, self.units), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        fused = USE_FUSED if self.fused is None else self.fused
+        if fused:
+            params = (self.kernel,) if self.bias is None else (self.kernel, self.bias)
+            z = tensor_from_op(ops.Linear, x, *params)
+        else:
+            z = x @ self.kernel  # the same algebra as two plain ops
+            if self.bias is not None:
+                z = z + self.bias
+        return self.activation(z)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (*tuple(input_shape)[:-1], self.units)
+
+    def check_input(self, shape: Sequence[Optional[int]]) -> None:
+        """The base checks rank; Dense also checks the last axis whatever the rank, because
+        a (B, 28, 28) input would otherwise meet a 784-row kernel inside numpy."""
+        super().check_input(shape)
+        want = self.input_shape or self._declared_input_shape
+        if want is None or shape[-1] is None or shape[-1] == want[-1]:
+            return
+        raise ShapeError(
+            where=self.where, expected=f"inputs with {want[-1]} features on the last axis "
+            f"(shape {fmt_shape(want, 'batch')})", got=fmt_shape(tuple(shape), "batch")
+            if shape[0] is None else str(tuple(shape)), fix=self.diagnose_features(shape, want))
+
+    def diagnose_rank(self, shape: Shape, want: Optional[Shape]) -> str:
+        if len(shape) != 1:
+            return super().diagnose_rank(shape, want)
+        n = shape[0]
+        if want is not None and want[-1] == n:
+            return (f"this looks like one sample of {n} features without a batch axis - use "
+                    f"x.reshape(1, -1) (or x[None, :]); stack many samples into shape (m, {n})")
+        return (f"Dense needs (batch, features). If this is one sample of {n} features use "
+                f"x.reshape(1, -1); if it is {n} samples of one feature use x.reshape(-1, 1)")
+
+    def diagnose_features(self, shape: Shape, want: Shape) -> str:
+        per_sample = shape[1:]
+        if len(per_sample) > 1 and None not in per_sample and int(np.prod(per_sample)) == want[-1]:
+            return (f"each sample has shape {tuple(per_sample)} = {want[-1]} values: put a "
+                    "Flatten() layer before this Dense (or reshape to (batch, -1))")
+        return (f"this Dense was built for {want[-1]} input features but got {shape[-1]}: "
+                f"make the previous layer output {want[-1]} features, or fix input_shape")
+
+    def algebra(self) -> Tuple[str, str]:
+        n, u = self.input_shape[-1], self.units
+        out_shape = bracket_shape(self.output_shape)
+        text = f"{bracket_shape(self.input_shape)} @ [{n},{u}]"
+        text += f" + [{u}] -> {out_shape}" if self.use_bias else f" -> {out_shape}"
+        act = activation_label(self.activation)
+        formula = f"{n}*{u} + {u}" if self.use_bias else f"{n}*{u}"
+        return text + (f"; {act}" if act else ""), f"{formula} = {fmt_count(self.count_params())}"
+
+    def get_config(self) -> Dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            units=self.units, activation=_activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            kernel_initializer=_initializers.serialize(self.kernel_initializer),
+            bias_initializer=_initializers.serialize(self.bias_initializer),
+            kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
+            activity_regularizer=self.activity_regularizer)
+        if self.fused is not None:
+            config["fused"] = self.fused
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation elementwise (or softmax over the last axis): ``out = f(x)``,
+    ``[B, ...] -> [B, ...]``, no parameters.
+
+    >>> Activation("relu")(np.array([[-1.0, 2.0]])).tolist()
+    [[0.0, 2.0]]
+    """
+
+    feature_axis = None
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = _activations.get(activation)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        return self.activation(x)
+
+    def algebra(self) -> Tuple[str, str]:
+        shapes = f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}"
+        return f"{shapes}; {activation_label(self.activation) or 'linear'}", "0"
+
+    def get_config(self) -> Dict[str, Any]:
+        return {**super().get_config(), "activation": _activations.serialize(self.activation)}
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, ``out = x * mask / (1 - rate)`` with ``mask`` ~
+    Bernoulli(1 - rate); at inference ``out = x``. Shapes unchanged; no parameters.
+
+    Dividing by ``1 - rate`` during training keeps E[out] = x, so inference needs no rescaling.
+    ``noise_shape`` (None entries = the input's size) shares one mask value along axes of size 1.
+    The mask comes from the layer's own generator (``seed``), so runs are reproducible.
+
+    >>> d = Dropout(0.5, seed=0)
+    >>> d(np.ones((1, 4)), training=False).tolist()
+    [[1.0, 1.0, 1.0, 1.0]]
+    >>> sorted(set(d(np.ones((1, 100)), training=True).numpy().ravel().tolist()))
+    [0.0, 2.0]
+    """
+
+    feature_axis = None
+
+    def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
+                 seed: Optional[int] = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) or not (
+                0 <= rate < 1):
+            raise ConfigError(where=self.where, expected="rate in [0, 1): the fraction to drop",
+                              got=repr(rate), fix="e.g. Dropout(0.25) drops 25% of the values")
+        self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self._rng = make_rng(seed)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        if not training or self.rate == 0:
+            return x
+        shape = self._mask_shape(x.shape)
+        keep = self._rng.random(shape) >= self.rate
+        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        return tensor_from_op(ops.DropoutMask, x, mask=mask)
+
+    def _mask_shape(self, shape: Tuple[int, ...]) -> Tuple[int, ...]:
+        if self.noise_shape is None:
+            return shape
+        if len(self.noise_shape) != len(shape) or any(
+                n not in (None, 1, s) for n, s in zip(self.noise_shape, shape)):
+            raise ShapeError(where=self.where, expected=f"noise_shape of rank {len(shape)} with "
+                             "each entry None, 1 or the input's size", got=f"noise_shape="
+                             f"{self.noise_shape} for input {shape}",
+                             fix="e.g. noise_shape=(None, 1, features) drops whole features")
+        return tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
+
+    def algebra(self) -> Tuple[str, str]:
+        return f"x * mask/{1 - self.rate:g} (training) | x (inference)", "0"
+
+    def get_config(self) -> Dict[str, Any]:
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
+                "seed": self.seed}
+
+
+class InputLayer(Layer):
+    """Declares the model's input shape: ``out = x``, no parameters.
+
+    ``shape`` excludes the batch axis: ``InputLayer(shape=(784,))`` accepts ``[B, 784]``.
+    ``Sequential`` reads ``_declared_input_shape`` and skips layers with ``is_input = True`` in
+    summaries, as Keras does.
+    """
+
+    is_input = True
+
+    def __init__(self, shape: Optional[Sequence[Optional[int]]] = None,
+                 batch_size: Optional[int] = None, name: Optional[str] = None,
+                 batch_shape: Optional[Sequence[Optional[int]]] = None, **kwargs: Any) -> None:
+        if batch_shape is not None:
+            batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
+        # Keras 2 spelled it input_shape / batch_input_shape; the base accepts both
+        if shape is not None:
+            kwargs["input_shape"] = shape
+        super().__init__(name=name, **kwargs)
+        if self._declared_input_shape is None:
+            raise ConfigError(where=self.where, expected="shape=(...) without the batch axis",
+                              got="no shape", fix="e.g. Input(shape=(784,))")
+        self.batch_size = batch_size
+        self.expected_ndim = len(self._declared_input_shape)
+        self.build_for(self._declared_input_shape)
+
+    @property
+    def shape(self) -> Tuple[Optional[int], ...]:
+        return (self.batch_size, *self._declared_input_shape[1:])
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        return x
+
+    def get_config(self) -> Dict[str, Any]:
+        config = super().get_config()
+        config["shape"] = config.pop("input_shape")
+        config["batch_size"] = self.batch_size
+        return config
+
+
+def Input(shape: Optional[Sequence[Optional[int]]] = None, batch_size: Optional[int] = None,
+          name: Optional[str] = None, **kwargs: Any) -> InputLayer:
+    """``Input(shape=(784,))``: an ``InputLayer`` that declares the input shape to ``Sequential``.
+
+    >>> Input(shape=(784,))._declared_input_shape
+    (None, 784)
+    """
+    return InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs)
+
+
+__all__ = ["Dense", "Activation", "Dropout", "InputLayer", "Input"]

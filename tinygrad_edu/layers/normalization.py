@@ -1,3 +1,137 @@
-"""Placeholder: being written."""
+"""``BatchNormalization``: normalize each feature with batch statistics (training) or with running
+averages of them (inference), then scale and shift.
 
-__all__: list = []
+Composed from Tensor ops (mean, var, sqrt, ...), so autodiff gives the gradient through the batch
+statistics too.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Tuple
+
+import numpy as np
+
+from .. import initializers as _initializers
+from .. import regularizers as _regularizers
+from ..errors import ConfigError, ShapeError
+from ..tensor import Tensor, no_grad
+from .base import Layer, Shape, bracket_shape, fmt_count
+
+
+class BatchNormalization(Layer):
+    """``out = gamma * (x - mean) / sqrt(var + epsilon) + beta``, per feature on ``axis``.
+
+    Training (``training=True``): ``mean``/``var`` are the batch's, over every axis but ``axis``
+    (biased variance, dividing by N), and the running averages move towards them:
+    ``moving = moving * momentum + batch * (1 - momentum)``.
+    Inference: ``mean``/``var`` are ``moving_mean``/``moving_variance``. As in Keras, a layer with
+    ``trainable=False`` always runs in inference mode (frozen statistics, e.g. fine-tuning).
+
+    Shapes: ``[B, F] -> [B, F]``, ``[B, H, W, C] -> [B, H, W, C]`` (``axis=1`` for channels_first).
+    Weights (Keras order): ``gamma (F,)``, ``beta (F,)``, ``moving_mean (F,)``,
+    ``moving_variance (F,)``; the last two are non-trainable, so ``4F`` params, ``2F`` trainable.
+
+    >>> bn = BatchNormalization()
+    >>> bn.build_for((None, 64))
+    (None, 64)
+    >>> bn.count_params(), sum(w.size for w in bn.non_trainable_weights)
+    (256, 128)
+    """
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ConfigError(where=self.where, expected="axis as an int (the feature axis)",
+                              got=repr(axis), fix="axis=-1 for channels_last, axis=1 for "
+                              "channels_first")
+        if not 0 <= momentum <= 1 or not epsilon > 0:
+            raise ConfigError(where=self.where, expected="0 <= momentum <= 1 and epsilon > 0",
+                              got=f"momentum={momentum}, epsilon={epsilon}",
+                              fix="the Keras defaults are momentum=0.99, epsilon=1e-3")
+        self.axis = int(axis)
+        self.feature_axis = self.axis  # the base checks this axis' size after build
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = _initializers.get(beta_initializer)
+        self.gamma_initializer = _initializers.get(gamma_initializer)
+        self.moving_mean_initializer = _initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = _initializers.get(moving_variance_initializer)
+        self.beta_regularizer = _regularizers.get(beta_regularizer)
+        self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+
+    def build(self, input_shape: Shape) -> None:
+        ndim = len(input_shape)
+        if not -ndim < self.axis < ndim or self.axis % ndim == 0:
+            raise ShapeError(
+                where=self.where, expected=f"axis {self.axis} to be a feature axis of a "
+                f"{ndim}-d input (1..{ndim - 1} or -1..{1 - ndim}, not the batch axis)",
+                got=f"input shape {tuple(input_shape)}",
+                fix="axis=-1 for channels_last data, axis=1 for channels_first")
+        n = (input_shape[self.axis],)
+        self.gamma = (self.add_weight("gamma", n, self.gamma_initializer,
+                                      regularizer=self.gamma_regularizer) if self.scale else None)
+        self.beta = (self.add_weight("beta", n, self.beta_initializer,
+                                     regularizer=self.beta_regularizer) if self.center else None)
+        self.moving_mean = self.add_weight("moving_mean", n, self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", n,
+                                               self.moving_variance_initializer, trainable=False)
+
+    def _axes(self, ndim: int) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+        """(the axes statistics reduce over, the shape that broadcasts a (F,) vector on axis)."""
+        feature = self.axis % ndim
+        reduce_axes = tuple(a for a in range(ndim) if a != feature)
+        shape = tuple(-1 if a == feature else 1 for a in range(ndim))
+        return reduce_axes, shape
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        reduce_axes, bshape = self._axes(x.ndim)
+        if training and self.trainable:
+            mean = x.mean(axis=reduce_axes, keepdims=True)
+            var = x.var(axis=reduce_axes, keepdims=True)  # biased (ddof=0), as Keras
+            self._update_moving(mean.data.reshape(-1), var.data.reshape(-1))
+        else:
+            mean = self.moving_mean.reshape(bshape)
+            var = self.moving_variance.reshape(bshape)
+        out = (x - mean) / (var + self.epsilon).sqrt()
+        if self.gamma is not None:
+            out = out * self.gamma.reshape(bshape)
+        if self.beta is not None:
+            out = out + self.beta.reshape(bshape)
+        return out
+
+    def _update_moving(self, batch_mean: np.ndarray, batch_var: np.ndarray) -> None:
+        """moving = moving * momentum + batch * (1 - momentum), in place (outside the graph)."""
+        with no_grad():
+            for moving, batch in ((self.moving_mean, batch_mean),
+                                  (self.moving_variance, batch_var)):
+                moving.data[...] = moving.data * self.momentum + batch * (1 - self.momentum)
+
+    def algebra(self) -> Tuple[str, str]:
+        n = self.input_shape[self.axis]
+        shape = f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}"
+        formula = "gamma*(x-mean)/sqrt(var+eps)" + ("+beta" if self.center else "")
+        if not self.scale:
+            formula = formula.replace("gamma*", "")
+        k = 2 + self.scale + self.center
+        return (f"{shape}; {formula}",
+                f"{k}*{n} = {fmt_count(self.count_params())} ({2 * n} non-trainable)")
+
+    def get_config(self) -> Dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            axis=self.axis, momentum=self.momentum, epsilon=self.epsilon, center=self.center,
+            scale=self.scale, beta_initializer=_initializers.serialize(self.beta_initializer),
+            gamma_initializer=_initializers.serialize(self.gamma_initializer),
+            moving_mean_initializer=_initializers.serialize(self.moving_mean_initializer),
+            moving_variance_initializer=_initializers.serialize(
+                self.moving_variance_initializer),
+            beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer)
+        return config
+
+
+__all__ = ["BatchNormalization"]

@@ -1,0 +1,247 @@
+"""Check any layer against its contract, and draw valid layer configurations with hypothesis.
+
+``check_layer(layer, input_shape)`` runs the layer on seeded random data and asserts, in order:
+
+1. shapes: the real output shape == ``compute_output_shape`` (batch axis None) == the layer's
+   ``output_shape`` == ``expected_output_shape`` (if given);
+2. parameters: ``count_params()`` == ``expected_params`` (if given);
+3. gradients: a float64 ``gradcheck`` of the output w.r.t. the input and every trainable weight;
+4. config: ``type(layer).from_config(layer.get_config())`` builds to the same output shape and
+   parameter count.
+
+It leaves the layer as it found it (weights, dtype, random state) and returns a small report.
+Failures raise ``AssertionError`` (``GradcheckError`` is one) saying which check and which tensor.
+
+The strategies (``dense_configs``, ``conv2d_configs``, ``pooling_configs``, ``rnn_configs``) each
+draw ``{"kwargs": {...constructor arguments...}, "input_shape": (batch, ...)}`` with tiny sizes,
+so a property test stays fast::
+
+    @given(dense_configs())
+    def test_dense(cfg):
+        check_layer(Dense(**cfg["kwargs"]), cfg["input_shape"])
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from hypothesis import strategies as st
+
+from ..errors import GradcheckError
+from ..gradcheck import gradcheck
+from ..layers.base import Layer
+from ..tensor import Tensor
+
+
+def check_layer(layer: Layer, input_shape: Sequence[int], *,
+                expected_output_shape: Optional[Sequence[Optional[int]]] = None,
+                expected_params: Optional[int] = None, seed: int = 0, training: bool = False,
+                atol: float = 1e-5, rtol: float = 1e-3) -> Dict[str, Any]:
+    """Assert ``layer`` keeps its contract on inputs of ``input_shape`` (batch size included).
+
+    Returns ``{"output_shape", "params", "trainable_params", "gradchecked"}`` where
+    ``gradchecked`` names the tensors whose gradients were verified (``"input"``, weight names).
+
+    >>> from tinygrad_edu.layers import Dense
+    >>> report = check_layer(Dense(3), (2, 4), expected_output_shape=(None, 3), expected_params=15)
+    >>> report["params"], report["gradchecked"]
+    (15, ['input', 'kernel', 'bias'])
+    """
+    input_shape = tuple(int(d) for d in input_shape)
+    x = np.random.default_rng(seed).standard_normal(input_shape)
+    output_shape = _check_shapes(layer, x, training, expected_output_shape)
+    params = layer.count_params()
+    if expected_params is not None and params != expected_params:
+        raise AssertionError(f"{layer.where}: count_params() is {params:,}, "
+                             f"expected {int(expected_params):,}")
+    checked = _check_gradients(layer, x, training, seed, atol, rtol)
+    _check_config(layer, input_shape)
+    trainable = int(sum(w.data.size for w in layer.trainable_weights))
+    return {"output_shape": output_shape, "params": params, "trainable_params": trainable,
+            "gradchecked": checked}
+
+
+def _check_shapes(layer: Layer, x: np.ndarray, training: bool,
+                  expected: Optional[Sequence[Optional[int]]]) -> Tuple[Optional[int], ...]:
+    """Run once (this builds the layer) and compare the real shape with every declared one."""
+    got = tuple(layer(x.astype(np.float32), training=training).shape)
+    static = tuple(layer.compute_output_shape((None, *x.shape[1:])))
+    if static[0] is not None or static[1:] != got[1:]:
+        raise AssertionError(f"{layer.where}: the output has shape {got} but "
+                             f"compute_output_shape({(None, *x.shape[1:])}) gives {static}")
+    if tuple(layer.output_shape) != static:
+        raise AssertionError(f"{layer.where}: layer.output_shape is {layer.output_shape}, "
+                             f"but compute_output_shape gives {static}")
+    if expected is not None:
+        expected = tuple(expected)
+        actual = (None, *got[1:]) if expected and expected[0] is None else got
+        if actual != expected:
+            raise AssertionError(f"{layer.where}: output shape {actual}, expected {expected}")
+    return static
+
+
+def _check_gradients(layer: Layer, x: np.ndarray, training: bool, seed: int, atol: float,
+                     rtol: float) -> List[str]:
+    """float64 gradcheck w.r.t. the input and each trainable weight; restores the layer after.
+
+    gradcheck differentiates its *own* float64 leaves, while the layer computes with its own
+    weight Tensors. For the check, each weight Tensor is turned into the output of an identity op
+    (a same-shape reshape) of gradcheck's leaf, so the gradient flows through the layer's real
+    code path into the leaf - wherever the layer keeps its references to the weight.
+    """
+    snapshot, dtype = layer.get_weights(), layer.dtype
+    layer.cast(np.float64)
+    weights = [w for w in layer.weights if w.requires_grad]
+    labels = ["input"] + [n for n, w in zip(layer.weight_names, layer.weights) if w.requires_grad]
+    originals = [w.data for w in weights]
+    random_state = _random_states(layer)
+
+    def fn(inputs: Tensor, *leaves: Tensor) -> Tensor:
+        _set_random_states(random_state)  # a dropout mask must be the same in every evaluation
+        for w, leaf in zip(weights, leaves):
+            _route(w, leaf)
+        return layer(inputs, training=training)
+
+    try:
+        gradcheck(fn, x, *originals, atol=atol, rtol=rtol, seed=seed)
+    except GradcheckError as err:
+        raise _name_failure(err, layer, labels) from None
+    finally:
+        for w, data in zip(weights, originals):
+            _unroute(w, data)
+        layer.cast(dtype)
+        layer.set_weights(snapshot)
+        _set_random_states(random_state)
+    return labels
+
+
+def _route(weight: Tensor, leaf: Tensor) -> None:
+    link = leaf.reshape(leaf.shape)  # identity op: d(weight)/d(leaf) = 1
+    weight.data, weight.requires_grad = link.data, link.requires_grad
+    weight._ctx, weight._leaf = link._ctx, link._leaf
+
+
+def _unroute(weight: Tensor, data: np.ndarray) -> None:
+    weight.data, weight.requires_grad, weight.grad = data, True, None
+    weight._ctx, weight._leaf = None, True
+
+
+def _random_states(layer: Layer) -> List[Tuple[np.random.Generator, dict]]:
+    return [(g, g.bit_generator.state) for g in vars(layer).values()
+            if isinstance(g, np.random.Generator)]
+
+
+def _set_random_states(states: List[Tuple[np.random.Generator, dict]]) -> None:
+    for generator, state in states:
+        generator.bit_generator.state = state
+
+
+def _name_failure(err: GradcheckError, layer: Layer, labels: List[str]) -> GradcheckError:
+    """The same GradcheckError, saying which layer tensor ('input', 'kernel', ...) failed."""
+    k = getattr(err, "input_index", 0)
+    named = GradcheckError(
+        err.message, where=f"check_layer: {layer.where}, gradient w.r.t. {labels[k]!r}, element "
+        f"{getattr(err, 'element_index', '?')}", expected=err.expected, got=err.got, fix=err.fix)
+    for field in ("input_index", "element_index", "analytic", "numeric", "tolerance",
+                  "mismatches"):
+        setattr(named, field, getattr(err, field, None))
+    named.tensor_name = labels[k]
+    return named
+
+
+_PLAIN = (int, float, str, bool, type(None), tuple, list)
+
+
+def _check_config(layer: Layer, input_shape: Tuple[int, ...]) -> None:
+    config = layer.get_config()
+    clone = type(layer).from_config(config)
+    shape = clone.build_for((None, *input_shape[1:]))
+    if tuple(shape) != tuple(layer.output_shape) or clone.count_params() != layer.count_params():
+        raise AssertionError(
+            f"{layer.where}: from_config(get_config()) builds a layer with output shape {shape} "
+            f"and {clone.count_params():,} params, not {layer.output_shape} and "
+            f"{layer.count_params():,}; is a constructor argument missing from get_config()?")
+    again = clone.get_config()
+    for key, value in config.items():
+        if isinstance(value, _PLAIN) and again.get(key) != value:
+            raise AssertionError(f"{layer.where}: get_config()[{key!r}] is {value!r}, but the "
+                                 f"rebuilt layer's is {again.get(key)!r}")
+
+
+# ---------------------------------------------------------------------- hypothesis strategies
+def _int_or_pair(draw: Any, lo: int, hi: int) -> Tuple[Any, Tuple[int, int]]:
+    """Keras accepts ``3`` or ``(3, 2)``: draw either form; return (argument, as a pair)."""
+    pair = (draw(st.integers(lo, hi)), draw(st.integers(lo, hi)))
+    if draw(st.booleans()):
+        return pair[0], (pair[0], pair[0])
+    return pair, pair
+
+
+def _image_shape(draw: Any, window: Tuple[int, int], data_format: str, max_batch: int,
+                 max_spatial: int, max_channels: int) -> Tuple[int, ...]:
+    """(batch, H, W, C) or (batch, C, H, W) with H, W at least the window (valid padding fits)."""
+    batch = draw(st.integers(1, max_batch))
+    h = draw(st.integers(window[0], max(window[0], max_spatial)))
+    w = draw(st.integers(window[1], max(window[1], max_spatial)))
+    c = draw(st.integers(1, max_channels))
+    return (batch, c, h, w) if data_format == "channels_first" else (batch, h, w, c)
+
+
+_ACTIVATIONS = [None, "tanh", "sigmoid", "relu"]
+
+
+@st.composite
+def dense_configs(draw: Any, max_units: int = 6, max_features: int = 5, max_batch: int = 3,
+                  max_rank: int = 3) -> Dict[str, Any]:
+    """Dense kwargs and an input of rank 2..max_rank (Dense maps the last axis)."""
+    middle = draw(st.lists(st.integers(1, 3), max_size=max_rank - 2))
+    kwargs = {"units": draw(st.integers(1, max_units)),
+              "activation": draw(st.sampled_from(_ACTIVATIONS)), "use_bias": draw(st.booleans())}
+    shape = (draw(st.integers(1, max_batch)), *middle, draw(st.integers(1, max_features)))
+    return {"kwargs": kwargs, "input_shape": shape}
+
+
+@st.composite
+def conv2d_configs(draw: Any, max_filters: int = 4, max_kernel: int = 3, max_stride: int = 2,
+                   max_spatial: int = 6, max_channels: int = 3,
+                   max_batch: int = 2) -> Dict[str, Any]:
+    """Conv2D kwargs (filters, kernel_size, strides, padding, data_format, activation, use_bias)
+    and an input at least as big as the kernel."""
+    kernel, kernel_pair = _int_or_pair(draw, 1, max_kernel)
+    strides, _ = _int_or_pair(draw, 1, max_stride)
+    data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
+    kwargs = {"filters": draw(st.integers(1, max_filters)), "kernel_size": kernel,
+              "strides": strides, "padding": draw(st.sampled_from(["valid", "same"])),
+              "data_format": data_format, "activation": draw(st.sampled_from(_ACTIVATIONS)),
+              "use_bias": draw(st.booleans())}
+    shape = _image_shape(draw, kernel_pair, data_format, max_batch, max_spatial, max_channels)
+    return {"kwargs": kwargs, "input_shape": shape}
+
+
+@st.composite
+def pooling_configs(draw: Any, max_pool: int = 3, max_stride: int = 3, max_spatial: int = 6,
+                    max_channels: int = 3, max_batch: int = 2) -> Dict[str, Any]:
+    """2-D pooling kwargs (pool_size, strides or None, padding, data_format) and an input at
+    least as big as the pool window."""
+    pool, pool_pair = _int_or_pair(draw, 1, max_pool)
+    strides = draw(st.one_of(st.none(), st.integers(1, max_stride)))
+    data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
+    kwargs = {"pool_size": pool, "strides": strides,
+              "padding": draw(st.sampled_from(["valid", "same"])), "data_format": data_format}
+    shape = _image_shape(draw, pool_pair, data_format, max_batch, max_spatial, max_channels)
+    return {"kwargs": kwargs, "input_shape": shape}
+
+
+@st.composite
+def rnn_configs(draw: Any, max_units: int = 6, max_timesteps: int = 4, max_features: int = 5,
+                max_batch: int = 3) -> Dict[str, Any]:
+    """Recurrent kwargs (units, return_sequences, go_backwards) and a (batch, T, F) input."""
+    kwargs = {"units": draw(st.integers(1, max_units)),
+              "return_sequences": draw(st.booleans()), "go_backwards": draw(st.booleans())}
+    shape = (draw(st.integers(1, max_batch)), draw(st.integers(1, max_timesteps)),
+             draw(st.integers(1, max_features)))
+    return {"kwargs": kwargs, "input_shape": shape}
+
+
+__all__ = ["check_layer", "dense_configs", "conv2d_configs", "pooling_configs", "rnn_configs"]
