@@ -26,7 +26,7 @@ Shape = Tuple[Optional[int], ...]
 
 def snake_case(name: str) -> str:
     """``MaxPooling2D`` -> ``max_pooling2d`` (Keras' default layer names)."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
 
 
 class Layer:
