@@ -21,6 +21,8 @@ from .movement import (
 from .losses import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
 from .nn import DropoutMask
 from .pooling import AvgPool2D, MaxPool2D
+from .recurrent import LSTMSequence, SimpleRNNSequence
+from .recurrent_gru import GRUSequence
 from .reduce import LogSumExp, Max, Mean, Min, Sum, Var
 from .unary import (
     Abs,
@@ -49,4 +51,5 @@ __all__ = [
     "DropoutMask",
     "SoftmaxCrossEntropy", "SparseSoftmaxCrossEntropy",
     "Conv2D", "MaxPool2D", "AvgPool2D",
+    "SimpleRNNSequence", "LSTMSequence", "GRUSequence",
 ]

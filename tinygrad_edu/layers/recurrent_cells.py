@@ -1,0 +1,111 @@
+"""The reference form of the recurrent layers: one time step as plain Tensor ops, and the loop.
+
+This is the version to step through: every line is a Tensor op (``@``, ``+``, ``*``, slices,
+activations), so autodiff through the loop *is* backpropagation through time. The layers use it
+when ``fused=False`` (or ``layers.recurrent.USE_FUSED = False``, or for an activation the fused op
+does not implement); the fused ops in ``ops/recurrent.py`` are tested equal to it.
+
+>>> import numpy as np
+>>> from tinygrad_edu import Tensor
+>>> x = Tensor(np.ones((2, 3, 1)))                       # [B=2, T=3, F=1]
+>>> w, u, b = Tensor([[0.5]]), Tensor([[1.0]]), Tensor([0.0])
+>>> outs, states = run_sequence(simple_rnn_cell, x, units=1, n_states=1,
+...                             weights=(w, u, b), activation=lambda t: t)
+>>> [round(float(o.data[0, 0]), 2) for o in outs]      # h_t = 0.5 + h_{t-1}
+[0.5, 1.0, 1.5]
+"""
+
+from __future__ import annotations
+
+from typing import Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..tensor import Tensor
+
+Act = Callable[[Tensor], Tensor]
+States = List[Tensor]
+
+
+def _affine(x_t: Tensor, h: Tensor, w: Tensor, u: Tensor, b: Optional[Tensor]) -> Tensor:
+    """x_t @ W + h @ U (+ b):   [B, F] @ [F, g*u] + [B, u] @ [u, g*u] + [g*u] -> [B, g*u]."""
+    z = x_t @ w + h @ u
+    return z if b is None else z + b
+
+
+def simple_rnn_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]],
+                    activation: Act) -> Tuple[Tensor, States]:
+    """h_t = act(x_t @ W + h_{t-1} @ U + b):   [B, F] -> [B, u]."""
+    w, u, b = weights
+    h = activation(_affine(x_t, states[0], w, u, b))
+    return h, [h]
+
+
+def lstm_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], activation: Act,
+              recurrent_activation: Act) -> Tuple[Tensor, States]:
+    """Keras LSTM step, gates in the order i, f, c, o (each ``[B, u]``)::
+
+        z = x_t @ W + h_{t-1} @ U + b                      [B, 4u]
+        i, f, o = ract(z_i), ract(z_f), ract(z_o);   c~ = act(z_c)
+        c_t = f * c_{t-1} + i * c~;   h_t = o * act(c_t)
+    """
+    w, u, b = weights
+    h, c = states
+    n = h.shape[-1]
+    z = _affine(x_t, h, w, u, b)
+    i = recurrent_activation(z[:, :n])
+    f = recurrent_activation(z[:, n : 2 * n])
+    candidate = activation(z[:, 2 * n : 3 * n])
+    o = recurrent_activation(z[:, 3 * n :])
+    c = f * c + i * candidate
+    h = o * activation(c)
+    return h, [h, c]
+
+
+def gru_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], activation: Act,
+             recurrent_activation: Act, reset_after: bool = True) -> Tuple[Tensor, States]:
+    """Keras GRU step, gates in the order z, r, h (each ``[B, u]``)::
+
+        xz, xr, xh = x_t @ W + b_in                 (b_in = b[0] when reset_after, else b)
+        z = ract(xz + h U_z (+ b_rz));   r = ract(xr + h U_r (+ b_rr))
+        reset_after:   hh = act(xh + r * (h U_h + b_rh))       (b_r = b[1])
+        otherwise:     hh = act(xh + (r * h) U_h)
+        h_t = z * h_{t-1} + (1 - z) * hh
+    """
+    w, u, b = weights
+    h = states[0]
+    n = h.shape[-1]
+    b_in, b_rec = (b[0], b[1]) if b is not None and reset_after else (b, None)
+    x_proj = x_t @ w if b_in is None else x_t @ w + b_in
+    if reset_after:
+        h_proj = h @ u if b_rec is None else h @ u + b_rec
+        z = recurrent_activation(x_proj[:, :n] + h_proj[:, :n])
+        r = recurrent_activation(x_proj[:, n : 2 * n] + h_proj[:, n : 2 * n])
+        hh = activation(x_proj[:, 2 * n :] + r * h_proj[:, 2 * n :])
+    else:
+        h_proj = h @ u[:, : 2 * n]
+        z = recurrent_activation(x_proj[:, :n] + h_proj[:, :n])
+        r = recurrent_activation(x_proj[:, n : 2 * n] + h_proj[:, n:])
+        hh = activation(x_proj[:, 2 * n :] + (r * h) @ u[:, 2 * n :])
+    h = z * h + (1 - z) * hh
+    return h, [h]
+
+
+def run_sequence(cell: Callable[..., Tuple[Tensor, States]], x: Tensor, units: int,
+                 n_states: int, go_backwards: bool = False, **cell_args) -> Tuple[List[Tensor],
+                                                                                  States]:
+    """Run ``cell`` over ``x [B, T, F]`` from zero states: (outputs in processing order, states).
+
+    ``go_backwards=True`` feeds ``x[:, T-1]`` first; the outputs stay in processing order (Keras).
+    """
+    zeros = Tensor(np.zeros((x.shape[0], units), dtype=x.dtype))
+    states: States = [zeros] * n_states
+    outputs = []
+    steps = range(x.shape[1])
+    for t in reversed(steps) if go_backwards else steps:
+        out, states = cell(x[:, t], states, **cell_args)
+        outputs.append(out)
+    return outputs, states
+
+
+__all__ = ["simple_rnn_cell", "lstm_cell", "gru_cell", "run_sequence"]
