@@ -193,6 +193,25 @@ class Sequential(TrainingMixin):
     def regularization_losses(self) -> List[Tensor]:
         return [p for layer in self.layers for p in layer.regularization_losses()]
 
+    # ------------------------------------------------------------------ teaching
+    def explain(self, x: Any, print_fn=print) -> list:
+        """Run a real batch and print, per layer, the operation with its real shapes (see
+        ``tinygrad_edu.explain.trace``); returns the same as data."""
+        from .explain import trace
+
+        return trace(self, x, print_fn=print_fn)
+
+    def activations(self, x: Any) -> Dict[str, np.ndarray]:
+        """Every layer's output for ``x`` (inference mode), by layer name."""
+        x = self._check_x(x, "activations")
+        out: Dict[str, np.ndarray] = {}
+        with no_grad():
+            h: Any = x
+            for layer in self.layers:
+                h = layer(h, training=False)
+                out[layer.name] = h.data
+        return out
+
     # ------------------------------------------------------------------ saving
     def save(self, path: str) -> None:
         """Architecture + weights + optimizer state in one ``.npz``, written atomically."""
