@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tinygrad_edu.datasets import batches, load_synthetic_digits  # noqa: E402
+from tinygrad_edu.datasets import batches, load_synthetic_digits
 
 
 def softmax_xent_grad(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -81,7 +81,9 @@ def train_linear(x, y, xt, yt, epochs: int, seed: int) -> float:
             opt.step([xb.T @ g + 1e-5 * w, g.sum(0)])
         train_acc = np.mean((x @ w + b).argmax(1) == y)
         acc = np.mean((xt @ w + b).argmax(1) == yt)
-        print(f"  linear epoch {epoch + 1}: train acc {train_acc:.4f} test acc {acc:.4f}", flush=True)
+        print(
+            f"  linear epoch {epoch + 1}: train acc {train_acc:.4f} test acc {acc:.4f}", flush=True
+        )
     return float(acc)
 
 
@@ -97,8 +99,11 @@ def main() -> int:
     t0 = time.perf_counter()
     (x, y), (xt, yt) = load_synthetic_digits(args.n_train, args.n_test, seed=args.seed)
     gen = time.perf_counter() - t0
-    print(f"generated {len(x) + len(xt)} images in {gen:.2f} s "
-          f"(label counts {np.bincount(y, minlength=10).tolist()})", flush=True)
+    print(
+        f"generated {len(x) + len(xt)} images in {gen:.2f} s "
+        f"(label counts {np.bincount(y, minlength=10).tolist()})",
+        flush=True,
+    )
     x = x.reshape(len(x), -1).astype(np.float32) / 255
     xt = xt.reshape(len(xt), -1).astype(np.float32) / 255
     y, yt = y.astype(np.int64), yt.astype(np.int64)
@@ -107,8 +112,10 @@ def main() -> int:
     lin = train_linear(x, y, xt, yt, args.linear_epochs, args.seed)
     gap = mlp - lin
     ok = mlp >= 0.97 and gap >= 0.03 and gen < 15.0
-    print(f"{'OK' if ok else 'FAIL'}: mlp {mlp:.4f} linear {lin:.4f} gap {gap * 100:.1f} points "
-          f"generation {gen:.2f} s")
+    print(
+        f"{'OK' if ok else 'FAIL'}: mlp {mlp:.4f} linear {lin:.4f} gap {gap * 100:.1f} points "
+        f"generation {gen:.2f} s"
+    )
     return 0 if ok else 1
 
 

@@ -7,4 +7,4 @@ from .batching import batches
 from .mnist_files import load_mnist
 from .synthetic_digits import load_synthetic_digits
 
-__all__ = ["load_synthetic_digits", "load_mnist", "batches"]
+__all__ = ["batches", "load_mnist", "load_synthetic_digits"]
