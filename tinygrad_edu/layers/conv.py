@@ -1,3 +1,267 @@
-"""Placeholder: being written."""
+"""``Conv2D`` (Keras semantics) and ``ImageLayer``, the input checks every 2-D image layer shares.
 
-__all__: list = []
+A convolution slides ``filters`` kernels of ``kh x kw x C`` over the image; each output pixel is a
+dot product of one receptive field with one kernel, plus its bias::
+
+    out[b, oh, ow, f] = sum_{i, j, c} xp[b, oh*s_h + i*d_h, ow*s_w + j*d_w, c] * W[i, j, c, f] + b[f]
+
+Two forms compute it (``fused=False`` on a layer, or ``conv.USE_FUSED = False`` for every layer,
+selects the second):
+
+- fused (default): one ``ops.Conv2D`` - im2col + a single GEMM, hand-written backward;
+- reference: ``conv2d_reference``, plain Tensor ops (pad, one strided slice per kernel tap,
+  ``slice @ W[i, j]``, sum) whose gradient autodiff derives - step through it to see the algebra.
+
+>>> import numpy as np
+>>> layer = Conv2D(32, (3, 3), activation="relu")
+>>> layer(np.zeros((2, 28, 28, 1))).shape
+(2, 26, 26, 32)
+>>> layer.count_params()
+320
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Tuple
+
+from .. import activations as _activations
+from .. import initializers as _initializers
+from .. import regularizers as _regularizers
+from .._shapes import as_pair, conv_output_length, fmt_shape
+from ..errors import ConfigError, ShapeError, suggest
+from ..ops import conv as _ops
+from ..tensor import Tensor, tensor_from_op
+from .base import Layer, Shape, bracket_shape
+
+#: Module switch: False makes every Conv2D use the composed reference form (slower, step-able).
+USE_FUSED = True
+
+PADDINGS = ("valid", "same")
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+def check_choice(value: Any, name: str, valid: Sequence[str], where: str) -> str:
+    """Lower-cased ``value`` if it is one of ``valid``, else a ``ConfigError`` listing them."""
+    key = value.lower() if isinstance(value, str) else value
+    if key not in valid:
+        raise ConfigError(where=where, expected=f"{name} in {tuple(valid)}", got=repr(value),
+                          fix=suggest(str(value), valid))
+    return key
+
+
+class ImageLayer(Layer):
+    """Base of 2-D image layers: ``data_format``, and the recognizers for image-shaped mistakes.
+
+    Recognized (the ``fix`` of the ``ShapeError``): a grayscale batch ``(B, H, W)`` without the
+    channel axis; one image ``(H, W, C)`` without the batch axis; channels-first data given to a
+    channels_last layer (or the reverse) - the channel count found on the other axis, or, before
+    any shape is known, a 1/3/4-sized axis 1 in front of two axes of at least 8 pixels.
+    """
+
+    expected_ndim = 4
+
+    def _set_data_format(self, data_format: Optional[str]) -> None:
+        self.data_format = check_choice(data_format or "channels_last", "data_format",
+                                        DATA_FORMATS, self.where)
+        self.channels_first = self.data_format == "channels_first"
+        self.feature_axis = 1 if self.channels_first else -1
+
+    def spatial(self, shape: Sequence[Optional[int]]) -> Tuple[Optional[int], Optional[int]]:
+        """(H, W) of a 4-D shape in this layer's data format."""
+        return (shape[2], shape[3]) if self.channels_first else (shape[1], shape[2])
+
+    def image_shape(self, batch, hw, channels) -> Shape:
+        """Assemble a 4-D shape in this layer's data format."""
+        return (batch, channels, *hw) if self.channels_first else (batch, *hw, channels)
+
+    def to_channels_last(self, x: Tensor) -> Tensor:
+        return x.transpose(0, 2, 3, 1) if self.channels_first else x
+
+    def from_channels_last(self, x: Tensor) -> Tensor:
+        return x.transpose(0, 3, 1, 2) if self.channels_first else x
+
+    def _swap_fix(self) -> str:
+        if self.channels_first:
+            return ("this looks like channels_last data (B, H, W, C): build the layer with "
+                    "data_format='channels_last', or transpose with x.transpose(0, 3, 1, 2)")
+        return ("this looks like channels-first data (B, C, H, W): build the layer with "
+                "data_format='channels_first', or transpose with x.transpose(0, 2, 3, 1)")
+
+    def diagnose_rank(self, shape: Shape, want: Optional[Shape]) -> str:
+        shape = tuple(shape)
+        if len(shape) == 3:
+            if want is not None and shape == tuple(want[1:]):
+                single = True
+            elif want is not None and want[self.feature_axis] == 1:
+                single = False
+            else:  # no shape known yet: a small trailing (leading) axis is a channel axis
+                chan = shape[0] if self.channels_first else shape[-1]
+                single = chan is not None and chan <= 4
+            if single:
+                return "this looks like one image without the batch axis - use x[None, ...]"
+            where = "x[:, None]" if self.channels_first else "x[..., None]"
+            return (f"this looks like a batch of grayscale images without the channel axis - "
+                    f"use {where} to add a channel axis of size 1")
+        if len(shape) == 2:
+            return "this looks like one grayscale image - use x[None, ..., None]"
+        return super().diagnose_rank(shape, want)
+
+    def diagnose_features(self, shape: Shape, want: Shape) -> str:
+        other = -1 if self.channels_first else 1
+        if shape[other] == want[self.feature_axis]:
+            return self._swap_fix()
+        return super().diagnose_features(shape, want)
+
+    def check_input(self, shape: Sequence[Optional[int]]) -> None:
+        super().check_input(shape)
+        want = self.input_shape or self._declared_input_shape
+        if want is None and _looks_swapped(tuple(shape), self.channels_first):
+            raise ShapeError(where=self.where, expected=f"{self.data_format} images",
+                             got=fmt_shape(shape, "batch"), fix=self._swap_fix())
+        self.check_window(self.spatial(shape))
+
+    def check_window(self, hw: Tuple[Optional[int], Optional[int]]) -> None:
+        """Subclasses with a sliding window check that it fits ``hw`` (before numpy fails)."""
+
+
+def _looks_swapped(shape: Shape, channels_first: bool) -> bool:
+    chan, h, w = (shape[3], shape[1], shape[2]) if channels_first else shape[1:]
+    return chan in (1, 3, 4) and all(d is not None and d >= 8 for d in (h, w))
+
+
+def window_fits(layer: ImageLayer, hw, window: Tuple[int, int], padding: str,
+                dilation: Tuple[int, int] = (1, 1), what: str = "kernel") -> None:
+    """``ShapeError`` naming both sizes when a "valid" window is larger than the image."""
+    if padding == "valid" and None not in hw:
+        _ops.check_window_fits(hw, window, dilation, layer.where, what=what)
+
+
+def conv2d(x: Tensor, kernel: Tensor, bias: Optional[Tensor] = None, strides=(1, 1),
+           padding: str = "valid", dilation_rate=(1, 1), fused: bool = True) -> Tensor:
+    """Channels_last convolution: [B, H, W, C] (*) [kh, kw, C, F] + [F] -> [B, OH, OW, F]."""
+    kh, kw = kernel.shape[:2]
+    pads = _ops.spatial_pads(x.shape[1:3], (kh, kw), strides, padding, dilation_rate)
+    padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:3], pads)]
+    _ops.check_window_fits(padded, (kh, kw), dilation_rate, "conv2d")
+    if fused:
+        args = (x, kernel) if bias is None else (x, kernel, bias)
+        return tensor_from_op(_ops.Conv2D, *args, strides=tuple(strides), padding=pads,
+                              dilation=tuple(dilation_rate))
+    return conv2d_reference(x, kernel, bias, strides, pads, dilation_rate)
+
+
+def conv2d_reference(x: Tensor, kernel: Tensor, bias: Optional[Tensor], strides, pads,
+                     dilation) -> Tensor:
+    """The same convolution from primitive Tensor ops: sum over taps of ``slice_ij @ W[i, j]``.
+
+    Tap (i, j) multiplies the input pixels it sees, [B, OH, OW, C], by its [C, F] weights.
+    """
+    if tuple(pads) != _ops.NO_PADS:
+        x = x.pad(((0, 0), *pads, (0, 0)))
+    kh, kw = kernel.shape[:2]
+    out_hw = _ops.output_hw(x.shape[1:3], (kh, kw), strides, dilation)
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            term = x[_ops.tap_index(i, j, out_hw, strides, dilation)] @ kernel[i, j]
+            out = term if out is None else out + term
+    return out if bias is None else out + bias
+
+
+class Conv2D(ImageLayer):
+    """2-D convolution: ``[B, H, W, C] (*) kernel [kh, kw, C, filters] + bias [filters]``.
+
+    im2col form: ``[B*OH*OW, kh*kw*C] @ [kh*kw*C, filters] + [filters] -> [B, OH, OW, filters]``;
+    OH = floor((H - d*(kh-1) - 1) / s) + 1 ("valid") or ceil(H / s) ("same", TF's asymmetric
+    padding: the extra pixel goes after). Parameters: kh*kw*C*filters (+ filters).
+    ``data_format="channels_first"`` takes and returns ``[B, C, H, W]``.
+    """
+
+    def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
+                 data_format: Optional[str] = "channels_last", dilation_rate=(1, 1),
+                 activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
+                 activity_regularizer: Any = None, fused: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
+            raise ConfigError(where=self.where, expected="filters as a positive int",
+                              got=repr(filters), fix="e.g. Conv2D(32, (3, 3))")
+        self.filters = filters
+        self.kernel_size = as_pair(kernel_size, "kernel_size", self.where)
+        self.strides = as_pair(strides, "strides", self.where)
+        self.dilation_rate = as_pair(dilation_rate, "dilation_rate", self.where)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ConfigError(where=self.where, expected="strides == 1 or dilation_rate == 1",
+                              got=f"strides={self.strides}, dilation_rate={self.dilation_rate}",
+                              fix="Keras does not combine strides > 1 with dilation > 1: "
+                              "set one of them to 1")
+        self.padding = check_choice(padding, "padding", PADDINGS, self.where)
+        self._set_data_format(data_format)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self._regularizer_args = (kernel_regularizer, bias_regularizer, activity_regularizer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self.fused = bool(fused)
+        self.kernel: Optional[Tensor] = None
+        self.bias: Optional[Tensor] = None
+
+    def check_window(self, hw) -> None:
+        window_fits(self, hw, self.kernel_size, self.padding, self.dilation_rate)
+
+    def build(self, input_shape: Shape) -> None:
+        channels = input_shape[self.feature_axis]
+        if channels is None:
+            raise ShapeError(where=self.where, expected="a known number of input channels",
+                             got=fmt_shape(input_shape), fix="give input_shape=(H, W, C)")
+        shape = (*self.kernel_size, channels, self.filters)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        hw = tuple(conv_output_length(n, k, s, self.padding, d) for n, k, s, d in zip(
+            self.spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate))
+        return self.image_shape(input_shape[0], hw, self.filters)
+
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        out = conv2d(self.to_channels_last(x), self.kernel, self.bias, self.strides,
+                     self.padding, self.dilation_rate, fused=self.fused and USE_FUSED)
+        return self.activation(self.from_channels_last(out))
+
+    def algebra(self) -> Tuple[str, str]:
+        (kh, kw), f = self.kernel_size, self.filters
+        c = self.input_shape[self.feature_axis]
+        oh, ow = ("?" if n is None else n for n in self.spatial(self.output_shape))
+        bias = f" + [{f}]" if self.use_bias else ""
+        text = (f"im2col [B*{oh}*{ow}, {kh}*{kw}*{c}] @ [{kh * kw * c}, {f}]{bias} -> "
+                f"{bracket_shape(self.output_shape)}")
+        act = _activations.serialize(self.activation)
+        if act != "linear":
+            text += f"; {act if isinstance(act, str) else getattr(act, '__name__', 'activation')}"
+        count = f"{kh}*{kw}*{c}*{f}" + (f" + {f}" if self.use_bias else "")
+        return text, f"{count} = {self.count_params()}"
+
+    def get_config(self) -> dict:
+        kernel_reg, bias_reg, activity_reg = self._regularizer_args
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate,
+                "activation": _activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+                "bias_initializer": _initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": kernel_reg, "bias_regularizer": bias_reg,
+                "activity_regularizer": activity_reg, "fused": self.fused}
+
+
+Convolution2D = Conv2D  # Keras' alias
+
+__all__ = ["Conv2D", "Convolution2D"]

@@ -76,10 +76,13 @@ def check_window_fits(padded_hw: Sequence[int], kernel: Pair, dilation: Pair, wh
     """A window larger than the (padded) image has no valid position: say so before numpy does."""
     eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(e > n for e, n in zip(eff, padded_hw)):
+        dilated = "" if tuple(dilation) == (1, 1) else f", {eff[0]}x{eff[1]} once dilated"
         raise ShapeError(
-            where=where, expected=f"a {what} that fits the padded input ({eff[0]}x{eff[1]} "
-            f"after dilation)", got=f"a padded input of {padded_hw[0]}x{padded_hw[1]}",
-            fix=f"use padding='same', a smaller {what}, or a larger input",
+            where=where, expected=f"a {what} that fits in the input ({what} size "
+            f"{kernel[0]}x{kernel[1]}{dilated})",
+            got=f"an input of {padded_hw[0]}x{padded_hw[1]} pixels",
+            fix=f"use padding='same' (then every input pixel gets an output), a smaller {what}, "
+            "or a larger input (fewer downsampling layers before this one)",
         )
 
 
