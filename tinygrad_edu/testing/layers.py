@@ -50,13 +50,20 @@ def check_layer(layer: Layer, input_shape: Sequence[int], *,
     """
     input_shape = tuple(int(d) for d in input_shape)
     x = np.random.default_rng(seed).standard_normal(input_shape)
-    output_shape = _check_shapes(layer, x, training, expected_output_shape)
-    params = layer.count_params()
-    if expected_params is not None and params != expected_params:
-        raise AssertionError(f"{layer.where}: count_params() is {params:,}, "
-                             f"expected {int(expected_params):,}")
-    checked = _check_gradients(layer, x, training, seed, atol, rtol)
-    _check_config(layer, input_shape)
+    layer.build_for((None, *input_shape[1:]))
+    snapshot, dtype, random_state = layer.get_weights(), layer.dtype, _random_states(layer)
+    try:
+        output_shape = _check_shapes(layer, x, training, expected_output_shape)
+        params = layer.count_params()
+        if expected_params is not None and params != expected_params:
+            raise AssertionError(f"{layer.where}: count_params() is {params:,}, "
+                                 f"expected {int(expected_params):,}")
+        checked = _check_gradients(layer, x, training, seed, atol, rtol)
+        _check_config(layer, input_shape)
+    finally:  # e.g. BatchNormalization's moving statistics, a Dropout's generator
+        layer.cast(dtype)
+        layer.set_weights(snapshot)
+        _set_random_states(random_state)
     trainable = int(sum(w.data.size for w in layer.trainable_weights))
     return {"output_shape": output_shape, "params": params, "trainable_params": trainable,
             "gradchecked": checked}
@@ -64,7 +71,7 @@ def check_layer(layer: Layer, input_shape: Sequence[int], *,
 
 def _check_shapes(layer: Layer, x: np.ndarray, training: bool,
                   expected: Optional[Sequence[Optional[int]]]) -> Tuple[Optional[int], ...]:
-    """Run once (this builds the layer) and compare the real shape with every declared one."""
+    """Run the layer once and compare the real output shape with every declared one."""
     got = tuple(layer(x.astype(np.float32), training=training).shape)
     static = tuple(layer.compute_output_shape((None, *x.shape[1:])))
     if static[0] is not None or static[1:] != got[1:]:
@@ -83,14 +90,14 @@ def _check_shapes(layer: Layer, x: np.ndarray, training: bool,
 
 def _check_gradients(layer: Layer, x: np.ndarray, training: bool, seed: int, atol: float,
                      rtol: float) -> List[str]:
-    """float64 gradcheck w.r.t. the input and each trainable weight; restores the layer after.
+    """float64 gradcheck w.r.t. the input and each trainable weight (the caller restores dtype
+    and weights afterwards).
 
     gradcheck differentiates its *own* float64 leaves, while the layer computes with its own
     weight Tensors. For the check, each weight Tensor is turned into the output of an identity op
     (a same-shape reshape) of gradcheck's leaf, so the gradient flows through the layer's real
     code path into the leaf - wherever the layer keeps its references to the weight.
     """
-    snapshot, dtype = layer.get_weights(), layer.dtype
     layer.cast(np.float64)
     weights = [w for w in layer.weights if w.requires_grad]
     labels = ["input"] + [n for n, w in zip(layer.weight_names, layer.weights) if w.requires_grad]
@@ -110,9 +117,6 @@ def _check_gradients(layer: Layer, x: np.ndarray, training: bool, seed: int, ato
     finally:
         for w, data in zip(weights, originals):
             _unroute(w, data)
-        layer.cast(dtype)
-        layer.set_weights(snapshot)
-        _set_random_states(random_state)
     return labels
 
 
