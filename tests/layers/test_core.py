@@ -23,7 +23,7 @@ from tinygrad_edu.layers import (
     Reshape,
     core,
 )
-from tinygrad_edu.testing.layers import check_layer, dense_configs
+from tinygrad_edu.testing.layers import check_layer, dense_configs, ops_in_graph
 
 
 def assert_fields(err, *, where, expected=(), got=(), fix=()):
@@ -34,16 +34,6 @@ def assert_fields(err, *, where, expected=(), got=(), fix=()):
         text = getattr(e, field) or ""
         for w in words:
             assert str(w) in text, f"{field}={text!r} lacks {w!r}"
-
-
-def ops_in_graph(out):
-    found, stack = set(), [out]
-    while stack:
-        t = stack.pop()
-        if t.op is not None:
-            found.add(type(t.op))
-            stack.extend(t.op.parents)
-    return found
 
 
 # ----------------------------------------------------------------------------------- Dense

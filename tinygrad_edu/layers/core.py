@@ -1,8 +1,8 @@
 """Core layers: ``Dense``, ``Activation``, ``Dropout``, ``InputLayer`` / ``Input``.
 
 ``USE_FUSED`` (module flag, default True): ``Dense`` computes ``x @ W + b`` with the fused
-``ops.Linear`` op. Set ``tinygrad_edu.layers.core.USE_FUSED = False`` (or pass ``fused=False`` to one
-layer) to run the same algebra as two plain Tensor ops (``@`` then ``+``) you can step through.
+``ops.Linear`` op. Set ``tinygrad_edu.layers.core.USE_FUSED = False`` (or pass ``fused=False`` to
+one layer) to run the same algebra as two plain Tensor ops (``@`` then ``+``) to step through.
 """
 
 from __future__ import annotations

@@ -6,22 +6,10 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import ConfigError, ShapeError, suggest
+from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor
 from .base import Layer, Shape, bracket_shape, fmt_count
-
-DATA_FORMATS = ("channels_last", "channels_first")
-
-
-def check_data_format(value: Optional[str], where: str) -> str:
-    """None -> 'channels_last' (Keras' default image_data_format); anything unknown -> ConfigError."""
-    if value is None:
-        return "channels_last"
-    if value not in DATA_FORMATS:
-        raise ConfigError(where=where, expected="data_format 'channels_last' or 'channels_first'",
-                          got=repr(value), fix=suggest(str(value), DATA_FORMATS))
-    return value
-
+from .conv import DATA_FORMATS, check_choice
 
 def _product(dims: Sequence[Optional[int]]) -> Optional[int]:
     """Number of values in ``dims`` (None if any is unknown)."""
@@ -45,7 +33,9 @@ class Flatten(Layer):
 
     def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.data_format = check_data_format(data_format, self.where)
+        # None means Keras' default image_data_format, channels_last
+        self.data_format = check_choice(data_format or "channels_last", "data_format",
+                                        DATA_FORMATS, self.where)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if self.data_format == "channels_first" and x.ndim > 2:

@@ -173,6 +173,20 @@ def _check_config(layer: Layer, input_shape: Tuple[int, ...]) -> None:
                                  f"rebuilt layer's is {again.get(key)!r}")
 
 
+def ops_in_graph(out: Tensor) -> set:
+    """The op classes recorded behind ``out`` (call before backward frees the graph): shows which
+    path a layer took, e.g. ``ops.Linear in ops_in_graph(Dense(3)(x))`` for the fused one."""
+    found, stack, seen = set(), [out], set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or t.op is None:
+            continue
+        seen.add(id(t))
+        found.add(type(t.op))
+        stack.extend(t.op.parents)
+    return found
+
+
 # ---------------------------------------------------------------------- hypothesis strategies
 def _int_or_pair(draw: Any, lo: int, hi: int) -> Tuple[Any, Tuple[int, int]]:
     """Keras accepts ``3`` or ``(3, 2)``: draw either form; return (argument, as a pair)."""
@@ -248,4 +262,5 @@ def rnn_configs(draw: Any, max_units: int = 6, max_timesteps: int = 4, max_featu
     return {"kwargs": kwargs, "input_shape": shape}
 
 
-__all__ = ["check_layer", "dense_configs", "conv2d_configs", "pooling_configs", "rnn_configs"]
+__all__ = ["check_layer", "ops_in_graph", "dense_configs", "conv2d_configs", "pooling_configs",
+           "rnn_configs"]
