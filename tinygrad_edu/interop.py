@@ -1,0 +1,219 @@
+"""Graduation path: move a trained model to PyTorch (optional ``torch`` extra).
+
+``to_torch(model)`` returns an equivalent ``torch.nn.Sequential`` that takes the *same* inputs as
+the tinygrad_edu model (channels_last images stay channels_last: a permute is inserted) and gives
+the same predictions. Weights are converted to torch's layouts:
+
+- Dense ``kernel (in, units)`` -> ``Linear.weight (units, in)`` (the transpose);
+- Conv2D ``kernel (kh, kw, in, out)`` -> ``Conv2d.weight (out, in, kh, kw)``;
+- SimpleRNN/LSTM ``kernel (in, g*u)``, ``recurrent_kernel (u, g*u)``, ``bias (g*u,)`` ->
+  ``weight_ih (g*u, in)``, ``weight_hh (g*u, u)``, ``bias_ih`` = bias and ``bias_hh`` = 0 (torch has
+  two bias vectors: that is why its LSTM(300) on 1 feature counts 363,600 parameters, Keras 362,400);
+- GRU (reset_after=True): Keras gate order z, r, h -> torch r, z, n; the bias rows -> ih / hh.
+
+Keras weights move the other way unchanged: ``model.get_weights()`` / ``set_weights()`` use Keras'
+order and layouts, so ``keras_model.set_weights(our_model.get_weights())`` works for the same
+architecture.
+"""
+
+from __future__ import annotations
+
+from typing import Any, List
+
+import numpy as np
+
+from . import activations as _act
+from .errors import ConfigError
+from .layers import (
+    GRU, LSTM, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+    GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Reshape, SimpleRNN,
+)
+from .layers.base import Layer
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ConfigError(where="interop.to_torch", expected="PyTorch installed", got="no torch",
+                          fix='pip install "tinygrad_edu[torch]"') from None
+    return torch
+
+
+def to_torch(model: Any):
+    """An equivalent ``torch.nn.Sequential`` (eval mode, float32) with the weights converted."""
+    torch = _torch()
+    nn = torch.nn
+    model._require_built("to_torch")
+    modules: List[Any] = []
+    channels_first = False  # where the running torch tensor keeps its channels
+    for layer in model.layers:
+        is_image = isinstance(layer, (Conv2D, MaxPooling2D, AveragePooling2D,
+                                      GlobalAveragePooling2D, GlobalMaxPooling2D))
+        if is_image and layer.data_format == "channels_last" and not channels_first:
+            modules.append(_Permute(torch, (0, 3, 1, 2)))
+            channels_first = True
+        elif not is_image and channels_first and not isinstance(layer, (Dropout, Activation)):
+            if not (isinstance(layer, BatchNormalization) and layer.axis in (1, -1)):
+                modules.append(_Permute(torch, (0, 2, 3, 1)))
+                channels_first = False
+        modules.extend(_convert(layer, torch, channels_first))
+        if isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
+            channels_first = False  # (B, C), or (B, 1, 1, C) with keepdims
+    out = nn.Sequential(*modules).float().eval()
+    return out
+
+
+def _convert(layer: Layer, torch: Any, channels_first: bool) -> List[Any]:
+    nn = torch.nn
+    t = lambda a: torch.tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
+    if isinstance(layer, Dense):
+        lin = nn.Linear(layer.kernel.shape[0], layer.units, bias=layer.use_bias)
+        lin.weight.data = t(layer.kernel.data.T)
+        if layer.use_bias:
+            lin.bias.data = t(layer.bias.data)
+        return [lin, *_activation(layer.activation, torch)]
+    if isinstance(layer, Conv2D):
+        kh, kw, cin, cout = layer.kernel.shape
+        mods = []
+        padding = 0
+        if layer.padding == "same":
+            from ._shapes import same_padding
+
+            h, w = (layer.input_shape[2:4] if layer.data_format == "channels_first"
+                    else layer.input_shape[1:3])
+            top, bottom = same_padding(h, kh, layer.strides[0], layer.dilation_rate[0])
+            left, right = same_padding(w, kw, layer.strides[1], layer.dilation_rate[1])
+            mods.append(nn.ZeroPad2d((left, right, top, bottom)))
+        conv = nn.Conv2d(cin, cout, (kh, kw), stride=layer.strides, padding=padding,
+                         dilation=layer.dilation_rate, bias=layer.use_bias)
+        conv.weight.data = t(layer.kernel.data.transpose(3, 2, 0, 1))
+        if layer.use_bias:
+            conv.bias.data = t(layer.bias.data)
+        return [*mods, conv, *_activation(layer.activation, torch)]
+    if isinstance(layer, (MaxPooling2D, AveragePooling2D)):
+        if layer.padding != "valid":
+            raise ConfigError(where=f"to_torch: {layer.where}", expected="padding='valid'",
+                              got=repr(layer.padding), fix="torch pools pad differently; "
+                              "use valid padding for a model you want to export")
+        cls = nn.MaxPool2d if isinstance(layer, MaxPooling2D) else nn.AvgPool2d
+        return [cls(layer.pool_size, stride=layer.strides)]
+    if isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
+        return [_GlobalPool(torch, isinstance(layer, GlobalMaxPooling2D), layer.keepdims)]
+    if isinstance(layer, Flatten):
+        return [nn.Flatten()]
+    if isinstance(layer, Reshape):
+        return [_Reshape(torch, layer.target_shape)]
+    if isinstance(layer, Dropout):
+        return [nn.Dropout(layer.rate)]
+    if isinstance(layer, Activation):
+        return _activation(layer.activation, torch)
+    if isinstance(layer, BatchNormalization):
+        return [_batchnorm(layer, torch, t)]
+    if isinstance(layer, (SimpleRNN, LSTM, GRU)):
+        return [_recurrent(layer, torch, t)]
+    raise ConfigError(where="interop.to_torch", expected="a layer with a torch equivalent",
+                      got=type(layer).__name__, fix="convert this layer by hand")
+
+
+def _activation(fn: Any, torch: Any) -> List[Any]:
+    nn = torch.nn
+    name = _act.serialize(fn)
+    table = {"linear": None, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
+             "elu": nn.ELU, "selu": nn.SELU, "softplus": nn.Softplus, "gelu": nn.GELU,
+             "swish": nn.SiLU, "silu": nn.SiLU}
+    if name == "softmax":
+        return [nn.Softmax(dim=-1)]
+    if name == "leaky_relu":
+        return [nn.LeakyReLU(0.2)]
+    if name not in table:
+        raise ConfigError(where="interop.to_torch", expected="a built-in activation",
+                          got=repr(fn), fix="use one of " + ", ".join(sorted(table)))
+    return [] if table[name] is None else [table[name]()]
+
+
+def _batchnorm(layer: BatchNormalization, torch: Any, t: Any):
+    nn = torch.nn
+    features = layer.input_shape[layer.axis]
+    cls = nn.BatchNorm1d if len(layer.input_shape) <= 3 else nn.BatchNorm2d
+    bn = cls(features, eps=layer.epsilon, momentum=1 - layer.momentum, affine=True)
+    weights = dict(zip(layer.weight_names, layer.weights))
+    if "gamma" in weights:
+        bn.weight.data = t(weights["gamma"].data)
+    if "beta" in weights:
+        bn.bias.data = t(weights["beta"].data)
+    bn.running_mean.data = t(weights["moving_mean"].data)
+    bn.running_var.data = t(weights["moving_variance"].data)
+    return bn
+
+
+def _recurrent(layer: Any, torch: Any, t: Any):
+    nn = torch.nn
+    name = _act.serialize(layer.activation)
+    features, u = layer.kernel.shape[0], layer.units
+    if isinstance(layer, LSTM):
+        rnn, order = nn.LSTM(features, u, batch_first=True), [0, 1, 2, 3]
+    elif isinstance(layer, GRU):
+        if not layer.reset_after:
+            raise ConfigError(where=f"to_torch: {layer.where}", expected="reset_after=True",
+                              got="reset_after=False", fix="torch's GRU is the reset_after form")
+        rnn, order = nn.GRU(features, u, batch_first=True), [1, 0, 2]  # z,r,h -> r,z,n
+    else:
+        if name not in ("tanh", "relu"):
+            raise ConfigError(where=f"to_torch: {layer.where}", expected="tanh or relu",
+                              got=repr(name), fix="torch's RNN supports only tanh and relu")
+        rnn, order = nn.RNN(features, u, batch_first=True, nonlinearity=name), [0]
+
+    def blocks(a: np.ndarray) -> np.ndarray:  # reorder gate blocks along the last axis
+        return np.concatenate([a[..., g * u:(g + 1) * u] for g in order], axis=-1)
+
+    rnn.weight_ih_l0.data = t(blocks(layer.kernel.data).T)
+    rnn.weight_hh_l0.data = t(blocks(layer.recurrent_kernel.data).T)
+    bias = layer.bias.data if layer.bias is not None else np.zeros(len(order) * u, np.float32)
+    bias_ih, bias_hh = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
+    rnn.bias_ih_l0.data = t(blocks(bias_ih))
+    rnn.bias_hh_l0.data = t(blocks(bias_hh))
+    return _RunRNN(torch, rnn, layer.return_sequences, layer.go_backwards)
+
+
+def _Permute(torch: Any, dims):
+    class Permute(torch.nn.Module):
+        def forward(self, x):
+            return x.permute(*dims)
+
+    return Permute()
+
+
+def _Reshape(torch: Any, target):
+    class Reshape(torch.nn.Module):
+        def forward(self, x):
+            return x.reshape(x.shape[0], *target)
+
+    return Reshape()
+
+
+def _GlobalPool(torch: Any, use_max: bool, keepdims: bool):
+    class GlobalPool(torch.nn.Module):
+        def forward(self, x):  # x is (B, C, H, W) here
+            out = x.amax(dim=(2, 3)) if use_max else x.mean(dim=(2, 3))
+            return out[:, None, None, :] if keepdims else out
+
+    return GlobalPool()
+
+
+def _RunRNN(torch: Any, rnn: Any, return_sequences: bool, go_backwards: bool):
+    class RunRNN(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x):
+            if go_backwards:
+                x = torch.flip(x, dims=(1,))
+            out = self.rnn(x)[0]
+            return out if return_sequences else out[:, -1]
+
+    return RunRNN()
+
+
+__all__ = ["to_torch"]
