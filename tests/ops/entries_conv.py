@@ -29,15 +29,26 @@ def window_geometry(draw, max_window=3, max_stride=3, max_spatial=6, dilate=True
 
 
 @st.composite
-def conv_case(draw, bias=True):
-    """x [B, H, W, C], W [kh, kw, C, F] (F may exceed C), b [F], with explicit padding pairs."""
+def conv_case(draw, bias=True, relu=False):
+    """x [B, H, W, C], W [kh, kw, C, F] (F may exceed C), b [F], with explicit padding pairs.
+
+    For a relu the pre-activations must stay away from its kink at 0 (finite differences across
+    it disagree): then x > 0 and each filter's weights and bias share one drawn sign, so every
+    pre-activation is at least 0.1 from 0 (or exactly 0 where a window sees only padding)."""
     kernel, strides, dilation, padding, hw = draw(window_geometry())
     b, c, f = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    arrs = [draw(arrays((b, *hw, c))), draw(arrays((*kernel, c, f)))]
+    if relu:
+        sign = np.array(draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=f, max_size=f)))
+        arrs = [draw(arrays((b, *hw, c), 0.5, 1.5)), draw(arrays((*kernel, c, f), 0.2, 1)) * sign]
+        bias_values = draw(arrays((f,), 0.1, 1)) * sign
+    else:
+        arrs = [draw(arrays((b, *hw, c))), draw(arrays((*kernel, c, f)))]
+        bias_values = draw(arrays((f,)))
     if bias:
-        arrs.append(draw(arrays((f,))))
+        arrs.append(bias_values)
     pads = spatial_pads(hw, kernel, strides, padding, dilation)
-    return case(*arrs, strides=strides, padding=pads, dilation=dilation)
+    params = dict(strides=strides, padding=pads, dilation=dilation)
+    return case(*arrs, **params, activation="relu") if relu else case(*arrs, **params)
 
 
 @st.composite
@@ -66,14 +77,16 @@ def _each_window(x, window, strides, dilation, padding, fill=0.0):
                            q * sw:q * sw + dw * (kw - 1) + 1:dw, :]
 
 
-def np_conv2d(x, w, b=None, *, strides, padding, dilation):
-    """out[:, r, q, f] = sum over the receptive field of window * W[..., f] (+ b[f])."""
+def np_conv2d(x, w, b=None, *, strides, padding, dilation, activation=None):
+    """out[:, r, q, f] = sum over the receptive field of window * W[..., f] (+ b[f]), then relu
+    if asked."""
     kh, kw, _, f = w.shape
     xp_hw = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:3], padding)]
     out = np.zeros((x.shape[0], *_out_hw(xp_hw, (kh, kw), strides, dilation), f), x.dtype)
     for r, q, win in _each_window(x, (kh, kw), strides, dilation, padding):
         out[:, r, q, :] = np.einsum("bijc,ijcf->bf", win, w)
-    return out if b is None else out + b
+    out = out if b is None else out + b
+    return np.maximum(out, 0) if activation == "relu" else out
 
 
 def np_pool2d(x, kind, *, pool, strides, padding):
@@ -96,6 +109,9 @@ def _conv(*ts, **p):
 OP_ENTRIES = [
     OpEntry("conv2d-bias", ops.Conv2D, conv_case(), _conv, np_conv2d),
     OpEntry("conv2d-no-bias", ops.Conv2D, conv_case(bias=False), _conv, np_conv2d),
+    OpEntry("conv2d-relu", ops.Conv2D, conv_case(relu=True), _conv, np_conv2d),
+    OpEntry("conv2d-relu-no-bias", ops.Conv2D, conv_case(bias=False, relu=True), _conv,
+            np_conv2d),
     OpEntry("max_pool2d", ops.MaxPool2D, pool_case(distinct_values),
             lambda x, **p: tensor_from_op(ops.MaxPool2D, x, **p),
             lambda x, **p: np_pool2d(x, "max", **p)),

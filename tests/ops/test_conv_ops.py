@@ -72,7 +72,8 @@ def conv_layer_case(draw):
     shape = (b, c, *hw) if fmt == "channels_first" else (b, *hw, c)
     kwargs = dict(filters=draw(st.integers(1, 6)), kernel_size=kernel, strides=strides,
                   dilation_rate=dilation, padding=padding, data_format=fmt,
-                  use_bias=draw(st.booleans()))
+                  use_bias=draw(st.booleans()),
+                  activation=draw(st.sampled_from([None, "relu", "tanh"])))
     return kwargs, draw(arrays(shape))
 
 

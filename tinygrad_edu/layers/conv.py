@@ -137,8 +137,10 @@ def window_fits(layer: ImageLayer, hw, window: Tuple[int, int], padding: str,
 
 
 def conv2d(x: Tensor, kernel: Tensor, bias: Optional[Tensor] = None, strides=(1, 1),
-           padding: str = "valid", dilation_rate=(1, 1), fused: bool = True) -> Tensor:
-    """Channels_last convolution: [B, H, W, C] (*) [kh, kw, C, F] + [F] -> [B, OH, OW, F]."""
+           padding: str = "valid", dilation_rate=(1, 1), fused: bool = True,
+           activation: Optional[str] = None) -> Tensor:
+    """Channels_last convolution: [B, H, W, C] (*) [kh, kw, C, F] + [F] -> [B, OH, OW, F],
+    followed by a relu if ``activation == "relu"`` (inside the fused op: no extra pass)."""
     kh, kw = kernel.shape[:2]
     pads = _ops.spatial_pads(x.shape[1:3], (kh, kw), strides, padding, dilation_rate)
     padded = [n + lo + hi for n, (lo, hi) in zip(x.shape[1:3], pads)]
@@ -146,8 +148,9 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Optional[Tensor] = None, strides=(1,
     if fused:
         args = (x, kernel) if bias is None else (x, kernel, bias)
         return tensor_from_op(_ops.Conv2D, *args, strides=tuple(strides), padding=pads,
-                              dilation=tuple(dilation_rate))
-    return conv2d_reference(x, kernel, bias, strides, pads, dilation_rate)
+                              dilation=tuple(dilation_rate), activation=activation)
+    out = conv2d_reference(x, kernel, bias, strides, pads, dilation_rate)
+    return out.relu() if activation == "relu" else out
 
 
 def conv2d_reference(x: Tensor, kernel: Tensor, bias: Optional[Tensor], strides, pads,
@@ -231,9 +234,14 @@ class Conv2D(ImageLayer):
         return self.image_shape(input_shape[0], hw, self.filters)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
+        fused = self.fused and USE_FUSED
+        # relu commutes with the channels_first transpose, so the fused op can apply it
+        relu = fused and self.activation is _activations.relu
         out = conv2d(self.to_channels_last(x), self.kernel, self.bias, self.strides,
-                     self.padding, self.dilation_rate, fused=self.fused and USE_FUSED)
-        return self.activation(self.from_channels_last(out))
+                     self.padding, self.dilation_rate, fused=fused,
+                     activation="relu" if relu else None)
+        out = self.from_channels_last(out)
+        return out if relu else self.activation(out)
 
     def algebra(self) -> Tuple[str, str]:
         (kh, kw), f = self.kernel_size, self.filters
