@@ -1,0 +1,493 @@
+"""Saving/loading: round trips, atomic writes, and refusing bad files (never unpickling)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import layers, saving
+from tinygrad_edu.errors import CheckpointError
+from tinygrad_edu.layers import Dense
+from tinygrad_edu.models import Sequential, load_model
+
+
+def tiny_model(hidden: int = 4, compile: bool = True, **kwargs) -> Sequential:
+    model = Sequential([Dense(hidden, activation="relu", input_shape=(3,)),
+                        Dense(2, activation="softmax")])
+    if compile:
+        model.compile(kwargs.get("optimizer", "adam"), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    return model
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(40, 3)).astype(np.float32), rng.integers(0, 2, size=40)
+
+
+def trained(data, **kwargs) -> Sequential:
+    model = tiny_model(**kwargs)
+    model.fit(*data, epochs=2, batch_size=8, verbose=0, shuffle=False)
+    return model
+
+
+def rewrite(path, arrays) -> None:
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def temp_leftovers(directory) -> list:
+    return [p for p in os.listdir(directory) if p.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------- round trips
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_round_trip_predictions_and_continued_training(tmp_path, data, optimizer):
+    x, y = data
+    model = trained(data, optimizer=optimizer)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert type(loaded.optimizer) is type(model.optimizer)
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    assert [n for n, _ in loaded.metric_fns] == ["accuracy"]
+    # one more epoch from the saved state == one more epoch without the save/load
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    loaded.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_round_trip_keeps_names_config_and_layer_settings(tmp_path):
+    model = Sequential([Dense(5, activation="tanh", use_bias=False, input_shape=(3,),
+                              name="hidden"), Dense(1, name="out")], name="regressor")
+    model.compile("sgd", "mse")
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert loaded.get_config() == model.get_config()
+    assert list(loaded.named_weights()) == ["hidden/kernel", "out/kernel", "out/bias"]
+    assert loaded.loss_fn.name == "mean_squared_error"
+
+
+def test_loss_object_config_round_trips(tmp_path, data):
+    from tinygrad_edu.losses import SparseCategoricalCrossentropy
+
+    x, y = data
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile("adam", SparseCategoricalCrossentropy(from_logits=True))
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert loaded.loss_fn.config == {"from_logits": True}
+    assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
+
+
+def test_uncompiled_model_and_compile_false(tmp_path, data):
+    x, _ = data
+    model = tiny_model(compile=False)
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert loaded.loss_fn is None and loaded.optimizer is None
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    trained_model = tiny_model()
+    trained_model.save(tmp_path / "c.keras")
+    assert saving.load_model(tmp_path / "c.keras", compile=False).loss_fn is None
+
+
+def test_custom_loss_warns_and_loads_uncompiled(tmp_path):
+    model = tiny_model(compile=False)
+
+    def my_loss(y_true, y_pred):
+        return ((y_pred - 0.5) ** 2).mean()
+
+    model.compile("adam", my_loss)
+    with pytest.warns(UserWarning):
+        model.save(tmp_path / "m.keras")
+    with pytest.warns(UserWarning):
+        loaded = load_model(tmp_path / "m.keras")
+    assert loaded.loss_fn is None
+    assert len(loaded.get_weights()) == 4
+
+
+def test_model_built_from_data_round_trips(tmp_path, data):
+    x, _ = data
+    model = Sequential([Dense(4), Dense(2)])
+    model.predict(x)
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.keras").predict(x), model.predict(x))
+
+
+def test_conv_layers_round_trip(tmp_path):
+    needed = ["Conv2D", "Flatten"]
+    if not all(hasattr(layers, n) for n in needed):
+        pytest.skip("Conv2D/Flatten not available yet")
+    stack = [layers.Conv2D(3, (3, 3), activation="relu", input_shape=(6, 6, 2))]
+    if hasattr(layers, "MaxPooling2D"):
+        stack.append(layers.MaxPooling2D((2, 2)))
+    stack += [layers.Flatten(), Dense(2)]
+    model = Sequential(stack)
+    model.compile("adam", "mse")
+    x = np.random.default_rng(1).normal(size=(4, 6, 6, 2)).astype(np.float32)
+    model.fit(x, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "cnn.keras")
+    loaded = load_model(tmp_path / "cnn.keras")
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_recurrent_layers_round_trip(tmp_path, name):
+    if not hasattr(layers, name):
+        pytest.skip(f"{name} not available yet")
+    model = Sequential([getattr(layers, name)(3, input_shape=(5, 2)), Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(2).normal(size=(4, 5, 2)).astype(np.float32)
+    model.save(tmp_path / "rnn.keras")
+    loaded = load_model(tmp_path / "rnn.keras")
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_batchnorm_statistics_are_saved(tmp_path, data):
+    if not hasattr(layers, "BatchNormalization"):
+        pytest.skip("BatchNormalization not available yet")
+    x, y = data
+    model = Sequential([Dense(4, input_shape=(3,)), layers.BatchNormalization(), Dense(2)])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "bn.keras")
+    np.testing.assert_allclose(load_model(tmp_path / "bn.keras").predict(x), model.predict(x),
+                               rtol=1e-6)
+
+
+def test_weights_round_trip(tmp_path, data):
+    x, _ = data
+    model = trained(data)
+    model.save_weights(tmp_path / "w.weights.npz")
+    other = tiny_model()
+    other.load_weights(tmp_path / "w.weights.npz")
+    np.testing.assert_array_equal(other.predict(x), model.predict(x))
+    # load_weights also reads a full model file
+    model.save(tmp_path / "full.keras")
+    third = tiny_model(compile=False)
+    third.load_weights(tmp_path / "full.keras")
+    np.testing.assert_array_equal(third.predict(x), model.predict(x))
+
+
+def test_load_weights_keeps_optimizer_references(tmp_path, data):
+    model = trained(data)
+    model.save_weights(tmp_path / "w.npz")
+    before = [id(w.data) for w in model.weights]
+    model.load_weights(tmp_path / "w.npz")
+    assert [id(w.data) for w in model.weights] == before
+
+
+# ---------------------------------------------------------------------- file layout
+def test_npz_layout_has_no_object_arrays(tmp_path, data):
+    model = trained(data)
+    model.save(tmp_path / "m.keras")
+    with np.load(tmp_path / "m.keras", allow_pickle=False) as f:
+        files = set(f.files)
+        assert all(f[k].dtype != object for k in f.files)
+        assert f["model_config"].dtype.kind == "U"
+        assert int(f["format_version"]) == saving.FORMAT_VERSION
+        assert str(f["kind"]) == "model"
+    assert {"weights/dense/kernel", "weights/dense/bias", "weights/dense_1/kernel",
+            "weights/dense_1/bias", "model_config", "compile_config", "optimizer_config",
+            "optimizer/iterations", "optimizer/adam/m/0"} <= files
+
+
+@pytest.mark.parametrize("name", ["model", "model.keras", "model.weights.h5"])
+def test_path_is_used_exactly_as_given(tmp_path, name):
+    model = tiny_model()
+    model.save(tmp_path / name)
+    assert sorted(os.listdir(tmp_path)) == [name]
+    load_model(str(tmp_path / name))
+
+
+def test_missing_file_hints_at_npz_sibling(tmp_path):
+    tiny_model().save(tmp_path / "m.npz")
+    with pytest.raises(CheckpointError) as err:
+        load_model(tmp_path / "m")
+    assert "m.npz" in err.value.fix
+    with pytest.raises(CheckpointError) as err:
+        tiny_model().load_weights(tmp_path / "nothing.npz")
+    assert err.value.fix
+
+
+def test_save_into_missing_directory_is_a_checkpoint_error(tmp_path):
+    with pytest.raises(CheckpointError) as err:
+        tiny_model().save(tmp_path / "no" / "such" / "m.keras")
+    assert "makedirs" in err.value.fix
+
+
+# ---------------------------------------------------------------------- atomic writes
+@pytest.mark.parametrize("target", ["savez", "fsync", "replace"])
+def test_failed_write_keeps_previous_checkpoint(tmp_path, data, monkeypatch, target):
+    x, _ = data
+    path = tmp_path / "m.keras"
+    old = trained(data)
+    old.save(path)
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    if target == "savez":  # fails halfway: some bytes already in the temp file
+        real = np.savez
+
+        def half(file, **arrays):
+            file.write(b"PK\x03\x04 partial")
+            real(file, **dict(list(arrays.items())[:2]))
+            raise RuntimeError("disk on fire")
+
+        monkeypatch.setattr(saving.np, "savez", half)
+    else:
+        monkeypatch.setattr(saving.os, target, boom)
+    with pytest.raises(RuntimeError):
+        tiny_model(hidden=4).save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    np.testing.assert_array_equal(load_model(path).predict(x), old.predict(x))
+    assert temp_leftovers(tmp_path) == []
+    assert os.listdir(tmp_path) == ["m.keras"]
+
+
+def test_os_error_while_writing_becomes_checkpoint_error(tmp_path, monkeypatch):
+    path = tmp_path / "w.npz"
+    tiny_model().save_weights(path)
+    before = path.read_bytes()
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(saving.os, "fsync", full)
+    with pytest.raises(CheckpointError):
+        tiny_model().save_weights(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and temp_leftovers(tmp_path) == []
+
+
+def test_overwrite_replaces_the_file(tmp_path, data):
+    x, _ = data
+    path = tmp_path / "m.keras"
+    tiny_model().save(path)
+    newer = trained(data)
+    newer.save(path)
+    np.testing.assert_array_equal(load_model(path).predict(x), newer.predict(x))
+    assert os.listdir(tmp_path) == ["m.keras"]
+
+
+# ---------------------------------------------------------------------- bad files
+def test_truncated_file_is_refused(tmp_path):
+    path = tmp_path / "m.keras"
+    tiny_model().save(path)
+    raw = path.read_bytes()
+    for cut in (len(raw) // 2, 10, 0):
+        path.write_bytes(raw[:cut])
+        with pytest.raises(CheckpointError):
+            load_model(path)
+        with pytest.raises(CheckpointError):
+            tiny_model().load_weights(path)
+
+
+def test_corrupted_bytes_inside_archive_are_refused(tmp_path):
+    path = tmp_path / "m.keras"
+    tiny_model().save(path)
+    raw = bytearray(path.read_bytes())
+    middle = len(raw) // 2
+    raw[middle:middle + 64] = bytes(64)  # zeroed block: CRC or header damage
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError):
+        load_model(path)
+
+
+def test_random_bytes_are_refused(tmp_path):
+    path = tmp_path / "junk.keras"
+    path.write_bytes(np.random.default_rng(0).bytes(2000))
+    with pytest.raises(CheckpointError):
+        load_model(path)
+    with pytest.raises(CheckpointError):
+        tiny_model().load_weights(path)
+
+
+def test_foreign_npz_and_npy_are_refused(tmp_path):
+    np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    for name in ("foreign.npz", "single.npy"):
+        with pytest.raises(CheckpointError):
+            load_model(tmp_path / name)
+
+
+def test_weights_file_given_to_load_model(tmp_path):
+    tiny_model().save_weights(tmp_path / "w.npz")
+    with pytest.raises(CheckpointError) as err:
+        load_model(tmp_path / "w.npz")
+    assert "load_weights" in err.value.fix
+
+
+class _Exploit:
+    """Unpickling this would call ``_record`` (a stand-in for arbitrary code)."""
+
+    def __reduce__(self):
+        return (_record, ("unpickled",))
+
+
+RAN: list = []
+
+
+def _record(value):
+    RAN.append(value)
+    return value
+
+
+def test_pickle_bearing_npz_is_refused_without_unpickling(tmp_path, monkeypatch):
+    path = tmp_path / "evil.keras"
+    good = tiny_model()
+    good.save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["weights/dense/kernel"] = np.array([_Exploit()], dtype=object)
+    rewrite(path, arrays)  # np.savez pickles object arrays
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("unpickled"))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("unpickled"))
+    RAN.clear()
+    with pytest.raises(CheckpointError) as err:
+        load_model(path)
+    assert "pickle" in err.value.got
+    with pytest.raises(CheckpointError):
+        tiny_model().load_weights(path)
+    assert RAN == []
+
+
+def test_plain_pickle_file_is_refused(tmp_path):
+    path = tmp_path / "evil.keras"
+    path.write_bytes(pickle.dumps(_Exploit()))
+    RAN.clear()
+    with pytest.raises(CheckpointError):
+        load_model(path)
+    assert RAN == []
+
+
+def test_unknown_layer_class_is_refused(tmp_path):
+    path = tmp_path / "m.keras"
+    tiny_model().save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["model_config"] = np.array(str(arrays["model_config"]).replace('"Dense"', '"os"'))
+    rewrite(path, arrays)
+    with pytest.raises(CheckpointError) as err:
+        load_model(path)
+    assert "os" in err.value.got
+
+
+def test_newer_format_version_is_refused(tmp_path):
+    path = tmp_path / "m.keras"
+    tiny_model().save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["format_version"] = np.array(saving.FORMAT_VERSION + 1)
+    rewrite(path, arrays)
+    with pytest.raises(CheckpointError):
+        load_model(path)
+
+
+# ---------------------------------------------------------------------- architecture mismatch
+def test_different_architecture_lists_missing_unexpected_and_misshaped(tmp_path):
+    path = tmp_path / "w.npz"
+    tiny_model(hidden=4).save_weights(path)
+    other = Sequential([Dense(5, activation="relu", input_shape=(3,)),  # mis-shaped
+                        Dense(2, use_bias=False),                       # dense_1/bias unexpected
+                        Dense(2)])                                      # dense_2/* missing
+    before = other.get_weights()
+    with pytest.raises(CheckpointError) as info:
+        other.load_weights(path)
+    err = info.value
+    assert err.missing == ["dense_2/kernel", "dense_2/bias"]
+    assert err.unexpected == ["dense_1/bias"]
+    assert [name for name, _, _ in err.mismatched] == ["dense/kernel", "dense/bias",
+                                                       "dense_1/kernel"]
+    assert ("dense/kernel", (3, 5), (3, 4)) in err.mismatched
+    for name in ("dense_2/kernel", "dense_1/bias", "dense/kernel"):
+        assert name in str(err)
+    # nothing was loaded
+    for a, b in zip(before, other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_renamed_layers_suggest_loading_by_position(tmp_path):
+    path = tmp_path / "w.npz"
+    tiny_model().save_weights(path)
+    renamed = Sequential([Dense(4, input_shape=(3,), name="a"), Dense(2, name="b")])
+    with pytest.raises(CheckpointError) as err:
+        renamed.load_weights(path)
+    assert "set_weights" in err.value.fix
+
+
+def test_load_weights_into_unbuilt_model(tmp_path):
+    tiny_model().save_weights(tmp_path / "w.npz")
+    with pytest.raises(CheckpointError):
+        Sequential([Dense(4), Dense(2)]).load_weights(tmp_path / "w.npz")
+
+
+def test_initializer_and_regularizer_objects_round_trip(tmp_path, data):
+    from tinygrad_edu import initializers, regularizers
+
+    x, y = data
+    model = Sequential([Dense(4, input_shape=(3,), kernel_initializer=initializers.RandomNormal(
+        stddev=0.2, seed=3), kernel_regularizer=regularizers.L2(0.1)), Dense(2)])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    config = loaded.layers[0].get_config()
+    assert isinstance(config["kernel_regularizer"], regularizers.L2)
+    assert config["kernel_regularizer"].l2 == pytest.approx(0.1)
+    assert config["kernel_initializer"].stddev == pytest.approx(0.2)
+    # the penalty is part of the loss: equal losses prove the regularizer came back
+    assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
+
+
+def test_unsavable_config_fails_before_writing(tmp_path):
+    model = Sequential([Dense(2, activation=lambda t: t * 2, input_shape=(3,))])
+    with pytest.raises(CheckpointError) as err:
+        model.save(tmp_path / "m.keras")
+    assert "save_weights" in err.value.fix
+    assert os.listdir(tmp_path) == []
+    model.save_weights(tmp_path / "w.npz")  # weights alone still work
+
+
+def test_learning_rate_schedule_round_trips(tmp_path, data):
+    from tinygrad_edu.optimizers import SGD, ExponentialDecay
+
+    x, y = data
+    model = tiny_model(compile=False)
+    model.compile(SGD(learning_rate=ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)),
+                  "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert loaded.optimizer.iterations == model.optimizer.iterations == 5
+    assert loaded.optimizer.learning_rate == pytest.approx(model.optimizer.learning_rate)
+
+
+def test_plain_function_schedule_saves_current_rate(tmp_path, data):
+    from tinygrad_edu.optimizers import SGD
+
+    x, y = data
+    model = tiny_model(compile=False)
+    model.compile(SGD(learning_rate=lambda step: 0.1 / (1 + step)),
+                  "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    with pytest.warns(UserWarning):
+        model.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert loaded.optimizer.learning_rate == pytest.approx(0.1 / 6)
+
+
+def test_reduced_learning_rate_is_restored(tmp_path, data):
+    model = trained(data, optimizer="sgd")
+    model.optimizer.learning_rate = 0.00123
+    model.save(tmp_path / "m.keras")
+    assert load_model(tmp_path / "m.keras").optimizer.learning_rate == pytest.approx(0.00123)

@@ -1,0 +1,239 @@
+"""Callbacks that watch a logged quantity: ``EarlyStopping``, ``ReduceLROnPlateau``, and
+``TerminateOnNaN`` (Keras' names, arguments and semantics).
+
+``monitor`` is a key of the epoch logs (``"loss"``, ``"val_loss"``, ``"accuracy"``,
+``"val_accuracy"``, ...). ``mode="auto"`` maximizes names containing ``"acc"`` and minimizes the
+rest. A monitored key that is not in the logs gives a warning naming the keys that are (as in
+Keras), never a crash.
+
+>>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+>>> stop.mode
+'min'
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import ConfigError
+from .base import Callback, Logs
+
+MODES = ("auto", "min", "max")
+
+
+def resolve_mode(monitor: str, mode: str, where: str) -> str:
+    """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` max when ``"acc"`` is in the
+    monitored name (accuracy goes up), else min (losses go down)."""
+    if mode not in MODES:
+        raise ConfigError(where=where, expected="mode 'auto', 'min' or 'max'", got=repr(mode),
+                          fix="'min' for losses, 'max' for accuracies, 'auto' guesses from "
+                          "the name")
+    if mode != "auto":
+        return mode
+    return "max" if "acc" in monitor else "min"
+
+
+def check_number(where: str, name: str, value: Any, low: float = 0.0, integer: bool = False,
+                 fix: str = "") -> Any:
+    """``value`` if it is a finite real ``>= low`` (an int when ``integer``), else ConfigError."""
+    kind = (numbers.Integral,) if integer else (numbers.Real,)
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and (not math.isfinite(float(value)) or value < low):
+        ok = False
+    if not ok:
+        raise ConfigError(where=where, expected=f"{name} as {'an int' if integer else 'a number'}"
+                          f" >= {low:g}", got=repr(value), fix=fix or f"e.g. {name}={low:g}")
+    return value
+
+
+def monitored_value(logs: Logs, monitor: str, owner: str) -> Optional[float]:
+    """``logs[monitor]`` as a float, or None with a warning naming the available keys."""
+    logs = logs or {}
+    value = logs.get(monitor)
+    if value is None:
+        warnings.warn(f"{owner} is conditioned on {monitor!r}, which is not in the logs. "
+                      f"Available keys: {', '.join(sorted(logs)) or '(none)'}. Pass "
+                      "validation_data=/validation_split= to fit for 'val_*' keys.",
+                      UserWarning, stacklevel=3)
+        return None
+    return float(np.asarray(value))
+
+
+class EarlyStopping(Callback):
+    """Stop training when ``monitor`` has not improved for ``patience`` epochs.
+
+    An improvement is a change by more than ``min_delta`` in the right direction. With
+    ``baseline``, the patience only resets on values better than it, so training stops after
+    ``patience`` epochs that do not beat the baseline even while they still improve (Keras'
+    documented meaning; Keras 3's code never stops while the value improves).
+    ``start_from_epoch`` epochs are ignored at first (warm-up). ``restore_best_weights=True``
+    sets the weights of the best epoch back at the end of training (Keras 3 behaviour, also
+    when training was not stopped).
+    ``stopped_epoch`` and ``best_epoch`` (0-based) tell what happened.
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: Optional[float] = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
+        super().__init__()
+        where = "EarlyStopping"
+        self.monitor = monitor
+        self.mode = resolve_mode(monitor, mode, where)
+        self.min_delta = abs(float(check_number(where, "min_delta", min_delta, low=-math.inf)))
+        self.patience = check_number(where, "patience", patience, integer=True,
+                                     fix="patience counts epochs without improvement, e.g. 5")
+        self.start_from_epoch = check_number(where, "start_from_epoch", start_from_epoch,
+                                             integer=True)
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self._reset()
+
+    def _reset(self) -> None:
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best: Optional[float] = None
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def _is_improvement(self, value: float, reference: Optional[float]) -> bool:
+        if reference is None:
+            return True
+        if self.mode == "max":
+            return value - self.min_delta > reference
+        return value + self.min_delta < reference
+
+    def on_train_begin(self, logs: Logs = None) -> None:
+        self._reset()
+
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        current = monitored_value(logs, self.monitor, "EarlyStopping")
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best, self.best_epoch = current, epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+                return
+            # better than before but not than the baseline: the patience keeps running
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: Logs = None) -> None:
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has stalled for ``patience``
+    epochs: ``lr <- max(lr * factor, min_lr)``, then wait ``cooldown`` epochs before counting
+    again. An improvement beats the best value by more than ``min_delta``. Adds
+    ``"learning_rate"`` to the epoch logs (so ``History`` records it), as Keras does.
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0, **kwargs: Any) -> None:
+        super().__init__()
+        where = "ReduceLROnPlateau"
+        if "epsilon" in kwargs:  # Keras' old name of min_delta
+            min_delta = kwargs.pop("epsilon")
+        if kwargs:
+            raise ConfigError(where=where, expected="Keras argument names",
+                              got=", ".join(sorted(kwargs)), fix="see help(ReduceLROnPlateau)")
+        check_number(where, "factor", factor)
+        if not 0 < factor < 1:
+            raise ConfigError(where=where, expected="0 < factor < 1", got=repr(factor),
+                              fix="the new rate is lr * factor; e.g. factor=0.5 halves it")
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = check_number(where, "patience", patience, integer=True)
+        self.cooldown = check_number(where, "cooldown", cooldown, integer=True)
+        self.min_lr = float(check_number(where, "min_lr", min_lr))
+        self.min_delta = float(check_number(where, "min_delta", min_delta))
+        self.mode = resolve_mode(monitor, mode, where)
+        self.verbose = verbose
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def on_train_begin(self, logs: Logs = None) -> None:
+        self._reset()
+
+    def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
+        optimizer = self.model.optimizer
+        if logs is not None:
+            logs["learning_rate"] = float(optimizer.learning_rate)
+        current = monitored_value(logs, self.monitor, "ReduceLROnPlateau")
+        if current is None:
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(current):
+            self.best, self.wait = current, 0
+        elif not self.in_cooldown():
+            self.wait += 1
+            if self.wait >= self.patience:
+                old_lr = float(optimizer.learning_rate)
+                if old_lr > np.float32(self.min_lr):
+                    new_lr = max(old_lr * self.factor, self.min_lr)
+                    optimizer.learning_rate = new_lr
+                    if self.verbose > 0:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {new_lr}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite.
+
+    ``fit`` already stops by itself on a non-finite loss (and keeps finite weights); this class
+    makes the behaviour explicit and keeps Keras code working, including custom training loops
+    that call the hooks themselves.
+    """
+
+    def on_train_batch_end(self, batch: int, logs: Logs = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.all(np.isfinite(np.asarray(loss, dtype=np.float64))):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+__all__ = [
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+    "check_number",
+    "monitored_value",
+    "resolve_mode",
+]
