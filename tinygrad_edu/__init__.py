@@ -11,6 +11,7 @@ from .errors import (
     ShapeError,
     TinygradEduError,
 )
+from .gradcheck import gradcheck
 from .tensor import (
     Tensor,
     concatenate,
@@ -24,3 +25,18 @@ from .tensor import (
 )
 
 __version__ = "0.1.0"
+
+# the submodules, so `import tinygrad_edu as tg; tg.layers.Dense` works as in Keras
+from . import (  # noqa: E402
+    activations,
+    callbacks,
+    datasets,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+)
+from .models import Sequential, load_model  # noqa: E402

@@ -143,6 +143,8 @@ class TrainingMixin:
                     sums[k] += logs[k] * len(xb)
                 seen += len(xb)
                 cbs.on_train_batch_end(step, {k: sums[k] / seen for k in names})
+                if self.stop_training:  # a callback may stop mid-epoch (Keras 3 checks per batch)
+                    break
             epoch_logs = {k: sums[k] / seen for k in names}
             if validation_data is not None:
                 val = self._evaluate_arrays(*validation_data, batch_size)
