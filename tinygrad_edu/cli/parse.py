@@ -1,0 +1,254 @@
+"""Read a pasted Keras model definition safely: ``ast`` only, literal arguments only, never eval.
+
+Accepted text (one of):
+
+- ``Sequential([Dense(32, input_shape=(784,)), Dense(10)])`` - also spelled ``keras.Sequential``,
+  ``models.Sequential``, ``keras.models.Sequential``, ``tf.keras.Sequential``,
+  ``tf.keras.models.Sequential``; a ``model = ...`` assignment around it is fine;
+- a bare list of layer calls: ``[LSTM(300, input_shape=(20, 1)), Dense(20)]``;
+- ``model = Sequential()`` followed by ``model.add(Dense(...))`` lines.
+
+Each layer is a call of a class exported by ``tinygrad_edu.layers`` (``Dense``, or
+``layers.Dense``, ``keras.layers.Dense``, ``tf.keras.layers.Dense``) whose arguments are
+literals: numbers (negative too), strings, ``None``/``True``/``False``, and tuples/lists of them.
+Anything else - names, other calls, attribute access, lambdas, comprehensions, f-strings,
+imports, ``*args``/``**kwargs`` - raises ``ModelTextError`` naming what was rejected.
+
+>>> specs = parse_model_text("Sequential([Dense(32, activation='relu', input_shape=(784,))])")
+>>> specs
+[('Dense', (32,), {'activation': 'relu', 'input_shape': (784,)})]
+>>> parse_model_text("Dense(units=x)")
+Traceback (most recent call last):
+...
+tinygrad_edu.cli.parse.ModelTextError: ModelTextError in model text, line 1, col 0: expected \
+a Sequential([...]) or a list of layer calls, got `Dense(units=x)` (a single layer call).
+Fix: wrap it in a list or Sequential: Sequential([Dense(units=x)])
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ..errors import ConfigError, suggest
+
+LayerSpec = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
+
+ALLOWED = ("Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...], or model = "
+           "Sequential() then model.add(Layer(...)) lines; layer arguments must be literals "
+           "(numbers, strings, None/True/False, tuples/lists of those)")
+
+LITERALS = "literal layer arguments (numbers, strings, None/True/False, tuples/lists of them)"
+
+_SEQUENTIAL_PREFIXES = {(), ("keras",), ("models",), ("keras", "models"), ("tf", "keras"),
+                        ("tf", "keras", "models"), ("tensorflow", "keras"),
+                        ("tensorflow", "keras", "models")}
+_LAYER_PREFIXES = {(), ("layers",), ("keras", "layers"), ("tf", "keras", "layers"),
+                   ("tensorflow", "keras", "layers")}
+_INPUT_PREFIXES = {("keras",), ("tf", "keras"), ("tensorflow", "keras")}  # keras.Input(...)
+
+
+class ModelTextError(ConfigError):
+    """The pasted model text uses something other than layer calls with literal arguments."""
+
+
+def layer_names() -> List[str]:
+    """Layer class names the text may use (everything ``tinygrad_edu.layers`` exports)."""
+    from .. import layers
+
+    return sorted(n for n in layers.__all__ if n != "Layer")
+
+
+def _dotted(node: ast.AST) -> Optional[Tuple[str, ...]]:
+    """``tf.keras.layers.Dense`` -> ("tf", "keras", "layers", "Dense"); None if not dotted."""
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return tuple(reversed(parts))
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.text = textwrap.dedent(str(text)).strip()
+        self.known = layer_names()
+
+    def reject(self, node: ast.AST, what: str, fix: str = ALLOWED,
+               expected: str = "a Sequential([...]) or a list of layer calls") -> ModelTextError:
+        code = ast.get_source_segment(self.text, node) or type(node).__name__
+        if len(code) > 80:
+            code = code[:77] + "..."
+        line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        return ModelTextError(where=f"model text, line {line}, col {col}",
+                              expected=expected, got=f"`{code}` ({what})", fix=fix)
+
+    # ---------------------------------------------------------------- statements
+    def read(self) -> List[LayerSpec]:
+        try:
+            tree = ast.parse(self.text, mode="exec")
+        except SyntaxError as exc:
+            raise ModelTextError(where=f"model text, line {exc.lineno}",
+                                 expected="valid Python syntax", got=f"a syntax error: {exc.msg}",
+                                 fix=ALLOWED) from None
+        if not tree.body:
+            raise ModelTextError(where="model text", expected="a model definition",
+                                 got="empty text", fix=ALLOWED)
+        specs: Optional[List[LayerSpec]] = None
+        model_var: Optional[str] = None
+        for stmt in tree.body:
+            value, target = self._statement(stmt)
+            add = self._add_call(value, model_var)
+            if add is not None:
+                specs.append(add)
+                continue
+            if specs is not None:
+                raise self.reject(stmt, "a second model definition")
+            specs = self._model(value)
+            model_var = target
+        return specs or []
+
+    def _statement(self, stmt: ast.stmt) -> Tuple[ast.expr, Optional[str]]:
+        if isinstance(stmt, ast.Expr):
+            return stmt.value, None
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            return stmt.value, stmt.targets[0].id
+        kind = {ast.Import: "an import", ast.ImportFrom: "an import"}.get(type(stmt), "a statement")
+        raise self.reject(stmt, f"{kind}, not a model expression",
+                          fix="paste only the model definition (no imports or other code). "
+                          + ALLOWED)
+
+    def _add_call(self, value: ast.expr, model_var: Optional[str]) -> Optional[LayerSpec]:
+        """``model.add(Dense(...))`` after ``model = Sequential()``, else None."""
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and value.func.attr == "add" and isinstance(value.func.value, ast.Name)):
+            return None
+        if model_var is None or value.func.value.id != model_var:
+            raise self.reject(value, "add() on something that is not the model defined above")
+        if len(value.args) != 1 or value.keywords:
+            raise self.reject(value, "add() takes exactly one layer")
+        return self._layer(value.args[0])
+
+    # ---------------------------------------------------------------- expressions
+    def _model(self, node: ast.expr) -> List[LayerSpec]:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return [self._layer(item) for item in node.elts]
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name is not None and name[-1] == "Sequential" and name[:-1] in _SEQUENTIAL_PREFIXES:
+                return self._sequential(node)
+            if name is not None and name[-1] in self.known:
+                code = ast.get_source_segment(self.text, node)
+                raise self.reject(node, "a single layer call",
+                                  fix=f"wrap it in a list or Sequential: Sequential([{code}])")
+        raise self.reject(node, self._describe(node))
+
+    def _sequential(self, node: ast.Call) -> List[LayerSpec]:
+        layers_node = None
+        if len(node.args) > 1:
+            raise self.reject(node.args[1], "an extra positional argument to Sequential")
+        if node.args:
+            layers_node = node.args[0]
+        for kw in node.keywords:
+            if kw.arg == "layers" and layers_node is None:
+                layers_node = kw.value
+            elif kw.arg == "name":
+                self._literal(kw.value)
+            else:
+                raise self.reject(kw.value if kw.arg else node,
+                                  f"the Sequential argument {kw.arg or '**'}")
+        if layers_node is None:
+            return []
+        if not isinstance(layers_node, (ast.List, ast.Tuple)):
+            raise self.reject(layers_node, f"{self._describe(layers_node)}; Sequential needs "
+                              "a literal list of layer calls")
+        return [self._layer(item) for item in layers_node.elts]
+
+    def _layer(self, node: ast.expr) -> LayerSpec:
+        if not isinstance(node, ast.Call):
+            raise self.reject(node, self._describe(node))
+        name = _dotted(node.func)
+        if name is None:
+            raise self.reject(node.func, "a call of something that is not a layer class")
+        cls, prefix = name[-1], name[:-1]
+        ok_prefix = prefix in _LAYER_PREFIXES or (cls in ("Input", "InputLayer")
+                                                    and prefix in _INPUT_PREFIXES)
+        if cls not in self.known or not ok_prefix:
+            hint = suggest(cls, self.known) if cls not in self.known else ALLOWED
+            raise self.reject(node, f"`{'.'.join(name)}` is not a tinygrad_edu layer",
+                              fix=f"use a layer class from tinygrad_edu.layers: {hint}")
+        args = tuple(self._literal(a) for a in node.args)
+        kwargs: Dict[str, Any] = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.reject(kw.value, "**kwargs unpacking", expected=LITERALS)
+            kwargs[kw.arg] = self._literal(kw.value)
+        return cls, args, kwargs
+
+    def _literal(self, node: ast.expr) -> Any:
+        """A literal argument's value: checked node by node, then ``ast.literal_eval``."""
+        self._check_literal(node)
+        return ast.literal_eval(node)
+
+    def _check_literal(self, node: ast.expr) -> None:
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (bool, int, float, str)) or node.value is None:
+                return
+            raise self.reject(node, f"a {type(node.value).__name__} constant", expected=LITERALS,
+                              fix="use numbers, strings, None/True/False or tuples/lists of them")
+        if isinstance(node, (ast.Tuple, ast.List)):
+            for item in node.elts:
+                self._check_literal(item)
+            return
+        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
+                and isinstance(node.operand, ast.Constant)
+                and type(node.operand.value) in (int, float)):
+            return
+        raise self.reject(node, f"{self._describe(node)} as an argument",
+                          expected=LITERALS, fix="write the value itself (e.g. "
+                          "activation='relu', not activation=tf.nn.relu). " + ALLOWED)
+
+    @staticmethod
+    def _describe(node: ast.AST) -> str:
+        kinds = {ast.Name: "a variable name", ast.Attribute: "attribute access",
+                 ast.Call: "a call of something that is not a layer class",
+                 ast.Lambda: "a lambda", ast.ListComp: "a comprehension",
+                 ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
+                 ast.SetComp: "a comprehension", ast.JoinedStr: "an f-string",
+                 ast.BinOp: "an arithmetic expression", ast.Dict: "a dict",
+                 ast.Set: "a set", ast.Subscript: "indexing", ast.Starred: "*-unpacking",
+                 ast.Constant: "a constant", ast.BoolOp: "a boolean expression",
+                 ast.Compare: "a comparison", ast.IfExp: "a conditional expression"}
+        return kinds.get(type(node), f"a {type(node).__name__} expression")
+
+
+def parse_model_text(text: str) -> List[LayerSpec]:
+    """Layer specs ``(class_name, args, kwargs)`` from pasted model text (see module docstring)."""
+    return _Reader(text).read()
+
+
+def build_model(specs: Sequence[LayerSpec], name: Optional[str] = None) -> Any:
+    """A ``Sequential`` of the specs' layers (constructor errors surface as ``ModelTextError``)."""
+    from .. import layers
+    from ..errors import TinygradEduError
+    from ..models import Sequential
+
+    built = []
+    for cls_name, args, kwargs in specs:
+        cls = getattr(layers, cls_name)
+        try:
+            built.append(cls(*args, **kwargs))
+        except TinygradEduError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ModelTextError(where=f"{cls_name}(...)", expected="valid layer arguments",
+                                 got=str(exc), fix=f"see help(tinygrad_edu.layers.{cls_name})"
+                                 ) from None
+    return Sequential(built, name=name)
+
+
+__all__ = ["parse_model_text", "build_model", "layer_names", "ModelTextError", "LayerSpec"]
