@@ -14,6 +14,7 @@ from tinygrad_edu.testing import arrays
 GATES = {ops.SimpleRNNSequence: 1, ops.LSTMSequence: 4, ops.GRUSequence: 3}
 #: smooth activations only: gradcheck's finite differences are unreliable at relu's kink
 SMOOTH = ["tanh", "sigmoid", "linear"]
+BOUNDED = ["tanh", "sigmoid"]
 
 NP_ACT = {
     "tanh": np.tanh,
@@ -30,7 +31,8 @@ def bias_shape(op, units, reset_after=True):
 
 
 @st.composite
-def sequence_case(draw, op, activations=tuple(SMOOTH), bias=None, max_units=4, max_steps=4):
+def sequence_case(draw, op, activations=tuple(SMOOTH), bias=None, max_units=4, max_steps=4,
+                  bounded_gates=True):
     """x [B, T, F], W, U (and maybe b) in the op's layout, plus every keyword the op takes.
     Units range above the feature count too."""
     batch, steps = draw(st.integers(1, 3)), draw(st.integers(1, max_steps))
@@ -39,7 +41,10 @@ def sequence_case(draw, op, activations=tuple(SMOOTH), bias=None, max_units=4, m
     params = {"activation": draw(st.sampled_from(list(activations))),
               "return_sequences": draw(st.booleans()), "go_backwards": draw(st.booleans())}
     if op is not ops.SimpleRNNSequence:
-        params["recurrent_activation"] = draw(st.sampled_from(list(activations)))
+        # an unbounded gate (linear, relu) lets the states grow like a power of the weights:
+        # finite differences and float32 then lose every digit, so gates stay bounded here
+        gates = [a for a in activations if a in BOUNDED] if bounded_gates else list(activations)
+        params["recurrent_activation"] = draw(st.sampled_from(gates))
     if op is ops.LSTMSequence:
         params["return_cell"] = draw(st.booleans())
     if op is ops.GRUSequence:

@@ -14,6 +14,11 @@ records ~15 graph nodes per time step. Here the whole sequence costs:
   T); the step loop only carries dh (and dc) back through ``dh_{t-1} = dZ_t @ U^T``; then one GEMM
   each gives ``dU = H_prev^T @ dZ`` (all steps stacked), ``dW = X^T @ dZ`` and ``dx = dZ @ W^T``.
 
+(The code computes the same products transposed - ``z_t^T = U^T h_{t-1}^T + ...`` - because it
+stores each step feature-major, ``[g*u, B]``; see ``_SequenceOp``. Measured on 2 cores, the
+LSTM(128) training step of ``benchmarks/bench_rnn.py`` spends about two thirds of its time in
+those GEMMs.)
+
 Keyword arguments common to all three: ``activation`` (and ``recurrent_activation``) names from
 ``FUSED_ACTIVATIONS``; ``return_sequences`` (output ``[B, T, u]`` instead of the last state
 ``[B, u]``); ``go_backwards`` (step s reads ``x[:, T-1-s]``; the returned sequence stays in
@@ -71,11 +76,20 @@ def _activation(name: str, op: str) -> Tuple[Callable, Callable]:
 
 
 # ---------------------------------------------------------------- shared by every sequence op
+def _to_columns(a: np.ndarray) -> np.ndarray:
+    """``[T, k, B] -> [k, T*B]`` (one transposing copy): all steps side by side for one GEMM."""
+    steps, k, batch = a.shape
+    return np.ascontiguousarray(a.transpose(1, 0, 2)).reshape(k, steps * batch)
+
+
 class _SequenceOp(Function):
     """Shared plumbing: input checks, the up-front input GEMM, output layout, the final GEMMs.
 
-    Time runs on the first axis inside the op (``[T, B, .]``): each step then reads and writes
-    contiguous ``[B, .]`` blocks.
+    Inside the op every per-step array is stored *time-major and feature-major*, ``[T, k, B]``:
+    step t's gates are then the contiguous rows of one ``[g*u, B]`` block, so each gate is a
+    contiguous ``[u, B]`` slice and numpy's elementwise loops run at full speed (a column slice
+    of a ``[B, g*u]`` row-major block is strided, and several times slower). The matrices are
+    used transposed accordingly: ``z_t^T = W^T x_t^T + U^T h_{t-1}^T``.
     """
 
     gates = 1
@@ -85,7 +99,7 @@ class _SequenceOp(Function):
         return (self.gates * n,)
 
     def _begin(self, x, w, u, b, return_sequences, go_backwards) -> np.ndarray:
-        """Check shapes, save the time-major input, return X @ W as ``[T, B, g*u]``."""
+        """Check shapes; return ``x_t @ W (+ b)`` for every step as ``[T, g*u, B]`` (one GEMM)."""
         n = u.shape[0] if u.ndim == 2 else -1
         g = self.gates * n
         bad = (x.ndim != 3 or w.shape != (x.shape[-1], g) or u.shape != (n, g)
@@ -97,46 +111,58 @@ class _SequenceOp(Function):
                 fix="use the weight layouts of the Keras layer (kernel, recurrent_kernel, bias)",
             )
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
-        self.w, self.u = w, u
+        self.w, self.u, self.units, self.batch = w, u, n, x.shape[0]
         self.dtype = np.result_type(x, w, u)
-        self.units = n
         batch, steps, feats = x.shape
         xs = x[:, ::-1] if go_backwards else x
-        self.xt = np.ascontiguousarray(xs.transpose(1, 0, 2)).reshape(steps * batch, feats)
-        xp = (self.xt @ w).astype(self.dtype, copy=False)
-        return xp.reshape(steps, batch, g)
+        self.x_cols = _to_columns(xs.transpose(1, 2, 0))  # [F, T*B], step-major columns
+        z = np.empty((steps, g, batch), dtype=self.dtype)
+        if feats == 1:  # numpy's matmul takes a slow non-BLAS loop for an inner size of 1
+            np.multiply(w.T, self.x_cols.reshape(steps, 1, batch), out=z)
+        else:
+            proj = w.T @ self.x_cols  # [g, F] @ [F, T*B]: every step's projection in one GEMM
+            np.copyto(z, proj.reshape(g, steps, batch).transpose(1, 0, 2))
+        b_in = self.input_bias(b)
+        if b_in is not None:
+            z += b_in[:, None]
+        return z
+
+    def input_bias(self, b: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        return b
 
     def _states(self, steps: int, batch: int) -> np.ndarray:
-        """``[T+1, B, u]`` zeros: slot 0 is the initial state, slot t+1 the state after step t."""
-        return np.zeros((steps + 1, batch, self.units), dtype=self.dtype)
+        """``[T+1, u, B]`` zeros: slot 0 is the initial state, slot t+1 the state after step t."""
+        return np.zeros((steps + 1, self.units, batch), dtype=self.dtype)
 
     def _emit(self, hs: np.ndarray) -> np.ndarray:
         """``[B, T, u]`` (processing order) or the last state ``[B, u]``."""
         if self.return_sequences:
-            return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
-        return hs[-1]
+            return np.ascontiguousarray(hs[1:].transpose(2, 0, 1))
+        return np.ascontiguousarray(hs[-1].T)
 
     def _upstream(self, grad: np.ndarray) -> Tuple[Optional[np.ndarray], np.ndarray]:
-        """(dL/dh_t for every step as ``[T, B, u]`` or None, a fresh dL/dh_T buffer)."""
+        """(dL/dh_t of every step as ``[T, u, B]`` or None, a fresh ``[u, B]`` dL/dh_T)."""
         if self.return_sequences:
-            return grad.transpose(1, 0, 2), np.zeros_like(grad[:, 0])
-        return None, np.array(grad, dtype=self.dtype)
+            dseq = np.ascontiguousarray(grad.transpose(1, 2, 0), dtype=self.dtype)
+            return dseq, np.zeros_like(dseq[0])
+        return None, np.array(grad.T, dtype=self.dtype, order="C")
 
-    def _input_grads(self, dz: np.ndarray, need) -> Tuple:
-        """dx and dW (one GEMM each) from the gradient of every step's input projection."""
-        steps, batch, g = dz.shape
-        flat = dz.reshape(steps * batch, g)
-        dx = dw = None
+    def _input_grads(self, dz_cols: np.ndarray, need) -> Tuple:
+        """dx, dW and db (one GEMM / sum each) from the pre-activation grads ``[g, T*B]``."""
+        dx = dw = db = None
         if need[0]:
-            dx = (flat @ self.w.T).reshape(steps, batch, -1).transpose(1, 0, 2)
+            dx = (self.w @ dz_cols).reshape(self.w.shape[0], -1, self.batch).transpose(2, 1, 0)
             dx = dx[:, ::-1] if self.go_backwards else dx
         if need[1]:
-            dw = self.xt.T @ flat
-        return dx, dw
+            dw = self.x_cols @ dz_cols.T  # [F, T*B] @ [T*B, g]
+        if len(need) > 3 and need[3]:
+            db = dz_cols @ np.ones(dz_cols.shape[1], dz_cols.dtype)  # a GEMV: faster than sum
+        return dx, dw, db
 
-    def _recurrent_grad(self, states: np.ndarray, dz: np.ndarray) -> np.ndarray:
-        """sum_t states_t^T @ dz_t as one GEMM over the stacked steps: ``[u, T*B] @ [T*B, .]``."""
-        return states.reshape(-1, states.shape[-1]).T @ dz.reshape(-1, dz.shape[-1])
+    @staticmethod
+    def _recurrent_grad(states: np.ndarray, dz_cols: np.ndarray) -> np.ndarray:
+        """sum_t states_t dz_t^T as one GEMM over all steps: ``[u, T*B] @ [T*B, g]``."""
+        return _to_columns(states) @ dz_cols.T
 
 
 class SimpleRNNSequence(_SequenceOp):
@@ -152,40 +178,38 @@ class SimpleRNNSequence(_SequenceOp):
 
     def forward(self, x, w, u, b=None, *, activation="tanh", return_sequences=False,
                 go_backwards=False):
-        xp = self._begin(x, w, u, b, return_sequences, go_backwards)
-        if b is not None:
-            xp += b
+        z = self._begin(x, w, u, b, return_sequences, go_backwards)
         act, self.dact = _activation(activation, self.name)
-        hs = self._states(*xp.shape[:2])
+        hs, ut = self._states(*z.shape[::2]), u.T
         rec = np.empty_like(hs[0])
-        for t in range(len(xp)):
-            np.matmul(hs[t], u, out=rec)
-            rec += xp[t]
+        for t in range(len(z)):
+            np.matmul(ut, hs[t], out=rec)  # [u, u] @ [u, B]
+            rec += z[t]
             act(rec, hs[t + 1])
         self.hs = hs
         return self._emit(hs)
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
-        hs, ut = self.hs, self.u.T
+        hs, u = self.hs, self.u
         da = self.dact(hs[1:])  # act'(a_t) for every step at once; becomes da_t in place
         for t in range(len(da) - 1, -1, -1):
             if dseq is not None:
                 dh += dseq[t]
             da[t] *= dh
-            np.matmul(da[t], ut, out=dh)
+            np.matmul(u, da[t], out=dh)  # dh_{t-1} = U da_t  ([u, u] @ [u, B])
         need = self.needs_input_grad
-        dx, dw = self._input_grads(da, need)
-        du = self._recurrent_grad(hs[:-1], da) if need[2] else None
-        db = da.sum(axis=(0, 1)) if len(need) > 3 and need[3] else None
+        da_cols = _to_columns(da)
+        dx, dw, db = self._input_grads(da_cols, need)
+        du = self._recurrent_grad(hs[:-1], da_cols) if need[2] else None
         return dx, dw, du, db
 
 
 class LSTMSequence(_SequenceOp):
     """Keras LSTM over a whole sequence, gates side by side in the order i, f, c, o.
 
-    z_t = x_t @ W + h_{t-1} @ U + b  [B, 4u];  i, f, o = ract(z_i, z_f, z_o);  c~ = act(z_c);
-    c_t = f * c_{t-1} + i * c~;   h_t = o * act(c_t);   h_0 = c_0 = 0.
+    z_t = x_t @ W + h_{t-1} @ U + b  [B, 4u];  i, f, o = ract(z_i), ract(z_f), ract(z_o);
+    c~ = act(z_c);   c_t = f * c_{t-1} + i * c~;   h_t = o * act(c_t);   h_0 = c_0 = 0.
     x [B, T, F], W [F, 4u], U [u, 4u], b [4u] -> [B, T, u] or h_T [B, u]; with
     ``return_cell=True`` the last axis doubles to ``[h | c]`` (2u) so the layer can return c_T.
     BPTT: dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t);   dz_i = dc_t * c~ * ract'(i),
@@ -199,65 +223,64 @@ class LSTMSequence(_SequenceOp):
     def forward(self, x, w, u, b=None, *, activation="tanh", recurrent_activation="sigmoid",
                 return_sequences=False, go_backwards=False, return_cell=False):
         z = self._begin(x, w, u, b, return_sequences, go_backwards)
-        if b is not None:
-            z += b
         act, self.dact = _activation(activation, self.name)
         ract, self.dract = _activation(recurrent_activation, self.name)
         n, self.return_cell = self.units, bool(return_cell)
-        hs = self._states(*z.shape[:2])
+        hs = self._states(*z.shape[::2])
         cs, ac = np.zeros_like(hs), np.empty_like(hs[1:])  # c_t and act(c_t)
-        rec, ic = np.empty_like(z[0]), np.empty_like(hs[0])
+        rec, ic, ut = np.empty_like(z[0]), np.empty_like(hs[0]), u.T
         for t in range(len(z)):
-            g = z[t]  # becomes the activated gates [i | f | c~ | o] in place
-            np.matmul(hs[t], u, out=rec)
+            g = z[t]  # [4u, B]; becomes the activated gates [i; f; c~; o] in place
+            i, f, cc, o = g[:n], g[n : 2 * n], g[2 * n : 3 * n], g[3 * n :]
+            np.matmul(ut, hs[t], out=rec)
             g += rec
-            ract(g[:, : 2 * n], g[:, : 2 * n])
-            act(g[:, 2 * n : 3 * n], g[:, 2 * n : 3 * n])
-            ract(g[:, 3 * n :], g[:, 3 * n :])
-            np.multiply(g[:, n : 2 * n], cs[t], out=cs[t + 1])
-            np.multiply(g[:, :n], g[:, 2 * n : 3 * n], out=ic)
+            ract(g[: 2 * n], g[: 2 * n])
+            act(cc, cc)
+            ract(o, o)
+            np.multiply(f, cs[t], out=cs[t + 1])
+            np.multiply(i, cc, out=ic)
             cs[t + 1] += ic
             act(cs[t + 1], ac[t])
-            np.multiply(g[:, 3 * n :], ac[t], out=hs[t + 1])
-        self.hs, self.cs, self.ac, self.gates_out = hs, cs, ac, z
+            np.multiply(o, ac[t], out=hs[t + 1])
+        self.hs, self.cs, self.ac, self.z = hs, cs, ac, z
         if not self.return_cell:
             return self._emit(hs)
         return np.concatenate([self._emit(hs), self._emit(cs)], axis=-1)
 
     def backward(self, grad):
         n = self.units
+        dc_seq, dc = None, None
         if self.return_cell:
             grad, grad_c = grad[..., :n], grad[..., n:]
-            cseq, dc = self._upstream(grad_c)
-        else:
-            cseq, dc = None, None
+            dc_seq, dc = self._upstream(grad_c)
         dseq, dh = self._upstream(grad)
         dc = np.zeros_like(dh) if dc is None else dc
-        i, f, cc, o = (self.gates_out[..., k * n : (k + 1) * n] for k in range(4))
+        z = self.z
+        i, f, cc, o = z[:, :n], z[:, n : 2 * n], z[:, 2 * n : 3 * n], z[:, 3 * n :]
         # every factor that does not depend on the carried dh/dc, for all steps at once
-        dz = np.empty_like(self.gates_out)
-        dz[..., :n] = cc * self.dract(i)
-        dz[..., n : 2 * n] = self.cs[:-1] * self.dract(f)
-        dz[..., 2 * n : 3 * n] = i * self.dact(cc)
-        dz[..., 3 * n :] = self.ac * self.dract(o)
+        dz = np.empty_like(z)
+        np.multiply(cc, self.dract(i), out=dz[:, :n])
+        np.multiply(self.cs[:-1], self.dract(f), out=dz[:, n : 2 * n])
+        np.multiply(i, self.dact(cc), out=dz[:, 2 * n : 3 * n])
+        np.multiply(self.ac, self.dract(o), out=dz[:, 3 * n :])
         dc_from_h = o * self.dact(self.ac)
-        dz4 = dz.reshape(*dz.shape[:2], 4, n)
-        ut, tmp = self.u.T, np.empty_like(dh)
+        u, tmp = self.u, np.empty_like(dh)
         for t in range(len(dz) - 1, -1, -1):
             if dseq is not None:
                 dh += dseq[t]
-            if cseq is not None:
-                dc += cseq[t]
+            if dc_seq is not None:
+                dc += dc_seq[t]
             np.multiply(dh, dc_from_h[t], out=tmp)
             dc += tmp
-            np.multiply(dz4[t, :, :3], dc[:, None, :], out=dz4[t, :, :3])
-            np.multiply(dz4[t, :, 3], dh, out=dz4[t, :, 3])
+            d = dz[t].reshape(4, n, -1)  # contiguous [4, u, B]: i, f, c scale with dc; o with dh
+            np.multiply(d[:3], dc, out=d[:3])
+            np.multiply(d[3], dh, out=d[3])
             dc *= f[t]
-            np.matmul(dz[t], ut, out=dh)
+            np.matmul(u, dz[t], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
         need = self.needs_input_grad
-        dx, dw = self._input_grads(dz, need)
-        du = self._recurrent_grad(self.hs[:-1], dz) if need[2] else None
-        db = dz.sum(axis=(0, 1)) if len(need) > 3 and need[3] else None
+        dz_cols = _to_columns(dz)
+        dx, dw, db = self._input_grads(dz_cols, need)
+        du = self._recurrent_grad(self.hs[:-1], dz_cols) if need[2] else None
         return dx, dw, du, db
 
 

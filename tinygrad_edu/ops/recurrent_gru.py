@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
-from .recurrent import _activation, _SequenceOp
+from .recurrent import _activation, _SequenceOp, _to_columns
 
 
 class GRUSequence(_SequenceOp):
@@ -35,86 +35,88 @@ class GRUSequence(_SequenceOp):
     def bias_shape(self, n: int) -> Tuple[int, ...]:
         return (2, 3 * n) if self.reset_after else (3 * n,)
 
+    def input_bias(self, b: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        return b[0] if b is not None and self.reset_after else b
+
     def forward(self, x, w, u, b=None, *, activation="tanh", recurrent_activation="sigmoid",
                 reset_after=True, return_sequences=False, go_backwards=False):
         self.reset_after = bool(reset_after)
-        xp = self._begin(x, w, u, b, return_sequences, go_backwards)
+        z = self._begin(x, w, u, b, return_sequences, go_backwards)  # [T, 3u, B]
         act, self.dact = _activation(activation, self.name)
         ract, self.dract = _activation(recurrent_activation, self.name)
-        b_in, b_rec = (b[0], b[1]) if b is not None and self.reset_after else (b, None)
-        if b_in is not None:
-            xp += b_in
-        n = self.units
-        hs = self._states(*xp.shape[:2])
-        # reset_after keeps h_{t-1} @ U (+ b_r) per step, else r * h_{t-1}: backward needs it
-        saved = np.empty((len(xp), hs.shape[1], 3 * n if self.reset_after else n), self.dtype)
+        b_rec = b[1][:, None] if b is not None and self.reset_after else None
+        n, ut = self.units, u.T
+        hs = self._states(*z.shape[::2])
+        # reset_after keeps U^T h_{t-1} (+ b_r) per step, else r * h_{t-1}: backward needs it
+        saved = np.empty((len(z), 3 * n if self.reset_after else n, hs.shape[2]), self.dtype)
         tmp = np.empty_like(hs[0])
-        for t in range(len(xp)):
-            g, h_prev = xp[t], hs[t]  # g becomes the activated [z | r | hh] in place
+        for t in range(len(z)):
+            g, h_prev = z[t], hs[t]  # g becomes the activated [z; r; hh] in place
+            zr, r, hh = g[: 2 * n], g[n : 2 * n], g[2 * n :]
             if self.reset_after:
                 rec = saved[t]
-                np.matmul(h_prev, u, out=rec)
+                np.matmul(ut, h_prev, out=rec)
                 if b_rec is not None:
                     rec += b_rec
-                g[:, : 2 * n] += rec[:, : 2 * n]
-                ract(g[:, : 2 * n], g[:, : 2 * n])
-                np.multiply(g[:, n : 2 * n], rec[:, 2 * n :], out=tmp)
+                zr += rec[: 2 * n]
+                ract(zr, zr)
+                np.multiply(r, rec[2 * n :], out=tmp)
             else:
-                g[:, : 2 * n] += h_prev @ u[:, : 2 * n]
-                ract(g[:, : 2 * n], g[:, : 2 * n])
-                np.multiply(g[:, n : 2 * n], h_prev, out=saved[t])
-                np.matmul(saved[t], u[:, 2 * n :], out=tmp)
-            hh = g[:, 2 * n :]
+                zr += ut[: 2 * n] @ h_prev
+                ract(zr, zr)
+                np.multiply(r, h_prev, out=saved[t])
+                np.matmul(ut[2 * n :], saved[t], out=tmp)
             hh += tmp
             act(hh, hh)
             # h = z * h_prev + (1 - z) * hh  ==  hh + z * (h_prev - hh)
             np.subtract(h_prev, hh, out=hs[t + 1])
-            hs[t + 1] *= g[:, :n]
+            hs[t + 1] *= g[:n]
             hs[t + 1] += hh
-        self.hs, self.saved, self.gates_out = hs, saved, xp
+        self.hs, self.saved, self.z = hs, saved, z
         return self._emit(hs)
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
         n, hs, reset_after = self.units, self.hs, self.reset_after
-        z, r, hh = (self.gates_out[..., k * n : (k + 1) * n] for k in range(3))
+        z, r, hh = self.z[:, :n], self.z[:, n : 2 * n], self.z[:, 2 * n :]
         # step-independent factors for all steps at once; da becomes the input-side grads
-        da = np.empty_like(self.gates_out)
-        da[..., :n] = (hs[:-1] - hh) * self.dract(z)
-        da[..., 2 * n :] = (1 - z) * self.dact(hh)
-        r_factor = (self.saved[..., 2 * n :] if reset_after else hs[:-1]) * self.dract(r)
+        da = np.empty_like(self.z)
+        np.multiply(hs[:-1] - hh, self.dract(z), out=da[:, :n])
+        np.multiply(1 - z, self.dact(hh), out=da[:, 2 * n :])
+        r_factor = (self.saved[:, 2 * n :] if reset_after else hs[:-1]) * self.dract(r)
         drec = np.empty_like(da) if reset_after else None
-        u, ut, d_rh = self.u, self.u.T, np.empty_like(dh)
+        u, d_rh = self.u, np.empty_like(dh)
         for t in range(len(da) - 1, -1, -1):
             if dseq is not None:
                 dh += dseq[t]
             a = da[t]
-            a[:, :n] *= dh
-            a[:, 2 * n :] *= dh
+            a[:n] *= dh
+            a[2 * n :] *= dh
             if reset_after:
-                np.multiply(a[:, 2 * n :], r_factor[t], out=a[:, n : 2 * n])
-                drec[t, :, : 2 * n] = a[:, : 2 * n]
-                np.multiply(a[:, 2 * n :], r[t], out=drec[t, :, 2 * n :])
+                np.multiply(a[2 * n :], r_factor[t], out=a[n : 2 * n])
+                drec[t, : 2 * n] = a[: 2 * n]
+                np.multiply(a[2 * n :], r[t], out=drec[t, 2 * n :])
                 dh *= z[t]
-                dh += drec[t] @ ut
+                dh += u @ drec[t]
             else:
-                np.matmul(a[:, 2 * n :], u[:, 2 * n :].T, out=d_rh)
-                np.multiply(d_rh, r_factor[t], out=a[:, n : 2 * n])
+                np.matmul(u[:, 2 * n :], a[2 * n :], out=d_rh)
+                np.multiply(d_rh, r_factor[t], out=a[n : 2 * n])
                 d_rh *= r[t]
                 dh *= z[t]
                 dh += d_rh
-                dh += a[:, : 2 * n] @ u[:, : 2 * n].T
+                dh += u[:, : 2 * n] @ a[: 2 * n]
         need = self.needs_input_grad
-        dx, dw = self._input_grads(da, need)
-        du = db = None
+        da_cols = _to_columns(da)
+        dx, dw, db = self._input_grads(da_cols, need)
+        du = None
+        rec_cols = _to_columns(drec) if reset_after else None
         if need[2] and reset_after:
-            du = self._recurrent_grad(hs[:-1], drec)
+            du = self._recurrent_grad(hs[:-1], rec_cols)
         elif need[2]:
-            du = np.concatenate([self._recurrent_grad(hs[:-1], da[..., : 2 * n]),
-                                 self._recurrent_grad(self.saved, da[..., 2 * n :])], axis=1)
-        if len(need) > 3 and need[3]:
-            db = da.sum(axis=(0, 1))
-            db = np.stack([db, drec.sum(axis=(0, 1))]) if reset_after else db
+            du = np.concatenate([self._recurrent_grad(hs[:-1], da_cols[: 2 * n]),
+                                 self._recurrent_grad(self.saved, da_cols[2 * n :])], axis=1)
+        if db is not None and reset_after:
+            db = np.stack([db, rec_cols.sum(axis=1)])
         return dx, dw, du, db
 
 
