@@ -219,6 +219,13 @@ class Tensor:
                         stack.append((p, False))
         return order
 
+    def to_dot(self) -> str:
+        """Graphviz DOT text of the graph behind this tensor (``tinygrad_edu.explain.graph``);
+        call ``backward(retain_graph=True)`` first to see the gradients in it."""
+        from .explain import graph  # lazy: the one upward import, allowed by the level test
+
+        return graph(self)
+
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, other): return _apply(ops.Add, self, _lift(other, self))
     def __radd__(self, other): return _apply(ops.Add, _lift(other, self), self)
