@@ -1,0 +1,55 @@
+"""Hypothesis profiles: ``ci`` (the default: fast) and ``thorough`` (many examples, for a deep run).
+
+Pick one with the environment variable ``HYPOTHESIS_PROFILE``::
+
+    HYPOTHESIS_PROFILE=thorough python -m pytest tests/ops
+
+Test suites call ``load_profile()`` once (our ``tests/conftest.py`` does).
+
+>>> load_profile("ci")
+'ci'
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from hypothesis import HealthCheck, settings
+
+from ..errors import ConfigError, suggest
+
+#: name -> settings keyword arguments. ``derandomize`` stays off: every run explores new examples,
+#: and ``print_blob`` prints how to reproduce a failure (``@reproduce_failure``).
+PROFILES = {
+    "ci": dict(max_examples=15, deadline=None, print_blob=True,
+               suppress_health_check=[HealthCheck.too_slow]),
+    "thorough": dict(max_examples=300, deadline=None, print_blob=True,
+                     suppress_health_check=[HealthCheck.too_slow]),
+}
+DEFAULT_PROFILE = "ci"
+ENV_VAR = "HYPOTHESIS_PROFILE"
+
+
+def register_profiles() -> None:
+    """Register every profile in ``PROFILES`` with hypothesis (safe to call again)."""
+    for name, kwargs in PROFILES.items():
+        settings.register_profile(name, **kwargs)
+
+
+def load_profile(name: Optional[str] = None) -> str:
+    """Register the profiles and load ``name`` (default: ``$HYPOTHESIS_PROFILE``, else ``ci``).
+
+    Returns the loaded profile's name; an unknown name raises ``ConfigError``.
+    """
+    name = name or os.environ.get(ENV_VAR) or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ConfigError(where="tinygrad_edu.testing.load_profile",
+                          expected="a registered hypothesis profile", got=repr(name),
+                          fix=suggest(name, PROFILES) + f" (set {ENV_VAR} to one of them)")
+    register_profiles()
+    settings.load_profile(name)
+    return name
+
+
+__all__ = ["PROFILES", "DEFAULT_PROFILE", "ENV_VAR", "register_profiles", "load_profile"]
