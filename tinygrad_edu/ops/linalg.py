@@ -47,7 +47,7 @@ class MatMul(Function):
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = np.expand_dims(g, max(g.ndim - 1, 0))  # 0-d g when b is 1-D too
         if b.ndim == 1:
             g = np.expand_dims(g, -1)
         ga = gb = None
