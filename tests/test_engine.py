@@ -340,3 +340,39 @@ def test_max_reduction_shares_gradient_between_ties():
     x = leaf([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]])
     x.max(axis=1).sum().backward()
     np.testing.assert_allclose(x.grad, [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]])
+
+
+def test_matmul_of_two_vectors_backward():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([4.0, 5.0, 6.0])
+    out = a @ b
+    assert out.shape == ()
+    out.backward()
+    np.testing.assert_allclose(a.grad, b.data)
+    np.testing.assert_allclose(b.grad, a.data)
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug (tensor.py): numpy ufuncs on 0-d arrays return "
+                   "numpy scalars, so a 0-d leaf's .grad (and 0-d outputs' .data) is np.float64, "
+                   "not an ndarray")
+def test_grad_of_a_0d_leaf_is_an_ndarray():
+    x = leaf(2.0)
+    (x * x).backward()
+    assert isinstance(x.grad, np.ndarray) and x.grad.shape == ()
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug (tensor.py _run_backward): the number of "
+                   "gradients a backward returns is not checked; zip() silently drops the missing "
+                   "ones, so the second input gets no gradient and no error names the op")
+def test_backward_returning_too_few_gradients_raises_naming_the_op():
+    class OneGradForTwo(Function):
+        def forward(self, a, b):
+            self.a, self.b = a, b
+            return a * b
+
+        def backward(self, grad):
+            return grad * self.b  # forgot the second input's gradient
+
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    with pytest.raises(TinygradEduError) as info:
+        tensor_from_op(OneGradForTwo, a, b).sum().backward()
+    assert "OneGradForTwo" in info.value.where

@@ -117,6 +117,12 @@ def test_integer_arrays_pass_through_as_indices():
     assert gradcheck(lambda x, i: x[i] * x[i], x, idx)
 
 
+def test_lists_and_python_numbers_are_checked():
+    assert gradcheck(lambda x, y: x * y, [1, 2, 3], 2.5)
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x: tensor_from_op(BadSin, x), [1, 2])
+
+
 def test_only_constants_is_a_config_error():
     with pytest.raises(ConfigError):
         gradcheck(lambda c: c * 2, Tensor(np.ones(2)))

@@ -9,7 +9,7 @@ pass by symmetry. The numeric side perturbs one input element at a time by ``+-e
 
 Which inputs are checked:
 
-- a numpy array, a list or a Python number of floats -> checked;
+- a float numpy array, a list or a Python number -> checked;
 - a ``Tensor`` with ``requires_grad=True`` -> checked;
 - a ``Tensor`` with ``requires_grad=False`` -> a constant: given to ``fn`` (as float64) but never
   perturbed and its gradient never compared;
@@ -17,18 +17,6 @@ Which inputs are checked:
 
 Every float input is copied to float64 (the caller's data is never modified); float32 data
 triggers a ``GradcheckPrecisionWarning`` because finite differences need float64 to be meaningful.
-
->>> import numpy as np
->>> from tinygrad_edu import gradcheck
->>> rng = np.random.default_rng(0)
->>> gradcheck(lambda x, w: (x @ w).tanh(), rng.normal(size=(3, 4)), rng.normal(size=(4, 2)))
-True
->>> from tinygrad_edu import GradcheckError
->>> try:                                # relu has a kink at 0: the two sides disagree there
-...     gradcheck(lambda x: x.relu(), np.array([-1.0, 0.0, 2.0]))
-... except GradcheckError as err:
-...     print(err.input_index, err.element_index)
-0 (1,)
 """
 
 from __future__ import annotations
@@ -68,6 +56,17 @@ def gradcheck(
     The ``GradcheckError`` reports the worst element: its fields ``input_index``,
     ``element_index`` (a tuple into that input's shape), ``analytic``, ``numeric``, ``tolerance``,
     and ``mismatches`` (how many checked elements failed in all), besides where/expected/got/fix.
+
+    >>> import numpy as np
+    >>> from tinygrad_edu import GradcheckError, gradcheck
+    >>> rng = np.random.default_rng(0)
+    >>> gradcheck(lambda x, w: (x @ w).tanh(), rng.normal(size=(3, 4)), rng.normal(size=(4, 2)))
+    True
+    >>> try:                            # relu has a kink at 0: the two sides disagree there
+    ...     gradcheck(lambda x: x.relu(), np.array([-1.0, 0.0, 2.0]))
+    ... except GradcheckError as err:
+    ...     print(err.input_index, err.element_index)
+    0 (1,)
     """
     if not eps > 0 or int(max_elements) < 1:
         raise ConfigError(where="gradcheck", expected="eps > 0 and max_elements >= 1",
@@ -123,14 +122,14 @@ def _prepare(inputs: Sequence[Any]) -> Tuple[List[Any], List[int]]:
     for k, x in enumerate(inputs):
         is_tensor = isinstance(x, Tensor)
         data = x.data if is_tensor else np.asarray(x)
-        if data.dtype.kind in "biu" and not is_tensor:
+        if isinstance(x, np.ndarray) and x.dtype.kind in "biu":
             args.append(x)  # an index or a mask: passed through untouched
             continue
-        if data.dtype.kind != "f":
+        if data.dtype.kind not in "fiu":
             raise ConfigError(where="gradcheck", expected="Tensors or float arrays",
                               got=f"input {k} of dtype {data.dtype}",
                               fix="convert the input to a float64 numpy array")
-        if data.dtype.itemsize < 8:
+        if data.dtype.kind == "f" and data.dtype.itemsize < 8:
             low.append(k)
         grad = x.requires_grad if is_tensor else True
         args.append(Tensor(np.array(data, dtype=np.float64), requires_grad=grad))

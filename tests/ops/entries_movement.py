@@ -72,6 +72,14 @@ def mixed_index_case(draw):
 
 
 @st.composite
+def bool_mask_case(draw):
+    """``a[mask]`` with a boolean mask of a's shape (or of its leading axes)."""
+    a = draw(arrays(shapes(min_dims=1, max_dims=3)))
+    lead = draw(st.integers(1, a.ndim))
+    return case(a, index=draw(hnp.arrays(bool, a.shape[:lead])))
+
+
+@st.composite
 def join_case(draw, new_axis=False):
     """2-4 arrays equal in shape except along ``axis`` (equal everywhere for stack)."""
     shape = draw(shapes(min_dims=0 if new_axis else 1, max_dims=3))
@@ -121,6 +129,7 @@ OP_ENTRIES = [
     _index("getitem-basic", basic_index_case()),
     _index("getitem-int-arrays-repeated", int_array_index_case()),
     _index("getitem-slice-and-int-list", mixed_index_case()),
+    _index("getitem-bool-mask", bool_mask_case()),
     OpEntry("concatenate", ops.Concatenate, join_case(),
             lambda *ts, axis: tge.concatenate(ts, axis=axis),
             lambda *arrs, axis: np.concatenate(arrs, axis=axis)),

@@ -27,10 +27,7 @@ from tinygrad_edu.testing import check_op, ops_in_graph  # noqa: E402
 ENTRIES = all_entries()
 
 #: Known engine/op bugs, (test, entry name) -> reason; each is reported and xfail(strict=True).
-KNOWN_BUGS = {
-    ("gradcheck", "matmul-1d-both"): "MatMul.backward with both operands 1-D: np.expand_dims "
-    "of the 0-d grad at axis -2 raises AxisError (expected a.grad == b, b.grad == a)",
-}
+KNOWN_BUGS: dict = {}
 
 
 def _params(test, entries, want=lambda e: True):

@@ -1,14 +1,5 @@
 """``check_op``: one call that tests an op (or any Tensor function) the way the library's own op
-table does - forward against a numpy reference, then a float64 gradient check.
-
->>> import numpy as np
->>> from tinygrad_edu import ops
->>> x = np.array([[0.5, -1.0, 2.0]])
->>> check_op(ops.Sum, x, reference=np.sum, axis=1, keepdims=True)
-True
->>> check_op(lambda t: t.tanh() * 3, x, reference=lambda a: np.tanh(a) * 3)
-True
-"""
+table does - forward against a numpy reference, then a float64 gradient check."""
 
 from __future__ import annotations
 
@@ -59,6 +50,14 @@ def check_op(
 
     Returns True; raises ``AssertionError`` for a wrong forward (value, shape or dtype) and
     ``GradcheckError`` (an ``AssertionError`` too) for a wrong backward.
+
+    >>> import numpy as np
+    >>> from tinygrad_edu import ops
+    >>> x = np.array([[0.5, -1.0, 2.0]])
+    >>> check_op(ops.Sum, x, reference=np.sum, axis=1, keepdims=True)
+    True
+    >>> check_op(lambda t: t.tanh() * 3, x, reference=lambda a: np.tanh(a) * 3)
+    True
     """
     call = _as_callable(op, params)
     name = getattr(op, "__name__", repr(op))
