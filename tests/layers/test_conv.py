@@ -14,7 +14,7 @@ from tinygrad_edu.testing.layers import check_layer
 
 
 def out_len(n, k, s, d, padding):
-    """Keras' output length, written out: ceil(n / s) for "same", else floor((n - d(k-1) - 1)/s)+1."""
+    """Keras' output length: ceil(n / s) for "same", else floor((n - d(k-1) - 1) / s) + 1."""
     return math.ceil(n / s) if padding == "same" else (n - d * (k - 1) - 1) // s + 1
 
 

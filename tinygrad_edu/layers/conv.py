@@ -3,7 +3,7 @@
 A convolution slides ``filters`` kernels of ``kh x kw x C`` over the image; each output pixel is a
 dot product of one receptive field with one kernel, plus its bias::
 
-    out[b, oh, ow, f] = sum_{i, j, c} xp[b, oh*s_h + i*d_h, ow*s_w + j*d_w, c] * W[i, j, c, f] + b[f]
+    out[b, oh, ow, f] = sum_{i,j,c} xp[b, oh*s_h + i*d_h, ow*s_w + j*d_w, c] * W[i,j,c,f] + b[f]
 
 Two forms compute it (``fused=False`` on a layer, or ``conv.USE_FUSED = False`` for every layer,
 selects the second):

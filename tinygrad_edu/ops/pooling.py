@@ -16,8 +16,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from .conv import NO_PADS, Pads, Pair, check_window_fits, crop_hw, output_hw, pad_hw, tap_index
-from .conv import windows
+from .conv import (
+    NO_PADS,
+    Pads,
+    Pair,
+    check_window_fits,
+    crop_hw,
+    output_hw,
+    pad_hw,
+    tap_index,
+    windows,
+)
 
 _ONE = (1, 1)
 
@@ -108,7 +117,7 @@ class MaxPool2D(_Pool):
 
 
 class AvgPool2D(_Pool):
-    """out[b, oh, ow, c] = mean of x over the window's real pixels.   [B, H, W, C] -> [B, OH, OW, C].
+    """out[b, oh, ow, c] = mean of x over the window's real pixels.  [B, H, W, C] -> [B, OH, OW, C].
 
     With "same" padding the divisor n counts only real pixels (Keras/TF). dL/dx = g / n spread to
     every real pixel of the window; overlapping windows add up.
