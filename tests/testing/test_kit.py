@@ -173,23 +173,26 @@ def test_unknown_profile_is_a_config_error(restore_profile):
 
 
 # ---------------------------------------------------------------------------- packaging
-def test_missing_hypothesis_explains_the_install():
-    code = (
-        "import sys; sys.modules['hypothesis'] = None\n"
-        "try:\n    import tinygrad_edu.testing\n"
-        "except ImportError as e:\n    print(e)\n"
-    )
+WITHOUT_HYPOTHESIS = "import sys; sys.modules['hypothesis'] = None  # import hypothesis fails\n"
+
+
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter (from the repo root), hypothesis made unimportable."""
     root = Path(tinygrad_edu.__file__).parent.parent
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=root, timeout=60)
+    return subprocess.run([sys.executable, "-c", WITHOUT_HYPOTHESIS + code],
+                          capture_output=True, text=True, cwd=root, timeout=120)
+
+
+def test_missing_hypothesis_explains_the_install():
+    out = run_python("try:\n    import tinygrad_edu.testing\n"
+                     "except ImportError as e:\n    print(e)\n")
     assert 'pip install "tinygrad_edu[test]"' in out.stdout, out.stderr
 
 
 def test_the_library_works_without_hypothesis():
     """Only ``tinygrad_edu.testing`` needs hypothesis: every other module imports without it."""
-    code = (
-        "import sys, pkgutil, importlib; sys.modules['hypothesis'] = None\n"
-        "import tinygrad_edu\n"
+    out = run_python(
+        "import pkgutil, importlib, tinygrad_edu\n"
         "bad = []\n"
         "for m in pkgutil.walk_packages(tinygrad_edu.__path__, 'tinygrad_edu.'):\n"
         "    if m.name.startswith('tinygrad_edu.testing') or m.name.endswith('__main__'):\n"
@@ -198,7 +201,4 @@ def test_the_library_works_without_hypothesis():
         "    except ImportError as e:\n        bad.append((m.name, str(e)))\n"
         "print(bad)\n"
     )
-    root = Path(tinygrad_edu.__file__).parent.parent
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=root, timeout=120)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
