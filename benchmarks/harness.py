@@ -1,0 +1,360 @@
+"""Shared benchmark machinery: thread pinning, interleaved timing, result rows, tables, peak RSS,
+and the check that a hand-written numpy reference step computes what ours computes.
+
+Rules every benchmark here follows (machines are shared and noisy):
+
+- ratios, never absolute times: every contender is timed in the same process, in the same rounds;
+- each round runs every contender once, in a rotating order (round-robin), so a load change hits
+  all of them alike; a contender's result is the median over the rounds, after warm-up;
+- float32 and 2 BLAS threads (``pin_threads`` must run before numpy is imported: importing this
+  module does it, so import it first);
+- a numpy reference is only worth comparing against once it is shown to compute the same numbers
+  (``check_same_step``).
+
+Nothing here asserts on time. Importing this module imports nothing but the standard library and
+numpy (torch only when ``limit_torch_threads`` is called).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+DEFAULT_THREADS = 2
+
+
+def pin_threads(n: Optional[int] = None) -> bool:
+    """Ask BLAS for ``n`` threads (default ``$BENCH_THREADS`` or 2) through the environment.
+
+    Only effective before numpy is first imported (OpenBLAS reads the variables when it loads);
+    returns False when numpy was already imported, so callers can warn.
+    """
+    if "numpy" in sys.modules:  # too late for this process; leave the environment alone
+        return False
+    n = n if n is not None else int(os.environ.get("BENCH_THREADS", DEFAULT_THREADS))
+    for var in THREAD_VARS:
+        os.environ[var] = str(n)
+    return True
+
+
+_PINNED_BEFORE_NUMPY = pin_threads()
+
+import numpy as np  # noqa: E402  (after the thread variables on purpose)
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def threads() -> int:
+    return int(os.environ.get("OPENBLAS_NUM_THREADS", DEFAULT_THREADS))
+
+
+def torch_module() -> Any:
+    """``torch`` with ``threads()`` intra-op threads, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    if torch.get_num_threads() != threads():
+        torch.set_num_threads(threads())
+    return torch
+
+
+limit_torch_threads = torch_module
+
+
+# ---------------------------------------------------------------------------- timing
+@dataclass
+class Timing:
+    """Per-call milliseconds of one contender: one sample per round (a block of ``inner`` calls)."""
+
+    samples: List[float]
+    inner: int
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self) -> float:
+        """Inter-quartile range / median: how noisy the rounds were (0.05 = 5 %)."""
+        if len(self.samples) < 4:
+            return float("nan")
+        q1, _, q3 = statistics.quantiles(self.samples, n=4)
+        return (q3 - q1) / self.median
+
+
+def _block_ms(fn: Callable[[], Any], inner: int) -> float:
+    start = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - start) * 1e3 / inner
+
+
+def interleaved(contenders: Mapping[str, Callable[[], Any]], repeats: int = 31,
+                warmup: int = 5, min_block_ms: float = 5.0, inner: Optional[int] = None
+                ) -> Dict[str, Timing]:
+    """Time several step functions round-robin; returns ``{name: Timing}`` (ms per call).
+
+    Warm-up: ``warmup`` calls of each (BLAS threads, allocator, caches). Then ``repeats`` rounds;
+    in each, every contender runs a block of ``inner`` calls, starting with a different contender
+    each round. ``inner`` (the same for all, so blocks are comparable) is chosen so the fastest
+    contender's block lasts at least ``min_block_ms``, which keeps the timer and scheduler noise
+    small next to microsecond-scale steps.
+    """
+    names = list(contenders)
+    for name in names:
+        for _ in range(max(warmup, 1)):
+            contenders[name]()
+    if inner is None:
+        fastest = min(_block_ms(contenders[n], 1) for n in names)
+        inner = max(1, math.ceil(min_block_ms / max(fastest, 1e-3)))
+    samples: Dict[str, List[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for name in names[k:] + names[:k]:
+            samples[name].append(_block_ms(contenders[name], inner))
+    return {n: Timing(samples[n], inner) for n in names}
+
+
+def median_ms(fn: Callable[[], Any], repeats: int = 31, warmup: int = 5,
+              min_block_ms: float = 5.0) -> float:
+    """Median ms per call of one function (``interleaved`` with a single contender)."""
+    return interleaved({"fn": fn}, repeats, warmup, min_block_ms)["fn"].median
+
+
+# ---------------------------------------------------------------------------- result rows
+@dataclass
+class Row:
+    """One line of the results table.
+
+    ``ours_ms``/``numpy_ms``/``torch_ms``: median milliseconds per step (None: not measured).
+    The target is ``ours / <against> <= limit`` where ``against`` is ``"numpy"``, ``"torch"``,
+    or ``"custom"`` - then ``custom_ratio`` is the measured ratio and ``target`` says against what
+    (rows such as "fit epoch vs sum of its steps" or peak RSS use this). ``unit`` is how ``ours``
+    is shown (``"ms"`` or ``"MB"``).
+    """
+
+    workload: str
+    ours_ms: Optional[float]
+    numpy_ms: Optional[float] = None
+    torch_ms: Optional[float] = None
+    against: str = "numpy"
+    limit: Optional[float] = None
+    target: str = ""
+    custom_ratio: Optional[float] = None
+    unit: str = "ms"
+    group: str = ""
+    note: str = ""
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio_numpy(self) -> Optional[float]:
+        return _ratio(self.ours_ms, self.numpy_ms)
+
+    @property
+    def ratio_torch(self) -> Optional[float]:
+        return _ratio(self.ours_ms, self.torch_ms)
+
+    @property
+    def ratio(self) -> Optional[float]:
+        """The ratio the target is about."""
+        return {"numpy": self.ratio_numpy, "torch": self.ratio_torch}.get(
+            self.against, self.custom_ratio)
+
+    @property
+    def met(self) -> Optional[bool]:
+        if self.limit is None or self.ratio is None:
+            return None
+        return self.ratio <= self.limit
+
+    def target_text(self) -> str:
+        if self.target:
+            return self.target
+        if self.limit is None:
+            return ""
+        return f"<= {self.limit:g}x {self.against}"
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"workload": self.workload, "ours": self.ours_ms, "numpy_ms": self.numpy_ms,
+                "torch_ms": self.torch_ms, "ratio_numpy": self.ratio_numpy,
+                "ratio_torch": self.ratio_torch, "target": self.target_text(),
+                "ratio": self.ratio, "met": self.met, "unit": self.unit, "note": self.note,
+                **self.extra}
+
+
+def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+    if a is None or b is None or b <= 0 or not math.isfinite(a) or not math.isfinite(b):
+        return None
+    return a / b
+
+
+def fmt_ms(value: Optional[float]) -> str:
+    """3 significant digits, never scientific: 0.0512, 0.512, 5.12, 51.2, 512, 5120."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if value >= 100:
+        return f"{value:.0f}"
+    digits = max(0, 2 - int(math.floor(math.log10(max(abs(value), 1e-9)))))
+    return f"{value:.{min(digits, 4)}f}"
+
+
+def fmt_ratio(value: Optional[float]) -> str:
+    return "–" if value is None else f"{value:.2f}x"
+
+
+def fmt_met(value: Optional[bool]) -> str:
+    return "n/a" if value is None else ("yes" if value else "**NO**")
+
+
+HEADER = ("workload", "ours", "numpy", "torch", "ours/numpy", "ours/torch", "target", "met")
+
+
+def render_table(rows: Sequence[Row]) -> str:
+    """The rows as one markdown table (times in ms unless the row's unit says otherwise)."""
+    lines = ["| " + " | ".join(HEADER) + " |",
+             "|---|---:|---:|---:|---:|---:|---|:---:|"]
+    for row in rows:
+        ours = fmt_ms(row.ours_ms) + ("" if row.unit == "ms" or row.ours_ms is None
+                                      else f" {row.unit}")
+        target = row.target_text()
+        if row.against not in ("numpy", "torch") and row.custom_ratio is not None:
+            target += f": {row.custom_ratio:.2f}x"
+        if row.note:
+            target += f" ({row.note})"
+        cells = (row.workload, ours, fmt_ms(row.numpy_ms), fmt_ms(row.torch_ms),
+                 fmt_ratio(row.ratio_numpy), fmt_ratio(row.ratio_torch), target, fmt_met(row.met))
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- memory
+def _status_kb(field_name: str) -> Optional[int]:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def current_rss_mb() -> Optional[float]:
+    kb = _status_kb("VmRSS")
+    return None if kb is None else kb / 1024
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set since start (or since ``reset_peak_rss``), in MB."""
+    kb = _status_kb("VmHWM")
+    if kb is None:  # not Linux: ru_maxrss (KB on Linux, bytes on macOS)
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        if sys.platform == "darwin":
+            kb //= 1024
+    return kb / 1024
+
+
+def reset_peak_rss() -> bool:
+    """Reset the peak (VmHWM) to the current RSS (Linux >= 4.0); False when not possible, then
+    the peak keeps counting from process start."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+RESULT_MARK = "@@BENCH_RESULT@@"
+
+
+def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 600) -> Dict[str, Any]:
+    """Run ``module.func(*args)`` (JSON-able args and dict result) in a fresh interpreter with the
+    same thread settings, so its memory peak is its own; returns the dict."""
+    code = (
+        "import json, sys, importlib\n"
+        f"sys.path[:0] = [{str(REPO)!r}, {str(REPO / 'benchmarks')!r}]\n"
+        f"mod = importlib.import_module({module!r})\n"
+        f"res = getattr(mod, {func!r})(*json.loads(sys.argv[1]))\n"
+        f"print({RESULT_MARK!r} + json.dumps(res))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(list(args))], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_MARK):
+            return json.loads(line[len(RESULT_MARK):])
+    raise RuntimeError(f"{module}.{func} failed in a subprocess (exit {proc.returncode}):\n"
+                       f"{proc.stderr[-3000:]}")
+
+
+def idle_rss_mb(imports: Sequence[str] = ("numpy",)) -> float:
+    """Peak RSS of a fresh python that only imports ``imports``: the floor every process pays."""
+    code = "".join(f"import {m}\n" for m in imports) + (
+        "import resource\n"
+        "try:\n"
+        "    kb = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+        "except (OSError, IndexError):\n"
+        "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(kb / 1024)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------- honesty check
+@dataclass
+class StepResult:
+    """What one training step produced: the loss, the model output, and the gradient of every
+    parameter (in Keras order), optionally the parameters after the update."""
+
+    loss: float
+    output: np.ndarray
+    grads: List[np.ndarray]
+    params_after: Optional[List[np.ndarray]] = None
+
+
+def check_same_step(ours: StepResult, ref: StepResult, rtol: float = 1e-4, atol: float = 1e-6,
+                    what: str = "step") -> Dict[str, float]:
+    """Raise ``AssertionError`` unless ``ref`` equals ``ours`` (float32 tolerances: each array is
+    compared with ``atol`` scaled by its largest magnitude). Returns the largest absolute
+    difference of each part, for the record."""
+    pairs = [("loss", np.float64(ours.loss), np.float64(ref.loss)),
+             ("output", ours.output, ref.output)]
+    if len(ours.grads) != len(ref.grads):
+        raise AssertionError(f"{what}: {len(ours.grads)} gradients vs {len(ref.grads)}")
+    pairs += [(f"grad[{i}]", a, b) for i, (a, b) in enumerate(zip(ours.grads, ref.grads))]
+    if ours.params_after is not None and ref.params_after is not None:
+        pairs += [(f"param_after[{i}]", a, b)
+                  for i, (a, b) in enumerate(zip(ours.params_after, ref.params_after))]
+    diffs: Dict[str, float] = {}
+    for name, a, b in pairs:
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            raise AssertionError(f"{what}: {name} shapes differ: {a.shape} vs {b.shape}")
+        scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol * scale,
+                                   err_msg=f"{what}: {name} differs from the reference")
+        diffs[name] = float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+    return diffs
+
+
+__all__ = [
+    "REPO", "pin_threads", "threads", "torch_module", "limit_torch_threads", "Timing",
+    "interleaved", "median_ms", "Row", "render_table", "fmt_ms", "fmt_ratio", "current_rss_mb",
+    "peak_rss_mb", "reset_peak_rss", "run_in_subprocess", "idle_rss_mb", "StepResult",
+    "check_same_step",
+]

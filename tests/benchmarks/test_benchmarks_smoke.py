@@ -1,0 +1,125 @@
+"""The benchmark suite still runs, and its numpy references still compute what we compute.
+
+No test here times anything: ``run_all.py --quick`` must exit 0 and print a row for every
+workload; the hand-written numpy steps must equal ours on one batch (a correctness check that
+keeps the speed comparison honest), and that check must catch a wrong reference.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH = REPO / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import bench_fit  # noqa: E402
+import bench_mlp  # noqa: E402
+import harness  # noqa: E402
+import run_all  # noqa: E402
+
+SPECS = bench_mlp.WORKLOADS
+IDS = [s.key for s in SPECS]
+
+
+def table_rows(text: str) -> dict:
+    """First cell -> all cells, for every data row of the markdown tables in ``text``."""
+    return {r[next(iter(r))]: r for r in run_all.parse_tables(text)}
+
+
+@pytest.fixture(scope="module")
+def quick_output() -> str:
+    # 1 BLAS thread: a smoke run must not depend on how loaded the (shared) machine is
+    env = dict(os.environ, PYTHONPATH=str(REPO), BENCH_THREADS="1")
+    proc = subprocess.run([sys.executable, str(BENCH / "run_all.py"), "--quick", "--threads", "1"],
+                          capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_run_all_quick_prints_every_workload(quick_output: str) -> None:
+    rows = table_rows(quick_output)
+    expected = [f"{s.name} ({how})" for s in SPECS for how in ("loop", "train_on_batch")]
+    expected += [name for name in rows if name.startswith("fit epoch vs sum of its steps")][:1]
+    expected += [name for name in rows if name.startswith("fit epoch peak RSS")][:1]
+    assert len(expected) == 2 * len(SPECS) + 2, sorted(rows)
+    expected += [f"{layer} training step (ours: fused)" for layer in ("Conv2D", "LSTM", "SimpleRNN")]
+    missing = [name for name in expected if name not in rows]
+    assert not missing, f"rows missing from the table: {missing}\n{quick_output}"
+    for name in expected:
+        assert rows[name]["ours"] != "–", f"no measurement for {name}"
+        assert rows[name]["met"] in ("yes", "**NO**"), name
+    for spec in SPECS:
+        row = rows[f"{spec.name} (loop)"]
+        assert row["numpy"] != "–" and row["ours/numpy"].endswith("x")
+    assert "targets met:" in quick_output
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_numpy_reference_equals_ours(spec: bench_mlp.MLPSpec) -> None:
+    diffs = bench_mlp.check_references(spec)
+    assert {"loss", "output", "grad[0]", "param_after[0]"} <= set(diffs)
+    assert len([k for k in diffs if k.startswith("grad[")]) == 2 * (len(spec.sizes) - 1)
+
+
+def test_reference_check_catches_a_wrong_backward() -> None:
+    spec = SPECS[2]
+    model = bench_mlp.build_ours(spec)
+    x, y = bench_mlp.make_batches(spec, 1)[0]
+    out = model(x, training=True)
+    loss = bench_mlp.losses.sparse_categorical_crossentropy(y, out)
+    loss.backward()
+    ours = harness.StepResult(float(loss.data), out.data, [p.grad for p in model.parameters()])
+
+    loss_r, out_r, grads_r = bench_mlp.NumpyMLP(model.get_weights()).forward_backward(x, y)
+    harness.check_same_step(ours, harness.StepResult(loss_r, out_r, grads_r))
+    off_by_1pct = [g * np.float32(1.01) if i == 2 else g for i, g in enumerate(grads_r)]
+    no_batch_mean = [g * np.float32(len(y)) for g in grads_r]  # forgot dz /= B
+    for wrong in (off_by_1pct, no_batch_mean):
+        with pytest.raises(AssertionError):
+            harness.check_same_step(ours, harness.StepResult(loss_r, out_r, wrong))
+
+
+def test_steps_sum_walks_the_same_batches_as_fit() -> None:
+    """The sum-of-steps baseline trains on fit's batches in fit's order: same final weights."""
+    rng = np.random.default_rng(0)
+    x = rng.random((200, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 200).astype(np.uint8)
+    a, b = bench_fit.build_model(), bench_fit.build_model()
+    b.set_weights(a.get_weights())
+    a.fit(x, y, batch_size=bench_fit.BATCH, epochs=1, verbose=0, shuffle=True, seed=3)
+    b._prepare_optimizer(x)
+    bench_fit.steps_sum_ms(b, x, y, seed=3)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_row_targets_and_table() -> None:
+    fast = harness.Row("w", 1.0, numpy_ms=1.0, torch_ms=2.0, limit=1.15)
+    slow = harness.Row("w2", 3.0, numpy_ms=2.0, torch_ms=2.0, against="torch", limit=1.0)
+    custom = harness.Row("fit", 110.0, against="custom", limit=1.15, custom_ratio=1.1,
+                         target="<= 1.15x sum of steps")
+    unknown = harness.Row("conv", None, against="torch", limit=1.0)
+    assert (fast.met, slow.met, custom.met, unknown.met) == (True, False, True, None)
+    assert fast.ratio_torch == 0.5 and slow.ratio == 1.5
+    rows = table_rows(harness.render_table([fast, slow, custom, unknown]))
+    assert rows["w2"]["met"] == "**NO**" and rows["conv"]["met"] == "n/a"
+    assert rows["fit"]["target"].endswith("1.10x")
+
+
+def test_external_tables_are_parsed() -> None:
+    text = ("| layer | implementation | ms / step | ratio to torch |\n|---|---|---:|---:|\n"
+            "| LSTM | torch | 2.00 | 1.00x |\n| LSTM | ours (fused) | 3.00 | 1.50x |\n"
+            "| LSTM | ours (reference) | 9.00 | 4.50x |\n| SimpleRNN | torch | 1.00 | 1.00x |\n"
+            "| SimpleRNN | ours (fused) | 0.50 | 0.50x |\n")
+    parsed = run_all.parse_external(text, ("LSTM", "SimpleRNN"))
+    assert parsed == {"LSTM": {"torch": 2.0, "ours": 3.0, "reference": 9.0},
+                      "SimpleRNN": {"torch": 1.0, "ours": 0.5}}
+    rows = run_all.rows_from_results("rnn", parsed, 1.0)
+    assert [r.met for r in rows] == [False, True]
