@@ -120,7 +120,7 @@ class Conv2D(Function):
             out = cols @ w2
         else:
             cols = np.empty((batch * oh * ow, k + 1), dtype=np.result_type(x, w))
-            np.copyto(np.reshape(cols[:, :k], patches.shape, copy=False), patches)
+            np.copyto(_as_patches(cols, patches.shape), patches)
             cols[:, k] = 1
             out = cols @ np.concatenate([w2, b[None, :].astype(w2.dtype)])
         if activation == "relu":
@@ -153,6 +153,15 @@ class Conv2D(Function):
             gw = gwb[:kh * kw * c].reshape(w_shape) if need[1] else None
             gb = gwb[-1] if len(need) == 3 and need[2] else None
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
+
+
+def _as_patches(cols: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
+    """The first kh*kw*C columns of ``cols`` [N, kh*kw*C + 1] viewed as [B, OH, OW, kh, kw, C]
+    (a view to copy the patches into; numpy < 2.1 has no ``reshape(copy=False)``)."""
+    _, oh, ow, _, kw, c = shape
+    row, item = cols.strides
+    return np.lib.stride_tricks.as_strided(
+        cols, shape, (oh * ow * row, ow * row, row, kw * c * item, c * item, item))
 
 
 def _check_operands(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray],
