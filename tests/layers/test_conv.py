@@ -99,6 +99,9 @@ def test_default_name_and_algebra():
     plain = Conv2D(4, 2, use_bias=False, data_format="channels_first")
     plain.build_for((None, 3, 5, 5))
     assert plain.algebra() == ("im2col [B*4*4, 2*2*3] @ [12, 4] -> [B,4,4,4]", "2*2*3*4 = 48")
+    big = Conv2D(64, 3, activation="tanh")
+    big.build_for((None, 13, 13, 32))
+    assert big.algebra()[1] == "3*3*32*64 + 64 = 18,496" and big.algebra()[0].endswith("; tanh")
 
 
 def test_same_padding_puts_the_extra_pixel_after_like_tensorflow():

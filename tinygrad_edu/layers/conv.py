@@ -31,7 +31,8 @@ from .._shapes import as_pair, conv_output_length, fmt_shape
 from ..errors import ConfigError, ShapeError, suggest
 from ..ops import conv as _ops
 from ..tensor import Tensor, tensor_from_op
-from .base import Layer, Shape, bracket_shape
+from .base import Layer, Shape, bracket_shape, fmt_count
+from .core import activation_label
 
 #: Module switch: False makes every Conv2D use the composed reference form (slower, step-able).
 USE_FUSED = True
@@ -250,11 +251,9 @@ class Conv2D(ImageLayer):
         bias = f" + [{f}]" if self.use_bias else ""
         text = (f"im2col [B*{oh}*{ow}, {kh}*{kw}*{c}] @ [{kh * kw * c}, {f}]{bias} -> "
                 f"{bracket_shape(self.output_shape)}")
-        act = _activations.serialize(self.activation)
-        if act != "linear":
-            text += f"; {act if isinstance(act, str) else getattr(act, '__name__', 'activation')}"
+        act = activation_label(self.activation)
         count = f"{kh}*{kw}*{c}*{f}" + (f" + {f}" if self.use_bias else "")
-        return text, f"{count} = {self.count_params()}"
+        return text + (f"; {act}" if act else ""), f"{count} = {fmt_count(self.count_params())}"
 
     def get_config(self) -> dict:
         kernel_reg, bias_reg, activity_reg = self._regularizer_args
