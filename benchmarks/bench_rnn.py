@@ -1,116 +1,112 @@
 """Time one training step (forward + backward) of a small recurrent regressor, ours vs torch.
 
 Model: ``RNN(128)`` over 20 steps of 1 feature at batch 64 -> ``Dense(20)``, MSE loss, for
-``LSTM`` and ``SimpleRNN``. Rows: our fused path (the default), our reference path (a Python loop
-of Tensor ops, ``fused=False``), and ``torch.nn.LSTM`` / ``torch.nn.RNN`` (batch_first=True,
-2 threads) when torch is importable. Prints the median milliseconds per step and ratios to torch
-(or, without torch, to our fused path) as a markdown table. Nothing here asserts on time.
+``LSTM`` and ``SimpleRNN``. Contenders: our fused path (the default), our reference path (a Python
+loop of Tensor ops, ``fused=False``), and ``torch.nn.LSTM`` / ``torch.nn.RNN`` (batch_first=True,
+same thread count) when torch is importable. Timing follows ``harness``: 2 BLAS threads, rounds
+that interleave the contenders, medians. Prints a markdown table of ms per step and the ratios to
+torch (to our fused path without torch). Nothing here asserts on time.
 
-Usage: python benchmarks/bench_rnn.py [--repeats 30] [--batch 64] [--steps 20] [--units 128]
-Takes about 10-20 s. Expected last line: the SimpleRNN reference row of the table.
+Usage: python benchmarks/bench_rnn.py [--quick] [--repeats 31] [--batch 64] [--steps 20]
+Takes about 20-40 s (--quick: a few seconds; its times mean nothing). Expected last line: the
+SimpleRNN reference row of the table.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable, Dict
+from typing import Callable, Dict, List, Optional, Sequence
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import harness  # noqa: E402  (first: it pins the BLAS threads before numpy loads)
+import numpy as np  # noqa: E402
 
 from tinygrad_edu import Tensor  # noqa: E402
-from tinygrad_edu.layers import LSTM, SimpleRNN  # noqa: E402
+from tinygrad_edu.layers import LSTM, Dense, SimpleRNN  # noqa: E402
 
-try:
-    from tinygrad_edu.layers import Dense  # noqa: E402
-except ImportError:  # Dense not written yet: the head is then plain Tensor ops
-    Dense = None
-
-
-def median_ms(step: Callable[[], None], repeats: int) -> float:
-    for _ in range(3):  # warm-up: BLAS threads, allocator
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+LAYERS = {"LSTM": LSTM, "SimpleRNN": SimpleRNN}
 
 
 def ours(cls: type, fused: bool, x: np.ndarray, y: np.ndarray, units: int) -> Callable[[], None]:
-    rnn = cls(units, fused=fused)
-    head = Dense(y.shape[1]) if Dense is not None else None
-    w = Tensor(np.random.default_rng(1).normal(0, 0.1, (units, y.shape[1])), requires_grad=True)
-    b = Tensor(np.zeros(y.shape[1]), requires_grad=True)
+    """One step of RNN(units) -> Dense -> MSE with our layers (weights are not updated)."""
+    rnn, head = cls(units, fused=fused), Dense(y.shape[1])
     xt, yt = Tensor(x), Tensor(y)
 
     def step() -> None:
-        h = rnn(xt)
-        pred = head(h) if head is not None else h @ w + b
-        loss = ((pred - yt) ** 2).mean()
+        loss = ((head(rnn(xt)) - yt) ** 2).mean()
         loss.backward()
-        for p in rnn.parameters() + (head.parameters() if head is not None else [w, b]):
+        for p in rnn.parameters() + head.parameters():
             p.grad = None
 
     return step
 
 
-def torch_step(kind: str, x: np.ndarray, y: np.ndarray, units: int) -> Callable[[], None]:
-    import torch
-
-    torch.set_num_threads(2)
-    cls = torch.nn.LSTM if kind == "LSTM" else torch.nn.RNN
-    rnn = cls(x.shape[2], units, batch_first=True)
+def theirs(torch, kind: str, x: np.ndarray, y: np.ndarray, units: int) -> Callable[[], None]:
+    """The same step with torch.nn (``torch.nn.RNN`` is SimpleRNN: tanh)."""
+    rnn = (torch.nn.LSTM if kind == "LSTM" else torch.nn.RNN)(x.shape[2], units, batch_first=True)
     head = torch.nn.Linear(units, y.shape[1])
     params = list(rnn.parameters()) + list(head.parameters())
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
     def step() -> None:
         out, _ = rnn(xt)
-        loss = torch.nn.functional.mse_loss(head(out[:, -1]), yt)
-        loss.backward()
+        torch.nn.functional.mse_loss(head(out[:, -1]), yt).backward()
         for p in params:
             p.grad = None
 
     return step
 
 
-def main() -> None:
+def time_layer(kind: str, batch: int = 64, steps: int = 20, units: int = 128,
+               repeats: int = 31, quick: bool = False) -> Dict[str, float]:
+    """Median ms per training step: ``{"torch"?, "ours (fused)", "ours (reference)"}``."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, steps, 1)).astype(np.float32)
+    y = rng.standard_normal((batch, 20)).astype(np.float32)
+    contenders = {"ours (fused)": ours(LAYERS[kind], True, x, y, units),
+                  "ours (reference)": ours(LAYERS[kind], False, x, y, units)}
+    torch = harness.torch_module()
+    if torch is not None:
+        contenders = {"torch": theirs(torch, kind, x, y, units), **contenders}
+    if quick:
+        timings = harness.interleaved(contenders, repeats=3, warmup=1, min_block_ms=0.0)
+    else:
+        timings = harness.interleaved(contenders, repeats=repeats)
+    return {name: t.median for name, t in timings.items()}
+
+
+def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> List[harness.Row]:
+    """One row per layer for ``run_all``: our fused step against torch (target <= 1.0x)."""
+    rows = []
+    for kind in LAYERS:
+        ms = time_layer(kind, repeats=repeats, quick=quick, **sizes)
+        rows.append(harness.Row(
+            f"{kind} training step (ours: fused)", ms["ours (fused)"], torch_ms=ms.get("torch"),
+            against="torch", limit=1.0, group="rnn", extra={"key": f"rnn-{kind}"},
+            note=f"our reference path {harness.fmt_ms(ms['ours (reference)'])} ms"))
+    return rows
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke run")
+    parser.add_argument("--repeats", type=int, default=31, help="interleaved rounds")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--units", type=int, default=128)
-    args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((args.batch, args.steps, 1)).astype(np.float32)
-    y = rng.standard_normal((args.batch, 20)).astype(np.float32)
-    try:
-        import torch  # noqa: F401
-
-        have_torch = True
-    except ImportError:
-        have_torch = False
-
+    args = parser.parse_args(argv)
     print(f"training step: RNN({args.units}) over {args.steps} steps of 1 feature, batch "
-          f"{args.batch} -> Dense(20), MSE (median of {args.repeats})\n")
-    base = "torch" if have_torch else "ours (fused)"
-    print(f"| layer | implementation | ms / step | ratio to {base} |")
+          f"{args.batch} -> Dense(20), MSE; median ms, {harness.threads()} threads, float32\n")
+    print("| layer | implementation | ms / step | ratio |")
     print("|---|---|---:|---:|")
-    for name, cls in (("LSTM", LSTM), ("SimpleRNN", SimpleRNN)):
-        rows: Dict[str, float] = {}
-        if have_torch:
-            rows["torch"] = median_ms(torch_step(name, x, y, args.units), args.repeats)
-        rows["ours (fused)"] = median_ms(ours(cls, True, x, y, args.units), args.repeats)
-        rows["ours (reference)"] = median_ms(ours(cls, False, x, y, args.units), args.repeats)
-        for impl, ms in rows.items():
-            print(f"| {name} | {impl} | {ms:.2f} | {ms / rows[base]:.2f}x |")
+    for kind in LAYERS:
+        ms = time_layer(kind, args.batch, args.steps, args.units, args.repeats, args.quick)
+        base = ms.get("torch", ms["ours (fused)"])
+        for impl, value in ms.items():
+            print(f"| {kind} | {impl} | {value:.2f} | {value / base:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,16 @@ if str(Path(__file__).parent) not in sys.path:  # entries_recurrent sits beside 
 
 from entries_recurrent import GATES, SMOOTH, np_lstm, sequence_case  # noqa: E402
 
-from tinygrad_edu import ConfigError, ShapeError, Tensor, activations, concatenate  # noqa: E402
-from tinygrad_edu import ops, stack, tensor_from_op  # noqa: E402
+from tinygrad_edu import (  # noqa: E402  # noqa: E402
+    ConfigError,
+    ShapeError,
+    Tensor,
+    activations,
+    concatenate,
+    ops,
+    stack,
+    tensor_from_op,
+)
 from tinygrad_edu.gradcheck import gradcheck  # noqa: E402
 from tinygrad_edu.layers.recurrent_cells import (  # noqa: E402
     gru_cell,

@@ -1,8 +1,9 @@
 """Whole-sequence recurrent ops with hand-derived backpropagation through time (BPTT).
 
-``SimpleRNNSequence``, ``LSTMSequence`` and ``GRUSequence`` (in ``recurrent_gru``) each run a whole
-layer over ``x [B, T, F]`` in one op, with Keras' weight layouts: ``W [F, g*u]``, ``U [u, g*u]``
-(g gates side by side), ``b [g*u]`` (GRU with ``reset_after``: ``b [2, 3u]``). h_0 = 0 (and c_0 = 0).
+``SimpleRNNSequence``, ``LSTMSequence`` and ``GRUSequence`` (in ``recurrent_gru``) each run a
+whole layer over ``x [B, T, F]`` in one op, with Keras' weight layouts: ``W [F, g*u]``,
+``U [u, g*u]`` (g gates side by side), ``b [g*u]`` (GRU with ``reset_after``: ``b [2, 3u]``).
+h_0 = 0 (and c_0 = 0).
 
 Why fused: the composed form (a Python loop of Tensor ops, see ``layers/recurrent_cells.py``)
 records ~15 graph nodes per time step. Here the whole sequence costs:
@@ -57,12 +58,31 @@ def _linear(a: np.ndarray, out: np.ndarray) -> None:
         np.copyto(out, a)
 
 
-# each derivative is written in terms of the output y = f(a): the forward pass keeps only y
+# Each derivative f'(a) is computed from the output y = f(a) (the forward pass keeps only y),
+# written into ``out`` (which must not be ``y``).
+def _dtanh(y: np.ndarray, out: np.ndarray) -> None:
+    np.multiply(y, y, out=out)
+    np.subtract(1, out, out=out)
+
+
+def _dsigmoid(y: np.ndarray, out: np.ndarray) -> None:
+    np.subtract(1, y, out=out)
+    out *= y
+
+
+def _drelu(y: np.ndarray, out: np.ndarray) -> None:
+    np.sign(y, out=out)  # y = max(a, 0): 1 where a > 0, else 0
+
+
+def _dlinear(y: np.ndarray, out: np.ndarray) -> None:
+    out.fill(1)
+
+
 _ACTIVATIONS: Dict[str, Tuple[Callable, Callable]] = {
-    "tanh": (_tanh, lambda y: 1 - y * y),
-    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
-    "relu": (_relu, lambda y: (y > 0).astype(y.dtype)),
-    "linear": (_linear, lambda y: np.ones_like(y)),
+    "tanh": (_tanh, _dtanh),
+    "sigmoid": (_sigmoid, _dsigmoid),
+    "relu": (_relu, _drelu),
+    "linear": (_linear, _dlinear),
 }
 #: activation names the fused ops implement; layers fall back to the composed form for others
 FUSED_ACTIVATIONS = frozenset(_ACTIVATIONS)
@@ -159,6 +179,11 @@ class _SequenceOp(Function):
             db = dz_cols @ np.ones(dz_cols.shape[1], dz_cols.dtype)  # a GEMV: faster than sum
         return dx, dw, db
 
+    def _columns(self, width: int, steps: int) -> np.ndarray:
+        """An empty ``[width, T, B]`` buffer: backward writes step t's grads to ``[:, t]`` (from a
+        small contiguous scratch that stays in cache) and reads it back as ``[width, T*B]``."""
+        return np.empty((width, steps, self.batch), dtype=self.dtype)
+
     @staticmethod
     def _recurrent_grad(states: np.ndarray, dz_cols: np.ndarray) -> np.ndarray:
         """sum_t states_t dz_t^T as one GEMM over all steps: ``[u, T*B] @ [T*B, g]``."""
@@ -191,15 +216,17 @@ class SimpleRNNSequence(_SequenceOp):
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
-        hs, u = self.hs, self.u
-        da = self.dact(hs[1:])  # act'(a_t) for every step at once; becomes da_t in place
-        for t in range(len(da) - 1, -1, -1):
+        hs, u, steps = self.hs, self.u, len(self.hs) - 1
+        da_cols, da = self._columns(self.units, steps), np.empty_like(dh)
+        for t in range(steps - 1, -1, -1):
             if dseq is not None:
                 dh += dseq[t]
-            da[t] *= dh
-            np.matmul(u, da[t], out=dh)  # dh_{t-1} = U da_t  ([u, u] @ [u, B])
+            self.dact(hs[t + 1], da)  # da_t = dh_t * act'(a_t)
+            da *= dh
+            da_cols[:, t] = da
+            np.matmul(u, da, out=dh)  # dh_{t-1} = U da_t  ([u, u] @ [u, B])
         need = self.needs_input_grad
-        da_cols = _to_columns(da)
+        da_cols = da_cols.reshape(self.units, -1)
         dx, dw, db = self._input_grads(da_cols, need)
         du = self._recurrent_grad(hs[:-1], da_cols) if need[2] else None
         return dx, dw, du, db
@@ -255,30 +282,35 @@ class LSTMSequence(_SequenceOp):
             dc_seq, dc = self._upstream(grad_c)
         dseq, dh = self._upstream(grad)
         dc = np.zeros_like(dh) if dc is None else dc
-        z = self.z
-        i, f, cc, o = z[:, :n], z[:, n : 2 * n], z[:, 2 * n : 3 * n], z[:, 3 * n :]
-        # every factor that does not depend on the carried dh/dc, for all steps at once
-        dz = np.empty_like(z)
-        np.multiply(cc, self.dract(i), out=dz[:, :n])
-        np.multiply(self.cs[:-1], self.dract(f), out=dz[:, n : 2 * n])
-        np.multiply(i, self.dact(cc), out=dz[:, 2 * n : 3 * n])
-        np.multiply(self.ac, self.dract(o), out=dz[:, 3 * n :])
-        dc_from_h = o * self.dact(self.ac)
-        u, tmp = self.u, np.empty_like(dh)
-        for t in range(len(dz) - 1, -1, -1):
+        z, cs, ac, u = self.z, self.cs, self.ac, self.u
+        steps, g, batch = z.shape
+        dz_cols = self._columns(g, steps)
+        d, tmp = np.empty((4, n, batch), self.dtype), np.empty_like(dh)  # this step's dz
+        for t in range(steps - 1, -1, -1):
+            i, f, cc, o = z[t].reshape(4, n, batch)
             if dseq is not None:
                 dh += dseq[t]
             if dc_seq is not None:
                 dc += dc_seq[t]
-            np.multiply(dh, dc_from_h[t], out=tmp)
+            self.dact(ac[t], tmp)  # dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t)
+            tmp *= o
+            tmp *= dh
             dc += tmp
-            d = dz[t].reshape(4, n, -1)  # contiguous [4, u, B]: i, f, c scale with dc; o with dh
-            np.multiply(d[:3], dc, out=d[:3])
-            np.multiply(d[3], dh, out=d[3])
-            dc *= f[t]
-            np.matmul(u, dz[t], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
+            self.dract(i, d[0])
+            d[0] *= cc
+            self.dract(f, d[1])
+            d[1] *= cs[t]
+            self.dact(cc, d[2])
+            d[2] *= i
+            d[:3] *= dc
+            self.dract(o, d[3])
+            d[3] *= ac[t]
+            d[3] *= dh
+            dc *= f
+            dz_cols[:, t] = d.reshape(g, batch)
+            np.matmul(u, d.reshape(g, batch), out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
         need = self.needs_input_grad
-        dz_cols = _to_columns(dz)
+        dz_cols = dz_cols.reshape(g, -1)
         dx, dw, db = self._input_grads(dz_cols, need)
         du = self._recurrent_grad(self.hs[:-1], dz_cols) if need[2] else None
         return dx, dw, du, db

@@ -6,7 +6,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .recurrent import _activation, _SequenceOp, _to_columns
+from .recurrent import _activation, _SequenceOp
 
 
 class GRUSequence(_SequenceOp):
@@ -77,46 +77,56 @@ class GRUSequence(_SequenceOp):
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
-        n, hs, reset_after = self.units, self.hs, self.reset_after
-        z, r, hh = self.z[:, :n], self.z[:, n : 2 * n], self.z[:, 2 * n :]
-        # step-independent factors for all steps at once; da becomes the input-side grads
-        da = np.empty_like(self.z)
-        np.multiply(hs[:-1] - hh, self.dract(z), out=da[:, :n])
-        np.multiply(1 - z, self.dact(hh), out=da[:, 2 * n :])
-        r_factor = (self.saved[:, 2 * n :] if reset_after else hs[:-1]) * self.dract(r)
-        drec = np.empty_like(da) if reset_after else None
-        u, d_rh = self.u, np.empty_like(dh)
-        for t in range(len(da) - 1, -1, -1):
+        n, hs, z_all, u = self.units, self.hs, self.z, self.u
+        steps, g, batch = z_all.shape
+        # this step's grads in small scratch buffers, copied into [3u, T, B] column buffers:
+        # a = input side [da_z; da_r; da_h]; e = recurrent side [da_z; da_r; da_h * r]
+        a_cols, a, tmp = self._columns(g, steps), np.empty((3, n, batch), self.dtype), dh.copy()
+        e_cols = e = None
+        if self.reset_after:
+            e_cols, e = self._columns(g, steps), np.empty_like(a)
+        for t in range(steps - 1, -1, -1):
+            z, r, hh = z_all[t].reshape(3, n, batch)
             if dseq is not None:
                 dh += dseq[t]
-            a = da[t]
-            a[:n] *= dh
-            a[2 * n :] *= dh
-            if reset_after:
-                np.multiply(a[2 * n :], r_factor[t], out=a[n : 2 * n])
-                drec[t, : 2 * n] = a[: 2 * n]
-                np.multiply(a[2 * n :], r[t], out=drec[t, 2 * n :])
-                dh *= z[t]
-                dh += u @ drec[t]
-            else:
-                np.matmul(u[:, 2 * n :], a[2 * n :], out=d_rh)
-                np.multiply(d_rh, r_factor[t], out=a[n : 2 * n])
-                d_rh *= r[t]
-                dh *= z[t]
+            self.dact(hh, a[2])  # da_h = dh (1 - z) act'(hh)
+            np.subtract(1, z, out=tmp)
+            a[2] *= tmp
+            a[2] *= dh
+            self.dract(z, a[0])  # da_z = dh (h_{t-1} - hh) ract'(z)
+            np.subtract(hs[t], hh, out=tmp)
+            a[0] *= tmp
+            a[0] *= dh
+            self.dract(r, a[1])
+            dh *= z  # the direct path z * h_{t-1}
+            if self.reset_after:  # da_r = da_h * (U_h^T h_{t-1} + b_rh) * ract'(r)
+                a[1] *= self.saved[t, 2 * n :]
+                a[1] *= a[2]
+                e[:2] = a[:2]
+                np.multiply(a[2], r, out=e[2])
+                e_cols[:, t] = e.reshape(g, batch)
+                np.matmul(u, e.reshape(g, batch), out=tmp)
+            else:  # d(r h) = U_h da_h;  da_r = d(r h) * h_{t-1} * ract'(r)
+                d_rh = u[:, 2 * n :] @ a[2]
+                a[1] *= hs[t]
+                a[1] *= d_rh
+                d_rh *= r
                 dh += d_rh
-                dh += u[:, : 2 * n] @ a[: 2 * n]
+                np.matmul(u[:, : 2 * n], a[:2].reshape(2 * n, batch), out=tmp)
+            dh += tmp
+            a_cols[:, t] = a.reshape(g, batch)
         need = self.needs_input_grad
-        da_cols = _to_columns(da)
-        dx, dw, db = self._input_grads(da_cols, need)
+        a_cols = a_cols.reshape(g, -1)
+        dx, dw, db = self._input_grads(a_cols, need)
+        e_cols = e_cols.reshape(g, -1) if self.reset_after else None
         du = None
-        rec_cols = _to_columns(drec) if reset_after else None
-        if need[2] and reset_after:
-            du = self._recurrent_grad(hs[:-1], rec_cols)
+        if need[2] and self.reset_after:
+            du = self._recurrent_grad(hs[:-1], e_cols)
         elif need[2]:
-            du = np.concatenate([self._recurrent_grad(hs[:-1], da_cols[: 2 * n]),
-                                 self._recurrent_grad(self.saved, da_cols[2 * n :])], axis=1)
-        if db is not None and reset_after:
-            db = np.stack([db, rec_cols.sum(axis=1)])
+            du = np.concatenate([self._recurrent_grad(hs[:-1], a_cols[: 2 * n]),
+                                 self._recurrent_grad(self.saved, a_cols[2 * n :])], axis=1)
+        if db is not None and self.reset_after:
+            db = np.stack([db, e_cols @ np.ones(e_cols.shape[1], self.dtype)])
         return dx, dw, du, db
 
 
