@@ -229,7 +229,7 @@ class SimpleRNNSequence(_SequenceOp):
         da_cols = da_cols.reshape(self.units, -1)
         dx, dw, db = self._input_grads(da_cols, need)
         du = self._recurrent_grad(hs[:-1], da_cols) if need[2] else None
-        return dx, dw, du, db
+        return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
 
 
 class LSTMSequence(_SequenceOp):
@@ -313,7 +313,7 @@ class LSTMSequence(_SequenceOp):
         dz_cols = dz_cols.reshape(g, -1)
         dx, dw, db = self._input_grads(dz_cols, need)
         du = self._recurrent_grad(self.hs[:-1], dz_cols) if need[2] else None
-        return dx, dw, du, db
+        return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
 
 
 __all__ = ["SimpleRNNSequence", "LSTMSequence", "FUSED_ACTIVATIONS"]

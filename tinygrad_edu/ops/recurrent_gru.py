@@ -127,7 +127,7 @@ class GRUSequence(_SequenceOp):
                                  self._recurrent_grad(self.saved, a_cols[2 * n :])], axis=1)
         if db is not None and self.reset_after:
             db = np.stack([db, e_cols @ np.ones(e_cols.shape[1], self.dtype)])
-        return dx, dw, du, db
+        return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
 
 
 __all__ = ["GRUSequence"]
