@@ -351,18 +351,12 @@ def test_matmul_of_two_vectors_backward():
     np.testing.assert_allclose(b.grad, a.data)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (tensor.py): numpy ufuncs on 0-d arrays return "
-                   "numpy scalars, so a 0-d leaf's .grad (and 0-d outputs' .data) is np.float64, "
-                   "not an ndarray")
 def test_grad_of_a_0d_leaf_is_an_ndarray():
     x = leaf(2.0)
     (x * x).backward()
     assert isinstance(x.grad, np.ndarray) and x.grad.shape == ()
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug (tensor.py _run_backward): the number of "
-                   "gradients a backward returns is not checked; zip() silently drops the missing "
-                   "ones, so the second input gets no gradient and no error names the op")
 def test_backward_returning_too_few_gradients_raises_naming_the_op():
     class OneGradForTwo(Function):
         def forward(self, a, b):

@@ -372,6 +372,8 @@ def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
             got=" and ".join(str(t.shape) for t in inputs) + _describe(params),
             fix="check the shapes printed here; model.summary() shows every layer's shape",
         ) from None
+    if type(data) is not np.ndarray:  # numpy ufuncs turn 0-d results into numpy scalars
+        data = np.asarray(data)
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out._leaf, out._retain, out.name = data, None, not record, False, None
     out.logits = None
@@ -398,13 +400,22 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         fn = t._ctx
         if fn is None or t._retain:
             # leaves keep their gradient, summed over backward calls until zero_grad()
-            g = g.astype(t.data.dtype, copy=True)
+            g = np.array(g, dtype=t.data.dtype)  # a copy, and an ndarray even when 0-d
             t.grad = g if t.grad is None else t.grad + g
         if fn is None:
             continue
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
+        if len(in_grads) != len(fn.parents) and (
+                len(in_grads) < len(fn.parents)
+                or any(g is not None for g in in_grads[len(fn.parents):])):
+            # extra trailing Nones are fine: they belong to optional inputs not given
+            raise GradientShapeError(
+                where=f"op '{fn.name}'", expected=f"{len(fn.parents)} gradients (one per input)",
+                got=f"{len(in_grads)}", fix=f"{fn.name}.backward must return a tuple with one "
+                "gradient (or None) per input of forward, in forward's order",
+            )
         for p, pg, need in zip(fn.parents, in_grads, fn.needs_input_grad):
             if not need or pg is None:
                 continue
