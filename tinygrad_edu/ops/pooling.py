@@ -1,14 +1,20 @@
 """Fused 2-D pooling ops on channels_last images ``[B, H, W, C]``: ``MaxPool2D`` and ``AvgPool2D``.
 
-Two paths give the same numbers:
+Pool offset ("tap") ``(i, j)`` of every window reads one strided slice of the padded input,
+``xp[:, i::s_h, j::s_w, :]`` cut to ``[B, OH, OW, C]`` (``tap_index``, shared with the
+convolution). So a pooling is ``ph*pw`` elementwise steps over output-sized slices:
 
-- fast, when the stride equals the pool size and there is no padding (the usual 2x2/2): the
-  windows tile the image, so ``x[:, :OH*ph, :OW*pw].reshape(B, OH, ph, OW, pw, C)`` puts each
-  window on axes 2 and 4 (the rows/columns that fit no whole window are dropped, as Keras does);
-- general (overlapping windows, "same" padding): a sliding-window view ``[B, OH, OW, ph, pw, C]``
-  of the padded image, and backward adds each pool tap's share back with a strided slice.
+    max:  out = maximum(tap_00, tap_01, ...)        mean:  out = (tap_00 + tap_01 + ...) / n
 
-Max ties: a window whose maximum appears k times sends g/k to each copy (like ``Tensor.max``).
+and backward adds each tap's share of the gradient back onto its slice. When the windows do not
+overlap (stride >= pool: the usual 2x2/2) the slices are disjoint and the shares are written in
+place, without a scatter-add. (Measured: this is several times faster than a reshape to
+``[B, OH, ph, OW, pw, C]`` and a reduction over axes 2 and 4, which the composed reference form
+in ``layers/pooling.py`` uses for readability.)
+
+"same" padding is TensorFlow's (the extra pixel after); padded pixels never win a max (-inf) and
+are not counted in a mean. Max ties: a window whose maximum appears k times sends g/k to each
+copy (like ``Tensor.max``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ _ONE = (1, 1)
 
 
 def tiles(pool: Pair, strides: Pair, padding: Pads) -> bool:
-    """True when the windows tile the image (stride == pool, no padding): the reshape path."""
+    """True when the windows tile the image (stride == pool, no padding): a reshape can pool."""
     return padding == NO_PADS and tuple(strides) == tuple(pool)
 
 
@@ -47,46 +53,30 @@ def real_pixel_counts(hw: Pair, pool: Pair, strides: Pair, padding: Pads,
 
 
 class _Pool(Function):
-    """Shared bookkeeping: pick the path and expose the windows with their reduction axes."""
+    """Shared bookkeeping: pad, list the taps, and scatter per-tap gradients back."""
 
     shape_rule = "x [B, H, W, C] at least as large as the (padded) pool window"
     fill = 0.0  # the value padding takes (max pooling pads with -inf so padding never wins)
 
-    def _windows(self, x, pool, strides, padding):
-        self.x_shape, self.pool, self.strides, self.pads = x.shape, pool, strides, padding
-        self.fast = tiles(pool, strides, padding)
+    def _taps(self, x, pool, strides, padding):
+        """The padded input and every tap's slice of it, ``[B, OH, OW, C]`` each (views)."""
         xp = pad_hw(x, padding, self.fill)
         check_window_fits(xp.shape[1:3], pool, _ONE, f"op '{self.name}'", what="pool window")
-        self.out_hw = output_hw(xp.shape[1:3], pool, strides, _ONE)
-        if self.fast:
-            (oh, ow), (ph, pw) = self.out_hw, pool
-            crop = x[:, :oh * ph, :ow * pw, :]
-            self.axes = (2, 4)
-            return crop.reshape(x.shape[0], oh, ph, ow, pw, x.shape[3])
-        self.xp, self.axes = xp, (3, 4)
-        return windows(xp, pool, strides, _ONE)
+        out_hw = output_hw(xp.shape[1:3], pool, strides, _ONE)
+        self.index = [tap_index(i, j, out_hw, strides, _ONE)
+                      for i in range(pool[0]) for j in range(pool[1])]
+        self.padded_shape, self.pads, self.dtype = xp.shape, padding, x.dtype
+        self.disjoint = all(s >= p for s, p in zip(strides, pool))
+        return xp, [xp[idx] for idx in self.index]
 
-    def _taps(self):
-        """(index into the padded input, as in ``tap_index``) for every pool offset."""
-        return [tap_index(i, j, self.out_hw, self.strides, _ONE)
-                for i in range(self.pool[0]) for j in range(self.pool[1])]
-
-    def _untile(self, dwin):
-        """Fast-path gradient ``[B, OH, ph, OW, pw, C]`` -> the input's shape (zeros for the
-        dropped remainder rows/columns)."""
-        b, oh, ph, ow, pw, c = dwin.shape
-        flat = dwin.reshape(b, oh * ph, ow * pw, c)
-        if flat.shape == self.x_shape:
-            return flat
-        dx = np.zeros(self.x_shape, dtype=dwin.dtype)
-        dx[:, :oh * ph, :ow * pw, :] = flat
-        return dx
-
-    def _scatter(self, per_tap):
-        """General-path gradient: add ``per_tap(index)`` [B, OH, OW, C] back tap by tap."""
-        dxp = np.zeros(self.xp.shape, dtype=self.xp.dtype)
-        for idx in self._taps():
-            dxp[idx] += per_tap(idx)
+    def _scatter(self, shares):
+        """dL/dx from one ``[B, OH, OW, C]`` gradient share per tap."""
+        dxp = np.zeros(self.padded_shape, dtype=self.dtype)
+        for idx, share in zip(self.index, shares):
+            if self.disjoint:  # each input pixel lies in at most one window: write, no add
+                dxp[idx] = share
+            else:
+                dxp[idx] += share
         return crop_hw(dxp, self.pads)
 
 
@@ -100,44 +90,42 @@ class MaxPool2D(_Pool):
     fill = -np.inf
 
     def forward(self, x, *, pool: Pair = (2, 2), strides: Pair = (2, 2), padding: Pads = NO_PADS):
-        win = self._windows(x, pool, strides, padding)
-        out = win.max(axis=self.axes)
-        self.win, self.out = win, out
+        self.xp, taps = self._taps(x, pool, strides, padding)
+        out = taps[0].copy()
+        for tap in taps[1:]:
+            np.maximum(out, tap, out=out)
+        self.out = out
         return out
 
     def backward(self, grad):
-        if self.fast:
-            out6, g6 = self.out[:, :, None, :, None, :], grad[:, :, None, :, None, :]
-            hit = self.win == out6
-            return self._untile(hit * (g6 / hit.sum(axis=self.axes, keepdims=True)))
-        xp, out = self.xp, self.out
-        count = sum((xp[idx] == out).astype(grad.dtype) for idx in self._taps())
+        hits = [self.xp[idx] == self.out for idx in self.index]
+        count = hits[0].astype(grad.dtype)
+        for hit in hits[1:]:
+            count += hit
         share = grad / count
-        return self._scatter(lambda idx: (xp[idx] == out) * share)
+        return self._scatter(hit * share for hit in hits)
 
 
 class AvgPool2D(_Pool):
-    """out[b, oh, ow, c] = mean of x over the window's real pixels.  [B, H, W, C] -> [B, OH, OW, C].
+    """out[b, oh, ow, c] = mean of x over the window's n real pixels.   [B, H, W, C] ->
+    [B, OH, OW, C]. With "same" padding n counts only real pixels (Keras/TF).
 
-    With "same" padding the divisor n counts only real pixels (Keras/TF). dL/dx = g / n spread to
-    every real pixel of the window; overlapping windows add up.
+    dL/dx = g / n to every real pixel of the window; overlapping windows add up.
     """
 
     def forward(self, x, *, pool: Pair = (2, 2), strides: Pair = (2, 2), padding: Pads = NO_PADS):
-        win = self._windows(x, pool, strides, padding)
-        if self.fast:
-            return win.mean(axis=self.axes)
-        self.count = real_pixel_counts(x.shape[1:3], pool, strides, padding, x.dtype)
-        return win.sum(axis=self.axes) / self.count
+        _, taps = self._taps(x, pool, strides, padding)
+        out = taps[0].copy()
+        for tap in taps[1:]:
+            out += tap
+        self.count = (pool[0] * pool[1] if padding == NO_PADS else
+                      real_pixel_counts(x.shape[1:3], pool, strides, padding, x.dtype))
+        out /= self.count
+        return out
 
     def backward(self, grad):
-        if self.fast:
-            ph, pw = self.pool
-            g6 = grad[:, :, None, :, None, :] / (ph * pw)
-            b, oh, ow, c = grad.shape
-            return self._untile(np.broadcast_to(g6, (b, oh, ph, ow, pw, c)))
         share = grad / self.count
-        return self._scatter(lambda idx: share)
+        return self._scatter(share for _ in self.index)
 
 
 __all__ = ["MaxPool2D", "AvgPool2D", "real_pixel_counts", "tiles"]
