@@ -33,15 +33,17 @@ from tinygrad_edu.losses import sparse_categorical_crossentropy  # noqa: E402
 Step = Callable[[], None]
 
 
-def median_ms(step: Step, repeats: int) -> float:
-    for _ in range(3):  # warm-up: BLAS threads, allocator
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+def median_ms(steps: Dict[str, Step], repeats: int) -> Dict[str, float]:
+    """Median ms per step of each path. The paths take turns (one step each per round), so a
+    burst of load from other processes slows them all alike and the ratios stay fair."""
+    times: Dict[str, List[float]] = {name: [] for name in steps}
+    for round_ in range(repeats + 3):  # 3 warm-up rounds: BLAS threads, allocator
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            if round_ >= 3:
+                times[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 class Ours:
@@ -127,17 +129,17 @@ def main(argv=None) -> Dict[str, float]:
         for g, want in zip(got, by_hand):  # same numbers before comparing speed
             np.testing.assert_allclose(g, want, rtol=1e-3, atol=1e-5, err_msg=name)
 
-    rows: List[Tuple[str, float]] = [
-        ("tinygrad_edu fused (im2col op)", median_ms(fused.step, args.repeats)),
-        ("tinygrad_edu reference (Tensor ops)", median_ms(reference.step, args.repeats)),
-        ("numpy im2col by hand", median_ms(lambda: numpy_grads(x, y, weights), args.repeats)),
-    ]
+    steps: Dict[str, Step] = {
+        "tinygrad_edu fused (im2col op)": fused.step,
+        "tinygrad_edu reference (Tensor ops)": reference.step,
+        "numpy im2col by hand": lambda: numpy_grads(x, y, weights),
+    }
     try:
-        rows.append(("torch (2 threads)", median_ms(torch_step(x, y, args.filters),
-                                                    args.repeats)))
+        steps["torch (2 threads)"] = torch_step(x, y, args.filters)
     except ImportError:
         pass
-    base_name, base = rows[-1] if rows[-1][0].startswith("torch") else rows[2]
+    rows: List[Tuple[str, float]] = list(median_ms(steps, args.repeats).items())
+    base_name, base = rows[-1]  # torch, or the numpy step without torch
     print(f"Conv2D({args.filters}, 3x3, relu) -> Flatten -> Dense(10), 28x28x1, "
           f"batch {args.batch}: median of {args.repeats} training steps\n")
     print(f"| path | ms / step | x {base_name.split()[0]} |")
