@@ -155,8 +155,8 @@ class _RNN(Layer):
         """e.g. LSTM(300) on (20, 1): ``per step: [B,1] @ [1,1200] + [B,300] @ [300,1200] +
         [1200] -> 4 gates [B,300] (i,f,c,o); 20 steps -> [B,300]``."""
         f, u, g = self.input_shape[-1], self.units, len(self.gate_names)
-        n_bias = len(self._bias_shape()) if self.use_bias else 0  # GRU reset_after: 2 rows
-        bias = f" + [{g * u}]" * (self._bias_shape()[0] if n_bias == 2 else n_bias)
+        n_bias = len(self._bias_shape()) if self.use_bias else 0  # GRU reset_after: 2 biases
+        bias = f" + [{g * u}]" * n_bias
         gates = f"{g} gates [B,{u}] ({','.join(self.gate_names)})" if g > 1 else f"[B,{u}]"
         steps = self.input_shape[1] if self.input_shape[1] is not None else "T"
         out = self.output_shape[0] if self.return_state else self.output_shape
