@@ -103,4 +103,27 @@ __all__ = [
     "as_pair",
     "conv_output_length",
     "same_padding",
+    "as_numeric_array",
 ]
+
+
+def as_numeric_array(data, where: str) -> np.ndarray:
+    """``np.asarray`` that refuses, with a teaching ``DataError``, what cannot be numbers:
+    ragged nested lists (samples of different lengths), strings, objects, complex numbers."""
+    from .errors import DataError
+
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            where=where, expected="a rectangular array (every sample the same shape)",
+            got=f"data numpy cannot stack ({str(exc).split(';')[0].split('.')[0]})",
+            fix="pad sequences to one length (or crop them), and make every sample the same "
+            "shape before stacking them into one array",
+        ) from None
+    if arr.dtype.kind not in "biuf":
+        raise DataError(
+            where=where, expected="numbers (a float or int array)", got=f"dtype {arr.dtype}",
+            fix="convert your data to numbers first, e.g. np.asarray(x, dtype=np.float32)",
+        )
+    return arr

@@ -132,6 +132,14 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
     """
     y_pred = _pred(y_pred)
     t = _dense_target(y_true, y_pred, "binary_crossentropy")
+    outside = (t < 0) | (t > 1)
+    if outside.any():
+        raise DataError(
+            where="loss 'binary_crossentropy'", expected="targets in [0, 1] (labels 0 or 1)",
+            got=f"target {t[outside].flat[0]:g} ({int(outside.sum())} outside [0, 1])",
+            fix="binary labels are 0/1; for several classes use "
+            "sparse_categorical_crossentropy with Dense(classes, activation='softmax')",
+        )
     if label_smoothing:
         t = t * (1 - label_smoothing) + 0.5 * label_smoothing
     z = y_pred if from_logits else y_pred.logits

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .errors import ConfigError, suggest
+from .errors import ConfigError, ShapeError, suggest
 
 Metric = Callable[[Any, Any], float]
 
@@ -21,6 +21,18 @@ Metric = Callable[[Any, Any], float]
 def _arrays(y_true: Any, y_pred: Any):
     return (np.asarray(getattr(y_true, "data", y_true)),
             np.asarray(getattr(y_pred, "data", y_pred)))
+
+
+def _match(t: np.ndarray, shape: tuple, metric: str) -> np.ndarray:
+    """Targets reshaped to ``shape`` (same number of values), else a teaching ShapeError."""
+    if t.size != int(np.prod(shape)):
+        raise ShapeError(
+            where=f"metric '{metric}'", expected=f"targets with {int(np.prod(shape))} values "
+            f"(shape {shape})", got=f"shape {t.shape}",
+            fix="integer class labels need metrics=['accuracy'] (mae/mse compare values "
+            "one to one with the outputs)",
+        )
+    return t.reshape(shape)
 
 
 def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
@@ -39,18 +51,18 @@ def categorical_accuracy(y_true: Any, y_pred: Any) -> float:
 def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
     """Fraction of samples whose largest output is the integer label."""
     t, p = _arrays(y_true, y_pred)
-    t = t.reshape(p.shape[:-1])
+    t = _match(t, p.shape[:-1], "sparse_categorical_accuracy")
     return float(np.mean(p.argmax(axis=-1) == t))
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> float:
     t, p = _arrays(y_true, y_pred)
-    return float(np.mean((p - t.reshape(p.shape)) ** 2))
+    return float(np.mean((p - _match(t, p.shape, "mean_squared_error")) ** 2))
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
     t, p = _arrays(y_true, y_pred)
-    return float(np.mean(np.abs(p - t.reshape(p.shape))))
+    return float(np.mean(np.abs(p - _match(t, p.shape, "mean_absolute_error"))))
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:

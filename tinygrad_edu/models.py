@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import numpy as np
 
 from . import summary as _summary
+from ._shapes import as_numeric_array
 from .errors import ConfigError, DataError, NotBuiltError, ShapeError
 from .layers.base import Layer
 from .tensor import Tensor, no_grad
@@ -50,6 +51,13 @@ class Sequential(TrainingMixin):
                                   fix="put Input(shape=...) at the start of the list")
             self.input_shape = layer._declared_input_shape
             return
+        if getattr(layer, "return_state", False):
+            raise ConfigError(
+                where=f"model '{self.name}'.add", expected="layers with one output",
+                got=f"{layer.where} with return_state=True (it returns [output, *states])",
+                fix="Sequential passes one tensor from layer to layer: drop return_state=True, "
+                "or call the layer yourself and pick the outputs",
+            )
         if layer._auto_name:
             layer.name = self._unique_name(layer.name)
         if not self.layers and self.input_shape is None:
@@ -77,7 +85,13 @@ class Sequential(TrainingMixin):
 
     def build(self, input_shape: Optional[Sequence[Optional[int]]] = None) -> None:
         """Build every layer for ``input_shape`` (batch axis included, may be None)."""
-        shape = tuple(input_shape) if input_shape is not None else self.input_shape
+        shape = self.input_shape if input_shape is None else input_shape
+        if shape is not None and (isinstance(shape, (str, bytes)) or not all(
+                d is None or isinstance(d, (int, np.integer)) for d in shape)):
+            raise ConfigError(where=f"model '{self.name}'.build",
+                              expected="a shape tuple with the batch axis, e.g. (None, 784)",
+                              got=repr(input_shape), fix="model.build((None, 784))")
+        shape = None if shape is None else tuple(shape)
         if shape is None:
             raise NotBuiltError(where=f"model '{self.name}'", expected="an input shape",
                                 got="none", fix="model.build((None, 784)) or input_shape=(784,)")
@@ -124,11 +138,7 @@ class Sequential(TrainingMixin):
 
     def _check_x(self, x: Any, where: str) -> np.ndarray:
         """Inputs as an array, refused early with a teaching error when unusable."""
-        arr = x.data if isinstance(x, Tensor) else np.asarray(x)
-        if arr.dtype.kind not in "biuf":
-            raise DataError(where=f"model '{self.name}'.{where}", expected="a numeric array",
-                            got=f"dtype {arr.dtype}",
-                            fix="convert with np.asarray(x, dtype=np.float32)")
+        arr = x.data if isinstance(x, Tensor) else as_numeric_array(x, f"model '{self.name}'.{where}")
         if arr.ndim == 0 or len(arr) == 0:
             raise DataError(where=f"model '{self.name}'.{where}",
                             expected="at least one sample (batch axis first)",
@@ -179,6 +189,9 @@ class Sequential(TrainingMixin):
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         self._require_built("set_weights()")
+        if isinstance(weights, (np.ndarray, str, bytes)) or not hasattr(weights, "__iter__"):
+            raise DataError(where=f"model '{self.name}'.set_weights", expected="a list of arrays",
+                            got=type(weights).__name__, fix="pass the list get_weights() returns")
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != expected:

@@ -19,8 +19,8 @@ from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import ops
-from ._shapes import unbroadcast
-from .errors import DataError, GradientShapeError, ShapeError, TinygradEduError
+from ._shapes import as_numeric_array, unbroadcast
+from .errors import GradientShapeError, ShapeError, TinygradEduError
 from .function import Function
 
 
@@ -65,18 +65,13 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """Input data -> numpy array: float32 by default, float64 kept, anything non-numeric refused."""
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.ndarray) and data.dtype.type in _FLOATS and dtype is None:
+        return data  # the fast path: float32/float64 arrays are kept as they are
+    arr = as_numeric_array(data, "Tensor()")
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    arr = np.asarray(data)
-    if arr.dtype.type in _FLOATS and isinstance(data, (np.ndarray, np.generic)):
+        return arr.astype(dtype, copy=False)
+    if arr.dtype.type in _FLOATS and isinstance(data, np.generic):
         return arr
-    if arr.dtype.kind not in "biuf":
-        raise DataError(
-            where="Tensor()",
-            expected="numbers (a numeric numpy array, list, or scalar)",
-            got=f"data of dtype {arr.dtype}",
-            fix="convert your data to numbers first, e.g. np.asarray(x, dtype=np.float32)",
-        )
     return arr.astype(np.float32)
 
 

@@ -10,6 +10,7 @@ One training step is the PyTorch loop, spelled out in ``train_on_batch``::
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -18,6 +19,8 @@ from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
 from .callbacks import Callback, CallbackList, History, ProgbarLogger
+from ._rng import global_rng
+from ._shapes import as_numeric_array
 from .datasets import batches
 from .errors import ConfigError, DataError, NotBuiltError, TinygradEduError
 from .tensor import Tensor, no_grad
@@ -40,15 +43,21 @@ class TrainingMixin:
         if loss is None:
             raise ConfigError(where=f"model '{self.name}'.compile", expected="a loss",
                               got="loss=None", fix="e.g. loss='sparse_categorical_crossentropy'")
-        self.optimizer = _optimizers.get(optimizer)
-        self.loss_fn = _losses.get(loss)
-        if metrics is not None and isinstance(metrics, (str, bytes)) or callable(metrics):
+        # resolve everything first: a bad argument must leave the previous compile intact
+        new_optimizer = _optimizers.get(optimizer)
+        loss_fn = _losses.get(loss)
+        if isinstance(metrics, str) or callable(metrics):
             metrics = [metrics]
-        self.metric_fns = []
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise ConfigError(where=f"model '{self.name}'.compile",
+                              expected="metrics as a list of names or functions",
+                              got=repr(metrics), fix="e.g. metrics=['accuracy']")
+        metric_fns = []
         for m in metrics or []:
             name = m if isinstance(m, str) else getattr(m, "__name__", "metric")
-            self.metric_fns.append((name, _metrics.get(m, loss_name=self.loss_fn.name)))
-        if self.built:
+            metric_fns.append((name, _metrics.get(m, loss_name=loss_fn.name)))
+        self.optimizer, self.loss_fn, self.metric_fns = new_optimizer, loss_fn, metric_fns
+        if self.built and self.trainable_weights:
             self.optimizer.set_params(self.trainable_weights)
 
     def _require_compiled(self, what: str) -> None:
@@ -62,14 +71,28 @@ class TrainingMixin:
     def train_on_batch(self, x: Any, y: Any) -> Dict[str, float]:
         """One optimizer step on one batch; returns the batch's loss and metrics."""
         self._require_compiled("train_on_batch")
-        x = self._check_x(x, "train_on_batch")
-        self._prepare_optimizer(x)
-        return self._train_step(x, y)
+        x, y = self._check_xy(x, y, "train_on_batch", check_finite=True)
+        self._prepare_optimizer(x, "train_on_batch")
+        try:
+            return self._train_step(x, y)
+        except _Diverged as err:
+            raise TinygradEduError(
+                "the step was not applied; the weights are unchanged",
+                where=f"model '{self.name}'.train_on_batch", expected="a finite loss",
+                got=f"loss {err.value}",
+                fix="lower the learning rate (try 10x smaller) and scale inputs/targets",
+            ) from None
 
-    def _prepare_optimizer(self, x: np.ndarray) -> None:
+    def _prepare_optimizer(self, x: np.ndarray, where: str) -> None:
         if not self.built:
             self.build((None, *x.shape[1:]))
         params = self.trainable_weights
+        if not params:
+            raise ConfigError(
+                where=f"model '{self.name}'.{where}", expected="at least one trainable weight",
+                got="none (every layer is frozen or has no weights)",
+                fix="set layer.trainable = True on the layers to train, or add a Dense layer",
+            )
         if self.optimizer.params != params:
             self.optimizer.set_params(params)
 
@@ -99,11 +122,16 @@ class TrainingMixin:
         """Train for ``epochs`` passes over ``(x, y)`` in mini-batches; returns a ``History``.
 
         ``check_finite=False`` skips the NaN/inf scan of the data (for those who mean it).
-        A NaN/inf loss stops training with the weights of the last finite step.
+        A NaN/inf loss stops training before that step's update, so the weights are the ones
+        that produced the last finite loss; in the rare case an update itself overflowed the
+        weights, they are restored to their values at the start of the epoch.
         """
         self._require_compiled("fit")
         x, y = self._check_xy(x, y, "fit", check_finite)
         _check_fit_args(batch_size, epochs, validation_split, initial_epoch)
+        callbacks = _check_callbacks(callbacks)
+        if seed is None:  # shuffling follows set_seed() too
+            seed = int(global_rng().integers(2**31))
         if validation_data is None and validation_split:
             n_val = int(len(x) * validation_split)
             if n_val == 0 or n_val == len(x):
@@ -112,9 +140,15 @@ class TrainingMixin:
                                 fix="use more data or a different validation_split")
             x, y, validation_data = x[:-n_val], y[:-n_val], (x[-n_val:], y[-n_val:])
         if validation_data is not None:
-            validation_data = self._check_xy(*tuple(validation_data)[:2], "fit(validation_data)",
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ConfigError(where="fit", expected="validation_data=(x_val, y_val)",
+                                  got=f"a {type(validation_data).__name__}"
+                                  + (f" of length {len(validation_data)}"
+                                     if isinstance(validation_data, (tuple, list)) else ""),
+                                  fix="pass a tuple of inputs and targets")
+            validation_data = self._check_xy(*validation_data[:2], "fit(validation_data)",
                                              check_finite)
-        self._prepare_optimizer(x)
+        self._prepare_optimizer(x, "fit")
         steps = -(-len(x) // batch_size)
         self.history = History()
         cbs = CallbackList([*(callbacks or []), self.history])
@@ -131,7 +165,7 @@ class TrainingMixin:
             snapshot = [w.data.copy() for w in self.weights]
             sums, seen = dict.fromkeys(names, 0.0), 0
             for step, (xb, yb) in enumerate(batches(x, y, batch_size, shuffle=shuffle, seed=(
-                    None if seed is None else seed + epoch))):
+                    seed + epoch))):
                 cbs.on_train_batch_begin(step)
                 try:
                     logs = self._train_step(xb, yb)
@@ -211,10 +245,11 @@ class TrainingMixin:
             raise DataError(where=f"model '{self.name}'.{where}", expected="targets y",
                             got="y=None", fix=f"call {where}(x, y, ...)")
         x = self._check_x(x, where)
-        y = y.data if isinstance(y, Tensor) else np.asarray(y)
-        if y.dtype.kind not in "biuf":
-            raise DataError(where=f"model '{self.name}'.{where}", expected="numeric targets",
-                            got=f"dtype {y.dtype}", fix="encode labels as integers 0..classes-1")
+        y = y.data if isinstance(y, Tensor) else as_numeric_array(y, f"model '{self.name}'.{where}")
+        if y.ndim == 0:
+            raise DataError(where=f"model '{self.name}'.{where}",
+                            expected=f"one target per sample ({len(x)})", got=f"a scalar {y!r}",
+                            fix="pass an array of targets, e.g. y of shape (n,) or (n, classes)")
         if len(y) != len(x):
             raise DataError(where=f"model '{self.name}'.{where}",
                             expected=f"one target per sample ({len(x)})",
@@ -244,22 +279,39 @@ def _check_finite(arr: np.ndarray, name: str, where: str) -> None:
     )
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_callbacks(callbacks: Any) -> List[Callback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        callbacks = [callbacks]
+    bad = [c for c in callbacks if not isinstance(c, Callback)]
+    if bad:
+        raise ConfigError(where="fit(callbacks=...)", expected="Callback instances",
+                          got=repr(bad[0]), fix="e.g. callbacks=[EarlyStopping(patience=3)] "
+                          "(note the parentheses: an instance, not the class)")
+    return list(callbacks)
+
+
 def check_batch_size(batch_size: Any, where: str) -> None:
-    if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
-            or batch_size <= 0:
+    if not _is_int(batch_size) or batch_size <= 0:
         raise ConfigError(where=where, expected="batch_size as a positive int",
                           got=repr(batch_size), fix="use e.g. batch_size=32")
 
 
 def _check_fit_args(batch_size: Any, epochs: Any, validation_split: Any, initial_epoch: Any) -> None:
     check_batch_size(batch_size, "fit")
-    if not isinstance(epochs, (int, np.integer)) or epochs < 0:
+    if not _is_int(epochs) or epochs < 0:
         raise ConfigError(where="fit", expected="epochs as an int >= 0", got=repr(epochs),
                           fix="e.g. epochs=5")
-    if not 0 <= initial_epoch <= max(epochs, 0):
+    if not _is_int(initial_epoch) or not 0 <= initial_epoch <= epochs:
         raise ConfigError(where="fit", expected="0 <= initial_epoch <= epochs",
                           got=repr(initial_epoch), fix="initial_epoch counts epochs already done")
-    if not isinstance(validation_split, (int, float)) or not 0 <= validation_split < 1:
+    if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
+            or not 0 <= validation_split < 1):
         raise ConfigError(where="fit", expected="validation_split in [0, 1)",
                           got=repr(validation_split), fix="e.g. validation_split=0.1")
 

@@ -70,24 +70,16 @@ def test_validation_split_leaving_no_validation_sample_is_a_data_error(classifie
     assert_teaches(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: validation_split=np.float32(0.2) is refused "
-                   "(training._check_fit_args tests isinstance(.., (int, float)); numpy floats are "
-                   "not float subclasses except float64) while Dropout accepts np.float32 rates")
 def test_numpy_float32_validation_split_is_accepted(classifier, xy):
     classifier.fit(*xy, validation_split=np.float32(0.25), verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: fit(initial_epoch='a' or None) leaks TypeError "
-                   "(\"'<=' not supported\") from training._check_fit_args")
 @pytest.mark.parametrize("initial_epoch", ["a", None, 1.5])
 def test_bad_initial_epoch(classifier, xy, initial_epoch):
     with pytest.raises(ConfigError):
         classifier.fit(*xy, epochs=2, initial_epoch=initial_epoch, verbose=0)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: fit(validation_data=(x_val,)) leaks TypeError "
-                   "'_check_xy() missing 1 required positional argument', and a bare array "
-                   "validation_data=x_val is unpacked row-wise into a misleading ShapeError")
 @pytest.mark.parametrize("form", ["one", "array"])
 def test_malformed_validation_data(classifier, xy, form):
     x, y = xy
@@ -98,8 +90,6 @@ def test_malformed_validation_data(classifier, xy, form):
     assert "validation_data" in f"{e.where} {e.expected} {e.fix}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: fit(callbacks=[3]) leaks AttributeError "
-                   "\"'int' object has no attribute 'set_model'\" from CallbackList")
 def test_callbacks_must_be_callbacks(classifier, xy):
     with pytest.raises(ConfigError):
         classifier.fit(*xy, callbacks=[3], verbose=0)
@@ -148,17 +138,11 @@ def test_missing_loss(classifier):
     assert_teaches(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: compile(metrics=3) leaks TypeError \"'int' object "
-                   "is not iterable\" from TrainingMixin.compile")
 def test_metrics_not_a_list(classifier):
     with pytest.raises(ConfigError):
         classifier.compile("adam", "mse", metrics=3)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: compile() assigns self.optimizer before resolving "
-                   "the loss, so compile('adam', 'msee') raises but leaves the model with a new, "
-                   "parameterless Adam and the old loss: the trained optimizer's state is lost and "
-                   "the next fit silently uses the optimizer of the failed call")
 def test_bad_compile_leaves_previous_configuration(classifier, xy):
     optimizer, loss_fn = classifier.optimizer, classifier.loss_fn
     with pytest.raises(ConfigError):
@@ -359,9 +343,6 @@ def test_config_errors_happen_at_construction_not_at_the_first_batch():
             make()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Dropout(noise_shape=...) is not validated at "
-                   "construction: noise_shape=3 leaks TypeError 'int object is not iterable', and "
-                   "noise_shape='abc' is accepted (tuple('abc')) and fails only in training")
 @pytest.mark.parametrize("noise_shape", [3, "abc", (0, 2), (-1, 2)])
 def test_bad_dropout_noise_shape(noise_shape):
     with pytest.raises(ConfigError):

@@ -106,9 +106,6 @@ def test_check_finite_false_skips_the_scan_for_evaluate(regressor):
         regressor.evaluate(x, np.zeros(4), check_finite=False)  # no DataError
 
 
-@pytest.mark.xfail(strict=True, reason="bug: train_on_batch neither checks its data (no "
-                   "_check_xy: NaN, length) nor handles a non-finite loss: it raises the private "
-                   "training._Diverged with no where/expected/got/fix")
 def test_train_on_batch_refuses_non_finite_data(classifier, xy):
     x, y = xy
     x = x.copy()
@@ -131,8 +128,6 @@ def test_y_of_the_wrong_length(classifier, xy, n_y, call):
     assert n_y in ints_in(err.value.got)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a scalar y (fit(x, 3)) leaks TypeError 'len() of "
-                   "unsized object' from TrainingMixin._check_xy")
 def test_scalar_y_is_a_data_error(classifier, xy):
     with pytest.raises(DataError):
         classifier.fit(xy[0], 3, verbose=0)
@@ -227,9 +222,6 @@ def test_labels_of_another_shape_are_a_shape_error(classifier, xy):
     assert_teaches(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="missing check: binary_crossentropy accepts targets "
-                   "outside [0, 1] (e.g. labels 0/2) and trains on a negative, meaningless loss; "
-                   "expected a DataError naming the bad target, like the sparse label check")
 def test_binary_targets_outside_zero_one(xy):
     x, y = xy
     model = Sequential([Dense(1, activation="sigmoid", input_shape=(5,))])
@@ -285,10 +277,6 @@ def test_every_data_error_is_a_value_error(classifier):
     assert issubclass(DataError, TinygradEduError)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: set_weights leaks numpy errors for unusable arrays: "
-                   "strings -> ValueError 'could not convert string to float' (Layer.set_weights "
-                   "w.data[...] = new), ragged lists -> ValueError 'inhomogeneous shape', a "
-                   "non-list -> TypeError 'int object is not iterable' (Sequential.set_weights)")
 @pytest.mark.parametrize("weights", [
     [np.array([["a", "b"]] * 3), np.zeros(2)],
     [[[1.0, 2.0], [1.0]], [0.0, 0.0]],

@@ -83,10 +83,6 @@ def test_same_seed_is_bit_identical_across_processes(tmp_path):
         assert a != b, f"seed 3 and seed 4 agree on {a.split()[0]}"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: fit(shuffle=True) without seed= draws the batch "
-                   "order from np.random.default_rng(None) (datasets.batches via training.fit), "
-                   "fresh OS entropy that set_seed does not control, so set_seed(n) alone does "
-                   "not reproduce a run (the design says one seeded source covers shuffling)")
 def test_set_seed_alone_reproduces_a_shuffled_fit_across_processes(tmp_path):
     assert run_script(tmp_path, 3, "none", "1") == run_script(tmp_path, 3, "none", "1")
 
@@ -132,9 +128,6 @@ def test_runs_do_not_leak_randomness_into_each_other():
     assert same(train(2), reference)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: fit(shuffle=True) without seed= ignores set_seed "
-                   "(batches() gets seed=None -> np.random.default_rng(None)); proposed fix: "
-                   "training.fit draws the shuffle seed from _rng.global_rng() when seed is None")
 def test_set_seed_alone_reproduces_a_shuffled_fit():
     assert same(train(0, shuffle=True), train(0, shuffle=True))
 

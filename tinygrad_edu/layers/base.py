@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .._shapes import fmt_shape
+from .._shapes import as_numeric_array, fmt_shape
 from ..errors import ConfigError, DataError, NotBuiltError, ShapeError
 from ..tensor import Tensor
 
@@ -128,12 +128,7 @@ class Layer:
     def _to_tensor(self, x: Any) -> Tensor:
         if isinstance(x, Tensor):
             return x  # tensors pass unchanged (float64 ones too: gradient checks use them)
-        arr = np.asarray(x)
-        if arr.dtype.kind not in "biuf":
-            raise DataError(
-                where=self.where, expected="numeric input (float or int array)",
-                got=f"dtype {arr.dtype}", fix="convert with np.asarray(x, dtype=np.float32)",
-            )
+        arr = as_numeric_array(x, self.where)
         # float64 and ints are cast to float32 silently: the weights are float32
         return Tensor(arr, dtype=self.dtype)
 
@@ -152,7 +147,8 @@ class Layer:
                 where=self.where, expected=f"input shape {self._expected_text(want, len(shape))}",
                 got=fmt_shape(shape), fix=self.diagnose_rank(shape, want),
             )
-        if want is not None and self.feature_axis is not None and len(want) == len(shape):
+        if want is not None and self.feature_axis is not None and (
+                len(want) == len(shape) or (self.feature_axis < 0 and len(shape) >= 2)):
             ax = self.feature_axis
             if want[ax] is not None and shape[ax] is not None and shape[ax] != want[ax]:
                 raise ShapeError(
@@ -247,19 +243,24 @@ class Layer:
         return [w.data.copy() for w in self._weights]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
+        if isinstance(weights, (np.ndarray, str, bytes)) or not hasattr(weights, "__iter__"):
+            raise DataError(where=f"{self.where}.set_weights",
+                            expected=f"a list of {len(self._weights)} arrays",
+                            got=type(weights).__name__, fix="pass the list get_weights() returns")
         weights = list(weights)
         if len(weights) != len(self._weights):
             raise ShapeError(
                 where=self.where, expected=f"{len(self._weights)} arrays ({self._weight_names})",
                 got=f"{len(weights)} arrays", fix="pass the list layer.get_weights() returns",
             )
-        for w, name, new in zip(self._weights, self._weight_names, weights):
-            new = np.asarray(new)
-            if new.shape != w.data.shape:
+        arrays = [as_numeric_array(new, f"{self.where}.set_weights") for new in weights]
+        for w, name, new in zip(self._weights, self._weight_names, arrays):
+            if new.shape != w.data.shape:  # check them all before writing any
                 raise ShapeError(
                     where=self.where, expected=f"{name} of shape {w.data.shape}",
                     got=str(new.shape), fix="weights follow Keras' layouts; see get_weights()",
                 )
+        for w, new in zip(self._weights, arrays):
             w.data[...] = new  # in place: optimizers keep their references
 
     def cast(self, dtype: Any) -> "Layer":

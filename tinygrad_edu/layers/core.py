@@ -195,7 +195,7 @@ class Dropout(Layer):
             raise ConfigError(where=self.where, expected="rate in [0, 1): the fraction to drop",
                               got=repr(rate), fix="e.g. Dropout(0.25) drops 25% of the values")
         self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = None if noise_shape is None else _noise_shape(noise_shape, self.where)
         self.seed = seed
         self._rng = make_rng(seed)
 
@@ -224,6 +224,18 @@ class Dropout(Layer):
     def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
                 "seed": self.seed}
+
+
+def _noise_shape(value: Any, where: str) -> Tuple[Optional[int], ...]:
+    """A tuple of None or positive ints, checked at construction (Keras' noise_shape)."""
+    ok = isinstance(value, (tuple, list)) and all(
+        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
+        for d in value)
+    if not ok:
+        raise ConfigError(where=where, expected="noise_shape as a tuple of None or positive ints",
+                          got=repr(value), fix="e.g. noise_shape=(None, 1, 64) shares the mask "
+                          "along the time axis")
+    return tuple(None if d is None else int(d) for d in value)
 
 
 class InputLayer(Layer):

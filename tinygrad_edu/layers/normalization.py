@@ -71,6 +71,7 @@ class BatchNormalization(Layer):
                 f"{ndim}-d input (1..{ndim - 1} or -1..{1 - ndim}, not the batch axis)",
                 got=f"input shape {tuple(input_shape)}",
                 fix="axis=-1 for channels_last data, axis=1 for channels_first")
+        self.expected_ndim = ndim  # statistics per feature of this rank only
         n = (input_shape[self.axis],)
         self.gamma = (self.add_weight("gamma", n, self.gamma_initializer,
                                       regularizer=self.gamma_regularizer) if self.scale else None)
@@ -90,7 +91,7 @@ class BatchNormalization(Layer):
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         reduce_axes, bshape = self._axes(x.ndim)
-        if training and self.trainable:
+        if training and self.trainable and x.shape[0] > 0:  # an empty batch has no statistics
             mean = x.mean(axis=reduce_axes, keepdims=True)
             var = x.var(axis=reduce_axes, keepdims=True)  # biased (ddof=0), as Keras
             self._update_moving(mean.data.reshape(-1), var.data.reshape(-1))
