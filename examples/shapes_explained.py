@@ -86,9 +86,10 @@ def q1_dense(x: np.ndarray) -> Sequential:
 
 def q2_weights(model: Sequential) -> None:
     heading(2, 'Why is the weight matrix "785 x 32"?')
-    for layer in model.layers:
-        show(f"[(n, w.shape) for n, w in zip(layer.weight_names, layer.get_weights())]"
-             f"   # layer '{layer.name}'")
+    for i, layer in enumerate(model.layers):
+        show(f"layer = model.layers[{i}]; [(n, w.shape) for n, w in zip(layer.weight_names, "
+             "layer.get_weights())]")
+        print([(n, w.shape) for n, w in zip(layer.weight_names, layer.get_weights())])
         print(weight_shapes(layer), f"(count_params() = {layer.count_params():,})")
 
 
