@@ -261,9 +261,9 @@ class LSTMSequence(_SequenceOp):
             i, f, cc, o = g[:n], g[n : 2 * n], g[2 * n : 3 * n], g[3 * n :]
             np.matmul(ut, hs[t], out=rec)
             g += rec
-            ract(g[: 2 * n], g[: 2 * n])
-            act(cc, cc)
-            ract(o, o)
+            act(cc, ic)  # c~ aside, so that one call activates all four gate blocks
+            ract(g, g)
+            np.copyto(cc, ic)
             np.multiply(f, cs[t], out=cs[t + 1])
             np.multiply(i, cc, out=ic)
             cs[t + 1] += ic
@@ -296,15 +296,13 @@ class LSTMSequence(_SequenceOp):
             tmp *= o
             tmp *= dh
             dc += tmp
-            self.dract(i, d[0])
-            d[0] *= cc
-            self.dract(f, d[1])
-            d[1] *= cs[t]
+            self.dract(z[t], d.reshape(g, batch))  # every block at once; c~'s is redone below
             self.dact(cc, d[2])
+            d[0] *= cc
+            d[1] *= cs[t]
             d[2] *= i
-            d[:3] *= dc
-            self.dract(o, d[3])
             d[3] *= ac[t]
+            d[:3] *= dc
             d[3] *= dh
             dc *= f
             dz_cols[:, t] = d.reshape(g, batch)
