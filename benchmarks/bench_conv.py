@@ -9,6 +9,8 @@ and the ratios to torch (or, without torch, to the numpy step) as a markdown tab
 Nothing here asserts on time.
 
 Usage: python benchmarks/bench_conv.py [--repeats 30] [--batch 64] [--filters 32]
+(``OPENBLAS_NUM_THREADS=1`` in front compares single-threaded BLAS; on 2 busy cores it is often
+the faster setting for GEMMs this small.)
 Takes about 5-15 s. Expected last line: the torch row of the table (or the numpy row without
 torch).
 """
@@ -33,16 +35,19 @@ from tinygrad_edu.losses import sparse_categorical_crossentropy  # noqa: E402
 Step = Callable[[], None]
 
 
-def median_ms(steps: Dict[str, Step], repeats: int) -> Dict[str, float]:
-    """Median ms per step of each path. The paths take turns (one step each per round), so a
-    burst of load from other processes slows them all alike and the ratios stay fair."""
+def median_ms(steps: Dict[str, Step], repeats: int, blocks: int = 3) -> Dict[str, float]:
+    """Median ms per step of each path. The paths take turns in ``blocks`` blocks of consecutive
+    steps: turns spread bursts of outside load over all paths, and consecutive steps keep one
+    library's idle worker threads (BLAS, OpenMP spin-waiting) from slowing the next one's."""
     times: Dict[str, List[float]] = {name: [] for name in steps}
-    for round_ in range(repeats + 3):  # 3 warm-up rounds: BLAS threads, allocator
+    per_block = max(1, -(-repeats // blocks))
+    for _ in range(blocks):
         for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            if round_ >= 3:
-                times[name].append((time.perf_counter() - start) * 1e3)
+            for i in range(per_block + 2):  # 2 warm-up steps: threads wake, allocator warms
+                start = time.perf_counter()
+                step()
+                if i >= 2:
+                    times[name].append((time.perf_counter() - start) * 1e3)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
