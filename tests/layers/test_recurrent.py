@@ -45,15 +45,6 @@ def layer_configs(draw, return_state=False):
     return cls, kw, cfg["input_shape"]
 
 
-def assert_fields(err, *, where, expected=(), got=(), fix=()):
-    e = err.value
-    assert where in e.where
-    for field, words in (("expected", expected), ("got", got), ("fix", fix)):
-        text = getattr(e, field) or ""
-        for w in words:
-            assert str(w) in text, f"{field}={text!r} lacks {w!r}"
-
-
 # ---------------------------------------------------------------- the contract
 @given(layer_configs())
 def test_contract(config):
@@ -252,11 +243,14 @@ def test_unknown_activation_names_the_valid_ones():
 def test_sequence_without_feature_axis():
     with pytest.raises(ShapeError) as err:
         LSTM(8, name="lstm")(np.zeros((32, 20)))
-    assert_fields(err, where="'lstm' (LSTM)", got=["(32, 20)"], fix=["x[..., None]", "(32, 20, 1)"])
+    e = err.value
+    assert "'lstm' (LSTM)" in e.where and "(32, 20)" in e.got and "rank 3" in e.expected
+    assert "x[..., None]" in e.fix and "(32, 20, 1)" in e.fix
     built = LSTM(8, input_shape=(20, 1), name="lstm")
     with pytest.raises(ShapeError) as err:
         built(np.zeros((32, 20)))
-    assert_fields(err, where="lstm", expected=["20", "1"], fix=["x[..., None]"])
+    e = err.value
+    assert "lstm" in e.where and "20, 1" in e.expected and "x[..., None]" in e.fix
 
 
 def test_single_sequence_without_batch_axis():
@@ -264,7 +258,9 @@ def test_single_sequence_without_batch_axis():
     layer(np.zeros((2, 10, 3)))
     with pytest.raises(ShapeError) as err:
         layer(np.zeros((10, 3)))
-    assert_fields(err, where="rnn", got=["(10, 3)"], fix=["x[None, ...]", "reshape(1, 10, 3)"])
+    e = err.value
+    assert "rnn" in e.where and "10, 3" in e.expected and "(10, 3)" in e.got
+    assert "x[None, ...]" in e.fix and "reshape(1, 10, 3)" in e.fix
 
 
 def test_wrong_feature_count_names_both():
@@ -272,7 +268,9 @@ def test_wrong_feature_count_names_both():
     layer(np.zeros((2, 10, 8)))
     with pytest.raises(ShapeError) as err:
         layer(np.zeros((2, 10, 5)))
-    assert_fields(err, where="gru", expected=["8"], got=["5"], fix=["8", "5"])
+    e = err.value
+    assert "gru" in e.where and "8 features" in e.expected and "5" in e.got
+    assert "8" in e.fix and "5" in e.fix
 
 
 def test_unknown_keras_argument_is_a_config_error():

@@ -58,9 +58,9 @@ class _RNN(Layer):
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ConfigError(where=f"{type(self).__name__}(units=...)",
-                              expected="a positive integer number of units", got=repr(units),
-                              fix=f"e.g. {type(self).__name__}(32)")
+            raise ConfigError(where=self.where, expected="units as a positive int",
+                              got=repr(units), fix=f"e.g. {type(self).__name__}(32): the size "
+                              "of the state h carried from step to step")
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
