@@ -73,6 +73,21 @@ def as_pair(value: Union[int, Sequence[int]], name: str, where: str) -> Tuple[in
     return pair
 
 
+def is_int(value) -> bool:
+    """A Python or numpy integer, but not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def positive_int(value, name: str, where: str, fix: str) -> int:
+    """``value`` as an int if it is a positive integer, else a ``ConfigError`` saying so."""
+    from .errors import ConfigError
+
+    if not is_int(value) or value <= 0:
+        raise ConfigError(where=where, expected=f"{name} as a positive int", got=repr(value),
+                          fix=fix)
+    return int(value)
+
+
 def conv_output_length(length: Optional[int], kernel: int, stride: int, padding: str,
                        dilation: int = 1) -> Optional[int]:
     """Keras' output length of a convolution or pooling window along one axis.
@@ -104,6 +119,8 @@ __all__ = [
     "conv_output_length",
     "same_padding",
     "as_numeric_array",
+    "is_int",
+    "positive_int",
 ]
 
 

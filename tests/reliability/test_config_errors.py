@@ -200,9 +200,6 @@ def test_bad_filters(filters):
     assert "filters" in err.value.expected
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Conv2D(np.int64(8), 3) is refused ('expected "
-                   "filters as a positive int'): conv.py checks isinstance(filters, int), while "
-                   "Dense/SimpleRNN/LSTM/GRU accept numpy integers (np.integer)")
 @pytest.mark.parametrize("filters", [np.int64(8), np.int32(8)])
 def test_numpy_integer_filters_are_accepted(filters):
     assert Conv2D(filters, 3).filters == 8

@@ -120,8 +120,6 @@ def layer_specs(draw, rank: int, fmt: str) -> Dict[str, Any]:
               "go_backwards": draw(st.booleans()), "fused": draw(st.booleans())}
         if name == "GRU":
             kw["reset_after"] = draw(st.booleans())
-        if bad and draw(st.integers(0, 3)) == 0:
-            kw["return_state"] = True  # Sequential refuses it with a ConfigError at add()
     valid = not _is_invalid(name, kw)
     return {"name": name, "kwargs": kw, "valid": valid}
 
@@ -134,8 +132,6 @@ def _is_invalid(name: str, kw: Dict[str, Any]) -> bool:
     if any(s is not None and s <= 0 for s in sizes):
         return True
     if name == "Dropout" and not 0 <= kw["rate"] < 1:
-        return True
-    if kw.get("return_state"):
         return True
     return name == "Reshape" and 0 in kw["target_shape"]
 

@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence, Tuple
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .._shapes import as_pair, conv_output_length, fmt_shape
+from .._shapes import as_pair, conv_output_length, fmt_shape, positive_int
 from ..errors import ConfigError, ShapeError, suggest
 from ..ops import conv as _ops
 from ..tensor import Tensor, tensor_from_op
@@ -188,10 +188,7 @@ class Conv2D(ImageLayer):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, fused: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(filters, bool) or not isinstance(filters, int) or filters <= 0:
-            raise ConfigError(where=self.where, expected="filters as a positive int",
-                              got=repr(filters), fix="e.g. Conv2D(32, (3, 3))")
-        self.filters = filters
+        self.filters = positive_int(filters, "filters", self.where, "e.g. Conv2D(32, (3, 3))")
         self.kernel_size = as_pair(kernel_size, "kernel_size", self.where)
         self.strides = as_pair(strides, "strides", self.where)
         self.dilation_rate = as_pair(dilation_rate, "dilation_rate", self.where)

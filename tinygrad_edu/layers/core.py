@@ -16,7 +16,7 @@ from .. import initializers as _initializers
 from .. import ops
 from .. import regularizers as _regularizers
 from .._rng import make_rng
-from .._shapes import fmt_shape
+from .._shapes import fmt_shape, is_int, positive_int
 from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
@@ -56,10 +56,8 @@ class Dense(Layer):
                  activity_regularizer: Any = None, fused: Optional[bool] = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ConfigError(where=self.where, expected="units as a positive int",
-                              got=repr(units), fix="e.g. Dense(32): the number of output features")
-        self.units = int(units)
+        self.units = positive_int(units, "units", self.where,
+                                  "e.g. Dense(32): the number of output features")
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
         # resolved now so a bad name fails at construction, not at the first batch
@@ -229,7 +227,7 @@ class Dropout(Layer):
 def _noise_shape(value: Any, where: str) -> Tuple[Optional[int], ...]:
     """A tuple of None or positive ints, checked at construction (Keras' noise_shape)."""
     ok = isinstance(value, (tuple, list)) and all(
-        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0)
+        d is None or (is_int(d) and d > 0)
         for d in value)
     if not ok:
         raise ConfigError(where=where, expected="noise_shape as a tuple of None or positive ints",

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .. import activations, initializers
-from .._shapes import fmt_shape
+from .._shapes import fmt_shape, positive_int
 from ..errors import ConfigError
 from ..ops.recurrent import FUSED_ACTIVATIONS, LSTMSequence, SimpleRNNSequence
 from ..ops.recurrent_gru import GRUSequence
@@ -57,11 +57,9 @@ class _RNN(Layer):
                  return_state: bool = False, go_backwards: bool = False, fused: bool = True,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units <= 0:
-            raise ConfigError(where=self.where, expected="units as a positive int",
-                              got=repr(units), fix=f"e.g. {type(self).__name__}(32): the size "
-                              "of the state h carried from step to step")
-        self.units = int(units)
+        self.units = positive_int(units, "units", self.where,
+                                  f"e.g. {type(self).__name__}(32): the size of the state h "
+                                  "carried from step to step")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
