@@ -83,7 +83,7 @@ class TrainingMixin:
                 fix="lower the learning rate (try 10x smaller) and scale inputs/targets",
             ) from None
 
-    def _prepare_optimizer(self, x: np.ndarray, where: str) -> None:
+    def _prepare_optimizer(self, x: np.ndarray, where: str = "fit") -> None:
         if not self.built:
             self.build((None, *x.shape[1:]))
         params = self.trainable_weights
