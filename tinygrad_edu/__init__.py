@@ -40,3 +40,12 @@ from . import (  # noqa: E402
     regularizers,
 )
 from .models import Sequential, load_model  # noqa: E402
+
+__all__ = [
+    "Tensor", "no_grad", "is_grad_enabled", "concatenate", "stack", "where", "maximum", "minimum",
+    "tensor_from_op", "gradcheck", "set_seed", "Sequential", "load_model",
+    "TinygradEduError", "ShapeError", "ConfigError", "DataError", "NotBuiltError",
+    "GradientShapeError", "GradcheckError", "CheckpointError",
+    "activations", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
+    "models", "optimizers", "regularizers",
+]

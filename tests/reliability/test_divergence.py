@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pytest
 
 from tinygrad_edu import set_seed
 from tinygrad_edu.callbacks import Callback

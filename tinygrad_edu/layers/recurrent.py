@@ -30,7 +30,6 @@ import numpy as np
 
 from .. import activations, initializers
 from .._shapes import fmt_shape, positive_int
-from ..errors import ConfigError
 from ..ops.recurrent import FUSED_ACTIVATIONS, LSTMSequence, SimpleRNNSequence
 from ..ops.recurrent_gru import GRUSequence
 from ..tensor import Tensor, stack, tensor_from_op
