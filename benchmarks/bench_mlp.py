@@ -5,7 +5,8 @@ cross-entropy, SGD lr 0.01 with in-place updates): MLP 784-32-10 at batch 32 and
 784-128-64-10 at batch 64 and 512, 20-64-64-10 with Dropout(0.5) after each hidden layer at
 batch 32.
 
-Contenders, timed round-robin in the same process (median ms per step, see ``harness``):
+Contenders, timed in interleaved rounds in the same process (median ms per step, see
+``harness.interleaved``):
 
 - ours, the PyTorch-style loop a user writes: ``out = model(x, training=True)``,
   ``loss = losses.sparse_categorical_crossentropy(y, out)``, ``loss.backward()``, ``opt.step()``,
@@ -21,7 +22,7 @@ Contenders, timed round-robin in the same process (median ms per step, see ``har
 Targets: ours <= 1.15x numpy (<= 1.10x at batch 512, <= 1.3x with dropout). Nothing asserts on
 time; the table is the result.
 
-Usage: python benchmarks/bench_mlp.py [--quick] [--only SUBSTRING] [--repeats 41]
+Usage: python benchmarks/bench_mlp.py [--quick] [--only SUBSTRING] [--repeats 31]
 Takes about 30-60 s (a few seconds with --quick). Expected last line: the table row of the
 dropout workload (train_on_batch).
 """
@@ -33,7 +34,7 @@ import copy
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -104,7 +105,7 @@ def cycle(pool: Sequence[Any]) -> Callable[[], Any]:
 
 # ---------------------------------------------------------------------------- ours
 def build_ours(spec: MLPSpec, seed: int = 0) -> Sequential:
-    """``Dense(h, relu) [-> Dropout] ... -> Dense(classes, softmax)``, built from the input shape."""
+    """``Dense(h, relu) [-> Dropout] ... -> Dense(classes, softmax)``, built at once."""
     set_seed(seed)
     layers: List[Any] = []
     for i, units in enumerate(spec.sizes[1:-1]):
@@ -304,9 +305,9 @@ def bench_workload(spec: MLPSpec, quick: bool = False, repeats: Optional[int] = 
         contenders["torch"] = lambda: tstep(*nxt["torch"]())
     if quick:
         timings = harness.interleaved(contenders, repeats=repeats or 3, warmup=2,
-                                      min_block_ms=0.5)
+                                      min_block_ms=0.5, switch_settle_ms=20)
     else:
-        timings = harness.interleaved(contenders, repeats=repeats or 41, warmup=20,
+        timings = harness.interleaved(contenders, repeats=repeats or 31, warmup=20,
                                       min_block_ms=10.0)
     med = {k: t.median for k, t in timings.items()}
     extra = {"spread": {k: round(t.spread, 3) for k, t in timings.items()},
@@ -335,7 +336,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds of tiny blocks")
     parser.add_argument("--only", default=None, help="substring of a workload key, e.g. b512")
-    parser.add_argument("--repeats", type=int, default=None, help="rounds (default 41)")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds (default 31)")
     args = parser.parse_args(argv)
     print(f"MLP training step, median ms per step, {harness.threads()} threads, float32\n")
     print(harness.render_table(bench_rows(args.quick, args.only, args.repeats)))

@@ -4,8 +4,12 @@ and the check that a hand-written numpy reference step computes what ours comput
 Rules every benchmark here follows (machines are shared and noisy):
 
 - ratios, never absolute times: every contender is timed in the same process, in the same rounds;
-- each round runs every contender once, in a rotating order (round-robin), so a load change hits
-  all of them alike; a contender's result is the median over the rounds, after warm-up;
+- each round runs every contender once (a block of calls), in a fresh random order, so a load
+  change hits all of them alike; a contender's result is the median over the rounds, after
+  warm-up;
+- contenders on different thread pools (torch's OpenMP vs numpy's OpenBLAS) are separated by an
+  untimed pause, because the pool that just worked keeps spinning and slows the other one down
+  (measured: torch 10x slower right after numpy on 2 cores);
 - float32 and 2 BLAS threads (``pin_threads`` must run before numpy is imported: importing this
   module does it, so import it first);
 - a numpy reference is only worth comparing against once it is shown to compute the same numbers
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import resource
 import statistics
 import subprocess
@@ -32,6 +37,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 REPO = Path(__file__).resolve().parents[1]
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DEFAULT_THREADS = 2
+#: untimed pause when ``interleaved`` switches between thread pools (numpy <-> torch)
+SWITCH_SETTLE_MS = float(os.environ.get("BENCH_SWITCH_SETTLE_MS", "250"))
 
 
 def pin_threads(n: Optional[int] = None) -> bool:
@@ -102,29 +109,57 @@ def _block_ms(fn: Callable[[], Any], inner: int) -> float:
     return (time.perf_counter() - start) * 1e3 / inner
 
 
+def default_group(name: str) -> str:
+    """Contenders named ``*torch*`` run on torch's thread pool (OpenMP), the others on numpy's
+    (OpenBLAS); see ``interleaved``."""
+    return "torch" if "torch" in name.lower() else "numpy"
+
+
 def interleaved(contenders: Mapping[str, Callable[[], Any]], repeats: int = 31,
-                warmup: int = 5, min_block_ms: float = 5.0, inner: Optional[int] = None
-                ) -> Dict[str, Timing]:
-    """Time several step functions round-robin; returns ``{name: Timing}`` (ms per call).
+                warmup: int = 5, min_block_ms: float = 5.0, inner: Optional[int] = None,
+                groups: Optional[Mapping[str, str]] = None,
+                switch_settle_ms: Optional[float] = None, seed: int = 0) -> Dict[str, Timing]:
+    """Time several step functions in interleaved rounds; returns ``{name: Timing}`` (ms per call).
 
     Warm-up: ``warmup`` calls of each (BLAS threads, allocator, caches). Then ``repeats`` rounds;
-    in each, every contender runs a block of ``inner`` calls, starting with a different contender
-    each round. ``inner`` (the same for all, so blocks are comparable) is chosen so the fastest
-    contender's block lasts at least ``min_block_ms``, which keeps the timer and scheduler noise
-    small next to microsecond-scale steps.
+    in each, every contender runs one block of ``inner`` calls, in a fresh random order (seeded),
+    so no contender always follows the same one. ``inner`` (the same for all, so blocks are
+    comparable) is chosen so the fastest contender's block lasts at least ``min_block_ms``, which
+    keeps timer and scheduler noise small next to microsecond-scale steps.
+
+    Thread pools: after a call, OpenBLAS workers keep spinning for ~0.1 s and OpenMP workers for a
+    while; a torch block right after numpy work measured 10x slow on 2 cores (and numpy after torch
+    ~2x) while the other pool's threads still spun. So contenders are grouped by pool (``groups``:
+    name -> label, default ``default_group``); within a round a group's blocks run back to back,
+    and whenever the next block belongs to another group the harness sleeps ``switch_settle_ms``
+    (default ``SWITCH_SETTLE_MS``, 250 ms) and runs 3 calls, all untimed, so each contender
+    sees its own pool's steady state, as it would alone.
     """
     names = list(contenders)
-    for name in names:
-        for _ in range(max(warmup, 1)):
-            contenders[name]()
+    group_of = {n: (groups or {}).get(n) or default_group(n) for n in names}
+    labels = sorted(set(group_of.values()))
+    settle = (SWITCH_SETTLE_MS if switch_settle_ms is None else switch_settle_ms) / 1e3
+    last = [None]
+
+    def run(name: str, calls: int) -> float:
+        if last[0] is not None and last[0] != group_of[name] and settle:
+            time.sleep(settle)
+            _block_ms(contenders[name], 3)  # untimed: wake the pool's threads up again
+        last[0] = group_of[name]
+        return _block_ms(contenders[name], calls)
+
+    for name in sorted(names, key=group_of.get):
+        run(name, max(warmup, 1))
     if inner is None:
-        fastest = min(_block_ms(contenders[n], 1) for n in names)
+        fastest = min(run(n, 1) for n in sorted(names, key=group_of.get))
         inner = max(1, math.ceil(min_block_ms / max(fastest, 1e-3)))
+    rng = random.Random(seed)
     samples: Dict[str, List[float]] = {n: [] for n in names}
-    for r in range(repeats):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
-            samples[name].append(_block_ms(contenders[name], inner))
+    for _ in range(repeats):
+        for label in rng.sample(labels, len(labels)):
+            members = [n for n in names if group_of[n] == label]
+            for name in rng.sample(members, len(members)):
+                samples[name].append(run(name, inner))
     return {n: Timing(samples[n], inner) for n in names}
 
 
@@ -292,7 +327,7 @@ def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 600) 
     )
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(list(args))], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):
             return json.loads(line[len(RESULT_MARK):])
@@ -305,7 +340,8 @@ def idle_rss_mb(imports: Sequence[str] = ("numpy",)) -> float:
     code = "".join(f"import {m}\n" for m in imports) + (
         "import resource\n"
         "try:\n"
-        "    kb = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+        "    kb = [int(line.split()[1]) for line in open('/proc/self/status')\n"
+        "          if line.startswith('VmHWM:')][0]\n"
         "except (OSError, IndexError):\n"
         "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "print(kb / 1024)\n")
@@ -353,7 +389,8 @@ def check_same_step(ours: StepResult, ref: StepResult, rtol: float = 1e-4, atol:
 
 
 __all__ = [
-    "REPO", "pin_threads", "threads", "torch_module", "limit_torch_threads", "Timing",
+    "REPO", "pin_threads", "threads", "default_group", "SWITCH_SETTLE_MS", "torch_module",
+    "limit_torch_threads", "Timing",
     "interleaved", "median_ms", "Row", "render_table", "fmt_ms", "fmt_ratio", "current_rss_mb",
     "peak_rss_mb", "reset_peak_rss", "run_in_subprocess", "idle_rss_mb", "StepResult",
     "check_same_step",

@@ -59,7 +59,7 @@ import subprocess  # noqa: E402
 import time  # noqa: E402
 import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any, Dict, List, Optional, Sequence, Tuple  # noqa: E402
+from typing import Dict, List, Optional, Sequence, Tuple  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -185,7 +185,7 @@ def run_external(group: str, quick: bool) -> Tuple[List[harness.Row], str]:
                 return rows_from_results(group, results, spec["limit"]), text
     else:
         proc = subprocess.run([sys.executable, str(path), *argv], capture_output=True,
-                              text=True, env=dict(os.environ), timeout=900)
+                              text=True, env=dict(os.environ), timeout=900, check=False)
         text = proc.stdout + (f"\n(exit {proc.returncode})\n{proc.stderr[-2000:]}"
                               if proc.returncode else "")
     results = parse_external(text, spec["layers"])
@@ -256,7 +256,8 @@ def run(quick: bool = False, only: Optional[str] = None
 def _report(rows: Sequence[harness.Row], verbatim: Sequence[str], quick: bool,
             load_before: str = "") -> None:
     torch = harness.torch_module()
-    print(f"## tinygrad_edu benchmarks{' (--quick: smoke run, times mean nothing)' if quick else ''}"
+    title = " (--quick: smoke run, times mean nothing)" if quick else ""
+    print(f"## tinygrad_edu benchmarks{title}"
           f"\n\nmedian ms per training step (forward + backward + update unless stated), float32, "
           f"{harness.threads()} BLAS threads; numpy {harness.np.__version__}, torch "
           f"{torch.__version__ if torch else 'not installed'}, python {sys.version.split()[0]}; "
@@ -264,6 +265,12 @@ def _report(rows: Sequence[harness.Row], verbatim: Sequence[str], quick: bool,
     print(harness.render_table(rows))
     met = [r.met for r in rows if r.met is not None]
     print(f"\ntargets met: {sum(met)}/{len(met)}")
+    spreads = [(v, r.workload, k) for r in rows
+               for k, v in (r.extra.get("spread") or {}).items() if v == v]
+    if spreads:
+        v, workload, who = max(spreads)
+        print(f"noise: largest IQR/median of any contender {v:.0%} ({who}, {workload}); "
+              "above ~10% treat the ratios with care")
     for block in verbatim:
         print(f"\n{block}")
     print(f"\nload average after: {load_text()}")

@@ -125,3 +125,19 @@ def test_external_tables_are_parsed() -> None:
                       "SimpleRNN": {"torch": 1.0, "ours": 0.5}}
     rows = run_all.rows_from_results("rnn", parsed, 1.0)
     assert [r.met for r in rows] == [False, True]
+
+
+def test_interleaved_rounds_shuffle_and_keep_pools_together() -> None:
+    calls: list = []
+    names = ("ours", "ours_tob", "numpy", "torch")
+    contenders = {n: (lambda n=n: calls.append(n)) for n in names}
+    timings = harness.interleaved(contenders, repeats=20, warmup=1, inner=1,
+                                  switch_settle_ms=0)
+    assert set(timings) == set(names) and all(len(t.samples) == 20 for t in timings.values())
+    rounds = [calls[-4 * (r + 1):len(calls) - 4 * r] for r in range(20)]
+    assert all(sorted(r) == sorted(names) for r in rounds)
+    # torch (its own pool) never sits between two numpy-pool blocks of the same round
+    assert all(r.index("torch") in (0, 3) for r in rounds)
+    # no contender always follows the same one
+    before_ours = {r[r.index("ours") - 1] for r in rounds if r.index("ours") > 0}
+    assert len(before_ours) > 1
