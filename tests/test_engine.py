@@ -370,3 +370,18 @@ def test_backward_returning_too_few_gradients_raises_naming_the_op():
     with pytest.raises(TinygradEduError) as info:
         tensor_from_op(OneGradForTwo, a, b).sum().backward()
     assert "OneGradForTwo" in info.value.where
+
+
+def test_leaf_grads_never_share_memory():
+    """The engine hands a fresh result to a leaf without copying, but never one array to two
+    leaves (Add passes the same gradient to both inputs), nor the caller's own grad array."""
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    upstream = np.ones(2, dtype=np.float32)
+    (a + b).backward(upstream)
+    assert not np.shares_memory(a.grad, b.grad)
+    assert not np.shares_memory(a.grad, upstream) and not np.shares_memory(b.grad, upstream)
+    a.grad[0] = 100.0
+    assert b.grad[0] == 1.0 and upstream[0] == 1.0
+    c, d = leaf([1.0, 2.0]), leaf([[3.0], [4.0]])
+    (c.reshape(2, 1) + d).sum().backward()   # a view of one gradient reaches another leaf
+    assert not np.shares_memory(c.grad, d.grad)

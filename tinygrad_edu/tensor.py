@@ -386,8 +386,20 @@ def _describe(params: dict) -> str:
     return f" with {shown}" if shown else ""
 
 
+def _keepable(g: np.ndarray, dtype: np.dtype, handed: set) -> np.ndarray:
+    """The array a tensor may keep as ``.grad``: ``g`` itself when nothing else can see it (a
+    fresh result, e.g. of Linear's GEMM), else a copy - so writing into one ``.grad`` never
+    changes another (an Add hands the same array to both inputs). Saves a copy per weight."""
+    if (type(g) is np.ndarray and g.dtype == dtype and g.base is None and g.flags.writeable
+            and id(g) not in handed):
+        handed.add(id(g))
+        return g
+    return np.array(g, dtype=dtype)  # a copy, and an ndarray even when 0-d
+
+
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     grads = {id(root): grad}
+    handed = {id(grad)}  # arrays someone else holds: the caller's grad, grads already kept
     for t in reversed(root._topological_order()):
         g = grads.pop(id(t), None)
         if g is None:
@@ -395,7 +407,7 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         fn = t._ctx
         if fn is None or t._retain:
             # leaves keep their gradient, summed over backward calls until zero_grad()
-            g = np.array(g, dtype=t.data.dtype)  # a copy, and an ndarray even when 0-d
+            g = _keepable(g, t.data.dtype, handed)
             t.grad = g if t.grad is None else t.grad + g
         if fn is None:
             continue
