@@ -24,7 +24,7 @@ in-process and ``bench_rnn.py`` (which only prints) is run as a subprocess; thei
 are parsed into rows and also shown verbatim below the main table.
 
 Usage: python benchmarks/run_all.py [--quick] [--only NAME] [--threads 2] [--json out.json]
-Takes about 3-5 minutes on an idle 2-core machine (--quick: ~15 s at 1 thread). Expected last
+Takes about 2-4 minutes on an idle 2-core machine (--quick: ~10 s). Expected last
 line: the load average after the run (the main table comes just before the verbatim outputs).
 """
 
