@@ -44,6 +44,19 @@ def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
                       got=repr(reduction), fix="use reduction='mean' (the default)")
 
 
+def _check_reduction(reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        _reduce(None, reduction)  # raises the ConfigError
+
+
+def _saved_log_softmax(y_pred: Tensor, from_logits: bool) -> Optional[np.ndarray]:
+    """log(y_pred) as the Softmax op that made y_pred already knows it (None if it is not one)."""
+    op = y_pred.op
+    if from_logits or not isinstance(op, ops.Softmax):
+        return None
+    return op.log_softmax()
+
+
 def _dense_target(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
     """y_true as floats shaped like y_pred; (B,) targets for a (B, 1) output are expanded."""
     t = _array(y_true)
@@ -160,11 +173,11 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
         t = t * (1 - label_smoothing) + label_smoothing / y_pred.shape[-1]
     z = y_pred if from_logits else y_pred.logits
     if z is not None:
-        per = tensor_from_op(ops.SoftmaxCrossEntropy, z, target=t)
-    else:
-        p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1 - EPSILON)
-        per = -(t * p.log()).sum(axis=-1)
-    return _reduce(per, reduction)
+        _check_reduction(reduction)
+        return tensor_from_op(ops.SoftmaxCrossEntropy, z, target=t, reduction=reduction,
+                              log_p=_saved_log_softmax(y_pred, from_logits))
+    p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1 - EPSILON)
+    return _reduce(-(t * p.log()).sum(axis=-1), reduction)
 
 
 def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
@@ -175,8 +188,12 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     z = y_pred if from_logits else y_pred.logits
     classes = y_pred.shape[-1]
     flat_labels = labels.reshape(-1)
+    if z is not None and labels.ndim == 1:  # the common case: one fused op, mean included
+        _check_reduction(reduction)
+        return tensor_from_op(ops.SparseSoftmaxCrossEntropy, z, labels=flat_labels,
+                              reduction=reduction, log_p=_saved_log_softmax(y_pred, from_logits))
     if z is not None:
-        flat = z if z.ndim == 2 else z.reshape(-1, classes)
+        flat = z.reshape(-1, classes)
         per = tensor_from_op(ops.SparseSoftmaxCrossEntropy, flat, labels=flat_labels)
     else:
         flat = y_pred if y_pred.ndim == 2 else y_pred.reshape(-1, classes)

@@ -355,7 +355,7 @@ def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
     """Run one op on tensors; record it in the graph when a gradient will be needed."""
     fn = fn_cls()
     needs = tuple(t.requires_grad for t in inputs)
-    record = _GradMode.enabled and any(needs)
+    record = _GradMode.enabled and True in needs
     fn.needs_input_grad = needs
     try:
         data = fn.forward(*[t.data for t in inputs], **params)

@@ -71,11 +71,13 @@ class TrainingMixin:
     def train_on_batch(self, x: Any, y: Any) -> Dict[str, float]:
         """One optimizer step on one batch; returns the batch's loss and metrics."""
         self._require_compiled("train_on_batch")
-        x, y = self._check_xy(x, y, "train_on_batch", check_finite=True)
+        # the NaN/inf scan of the data costs a pass over it: done only if the loss is not finite
+        x, y = self._check_xy(x, y, "train_on_batch", check_finite=False)
         self._prepare_optimizer(x, "train_on_batch")
         try:
             return self._train_step(x, y)
         except _Diverged as err:
+            self._check_xy(x, y, "train_on_batch", check_finite=True)  # bad data? say so
             raise TinygradEduError(
                 "the step was not applied; the weights are unchanged",
                 where=f"model '{self.name}'.train_on_batch", expected="a finite loss",

@@ -1,6 +1,7 @@
 """Op-table entries of ``ops/linalg.py``: every ``@`` form numpy allows, and the fused Linear."""
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from op_table import OpEntry, case
 
@@ -31,6 +32,16 @@ def linear_case(draw, bias=True):
     return case(*arrs)
 
 
+@st.composite
+def linear_relu_case(draw):
+    """A Linear case whose pre-activations keep away from relu's kink at 0 (the gradient there
+    is one-sided, so a central difference cannot check it)."""
+    c = draw(linear_case())
+    x, w, b = c.arrays
+    assume(np.abs(x @ w + b).min() > 1e-2)
+    return c
+
+
 def _matmul(name, strategy):
     return OpEntry(name, ops.MatMul, strategy, lambda a, b: a @ b, np.matmul)
 
@@ -45,6 +56,9 @@ OP_ENTRIES = [
             np.matmul),
     OpEntry("linear-bias", ops.Linear, linear_case(),
             lambda x, w, b: tensor_from_op(ops.Linear, x, w, b), lambda x, w, b: x @ w + b),
+    OpEntry("linear-relu", ops.Linear, linear_relu_case(),
+            lambda x, w, b: tensor_from_op(ops.Linear, x, w, b, activation="relu"),
+            lambda x, w, b: np.maximum(x @ w + b, 0)),
     OpEntry("linear-no-bias", ops.Linear, linear_case(bias=False),
             lambda x, w: tensor_from_op(ops.Linear, x, w), lambda x, w: x @ w),
 ]

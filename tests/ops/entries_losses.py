@@ -31,6 +31,21 @@ def logits_and_labels(draw):
     return case(z, labels=labels)
 
 
+def _reduced(reference, reduction):
+    def ref(z, **kw):
+        per = reference(z, **kw)
+        return per.mean() if reduction == "mean" else per.sum()
+    return ref
+
+
+def _sce_ref(z, target):
+    return -(target * _log_softmax(z)).sum(axis=-1)
+
+
+def _sparse_ref(z, labels):
+    return -_log_softmax(z)[np.arange(len(z)), labels]
+
+
 OP_ENTRIES = [
     OpEntry("softmax_cross_entropy", ops.SoftmaxCrossEntropy, logits_and_targets(),
             lambda z, target: tensor_from_op(ops.SoftmaxCrossEntropy, z, target=target),
@@ -39,3 +54,15 @@ OP_ENTRIES = [
             lambda z, labels: tensor_from_op(ops.SparseSoftmaxCrossEntropy, z, labels=labels),
             lambda z, labels: -_log_softmax(z)[np.arange(len(z)), labels], forward_rtol=1e-6),
 ]
+for _red in ("mean", "sum"):
+    OP_ENTRIES += [
+        OpEntry(f"softmax_cross_entropy-{_red}", ops.SoftmaxCrossEntropy, logits_and_targets(),
+                lambda z, target, r=_red: tensor_from_op(ops.SoftmaxCrossEntropy, z,
+                                                         target=target, reduction=r),
+                _reduced(_sce_ref, _red), forward_rtol=1e-6),
+        OpEntry(f"sparse_softmax_cross_entropy-{_red}", ops.SparseSoftmaxCrossEntropy,
+                logits_and_labels(),
+                lambda z, labels, r=_red: tensor_from_op(ops.SparseSoftmaxCrossEntropy, z,
+                                                         labels=labels, reduction=r),
+                _reduced(_sparse_ref, _red), forward_rtol=1e-6),
+    ]

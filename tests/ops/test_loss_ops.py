@@ -44,3 +44,22 @@ def test_extreme_logits_stay_finite():
                                                   labels=np.array([1, 0])), z)
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
     assert value.dtype == np.float32
+
+
+@given(st.integers(1, 4), st.integers(2, 6), st.sampled_from(["mean", "sum", "none"]), st.data())
+def test_reduction_and_reused_log_softmax_equal_the_composition(b, k, reduction, data):
+    """What losses.py does for a softmax output: the op reuses Softmax's log-probabilities and
+    folds the batch mean in - still equal to log_softmax, pick, mean."""
+    z = data.draw(arrays((b, k)))
+    labels = np.asarray(data.draw(st.lists(st.integers(0, k - 1), min_size=b, max_size=b)))
+    reduce = {"mean": lambda t: t.mean(), "sum": lambda t: t.sum(), "none": lambda t: t}[reduction]
+
+    def fused(t):
+        probs = t.softmax()
+        return tensor_from_op(ops.SparseSoftmaxCrossEntropy, probs.logits, labels=labels,
+                              reduction=reduction, log_p=probs.op.log_softmax())
+
+    got = _grads(fused, z)
+    want = _grads(lambda t: reduce(-t.log_softmax()[np.arange(b), labels]), z)
+    for a, c in zip(got, want):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-12)

@@ -64,6 +64,7 @@ class Layer:
         self.activity_regularizer = None
         self.activity_loss: Optional[Tensor] = None
         self.built = False
+        self._accepted_shape: Optional[Tuple[int, ...]] = None
         self.input_shape: Optional[Shape] = None
         self.output_shape: Optional[Shape] = None
         self.training = False  # default mode when called without training=; fit/train() set it
@@ -105,7 +106,9 @@ class Layer:
     # ------------------------------------------------------------------ the life cycle
     def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
         x = self._to_tensor(x)
-        self.check_input(x.shape)
+        if x.shape != self._accepted_shape:  # the same shape as last time needs no new check
+            self.check_input(x.shape)
+            self._accepted_shape = x.shape
         if not self.built:
             self.build_for((None, *x.shape[1:]))
         out = self.call(x, training=self.training if training is None else training)

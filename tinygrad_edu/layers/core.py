@@ -80,6 +80,8 @@ class Dense(Layer):
         fused = USE_FUSED if self.fused is None else self.fused
         if fused:
             params = (self.kernel,) if self.bias is None else (self.kernel, self.bias)
+            if self.activation is _activations.relu:  # a hidden layer in one op
+                return tensor_from_op(ops.Linear, x, *params, activation="relu")
             z = tensor_from_op(ops.Linear, x, *params)
         else:
             z = x @ self.kernel  # the same algebra as two plain ops

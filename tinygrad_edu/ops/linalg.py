@@ -61,25 +61,33 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """Dense's affine map on the last axis: out = x @ W (+ b).
+    """Dense's affine map on the last axis: out = x @ W (+ b), then relu if ``activation="relu"``.
 
     [.., n] @ [n, m] + [m] -> [.., m];   dL/dx = g @ W^T,   dL/dW = x^T @ g (over all rows),
-    dL/db = sum of g over all rows. Fused so the batch axes fold into one GEMM each way.
+    dL/db = sum of g over all rows (g first masked by [out > 0] for the relu).
+    Fused so the batch axes fold into one GEMM each way, and a hidden layer is one op.
     """
 
     shape_rule = "x.shape[-1] == W.shape[0] and b.shape == (W.shape[1],)"
 
-    def forward(self, x, w, b=None):
+    def forward(self, x, w, b=None, *, activation=None):
         _check_inner(x, w, "Linear")
         self.x, self.w = x, w
         out = x @ w
         if b is not None:
             out += b
+        self.relu_out = None
+        if activation == "relu":
+            self.relu_out = np.maximum(out, 0, out=out)
+        elif activation is not None:
+            raise ValueError(f"Linear supports activation=None or 'relu', not {activation!r}")
         return out
 
     def backward(self, grad):
         x, w = self.x, self.w
         need = self.needs_input_grad
+        if self.relu_out is not None:
+            grad = grad * (self.relu_out > 0)
         gx = grad @ w.T if need[0] else None
         g2 = grad.reshape(-1, grad.shape[-1])
         gw = x.reshape(-1, x.shape[-1]).T @ g2 if need[1] else None

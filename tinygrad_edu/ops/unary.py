@@ -130,13 +130,19 @@ class Softmax(Function):
 
     def forward(self, a, *, axis=-1):
         self.axis = axis
-        e = np.exp(a - a.max(axis=axis, keepdims=True))  # shift: same result, no overflow
-        self.out = e / e.sum(axis=axis, keepdims=True)
+        self.shifted = a - a.max(axis=axis, keepdims=True)  # shift: same result, no overflow
+        e = np.exp(self.shifted)
+        self.total = e.sum(axis=axis, keepdims=True)
+        self.out = e / self.total
         return self.out
 
     def backward(self, grad):
         s = self.out
         return s * (grad - (grad * s).sum(axis=self.axis, keepdims=True))
+
+    def log_softmax(self) -> np.ndarray:
+        """log(out), computed stably from the saved shifted logits (cross-entropy reuses it)."""
+        return self.shifted - np.log(self.total)
 
 
 class LogSoftmax(Function):
