@@ -385,3 +385,18 @@ def test_leaf_grads_never_share_memory():
     c, d = leaf([1.0, 2.0]), leaf([[3.0], [4.0]])
     (c.reshape(2, 1) + d).sum().backward()   # a view of one gradient reaches another leaf
     assert not np.shares_memory(c.grad, d.grad)
+
+
+def test_a_tensor_used_directly_and_through_another_path_gets_both_contributions():
+    """t = f(p, q) with q = g(p): p's gradient must wait for q's (a topological-order trap)."""
+    p = leaf([2.0])
+    q = p * 3.0
+    t = p * q            # t = 3 p^2  ->  dt/dp = 6 p = 12
+    t.backward(np.ones(1, dtype=np.float32))
+    np.testing.assert_allclose(p.grad, [12.0])
+    a = leaf([1.5])
+    b = a.exp()
+    c = (a + b) * b      # c = (a + e^a) e^a -> dc/da = e^a (1 + e^a) + (a + e^a) e^a
+    c.backward(np.ones(1, dtype=np.float32))
+    e = np.exp(1.5)
+    np.testing.assert_allclose(a.grad, [e * (1 + e) + (1.5 + e) * e], rtol=1e-6)

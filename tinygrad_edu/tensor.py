@@ -197,29 +197,26 @@ class Tensor:
         _run_backward(self, grad, retain_graph)
 
     def _topological_order(self) -> list:
-        """Every tensor that needs a gradient, each after all the tensors it was made from."""
+        """Every tensor that needs a gradient, each after all the tensors it was made from.
+
+        Iterative depth-first search (no recursion limit), post-order: a tensor is placed once
+        every input below it is. Tensors hash by identity.
+        """
         order, seen, stack = [], set(), [(self, False)]
         while stack:
             t, expanded = stack.pop()
             if expanded:
                 order.append(t)
                 continue
-            if id(t) in seen:
+            if t in seen:
                 continue
-            seen.add(id(t))
+            seen.add(t)
             stack.append((t, True))
             if t._ctx is not None:
                 for p in t._ctx.parents:
-                    if p.requires_grad and id(p) not in seen:
+                    if p.requires_grad and p not in seen:
                         stack.append((p, False))
         return order
-
-    def to_dot(self) -> str:
-        """Graphviz DOT text of the graph behind this tensor (``tinygrad_edu.explain.graph``);
-        call ``backward(retain_graph=True)`` first to see the gradients in it."""
-        from .explain import graph  # lazy: the one upward import, allowed by the level test
-
-        return graph(self)
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, other): return _apply(ops.Add, self, _lift(other, self))
@@ -398,10 +395,10 @@ def _keepable(g: np.ndarray, dtype: np.dtype, handed: set) -> np.ndarray:
 
 
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    grads = {id(root): grad}
+    grads = {root: grad}
     handed = {id(grad)}  # arrays someone else holds: the caller's grad, grads already kept
     for t in reversed(root._topological_order()):
-        g = grads.pop(id(t), None)
+        g = grads.pop(t, None)
         if g is None:
             continue
         fn = t._ctx
@@ -437,8 +434,8 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                         "each with that input's shape (or a broadcast of it)",
                     )
                 pg = reduced
-            prev = grads.get(id(p))
-            grads[id(p)] = pg if prev is None else prev + pg
+            prev = grads.get(p)
+            grads[p] = pg if prev is None else prev + pg
         if not retain_graph:
             t._ctx = None
 
