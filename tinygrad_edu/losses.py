@@ -101,9 +101,9 @@ def _sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
     elif t.dtype.kind not in "biu":
         raise DataError(where=f"loss '{loss}'", expected="integer class labels",
                         got=f"dtype {t.dtype}", fix="convert labels to integers")
-    labels = t.astype(np.intp)
-    bad = (labels < 0) | (labels >= classes)
-    if bad.any():
+    labels = t.astype(np.intp, copy=False)
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        bad = (labels < 0) | (labels >= classes)
         first = labels[bad].flat[0]
         raise DataError(
             where=f"loss '{loss}'", expected=f"labels in 0..{classes - 1} ({classes} classes)",

@@ -131,6 +131,8 @@ class Layer:
     def _to_tensor(self, x: Any) -> Tensor:
         if isinstance(x, Tensor):
             return x  # tensors pass unchanged (float64 ones too: gradient checks use them)
+        if type(x) is np.ndarray and x.dtype == self.dtype:
+            return Tensor(x)  # the common case: nothing to check or convert
         arr = as_numeric_array(x, self.where)
         # float64 and ints are cast to float32 silently: the weights are float32
         return Tensor(arr, dtype=self.dtype)
