@@ -129,15 +129,6 @@ def test_explicit_names_are_kept_and_auto_names_avoid_them():
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: Sequential([Dense(2, name='a', input_shape=(2,)), Dense(2, name='a')]) is accepted; "
-        "named_weights() then holds 2 of the 4 weights, activations() one entry, and "
-        "save()+load_model() returns a model with different outputs. Expected a ConfigError at add "
-        "(Keras: 'All layers added to a Sequential model should have unique names'), got none"
-    ),
-)
 def test_two_layers_with_the_same_explicit_name_are_refused():
     model = Sequential([Dense(2, name="a", input_shape=(2,))])
     with pytest.raises(ConfigError):
@@ -222,15 +213,6 @@ def test_build_with_a_batch_shape():
     assert model.count_params() == 25_120 + 330
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: m = Sequential([Dense(3), Dense(2)]); m.build((None, 4)); m.build((None, 7)) is "
-        "accepted: m.input_shape and get_config() say 7 while the layers keep 4 inputs, and "
-        "m.save(p); load_model(p) then raises CheckpointError ('dense/kernel (7, 3) vs file (4, 3)'). "
-        "Expected a ShapeError (Keras: 'has already been configured to use input shape'), got none"
-    ),
-)
 def test_build_refuses_another_shape_once_built():
     model = Sequential([Dense(3), Dense(2)])
     model.build((None, 4))
@@ -312,15 +294,6 @@ def test_set_weights_with_the_wrong_count_is_a_shape_error(delta):
     assert str(len(weights)) in info.value.expected and str(len(wrong)) in info.value.got
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: model.set_weights(ws) with ws[-1] mis-shaped raises ShapeError for the last layer but "
-        "has already written the earlier layers' arrays (Layer.set_weights checks all before "
-        "writing any; Sequential.set_weights does not). Expected the model unchanged, got its first "
-        "layers overwritten"
-    ),
-)
 def test_set_weights_with_a_wrong_shape_changes_nothing():
     model = mlp()
     before = model.get_weights()

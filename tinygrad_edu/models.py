@@ -60,6 +60,11 @@ class Sequential(TrainingMixin):
             )
         if layer._auto_name:
             layer.name = self._unique_name(layer.name)
+        elif any(other.name == layer.name for other in self.layers):
+            raise ConfigError(where=f"model '{self.name}'.add", expected="unique layer names",
+                              got=f"a second layer named '{layer.name}'",
+                              fix="give it another name=..., or leave name out for an "
+                              "automatic one")
         if not self.layers and self.input_shape is None:
             self.input_shape = layer._declared_input_shape
         self.layers.append(layer)
@@ -95,8 +100,17 @@ class Sequential(TrainingMixin):
         if shape is None:
             raise NotBuiltError(where=f"model '{self.name}'", expected="an input shape",
                                 got="none", fix="model.build((None, 784)) or input_shape=(784,)")
-        self.input_shape = (None, *shape[1:])
-        self._build_chain(self.input_shape)
+        shape = (None, *shape[1:])
+        first = self.layers[0] if self.layers else None
+        if first is not None and first.built and not (
+                len(first.input_shape) == len(shape) and all(
+                    a is None or b is None or a == b for a, b in zip(first.input_shape, shape))):
+            raise ShapeError(where=f"model '{self.name}'.build",
+                             expected=f"input shape {first.input_shape} (the model is built for it)",
+                             got=str(shape), fix="a built model keeps its input shape: make a new "
+                             "model (new layers) for inputs of another shape")
+        self.input_shape = shape
+        self._build_chain(shape)
 
     @property
     def built(self) -> bool:
@@ -198,10 +212,18 @@ class Sequential(TrainingMixin):
             raise ShapeError(where=f"model '{self.name}'.set_weights",
                              expected=f"{expected} arrays", got=f"{len(weights)} arrays",
                              fix="pass the list model.get_weights() returns")
+        arrays = [as_numeric_array(w, f"model '{self.name}'.set_weights") for w in weights]
+        expected_shapes = [(layer, name, w.data.shape) for layer in self.layers
+                           for name, w in zip(layer.weight_names, layer.weights)]
+        for (layer, name, shape), new in zip(expected_shapes, arrays):  # all checked first
+            if new.shape != shape:
+                raise ShapeError(where=layer.where, expected=f"{name} of shape {shape}",
+                                 got=str(new.shape),
+                                 fix="weights follow Keras' layouts; pass what get_weights() returns")
         for layer in self.layers:
             n = len(layer.weights)
-            layer.set_weights(weights[:n])
-            weights = weights[n:]
+            layer.set_weights(arrays[:n])
+            arrays = arrays[n:]
 
     def regularization_losses(self) -> List[Tensor]:
         return [p for layer in self.layers for p in layer.regularization_losses()]
