@@ -1,54 +1,39 @@
 """Time one training step (forward + backward) of a small convnet: ours vs numpy vs torch.
 
 Model: ``Conv2D(32, 3x3, valid, relu) -> Flatten -> Dense(10)`` on 28x28x1 images at batch 64,
-sparse categorical cross-entropy from logits. Rows: our fused path (the default: one im2col GEMM
-op), our reference path (``fused=False``: the convolution composed from Tensor ops), a
-hand-written numpy im2col step (written here; checked equal to ours on one batch before timing),
-and torch (``torch.set_num_threads(2)``) when importable. Prints the median milliseconds per step
-and the ratios to torch (or, without torch, to the numpy step) as a markdown table.
-Nothing here asserts on time.
+sparse categorical cross-entropy from logits. Contenders: our fused path (the default: one im2col
+GEMM op), our reference path (``fused=False``: the convolution composed from Tensor ops), a
+hand-written numpy im2col step (written here; checked equal to ours on one batch before anything
+is timed), and torch (``harness.threads()`` intra-op threads) when importable. Timing follows
+``harness``: ``BENCH_THREADS`` BLAS threads (default 2), rounds that interleave the contenders,
+medians. ``bench_rows`` gives ``run_all`` its row (target: ours <= 1.0x torch); run directly, it
+prints the medians and the ratios to torch (or, without torch, to the numpy step) as a markdown
+table. Nothing here asserts on time.
 
-Usage: python benchmarks/bench_conv.py [--repeats 30] [--batch 64] [--filters 32]
-(``OPENBLAS_NUM_THREADS=1`` in front compares single-threaded BLAS; on 2 busy cores it is often
-the faster setting for GEMMs this small.)
-Takes about 5-15 s. Expected last line: the torch row of the table (or the numpy row without
-torch).
+Usage: python benchmarks/bench_conv.py [--quick] [--repeats 31] [--batch 64] [--filters 32]
+[--keep-openblas-env]   (``BENCH_THREADS=1`` in front compares single-threaded BLAS)
+Takes about 10-20 s (--quick: a few seconds; its times mean nothing). Expected last line: the
+torch row of the table (or the numpy row without torch).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import harness  # noqa: E402  (first: it pins the BLAS threads before numpy loads)
+import numpy as np  # noqa: E402
 
 from tinygrad_edu import Tensor  # noqa: E402
 from tinygrad_edu.layers import Conv2D, Dense, Flatten  # noqa: E402
 from tinygrad_edu.losses import sparse_categorical_crossentropy  # noqa: E402
 
 Step = Callable[[], None]
-
-
-def median_ms(steps: Dict[str, Step], repeats: int, blocks: int = 3) -> Dict[str, float]:
-    """Median ms per step of each path. The paths take turns in ``blocks`` blocks of consecutive
-    steps: turns spread bursts of outside load over all paths, and consecutive steps keep one
-    library's idle worker threads (BLAS, OpenMP spin-waiting) from slowing the next one's."""
-    times: Dict[str, List[float]] = {name: [] for name in steps}
-    per_block = max(1, -(-repeats // blocks))
-    for _ in range(blocks):
-        for name, step in steps.items():
-            for i in range(per_block + 2):  # 2 warm-up steps: threads wake, allocator warms
-                start = time.perf_counter()
-                step()
-                if i >= 2:
-                    times[name].append((time.perf_counter() - start) * 1e3)
-    return {name: statistics.median(t) for name, t in times.items()}
+OURS, REFERENCE, NUMPY, TORCH = "ours (fused)", "ours (reference)", "numpy im2col", "torch"
 
 
 class Ours:
@@ -95,10 +80,8 @@ def numpy_grads(x: np.ndarray, y: np.ndarray, weights: List[np.ndarray]) -> List
             dlogits.sum(axis=0)]
 
 
-def torch_step(x: np.ndarray, y: np.ndarray, filters: int) -> Step:
-    import torch
-
-    torch.set_num_threads(2)
+def torch_step(torch, x: np.ndarray, y: np.ndarray, filters: int) -> Step:
+    """The same step with torch.nn (channels-first copy of the images)."""
     model = torch.nn.Sequential(torch.nn.Conv2d(x.shape[3], filters, 3), torch.nn.ReLU(),
                                 torch.nn.Flatten(), torch.nn.LazyLinear(10))
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
@@ -113,46 +96,72 @@ def torch_step(x: np.ndarray, y: np.ndarray, filters: int) -> Step:
     return step
 
 
-def main(argv=None) -> Dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--filters", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-
-    rng = np.random.default_rng(args.seed)
-    x = rng.random((args.batch, 28, 28, 1), dtype=np.float32)
-    y = rng.integers(0, 10, args.batch)
-
-    fused, reference = Ours(True, x, y, args.filters), Ours(False, x, y, args.filters)
+def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> Dict[str, Step]:
+    """The step of every contender, after checking that ours (both paths) and the numpy step
+    compute the same gradients on the batch they will be timed on."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, batch)
+    fused, reference = Ours(True, x, y, filters), Ours(False, x, y, filters)
     reference.conv.set_weights(fused.conv.get_weights())
     reference.dense.set_weights(fused.dense.get_weights())
     weights = [p.data for p in fused.params]
     by_hand = numpy_grads(x, y, weights)
-    for name, got in (("fused", fused.grads()), ("reference", reference.grads())):
+    for name, got in ((OURS, fused.grads()), (REFERENCE, reference.grads())):
         for g, want in zip(got, by_hand):  # same numbers before comparing speed
             np.testing.assert_allclose(g, want, rtol=1e-3, atol=1e-5, err_msg=name)
+    steps: Dict[str, Step] = {OURS: fused.step, REFERENCE: reference.step,
+                              NUMPY: lambda: numpy_grads(x, y, weights)}
+    torch = harness.torch_module()
+    if torch is not None:
+        steps[TORCH] = torch_step(torch, x, y, filters)
+    return steps
 
-    steps: Dict[str, Step] = {
-        "tinygrad_edu fused (im2col op)": fused.step,
-        "tinygrad_edu reference (Tensor ops)": reference.step,
-        "numpy im2col by hand": lambda: numpy_grads(x, y, weights),
-    }
-    try:
-        steps["torch (2 threads)"] = torch_step(x, y, args.filters)
-    except ImportError:
-        pass
-    rows: List[Tuple[str, float]] = list(median_ms(steps, args.repeats).items())
-    base_name, base = rows[-1]  # torch, or the numpy step without torch
-    print(f"Conv2D({args.filters}, 3x3, relu) -> Flatten -> Dense(10), 28x28x1, "
-          f"batch {args.batch}: median of {args.repeats} training steps\n")
-    print(f"| path | ms / step | x {base_name.split()[0]} |")
+
+def time_paths(batch: int = 64, filters: int = 32, repeats: int = 31,
+               quick: bool = False) -> Dict[str, harness.Timing]:
+    """``{contender: Timing}`` (ms per step) from ``harness.interleaved``."""
+    steps = contenders(batch, filters)
+    if quick:
+        return harness.interleaved(steps, repeats=3, warmup=1, min_block_ms=0.0,
+                                   switch_settle_ms=20)
+    return harness.interleaved(steps, repeats=repeats)
+
+
+def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> List[harness.Row]:
+    """One row for ``run_all``: our fused step against torch (target <= 1.0x) and numpy."""
+    timings = time_paths(repeats=repeats, quick=quick, **sizes)
+    ms = {name: t.median for name, t in timings.items()}
+    return [harness.Row(
+        "Conv2D training step (ours: fused)", ms[OURS], numpy_ms=ms[NUMPY],
+        torch_ms=ms.get(TORCH), against="torch", limit=1.0, group="conv",
+        note=f"our reference path {harness.fmt_ms(ms[REFERENCE])} ms",
+        extra={"key": "conv-Conv2D",
+               "spread": {name: round(t.spread, 3) for name, t in timings.items()}})]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """Print the table; returns ``{contender: median ms}``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke run")
+    parser.add_argument("--repeats", type=int, default=31, help="interleaved rounds")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--filters", type=int, default=32)
+    harness.add_openblas_flag(parser)
+    args = parser.parse_args(argv)
+    timings = time_paths(args.batch, args.filters, args.repeats, args.quick)
+    ms = {name: t.median for name, t in timings.items()}
+    base_name = TORCH if TORCH in ms else NUMPY
+    print(f"Conv2D({args.filters}, 3x3, relu) -> Flatten -> Dense(10), 28x28x1, batch "
+          f"{args.batch}: median ms per training step, float32, {harness.blas_text()}\n")
+    print(f"| path | ms / step | x {base_name} |")
     print("|---|---:|---:|")
-    for name, ms in rows:
-        print(f"| {name} | {ms:.2f} | {ms / base:.2f} |")
-    return dict(rows)
+    for name in (OURS, REFERENCE, NUMPY, TORCH):
+        if name in ms:
+            print(f"| {name} | {ms[name]:.2f} | {ms[name] / ms[base_name]:.2f}x |")
+    return ms
 
 
 if __name__ == "__main__":
+    harness.reexec_without_openblas_env()
     main()

@@ -23,6 +23,8 @@ Targets: ours <= 1.15x numpy (<= 1.10x at batch 512, <= 1.3x with dropout). Noth
 time; the table is the result.
 
 Usage: python benchmarks/bench_mlp.py [--quick] [--only SUBSTRING] [--repeats 31]
+[--keep-openblas-env]   (run directly, it re-executes itself without OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE, see ``harness.reexec_without_openblas_env``)
 Takes about 30-60 s (a few seconds with --quick). Expected last line: the table row of the
 dropout workload (train_on_batch).
 """
@@ -337,10 +339,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--quick", action="store_true", help="3 rounds of tiny blocks")
     parser.add_argument("--only", default=None, help="substring of a workload key, e.g. b512")
     parser.add_argument("--repeats", type=int, default=None, help="rounds (default 31)")
+    harness.add_openblas_flag(parser)
     args = parser.parse_args(argv)
-    print(f"MLP training step, median ms per step, {harness.threads()} threads, float32\n")
+    print(f"MLP training step, median ms per step, float32, {harness.blas_text()}\n")
     print(harness.render_table(bench_rows(args.quick, args.only, args.repeats)))
 
 
 if __name__ == "__main__":
+    harness.reexec_without_openblas_env()
     main()

@@ -8,6 +8,8 @@ that interleave the contenders, medians. Prints a markdown table of ms per step 
 torch (to our fused path without torch). Nothing here asserts on time.
 
 Usage: python benchmarks/bench_rnn.py [--quick] [--repeats 31] [--batch 64] [--steps 20]
+[--keep-openblas-env]   (run directly, it re-executes itself without OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE, see ``harness.reexec_without_openblas_env``)
 Takes about 20-40 s (--quick: a few seconds; its times mean nothing). Expected last line: the
 SimpleRNN reference row of the table.
 """
@@ -61,8 +63,8 @@ def theirs(torch, kind: str, x: np.ndarray, y: np.ndarray, units: int) -> Callab
 
 
 def time_layer(kind: str, batch: int = 64, steps: int = 20, units: int = 128,
-               repeats: int = 31, quick: bool = False) -> Dict[str, float]:
-    """Median ms per training step: ``{"torch"?, "ours (fused)", "ours (reference)"}``."""
+               repeats: int = 31, quick: bool = False) -> Dict[str, harness.Timing]:
+    """Per-step timings: ``{"torch"?, "ours (fused)", "ours (reference)"}``."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, 1)).astype(np.float32)
     y = rng.standard_normal((batch, 20)).astype(np.float32)
@@ -72,21 +74,22 @@ def time_layer(kind: str, batch: int = 64, steps: int = 20, units: int = 128,
     if torch is not None:
         contenders = {"torch": theirs(torch, kind, x, y, units), **contenders}
     if quick:
-        timings = harness.interleaved(contenders, repeats=3, warmup=1, min_block_ms=0.0)
-    else:
-        timings = harness.interleaved(contenders, repeats=repeats)
-    return {name: t.median for name, t in timings.items()}
+        return harness.interleaved(contenders, repeats=3, warmup=1, min_block_ms=0.0)
+    return harness.interleaved(contenders, repeats=repeats)
 
 
 def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> List[harness.Row]:
     """One row per layer for ``run_all``: our fused step against torch (target <= 1.0x)."""
     rows = []
     for kind in LAYERS:
-        ms = time_layer(kind, repeats=repeats, quick=quick, **sizes)
+        timings = time_layer(kind, repeats=repeats, quick=quick, **sizes)
+        ms = {name: t.median for name, t in timings.items()}
         rows.append(harness.Row(
             f"{kind} training step (ours: fused)", ms["ours (fused)"], torch_ms=ms.get("torch"),
-            against="torch", limit=1.0, group="rnn", extra={"key": f"rnn-{kind}"},
-            note=f"our reference path {harness.fmt_ms(ms['ours (reference)'])} ms"))
+            against="torch", limit=1.0, group="rnn",
+            note=f"our reference path {harness.fmt_ms(ms['ours (reference)'])} ms",
+            extra={"key": f"rnn-{kind}",
+                   "spread": {name: round(t.spread, 3) for name, t in timings.items()}}))
     return rows
 
 
@@ -97,17 +100,20 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--units", type=int, default=128)
+    harness.add_openblas_flag(parser)
     args = parser.parse_args(argv)
     print(f"training step: RNN({args.units}) over {args.steps} steps of 1 feature, batch "
-          f"{args.batch} -> Dense(20), MSE; median ms, {harness.threads()} threads, float32\n")
+          f"{args.batch} -> Dense(20), MSE; median ms, float32, {harness.blas_text()}\n")
     print("| layer | implementation | ms / step | ratio |")
     print("|---|---|---:|---:|")
     for kind in LAYERS:
-        ms = time_layer(kind, args.batch, args.steps, args.units, args.repeats, args.quick)
+        timings = time_layer(kind, args.batch, args.steps, args.units, args.repeats, args.quick)
+        ms = {name: t.median for name, t in timings.items()}
         base = ms.get("torch", ms["ours (fused)"])
         for impl, value in ms.items():
             print(f"| {kind} | {impl} | {value:.2f} | {value / base:.2f}x |")
 
 
 if __name__ == "__main__":
+    harness.reexec_without_openblas_env()
     main()

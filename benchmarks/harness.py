@@ -13,7 +13,11 @@ Rules every benchmark here follows (machines are shared and noisy):
 - float32 and 2 BLAS threads (``pin_threads`` must run before numpy is imported: importing this
   module does it, so import it first);
 - a numpy reference is only worth comparing against once it is shown to compute the same numbers
-  (``check_same_step``).
+  (``check_same_step``);
+- OpenBLAS picks its own kernels: a script run directly re-executes itself once without
+  ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` (``reexec_without_openblas_env``; this machine sets
+  them for older OpenBLAS builds, and they force a current numpy onto old, slower kernels), and
+  every header says which core type runs (``blas_text``).
 
 Nothing here asserts on time. Importing this module imports nothing but the standard library and
 numpy (torch only when ``limit_torch_threads`` is called).
@@ -57,6 +61,37 @@ def pin_threads(n: Optional[int] = None) -> bool:
 
 _PINNED_BEFORE_NUMPY = pin_threads()
 
+#: set on some machines because older OpenBLAS builds crash on their CPU; a current numpy then
+#: runs OpenBLAS's old "Haswell" kernels (measured here: the LSTM step 5.2 ms instead of 3.8 ms)
+OPENBLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+KEEP_OPENBLAS_FLAG = "--keep-openblas-env"
+#: set in the re-executed process: what was removed (``"OPENBLAS_CORETYPE=Haswell ..."``)
+REEXEC_MARK = "BENCH_REMOVED_OPENBLAS_ENV"
+
+
+def reexec_without_openblas_env(argv: Optional[Sequence[str]] = None) -> None:
+    """Replace this process, once, by the same command without ``OPENBLAS_ENV`` in its
+    environment, so OpenBLAS picks the kernels of this CPU. Does nothing when none of them is
+    set, when ``--keep-openblas-env`` is among the arguments, or in the re-executed process
+    (``REEXEC_MARK`` is set there). Call it from a script's ``__main__`` block only: tests and CI
+    keep the environment they were given."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    removed = {var: os.environ[var] for var in OPENBLAS_ENV if var in os.environ}
+    if not removed or KEEP_OPENBLAS_FLAG in argv or REEXEC_MARK in os.environ:
+        return
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_ENV}
+    env[REEXEC_MARK] = " ".join(f"{k}={v}" for k, v in removed.items())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, sys.argv[0], *argv], env)
+
+
+def add_openblas_flag(parser: Any) -> None:
+    """The ``--keep-openblas-env`` option of every benchmark script (see ``reexec_...``)."""
+    parser.add_argument(KEEP_OPENBLAS_FLAG, action="store_true",
+                        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (default: re-run without)")
+
+
 import numpy as np  # noqa: E402  (after the thread variables on purpose)
 
 if str(REPO) not in sys.path:
@@ -79,6 +114,29 @@ def torch_module() -> Any:
 
 
 limit_torch_threads = torch_module
+
+
+def openblas_cores() -> str:
+    """The core type(s) the loaded OpenBLAS runs (``"SkylakeX"``, ``"Haswell"``, ...), read with
+    threadpoolctl when it is installed (it is not a dependency), else ``"unknown"``."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (no threadpoolctl)"
+    cores = sorted({str(info.get("architecture")) for info in threadpool_info()
+                    if info.get("internal_api") == "openblas"})
+    return ", ".join(cores) or "none loaded"
+
+
+def blas_text() -> str:
+    """One line for a benchmark's header: BLAS threads, OpenBLAS core type, and what happened
+    to ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE``."""
+    text = f"{threads()} BLAS threads, OpenBLAS core type {openblas_cores()}"
+    if os.environ.get(REEXEC_MARK):
+        return (f"{text}; {os.environ[REEXEC_MARK]} removed for this run "
+                f"({KEEP_OPENBLAS_FLAG} keeps them)")
+    kept = " ".join(f"{v}={os.environ[v]}" for v in OPENBLAS_ENV if v in os.environ)
+    return f"{text}; {kept} kept" if kept else text
 
 
 # ---------------------------------------------------------------------------- timing
@@ -390,7 +448,8 @@ def check_same_step(ours: StepResult, ref: StepResult, rtol: float = 1e-4, atol:
 
 __all__ = [
     "REPO", "pin_threads", "threads", "default_group", "SWITCH_SETTLE_MS", "torch_module",
-    "limit_torch_threads", "Timing",
+    "limit_torch_threads", "OPENBLAS_ENV", "reexec_without_openblas_env", "add_openblas_flag",
+    "openblas_cores", "blas_text", "Timing",
     "interleaved", "median_ms", "Row", "render_table", "fmt_ms", "fmt_ratio", "current_rss_mb",
     "peak_rss_mb", "reset_peak_rss", "run_in_subprocess", "idle_rss_mb", "StepResult",
     "check_same_step",
