@@ -115,9 +115,6 @@ def test_smooth_activations_gradcheck_at_zero_too(name):
     assert gradcheck(activations.get(name), np.array([0.0, -0.0, 1e-3]))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: softplus(x) = relu(x) + log(1 + e^-|x|) "
-                   "differentiates to relu'(0) + 0 * abs'(0) = 0 at x = 0; expected sigmoid(0) = "
-                   "0.5 (softplus is smooth)")
 def test_softplus_gradient_at_zero():
     x = Tensor(np.zeros(3), requires_grad=True)
     activations.softplus(x).sum().backward()
@@ -137,19 +134,11 @@ def test_get_by_name_is_case_insensitive(name):
     assert activations.get(name) is activations.get(name.upper())
 
 
-SILU_MISSING = pytest.mark.xfail(strict=True, reason="bug: 'silu' is in activations.__all__ and "
-                                 "get('silu') works, but the module defines no `silu`: "
-                                 "activations.silu and `from tinygrad_edu.activations import *` "
-                                 "raise AttributeError")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=SILU_MISSING) if n == "silu" else n
-                                  for n in activations.names()])
+@pytest.mark.parametrize("name", activations.names())
 def test_every_name_is_a_module_function(name):
     assert getattr(activations, name) is activations.get(name)
 
 
-@SILU_MISSING
 def test_star_import_works():
     # `from tinygrad_edu.activations import *` fetches every name in __all__
     missing = [name for name in activations.__all__ if not hasattr(activations, name)]

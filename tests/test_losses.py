@@ -227,7 +227,7 @@ def test_binary_crossentropy_label_smoothing_formula():
 def test_gradcheck_binary_crossentropy(data, ls, reduction):
     s = data.draw(shapes(min_dims=1, max_dims=3), label="shape")
     t = data.draw(arrays(s, 0.0, 1.0), label="t")
-    # a logit of exactly 0 has its own (xfail) test below: the gradient there is a known bug
+    # a logit of exactly 0 has its own test below (the gradient there is one-sided for relu)
     z = data.draw(away_from_kinks(s, kinks=(0.0,), margin=0.05), label="z")
     kw = {"label_smoothing": ls, "reduction": reduction}
     assert gradcheck(lambda q: losses.binary_crossentropy(t, q.sigmoid(), **kw), z)
@@ -517,11 +517,6 @@ def test_integer_labels_to_categorical_loss_name_sparse(path):
     assert "sparse_categorical_crossentropy" in info.value.fix
 
 
-@pytest.mark.xfail(strict=True, reason="bug: integer labels of shape (B, 1) (the layout of Keras' "
-                   "cifar10 labels) given to categorical_crossentropy with a (B, 10) output "
-                   "raise a ShapeError whose fix is 'give one target per model output' instead "
-                   "of the DataError pointing to sparse_categorical_crossentropy that (B,) "
-                   "labels get")
 @pytest.mark.parametrize("path", LOGIT_PATHS)
 def test_integer_labels_b1_to_categorical_loss_name_sparse(path):
     z = np.array([[0.2, 1.0, -0.4], [0.0, 0.3, 0.1]])
@@ -572,23 +567,16 @@ Z2 = np.array([[2.0, -1.0], [0.5, 0.3]])
 T2 = np.array([[1.0, 0.0], [0.0, 1.0]])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: binary_crossentropy(t, z.softmax()) uses the softmax "
-                   "logits as sigmoid logits: 0.4922 instead of the probability formula 0.4234")
 def test_binary_crossentropy_of_a_softmax_output_uses_its_probabilities():
     close(losses.binary_crossentropy(T2, Tensor(Z2).softmax()), ref_bce(T2, softmax(Z2)).mean(),
           rtol=1e-8)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: categorical_crossentropy(t, z.sigmoid()) uses the "
-                   "sigmoid logits as softmax logits: 0.4234 instead of Keras' normalized "
-                   "probabilities 0.5003")
 def test_categorical_crossentropy_of_a_sigmoid_output_uses_its_probabilities():
     close(losses.categorical_crossentropy(T2, Tensor(Z2).sigmoid()),
           ref_cce(T2, _sigmoid(Z2)).mean(), rtol=1e-8)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: sparse_categorical_crossentropy(y, z.sigmoid()) uses "
-                   "the sigmoid logits as softmax logits: 0.4234 instead of 0.3406 (-log p[label])")
 def test_sparse_crossentropy_of_a_sigmoid_output_uses_its_probabilities():
     close(losses.sparse_categorical_crossentropy([0, 1], Tensor(Z2).sigmoid()),
           ref_scce(np.array([0, 1]), _sigmoid(Z2)).mean(), rtol=1e-8)
@@ -597,9 +585,6 @@ def test_sparse_crossentropy_of_a_sigmoid_output_uses_its_probabilities():
 # softplus(z) = relu(z) + log(1 + e^-|z|) is smooth, but its composition differentiates to
 # relu'(0) + 0 * abs'(0) = 0 at z = 0 instead of sigmoid(0) = 1/2: the BCE gradient at a logit of
 # exactly 0 (a zero-initialized sigmoid layer: logistic regression from zeros) is -t, not 1/2 - t.
-@pytest.mark.xfail(strict=True, reason="bug: binary_crossentropy([[0.]], z=[[0.]], "
-                   "from_logits=True).backward() gives dL/dz = 0 (and -1 for t = 1) instead of "
-                   "sigmoid(0) - t = 0.5 (-0.5); the sigmoid-output path too")
 @pytest.mark.parametrize("path", ["output", "from_logits"])
 @pytest.mark.parametrize("target", [0.0, 1.0])
 def test_binary_crossentropy_gradient_at_a_zero_logit(path, target):

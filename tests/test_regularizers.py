@@ -167,9 +167,6 @@ def test_training_step_descends_the_penalized_loss():
     np.testing.assert_allclose(model.get_weights()[0], kernel * (1 - lr * 2 * 0.01), rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: L2(float('nan')) and L1(float('inf')) are accepted "
-                   "(nan < 0 is False) and turn every loss into nan/inf at the first step; "
-                   "Keras' validate_float_arg rejects non-finite factors. Expected ConfigError")
 @pytest.mark.parametrize("make", [lambda: regularizers.L2(float("nan")),
                                   lambda: regularizers.L1(float("inf")),
                                   lambda: regularizers.L1L2(l1=0.1, l2=float("nan"))])

@@ -61,7 +61,8 @@ def selu(x: Tensor) -> Tensor:
 
 def softplus(x: Tensor) -> Tensor:
     """f(x) = ln(1 + e^x), written as max(x, 0) + ln(1 + e^-|x|) so it never overflows."""
-    return x.relu() + ((-x.abs()).exp() + 1).log()
+    # 0.5 (x + |x|) = max(x, 0), written so its derivative at 0 is 1/2 (relu's would be 0)
+    return 0.5 * (x + x.abs()) + ((-x.abs()).exp() + 1).log()
 
 
 def gelu(x: Tensor, approximate: bool = False) -> Tensor:
@@ -76,6 +77,8 @@ def swish(x: Tensor) -> Tensor:
     """f(x) = x * sigmoid(x) (also called silu)."""
     return x * x.sigmoid()
 
+
+silu = swish
 
 _BY_NAME: Dict[str, Activation] = {
     "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,

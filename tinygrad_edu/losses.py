@@ -49,6 +49,14 @@ def _check_reduction(reduction: str) -> None:
         _reduce(None, reduction)  # raises the ConfigError
 
 
+def _logits(y_pred: Tensor, from_logits: bool, kind: str) -> Optional[Tensor]:
+    """The logits to use: y_pred itself, those of the ``kind`` activation that made it, or None
+    (a sigmoid's logits are no use to a categorical loss, nor a softmax's to a binary one)."""
+    if from_logits:
+        return y_pred
+    return y_pred.logits if y_pred.logits_kind == kind else None
+
+
 def _saved_log_softmax(y_pred: Tensor, from_logits: bool) -> Optional[np.ndarray]:
     """log(y_pred) as the Softmax op that made y_pred already knows it (None if it is not one)."""
     op = y_pred.op
@@ -68,7 +76,8 @@ def _dense_target(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
         return t
     if t.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1 and t.shape == y_pred.shape[:-1]:
         return t[..., None]
-    if t.shape == y_pred.shape[:-1] and y_pred.shape[-1] > 1 and "categorical" in loss:
+    if (t.shape in (y_pred.shape[:-1], y_pred.shape[:-1] + (1,)) and y_pred.shape[-1] > 1
+            and "categorical" in loss):
         raise DataError(
             where=f"loss '{loss}'", expected=f"one-hot targets of shape {y_pred.shape}",
             got=f"integer labels of shape {t.shape}",
@@ -155,9 +164,9 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
         )
     if label_smoothing:
         t = t * (1 - label_smoothing) + 0.5 * label_smoothing
-    z = y_pred if from_logits else y_pred.logits
-    if z is not None:
-        per = z.relu() - z * t + ((-z.abs()).exp() + 1).log()
+    z = _logits(y_pred, from_logits, "sigmoid")
+    if z is not None:  # 0.5 (z + |z|) = max(z, 0) with the derivative 1/2 at 0, not relu's 0
+        per = 0.5 * (z + z.abs()) - z * t + ((-z.abs()).exp() + 1).log()
     else:
         p = y_pred.clip(EPSILON, 1 - EPSILON)
         per = -(t * p.log() + (1 - t) * (1 - p).log())
@@ -171,7 +180,7 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
     t = _dense_target(y_true, y_pred, "categorical_crossentropy")
     if label_smoothing:
         t = t * (1 - label_smoothing) + label_smoothing / y_pred.shape[-1]
-    z = y_pred if from_logits else y_pred.logits
+    z = _logits(y_pred, from_logits, "softmax")
     if z is not None:
         _check_reduction(reduction)
         return tensor_from_op(ops.SoftmaxCrossEntropy, z, target=t, reduction=reduction,
@@ -185,7 +194,7 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     """-log p[label] per sample, for integer labels (``y_true`` of shape ``y_pred.shape[:-1]``)."""
     y_pred = _pred(y_pred)
     labels = _sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
-    z = y_pred if from_logits else y_pred.logits
+    z = _logits(y_pred, from_logits, "softmax")
     classes = y_pred.shape[-1]
     flat_labels = labels.reshape(-1)
     if z is not None and labels.ndim == 1:  # the common case: one fused op, mean included

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Dict, Optional
 
 from .errors import ConfigError, suggest
@@ -17,7 +18,7 @@ class Regularizer:
     """``penalty = l1 * sum(|w|) + l2 * sum(w^2)``."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        if l1 < 0 or l2 < 0:
+        if not (math.isfinite(l1) and math.isfinite(l2)) or l1 < 0 or l2 < 0:
             raise ConfigError(where=type(self).__name__, expected="non-negative factors",
                               got=f"l1={l1}, l2={l2}", fix="use e.g. l2=1e-4")
         self.l1, self.l2 = float(l1), float(l2)

@@ -84,9 +84,10 @@ class Tensor:
     """
 
     # ``logits``: for a softmax/sigmoid output, the tensor it was computed from, so cross-entropy
-    # losses can work from logits (finite even when a probability rounds to exactly 0 or 1).
+    # losses can work from logits (finite even when a probability rounds to exactly 0 or 1);
+    # ``logits_kind`` says which ("softmax" or "sigmoid"): a loss only uses logits of its kind.
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_leaf", "_retain", "name", "logits",
-                 "__weakref__")
+                 "logits_kind", "__weakref__")
     __array_ufunc__ = None  # make numpy defer to our reflected operators: np_array * tensor
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -99,6 +100,7 @@ class Tensor:
         self._retain = False
         self.name = name
         self.logits: Optional["Tensor"] = None
+        self.logits_kind: Optional[str] = None
 
     # ---------------------------------------------------------------- numpy-like properties
     @property
@@ -254,7 +256,7 @@ class Tensor:
     def abs(self): return _apply(ops.Abs, self)
     def __abs__(self): return self.abs()
     def tanh(self): return _apply(ops.Tanh, self)
-    def sigmoid(self): return _with_logits(_apply(ops.Sigmoid, self), self)
+    def sigmoid(self): return _with_logits(_apply(ops.Sigmoid, self), self, "sigmoid")
     def relu(self): return _apply(ops.Relu, self)
     def erf(self): return _apply(ops.Erf, self)
 
@@ -267,7 +269,8 @@ class Tensor:
         return _apply(ops.Clip, self, lo=min, hi=max)
 
     def softmax(self, axis: int = -1):
-        return _with_logits(_apply(ops.Softmax, self, axis=axis), self if axis in (-1, self.ndim - 1) else None)
+        last = axis in (-1, self.ndim - 1)
+        return _with_logits(_apply(ops.Softmax, self, axis=axis), self if last else None, "softmax")
     def log_softmax(self, axis: int = -1): return _apply(ops.LogSoftmax, self, axis=axis)
 
     def maximum(self, other): return _apply(ops.Maximum, self, _lift(other, self))
@@ -339,12 +342,12 @@ def _lift(x: Any, like: Tensor) -> Tensor:
     t = Tensor.__new__(Tensor)
     t.data = np.asarray(x, dtype=like.data.dtype)
     t.grad, t.requires_grad, t._ctx, t._leaf, t._retain, t.name = None, False, None, True, False, None
-    t.logits = None
+    t.logits = t.logits_kind = None
     return t
 
 
-def _with_logits(out: Tensor, logits: Optional[Tensor]) -> Tensor:
-    out.logits = logits
+def _with_logits(out: Tensor, logits: Optional[Tensor], kind: str) -> Tensor:
+    out.logits, out.logits_kind = logits, kind
     return out
 
 
@@ -368,7 +371,7 @@ def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
         data = np.asarray(data)
     out = Tensor.__new__(Tensor)
     out.data, out.grad, out._leaf, out._retain, out.name = data, None, not record, False, None
-    out.logits = None
+    out.logits = out.logits_kind = None
     out.requires_grad = record
     if record:
         fn.parents = inputs
