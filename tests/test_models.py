@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_edu.layers as layers_module
-from tinygrad_edu import is_grad_enabled, losses, set_seed
+from tinygrad_edu import losses, set_seed
 from tinygrad_edu.errors import ConfigError, NotBuiltError, ShapeError
 from tinygrad_edu.layers import (
     LSTM,
@@ -19,25 +19,12 @@ from tinygrad_edu.layers import (
     Dropout,
     Flatten,
     Input,
-    Layer,
-    MaxPooling2D,
 )
 from tinygrad_edu.models import Sequential
+from model_helpers import Probe, issue_cnn
 from tinygrad_edu.optimizers import SGD, Adam
 
 
-class Probe(Layer):
-    """Identity layer that records, per call, the rows it saw, the mode and the grad mode."""
-
-    feature_axis = None
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.calls = []
-
-    def call(self, x, training=False):
-        self.calls.append((x.data.copy(), training, is_grad_enabled()))
-        return x
 
 
 def mlp(n_in: int = 4, hidden: int = 8, n_out: int = 3, **first) -> Sequential:
@@ -52,18 +39,6 @@ def mlp(n_in: int = 4, hidden: int = 8, n_out: int = 3, **first) -> Sequential:
 def rows(n: int = 10, d: int = 4, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
 
-
-def issue_cnn() -> Sequential:
-    return Sequential(
-        [
-            Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-            MaxPooling2D(),
-            Flatten(),
-            Dense(128, activation="relu"),
-            Dropout(0.5),
-            Dense(10, activation="softmax"),
-        ]
-    )
 
 
 # ---------------------------------------------------------------------- construction and names

@@ -12,12 +12,11 @@ from tinygrad_edu.layers import (
     BatchNormalization,
     Conv2D,
     Dense,
-    Dropout,
     Flatten,
     Input,
-    MaxPooling2D,
 )
 from tinygrad_edu.models import Sequential
+from model_helpers import issue_cnn
 
 
 def capture(model, **kwargs) -> list:
@@ -42,18 +41,6 @@ def totals(lines) -> dict:
             out[m.group(1)] = int(m.group(2).replace(",", ""))
     return out
 
-
-def issue_cnn() -> Sequential:
-    return Sequential(
-        [
-            Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-            MaxPooling2D(),
-            Flatten(),
-            Dense(128, activation="relu"),
-            Dropout(0.5),
-            Dense(10, activation="softmax"),
-        ]
-    )
 
 
 def test_print_fn_receives_every_line_and_the_default_prints_the_same(capsys):

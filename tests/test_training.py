@@ -10,29 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import is_grad_enabled, losses, metrics, set_seed
+from tinygrad_edu import losses, metrics, set_seed
 from tinygrad_edu.callbacks import Callback, History
 from tinygrad_edu.datasets import load_synthetic_digits
-from tinygrad_edu.layers import Dense, Layer
+from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
+from model_helpers import Probe
 from tinygrad_edu.optimizers import SGD, Adam, RMSprop
 
 
-class Probe(Layer):
-    """Identity layer recording every batch it sees with the mode (training or inference)."""
-
-    feature_axis = None
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.calls = []
-
-    def call(self, x, training=False):
-        self.calls.append((x.data.copy(), training, is_grad_enabled()))
-        return x
-
-    def seen(self, training: bool) -> list:
-        return [x for x, mode, _ in self.calls if mode == training]
 
 
 @pytest.fixture
