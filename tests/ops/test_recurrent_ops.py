@@ -163,3 +163,39 @@ def test_unknown_activation_in_the_op_is_a_config_error():
 
 def test_smooth_activations_are_the_gradchecked_subset():
     assert set(SMOOTH) <= set(ALL_ACTIVATIONS) == set(ops.recurrent.FUSED_ACTIVATIONS)
+
+
+@pytest.mark.parametrize("op", [ops.SimpleRNNSequence, ops.LSTMSequence], ids=lambda o: o.__name__)
+def test_pooled_buffers_never_mix_live_graphs(op):
+    """SimpleRNN and LSTM take their large work arrays from a pool that hands them on from call
+    to call: two graphs alive at once, one of them kept with ``retain_graph=True`` and run
+    backward twice, must still give exactly what each gives alone."""
+    rng = np.random.default_rng(5)
+    g, n = GATES[op], 3
+    cases = [[rng.normal(size=(2, 4, 2)), rng.normal(0, 0.7, (2, g * n)),
+              rng.normal(0, 0.7, (n, g * n)), rng.normal(0, 0.5, g * n)] for _ in range(2)]
+    alone = [values_and_grads(lambda *ts: tensor_from_op(op, *ts, return_sequences=True), c, {})
+             for c in cases]
+    tensors = [[Tensor(a, requires_grad=True) for a in c] for c in cases]
+    outs = [tensor_from_op(op, *ts, return_sequences=True) for ts in tensors]  # both alive
+    ups = [np.random.default_rng(0).standard_normal(o.shape) for o in outs]
+    outs[0].backward(ups[0], retain_graph=True)
+    outs[1].backward(ups[1])
+    outs[0].backward(ups[0])  # the retained graph, after the other op gave its arrays back
+    for k, (ts, out, want) in enumerate(zip(tensors, outs, alone)):
+        np.testing.assert_array_equal(out.data, want[0])
+        for t, w in zip(ts, want[1:]):
+            np.testing.assert_allclose(t.grad, w * (2 if k == 0 else 1), rtol=1e-12)
+
+
+def test_buffer_pool_reuses_aligned_arrays_and_keeps_at_most_its_budget():
+    pool = ops.recurrent._BufferPool(max_bytes=3 * 800)
+    a = pool.take((10, 20), np.float32)
+    assert a.shape == (10, 20) and a.dtype == np.float32 and a.ctypes.data % 64 == 0
+    pool.give(a)
+    assert pool.take((10, 20), np.float32) is a  # handed on, not freed
+    assert pool.take((10, 20), np.float32) is not a  # ... once
+    b, c, d, e = (pool.take((10, 20), np.float32) for _ in range(4))
+    pool.give(b, c, d, e)  # 4 x 800 bytes: the oldest (b) goes
+    assert {id(pool.take((10, 20), np.float32)) for _ in range(3)} == {id(c), id(d), id(e)}
+    assert pool.take((20, 10), np.float32).shape == (20, 10)

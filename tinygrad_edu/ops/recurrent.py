@@ -6,19 +6,23 @@ whole layer over ``x [B, T, F]`` in one op, with Keras' weight layouts: ``W [F, 
 h_0 = 0 (and c_0 = 0).
 
 Why fused: the composed form (a Python loop of Tensor ops, see ``layers/recurrent_cells.py``)
-records ~15 graph nodes per time step. Here the whole sequence costs:
+records ~15 graph nodes per time step. SimpleRNN and LSTM here cost, for the whole sequence:
 
-- forward: one GEMM ``[T*B, F] @ [F, g*u]`` projects every time step's input at once; each step then
-  needs only the recurrent GEMM ``[B, u] @ [u, g*u]`` and in-place gate arithmetic in buffers
-  allocated once;
-- backward: the elementwise derivative factors of all steps are computed up front (vectorized over
-  T); the step loop only carries dh (and dc) back through ``dh_{t-1} = dZ_t @ U^T``; then one GEMM
-  each gives ``dU = H_prev^T @ dZ`` (all steps stacked), ``dW = X^T @ dZ`` and ``dx = dZ @ W^T``.
+- forward: one GEMM per step, ``z_t^T = [U; W; b]^T [h_{t-1}; x_t; 1]`` (``[g*u, u+F+1] @
+  [u+F+1, B]``): the states are stored feature-major with x and a row of ones under them, so the
+  input projection and the bias ride along in the recurrent GEMM, which writes ``z_t`` straight
+  into its slot; then in-place gate arithmetic;
+- backward: the elementwise derivative factors of all steps at once (vectorized over T); the step
+  loop only carries dh (and dc) back through ``dh_{t-1} = U dz_t``; then ONE GEMM
+  ``dz [g*u, T*B] @ [h; x; 1]^T`` gives dU, dW and db together, and one more ``dx = dz W^T``;
+- memory: the multi-megabyte work arrays come from ``_POOL`` (reused from call to call; fresh
+  ones cost a page fault per 4 KB - see ``_BufferPool``).
 
-(The code computes the same products transposed - ``z_t^T = U^T h_{t-1}^T + ...`` - because it
-stores each step feature-major, ``[g*u, B]``; see ``_SequenceOp``. Measured on 2 cores, the
-LSTM(128) training step of ``benchmarks/bench_rnn.py`` spends about two thirds of its time in
-those GEMMs.)
+Feature-major (``[k, B]`` per step) because OpenBLAS runs these small GEMMs fastest that way
+(measured on 2 cores: ``[512, 128] @ [128, 64]`` at ~320 GFLOP/s, the batch-major
+``[64, 128] @ [128, 512]`` at ~150) and each gate is then a contiguous block of rows. Measured on
+2 cores, the LSTM(128) training step of ``benchmarks/bench_rnn.py`` spends about two thirds of its
+time in those GEMMs.
 
 Keyword arguments common to all three: ``activation`` (and ``recurrent_activation``) names from
 ``FUSED_ACTIVATIONS``; ``return_sequences`` (output ``[B, T, u]`` instead of the last state
@@ -28,7 +32,9 @@ processing order, as in Keras).
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Tuple
+import threading
+import weakref
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -95,22 +101,58 @@ def _activation(name: str, op: str) -> Tuple[Callable, Callable]:
     return _ACTIVATIONS[name]
 
 
-# ---------------------------------------------------------------- shared by every sequence op
-def _to_columns(a: np.ndarray) -> np.ndarray:
-    """``[T, k, B] -> [k, T*B]`` (one transposing copy): all steps side by side for one GEMM."""
-    steps, k, batch = a.shape
-    return np.ascontiguousarray(a.transpose(1, 0, 2)).reshape(k, steps * batch)
+# ---------------------------------------------------------------- reused work arrays
+class _BufferPool:
+    """Work arrays handed from one call to the next (most recently returned first).
 
-
-class _SequenceOp(Function):
-    """Shared plumbing: input checks, the up-front input GEMM, output layout, the final GEMMs.
-
-    Inside the op every per-step array is stored *time-major and feature-major*, ``[T, k, B]``:
-    step t's gates are then the contiguous rows of one ``[g*u, B]`` block, so each gate is a
-    contiguous ``[u, B]`` slice and numpy's elementwise loops run at full speed (a column slice
-    of a ``[B, g*u]`` row-major block is strided, and several times slower). The matrices are
-    used transposed accordingly: ``z_t^T = W^T x_t^T + U^T h_{t-1}^T``.
+    A fresh multi-megabyte numpy array is mapped from the operating system page by page: the
+    first touch of every 4 KB costs a page fault and a zeroed page (measured: ~2,700 faults,
+    about a third of an LSTM(128) forward + backward at batch 64 over 20 steps). An array of the
+    same shape and dtype that an earlier call gave back is already mapped. Only arrays nothing
+    else can see are given back: an op's saved arrays when the op itself is garbage collected
+    (its graph was freed; a graph kept with ``retain_graph`` keeps them), its backward-only
+    arrays at the end of backward. At most ``max_bytes`` are kept; beyond that the oldest are
+    freed. Arrays start on a 64-byte boundary (numpy's own large arrays start 16 bytes into a
+    page, so every AVX-512 load would straddle two cache lines).
     """
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._free: List[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def take(self, shape: Tuple[int, ...], dtype) -> np.ndarray:
+        """An uninitialized array of this shape and dtype."""
+        shape, dtype = tuple(shape), np.dtype(dtype)
+        with self._lock:
+            for k in range(len(self._free) - 1, -1, -1):
+                arr = self._free[k]
+                if arr.shape == shape and arr.dtype == dtype:
+                    return self._free.pop(k)
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        raw = np.empty(nbytes + 64, np.uint8)  # 64-byte aligned: no vector load straddles a line
+        start = -raw.ctypes.data % 64
+        return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+    def give(self, *arrays: np.ndarray) -> None:
+        """Hand arrays back; the caller must keep no reference (nor any view) to them."""
+        with self._lock:
+            self._free.extend(arrays)
+            total = sum(a.nbytes for a in self._free)
+            while self._free and total > self.max_bytes:
+                total -= self._free.pop(0).nbytes
+
+    def give_when_gone(self, owner: object, *arrays: np.ndarray) -> None:
+        """Give ``arrays`` back once ``owner`` (the op that holds them) is garbage collected."""
+        weakref.finalize(owner, self.give, *arrays)
+
+
+_POOL = _BufferPool()
+
+
+# ---------------------------------------------------------------- shared by every sequence op
+class _SequenceOp(Function):
+    """Shared plumbing: input checks, the state columns, output layout, upstream grads."""
 
     gates = 1
     shape_rule = "x [B, T, F], W [F, g*u], U [u, g*u], b [g*u] (g = number of gates)"
@@ -118,8 +160,8 @@ class _SequenceOp(Function):
     def bias_shape(self, n: int) -> Tuple[int, ...]:
         return (self.gates * n,)
 
-    def _begin(self, x, w, u, b, return_sequences, go_backwards) -> np.ndarray:
-        """Check shapes; return ``x_t @ W (+ b)`` for every step as ``[T, g*u, B]`` (one GEMM)."""
+    def _check(self, x, w, u, b, return_sequences, go_backwards) -> None:
+        """Check the shapes; keep the weights, sizes, dtype and options."""
         n = u.shape[0] if u.ndim == 2 else -1
         g = self.gates * n
         bad = (x.ndim != 3 or w.shape != (x.shape[-1], g) or u.shape != (n, g)
@@ -133,32 +175,24 @@ class _SequenceOp(Function):
         self.return_sequences, self.go_backwards = bool(return_sequences), bool(go_backwards)
         self.w, self.u, self.units, self.batch = w, u, n, x.shape[0]
         self.dtype = np.result_type(x, w, u)
-        batch, steps, feats = x.shape
-        xs = x[:, ::-1] if go_backwards else x
-        self.x_cols = _to_columns(xs.transpose(1, 2, 0))  # [F, T*B], step-major columns
-        z = np.empty((steps, g, batch), dtype=self.dtype)
-        if feats == 1:  # numpy's matmul takes a slow non-BLAS loop for an inner size of 1
-            np.multiply(w.T, self.x_cols.reshape(steps, 1, batch), out=z)
-        else:
-            proj = w.T @ self.x_cols  # [g, F] @ [F, T*B]: every step's projection in one GEMM
-            np.copyto(z, proj.reshape(g, steps, batch).transpose(1, 0, 2))
-        b_in = self.input_bias(b)
-        if b_in is not None:
-            z += b_in[:, None]
-        return z
 
-    def input_bias(self, b: Optional[np.ndarray]) -> Optional[np.ndarray]:
-        return b
-
-    def _states(self, steps: int, batch: int) -> np.ndarray:
-        """``[T+1, u, B]`` zeros: slot 0 is the initial state, slot t+1 the state after step t."""
-        return np.zeros((steps + 1, self.units, batch), dtype=self.dtype)
+    def _state_columns(self, x: np.ndarray, bias: bool) -> np.ndarray:
+        """``[u+F(+1), T+1, B]`` from ``_POOL``: slot t holds the column ``[h_{t-1}; x_t; 1]``
+        of step t (processing order); slot t+1's h rows receive the state after step t."""
+        n, (batch, steps, feats) = self.units, x.shape
+        hs = _POOL.take((n + feats + bias, steps + 1, batch), self.dtype)
+        hs[:n, 0] = 0
+        hs[n : n + feats, :steps] = (x[:, ::-1] if self.go_backwards else x).transpose(2, 1, 0)
+        hs[n + feats :, :steps] = 1
+        hs[n:, steps] = 0
+        return hs
 
     def _emit(self, hs: np.ndarray) -> np.ndarray:
-        """``[B, T, u]`` (processing order) or the last state ``[B, u]``."""
+        """``[B, T, u]`` (processing order) or the last state ``[B, u]`` from ``[u, T+1, B]``;
+        always a copy (``hs`` goes back to the pool)."""
         if self.return_sequences:
-            return np.ascontiguousarray(hs[1:].transpose(2, 0, 1))
-        return np.ascontiguousarray(hs[-1].T)
+            return np.array(hs[:, 1:].transpose(2, 1, 0), order="C")
+        return np.array(hs[:, -1].T, order="C")
 
     def _upstream(self, grad: np.ndarray) -> Tuple[Optional[np.ndarray], np.ndarray]:
         """(dL/dh_t of every step as ``[T, u, B]`` or None, a fresh ``[u, B]`` dL/dh_T)."""
@@ -167,27 +201,28 @@ class _SequenceOp(Function):
             return dseq, np.zeros_like(dseq[0])
         return None, np.array(grad.T, dtype=self.dtype, order="C")
 
-    def _input_grads(self, dz_cols: np.ndarray, need) -> Tuple:
-        """dx, dW and db (one GEMM / sum each) from the pre-activation grads ``[g, T*B]``."""
-        dx = dw = db = None
+    def _grads(self, dz: np.ndarray, w: np.ndarray,
+               layout: Callable[[np.ndarray], np.ndarray]) -> Tuple:
+        """(dx, dW, dU, db) from the pre-activation grads ``dz [g*u, T*B]`` whose rows match
+        ``w``'s columns: dU, dW and db from one GEMM ``dz @ [h; x; 1]^T`` (``[g*u, T*B] @
+        [T*B, u+F+1]``); ``layout`` turns a ``[g*u, m]`` block into the weight layout
+        ``[m, g*u]`` (a fresh array)."""
+        need, n, feats = self.needs_input_grad, self.units, w.shape[0]
+        dx = dw = du = db = None
         if need[0]:
-            dx = (self.w @ dz_cols).reshape(self.w.shape[0], -1, self.batch).transpose(2, 1, 0)
+            dx = (w @ dz).reshape(feats, -1, self.batch).transpose(2, 1, 0)
             dx = dx[:, ::-1] if self.go_backwards else dx
-        if need[1]:
-            dw = self.x_cols @ dz_cols.T  # [F, T*B] @ [T*B, g]
-        if len(need) > 3 and need[3]:
-            db = dz_cols @ np.ones(dz_cols.shape[1], dz_cols.dtype)  # a GEMV: faster than sum
-        return dx, dw, db
+        if any(need[1:]):
+            hs = self.hs[:, :-1].reshape(self.hs.shape[0], -1)  # [u+F(+1), T*B], a view
+            r = dz @ hs.T
+            du = layout(r[:, :n]) if need[2] else None
+            dw = layout(r[:, n : n + feats]) if need[1] else None
+            db = layout(r[:, n + feats :])[0] if len(need) > 3 and need[3] else None
+        return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
 
-    def _columns(self, width: int, steps: int) -> np.ndarray:
-        """An empty ``[width, T, B]`` buffer: backward writes step t's grads to ``[:, t]`` (from a
-        small contiguous scratch that stays in cache) and reads it back as ``[width, T*B]``."""
-        return np.empty((width, steps, self.batch), dtype=self.dtype)
 
-    @staticmethod
-    def _recurrent_grad(states: np.ndarray, dz_cols: np.ndarray) -> np.ndarray:
-        """sum_t states_t dz_t^T as one GEMM over all steps: ``[u, T*B] @ [T*B, g]``."""
-        return _to_columns(states) @ dz_cols.T
+def _transposed(rows: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(rows.T)
 
 
 class SimpleRNNSequence(_SequenceOp):
@@ -203,33 +238,33 @@ class SimpleRNNSequence(_SequenceOp):
 
     def forward(self, x, w, u, b=None, *, activation="tanh", return_sequences=False,
                 go_backwards=False):
-        z = self._begin(x, w, u, b, return_sequences, go_backwards)
+        self._check(x, w, u, b, return_sequences, go_backwards)
         act, self.dact = _activation(activation, self.name)
-        hs, ut = self._states(*z.shape[::2]), u.T
-        rec = np.empty_like(hs[0])
-        for t in range(len(z)):
-            np.matmul(ut, hs[t], out=rec)  # [u, u] @ [u, B]
-            rec += z[t]
-            act(rec, hs[t + 1])
+        n, hs = self.units, self._state_columns(x, b is not None)
+        m = np.concatenate([u, w] + ([b[None]] if b is not None else [])).astype(self.dtype).T
+        a = np.empty((n, hs.shape[2]), self.dtype)  # (a GEMM writing into hs would copy)
+        for t in range(hs.shape[1] - 1):
+            np.matmul(m, hs[:, t], out=a)  # [u, u+F+1] @ [u+F+1, B]
+            act(a, hs[:n, t + 1])
         self.hs = hs
-        return self._emit(hs)
+        _POOL.give_when_gone(self, hs)
+        return self._emit(hs[:n])
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
-        hs, u, steps = self.hs, self.u, len(self.hs) - 1
-        da_cols, da = self._columns(self.units, steps), np.empty_like(dh)
+        hs, u, n = self.hs, self.u, self.units
+        steps = hs.shape[1] - 1
+        da = _POOL.take((n, steps, self.batch), self.dtype)  # [u, T, B]: da_t is da[:, t]
+        self.dact(hs[:n, 1:], da)  # act'(a_t) of every step at once
         for t in range(steps - 1, -1, -1):
             if dseq is not None:
                 dh += dseq[t]
-            self.dact(hs[t + 1], da)  # da_t = dh_t * act'(a_t)
-            da *= dh
-            da_cols[:, t] = da
-            np.matmul(u, da, out=dh)  # dh_{t-1} = U da_t  ([u, u] @ [u, B])
-        need = self.needs_input_grad
-        da_cols = da_cols.reshape(self.units, -1)
-        dx, dw, db = self._input_grads(da_cols, need)
-        du = self._recurrent_grad(hs[:-1], da_cols) if need[2] else None
-        return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
+            da[:, t] *= dh  # da_t = dh_t * act'(a_t)
+            if t:  # the initial state needs no gradient
+                np.matmul(u, da[:, t], out=dh)  # dh_{t-1} = U da_t  ([u, u] @ [u, B])
+        grads = self._grads(da.reshape(n, -1), self.w, _transposed)
+        _POOL.give(da)
+        return grads
 
 
 class LSTMSequence(_SequenceOp):
@@ -242,6 +277,10 @@ class LSTMSequence(_SequenceOp):
     BPTT: dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t);   dz_i = dc_t * c~ * ract'(i),
     dz_f = dc_t * c_{t-1} * ract'(f),  dz_c = dc_t * i * act'(c~),  dz_o = dh_t * act(c_t) *
     ract'(o);   dh_{t-1} = dz_t @ U^T;  dU, dW, db, dx as for SimpleRNN with dz in place of da.
+
+    Inside, the gates are in the order o, i, f, c (Keras' order rolled by one gate, see
+    ``_roll``): the three ``ract`` gates are then one block of rows in the forward pass, and the
+    three gates whose gradient is a multiple of dc (i, f, c) one block in the backward pass.
     """
 
     gates = 4
@@ -249,30 +288,66 @@ class LSTMSequence(_SequenceOp):
 
     def forward(self, x, w, u, b=None, *, activation="tanh", recurrent_activation="sigmoid",
                 return_sequences=False, go_backwards=False, return_cell=False):
-        z = self._begin(x, w, u, b, return_sequences, go_backwards)
+        self._check(x, w, u, b, return_sequences, go_backwards)
         act, self.dact = _activation(activation, self.name)
         ract, self.dract = _activation(recurrent_activation, self.name)
         n, self.return_cell = self.units, bool(return_cell)
-        hs = self._states(*z.shape[::2])
-        cs, ac = np.zeros_like(hs), np.empty_like(hs[1:])  # c_t and act(c_t)
-        rec, ic, ut = np.empty_like(z[0]), np.empty_like(hs[0]), u.T
-        for t in range(len(z)):
-            g = z[t]  # [4u, B]; becomes the activated gates [i; f; c~; o] in place
-            i, f, cc, o = g[:n], g[n : 2 * n], g[2 * n : 3 * n], g[3 * n :]
-            np.matmul(ut, hs[t], out=rec)
-            g += rec
-            act(cc, ic)  # c~ aside, so that one call activates all four gate blocks
-            ract(g, g)
-            np.copyto(cc, ic)
+        m = _roll(np.concatenate([u, w] + ([b[None]] if b is not None else [])), n)
+        m = m.astype(self.dtype, copy=False)
+        # sigmoid(a) = (1 + tanh(a / 2)) / 2: with the o, i, f columns halved here (exact in
+        # floating point), one tanh call per step activates all four gates
+        fast = act is _tanh and ract is _sigmoid
+        if fast:
+            m[:, : 3 * n] *= 0.5
+        m = m.T  # [4u, u+F+1], a transposed view (BLAS takes it as it is)
+        hs = self._state_columns(x, b is not None)
+        steps, batch = hs.shape[1] - 1, hs.shape[2]
+        z = _POOL.take((steps, 4 * n, batch), self.dtype)  # activated gates [o; i; f; c~]
+        cs = _POOL.take((steps + 1, n, batch), self.dtype)  # c_t in slot t+1
+        ac = _POOL.take((steps, n, batch), self.dtype)  # act(c_t)
+        cs[0] = 0
+        tmp = np.empty((n, batch), self.dtype)
+        for t in range(steps):
+            g = z[t]
+            np.matmul(m, hs[:, t], out=g)  # [4u, u+F+1] @ [u+F+1, B]: h, x and 1 at once
+            sig, o, i, f, cc = g[: 3 * n], g[:n], g[n : 2 * n], g[2 * n : 3 * n], g[3 * n :]
+            if fast:
+                np.tanh(g, out=g)
+                sig *= 0.5
+                sig += 0.5
+            else:
+                ract(sig, sig)
+                act(cc, cc)
             np.multiply(f, cs[t], out=cs[t + 1])
-            np.multiply(i, cc, out=ic)
-            cs[t + 1] += ic
+            np.multiply(i, cc, out=tmp)
+            cs[t + 1] += tmp
             act(cs[t + 1], ac[t])
-            np.multiply(o, ac[t], out=hs[t + 1])
+            np.multiply(o, ac[t], out=hs[:n, t + 1])
         self.hs, self.cs, self.ac, self.z = hs, cs, ac, z
+        _POOL.give_when_gone(self, hs, cs, ac, z)
+        out = self._emit(hs[:n])
         if not self.return_cell:
-            return self._emit(hs)
-        return np.concatenate([self._emit(hs), self._emit(cs)], axis=-1)
+            return out
+        c_out = cs.transpose(1, 0, 2)  # [u, T+1, B] like the h rows of hs
+        return np.concatenate([out, self._emit(c_out)], axis=-1)
+
+    def _factors(self) -> Tuple[np.ndarray, np.ndarray]:
+        """The derivative factors of every step at once (vectorized over T), from ``_POOL``:
+        ``a [T, 4u, B] = [act(c_t) ract'(o); c~ ract'(i); c_{t-1} ract'(f); i act'(c~)]``
+        (dz_t = a_t times dh_t for o, times dc_t for i, f, c) and ``p = o act'(c_t)``
+        ``[T, u, B]``."""
+        n, z, ac = self.units, self.z, self.ac
+        o, i, cc = z[:, :n], z[:, n : 2 * n], z[:, 3 * n :]
+        a, p = _POOL.take(z.shape, self.dtype), _POOL.take(ac.shape, self.dtype)
+        self.dract(z[:, : 3 * n], a[:, : 3 * n])
+        a[:, :n] *= ac
+        a[:, n : 2 * n] *= cc
+        a[:, 2 * n : 3 * n] *= self.cs[:-1]
+        self.dact(cc, a[:, 3 * n :])
+        a[:, 3 * n :] *= i
+        self.dact(ac, p)
+        p *= o
+        return a, p
 
     def backward(self, grad):
         n = self.units
@@ -282,36 +357,42 @@ class LSTMSequence(_SequenceOp):
             dc_seq, dc = self._upstream(grad_c)
         dseq, dh = self._upstream(grad)
         dc = np.zeros_like(dh) if dc is None else dc
-        z, cs, ac, u = self.z, self.cs, self.ac, self.u
+        z, u = self.z, _roll(self.u, n)
         steps, g, batch = z.shape
-        dz_cols = self._columns(g, steps)
-        d, tmp = np.empty((4, n, batch), self.dtype), np.empty_like(dh)  # this step's dz
+        a, p = self._factors()
+        dz = _POOL.take((g, steps, batch), self.dtype)  # [4u, T, B]: dz_t is dz[:, t]
+        a4, dz4 = a.reshape(steps, 4, n, batch), dz.reshape(4, n, steps, batch)
+        tmp = np.empty_like(dh)
         for t in range(steps - 1, -1, -1):
-            i, f, cc, o = z[t].reshape(4, n, batch)
             if dseq is not None:
                 dh += dseq[t]
             if dc_seq is not None:
                 dc += dc_seq[t]
-            self.dact(ac[t], tmp)  # dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t)
-            tmp *= o
-            tmp *= dh
+            np.multiply(dh, p[t], out=tmp)  # dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t)
             dc += tmp
-            self.dract(z[t], d.reshape(g, batch))  # every block at once; c~'s is redone below
-            self.dact(cc, d[2])
-            d[0] *= cc
-            d[1] *= cs[t]
-            d[2] *= i
-            d[3] *= ac[t]
-            d[:3] *= dc
-            d[3] *= dh
-            dc *= f
-            dz_cols[:, t] = d.reshape(g, batch)
-            np.matmul(u, d.reshape(g, batch), out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
-        need = self.needs_input_grad
-        dz_cols = dz_cols.reshape(g, -1)
-        dx, dw, db = self._input_grads(dz_cols, need)
-        du = self._recurrent_grad(self.hs[:-1], dz_cols) if need[2] else None
-        return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
+            np.multiply(a4[t, 0], dh, out=dz4[0, :, t])  # o: its factor times dh
+            np.multiply(a4[t, 1:], dc, out=dz4[1:, :, t])  # i, f, c: theirs times dc
+            if t:  # the initial states need no gradient
+                dc *= z[t, 2 * n : 3 * n]
+                np.matmul(u, dz[:, t], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
+        _POOL.give(a, p)
+        grads = self._grads(dz.reshape(g, -1), _roll(self.w, n), lambda r: _unroll(r, n))
+        _POOL.give(dz)
+        return grads
+
+
+def _roll(cols: np.ndarray, n: int) -> np.ndarray:
+    """Keras' gate columns ``[i | f | c | o]`` (``[..., 4u]``) -> ``[o | i | f | c]`` (a copy)."""
+    return np.concatenate([cols[:, 3 * n :], cols[:, : 3 * n]], axis=1)
+
+
+def _unroll(rows: np.ndarray, n: int) -> np.ndarray:
+    """Gate rows ``[o; i; f; c]`` (``[4u, m]``) -> the weight layout ``[m, 4u]`` with the gates
+    in Keras' order i, f, c, o (a fresh C-contiguous array)."""
+    out = np.empty((rows.shape[1], rows.shape[0]), rows.dtype)
+    out[:, : 3 * n] = rows[n:].T
+    out[:, 3 * n :] = rows[:n].T
+    return out
 
 
 __all__ = ["SimpleRNNSequence", "LSTMSequence", "FUSED_ACTIVATIONS"]

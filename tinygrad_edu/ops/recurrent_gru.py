@@ -1,4 +1,11 @@
-"""``GRUSequence``: Keras' GRU over a whole sequence (see ``ops/recurrent.py`` for the plan)."""
+"""``GRUSequence``: Keras' GRU over a whole sequence (see ``ops/recurrent.py`` for the plan).
+
+Unlike SimpleRNN and LSTM, the GRU keeps ``h_{t-1} @ U_h`` apart from ``x_t @ W_h`` (the reset
+gate multiplies only the first), so the input projection of every step is one GEMM up front,
+``[3u, F] @ [F, T*B]``, added to the recurrent GEMM of each step. Per-step arrays are
+time-major and feature-major, ``[T, k, B]``: step t's gates are the contiguous rows of one
+``[3u, B]`` block.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,12 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .recurrent import _activation, _SequenceOp
+
+
+def _to_columns(a: np.ndarray) -> np.ndarray:
+    """``[T, k, B] -> [k, T*B]`` (one transposing copy): all steps side by side for one GEMM."""
+    steps, k, batch = a.shape
+    return np.ascontiguousarray(a.transpose(1, 0, 2)).reshape(k, steps * batch)
 
 
 class GRUSequence(_SequenceOp):
@@ -38,15 +51,33 @@ class GRUSequence(_SequenceOp):
     def input_bias(self, b: Optional[np.ndarray]) -> Optional[np.ndarray]:
         return b[0] if b is not None and self.reset_after else b
 
+    def _projection(self, x: np.ndarray, b: Optional[np.ndarray]) -> np.ndarray:
+        """``x_t @ W (+ b_in)`` for every step as ``[T, 3u, B]`` (one GEMM)."""
+        batch, steps, feats = x.shape
+        xs = x[:, ::-1] if self.go_backwards else x
+        self.x_cols = _to_columns(xs.transpose(1, 2, 0))  # [F, T*B], step-major columns
+        g = self.w.shape[1]
+        z = np.empty((steps, g, batch), dtype=self.dtype)
+        if feats == 1:  # numpy's matmul takes a slow non-BLAS loop for an inner size of 1
+            np.multiply(self.w.T, self.x_cols.reshape(steps, 1, batch), out=z)
+        else:
+            proj = self.w.T @ self.x_cols  # [g, F] @ [F, T*B]
+            np.copyto(z, proj.reshape(g, steps, batch).transpose(1, 0, 2))
+        b_in = self.input_bias(b)
+        if b_in is not None:
+            z += b_in[:, None]
+        return z
+
     def forward(self, x, w, u, b=None, *, activation="tanh", recurrent_activation="sigmoid",
                 reset_after=True, return_sequences=False, go_backwards=False):
         self.reset_after = bool(reset_after)
-        z = self._begin(x, w, u, b, return_sequences, go_backwards)  # [T, 3u, B]
+        self._check(x, w, u, b, return_sequences, go_backwards)
+        z = self._projection(x, b)  # [T, 3u, B]
         act, self.dact = _activation(activation, self.name)
         ract, self.dract = _activation(recurrent_activation, self.name)
         b_rec = b[1][:, None] if b is not None and self.reset_after else None
         n, ut = self.units, u.T
-        hs = self._states(*z.shape[::2])
+        hs = np.zeros((len(z) + 1, n, z.shape[2]), self.dtype)  # slot t+1: h after step t
         # reset_after keeps U^T h_{t-1} (+ b_r) per step, else r * h_{t-1}: backward needs it
         saved = np.empty((len(z), 3 * n if self.reset_after else n, hs.shape[2]), self.dtype)
         tmp = np.empty_like(hs[0])
@@ -73,18 +104,19 @@ class GRUSequence(_SequenceOp):
             hs[t + 1] *= g[:n]
             hs[t + 1] += hh
         self.hs, self.saved, self.z = hs, saved, z
-        return self._emit(hs)
+        return self._emit(hs.transpose(1, 0, 2))
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
         n, hs, z_all, u = self.units, self.hs, self.z, self.u
         steps, g, batch = z_all.shape
-        # this step's grads in small scratch buffers, copied into [3u, T, B] column buffers:
-        # a = input side [da_z; da_r; da_h]; e = recurrent side [da_z; da_r; da_h * r]
-        a_cols, a, tmp = self._columns(g, steps), np.empty((3, n, batch), self.dtype), dh.copy()
-        e_cols = e = None
+        # this step's grads in small scratch buffers (they stay in cache), copied to [:, t] of
+        # [3u, T, B] column buffers: a = input side [da_z; da_r; da_h]; e = recurrent side
+        # [da_z; da_r; da_h * r]
+        a_cols, a = np.empty((g, steps, batch), self.dtype), np.empty((3, n, batch), self.dtype)
+        tmp, e_cols, e = dh.copy(), None, None
         if self.reset_after:
-            e_cols, e = self._columns(g, steps), np.empty_like(a)
+            e_cols, e = np.empty_like(a_cols), np.empty_like(a)
         for t in range(steps - 1, -1, -1):
             z, r, hh = z_all[t].reshape(3, n, batch)
             if dseq is not None:
@@ -128,6 +160,23 @@ class GRUSequence(_SequenceOp):
         if db is not None and self.reset_after:
             db = np.stack([db, e_cols @ np.ones(e_cols.shape[1], self.dtype)])
         return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
+
+    def _input_grads(self, dz_cols: np.ndarray, need) -> Tuple:
+        """dx, dW and db (one GEMM / sum each) from the pre-activation grads ``[g, T*B]``."""
+        dx = dw = db = None
+        if need[0]:
+            dx = (self.w @ dz_cols).reshape(self.w.shape[0], -1, self.batch).transpose(2, 1, 0)
+            dx = dx[:, ::-1] if self.go_backwards else dx
+        if need[1]:
+            dw = self.x_cols @ dz_cols.T  # [F, T*B] @ [T*B, g]
+        if len(need) > 3 and need[3]:
+            db = dz_cols @ np.ones(dz_cols.shape[1], dz_cols.dtype)  # a GEMV: faster than sum
+        return dx, dw, db
+
+    @staticmethod
+    def _recurrent_grad(states: np.ndarray, dz_cols: np.ndarray) -> np.ndarray:
+        """sum_t states_t dz_t^T as one GEMM over all steps: ``[u, T*B] @ [T*B, g]``."""
+        return _to_columns(states) @ dz_cols.T
 
 
 __all__ = ["GRUSequence"]
