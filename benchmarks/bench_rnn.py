@@ -78,10 +78,12 @@ def time_layer(kind: str, batch: int = 64, steps: int = 20, units: int = 128,
     return harness.interleaved(contenders, repeats=repeats)
 
 
-def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> List[harness.Row]:
-    """One row per layer for ``run_all``: our fused step against torch (target <= 1.0x)."""
+def bench_rows(quick: bool = False, repeats: int = 31, only: Optional[str] = None,
+               **sizes: int) -> List[harness.Row]:
+    """One row per layer (``only``: the layer of that name, any case) for ``run_all``: our fused
+    step against torch (target <= 1.0x)."""
     rows = []
-    for kind in LAYERS:
+    for kind in [k for k in LAYERS if only is None or k.lower() == only.lower()]:
         timings = time_layer(kind, repeats=repeats, quick=quick, **sizes)
         ms = {name: t.median for name, t in timings.items()}
         rows.append(harness.Row(

@@ -15,8 +15,8 @@ writes the rows for tooling.
 
 ``--quick``: a smoke run for CI - 3 rounds of tiny blocks, 3,000 images - that checks every
 benchmark still runs (and that every numpy reference still equals ours); its times mean nothing.
-``--only NAME``: one group (``mlp``, ``fit``, ``rss``, ``conv``, ``rnn``) or an MLP workload key
-substring (``b512``, ``dropout``, ``784-32-10``).
+``--only NAME``: one group (``mlp``, ``fit``, ``rss``, ``conv``, ``rnn``), one recurrent layer
+(``LSTM``, ``SimpleRNN``) or an MLP workload key substring (``b512``, ``dropout``, ``784-32-10``).
 
 Every group is a module with ``bench_rows(quick, ...) -> list[harness.Row]`` (``bench_mlp``,
 ``bench_fit``, ``bench_conv``, ``bench_rnn``), called in this process.
@@ -67,6 +67,7 @@ sys.path.insert(0, str(HERE))
 import harness  # noqa: E402
 
 GROUPS = ("mlp", "fit", "conv", "rnn")
+RNN_LAYERS = ("lstm", "simplernn")  # bench_rnn.LAYERS, lower case: --only picks one
 
 
 def parse_tables(text: str) -> List[Dict[str, str]]:
@@ -92,7 +93,9 @@ def selected(group: str, only: Optional[str]) -> bool:
     only = only.lower()
     if group == "fit" and only == "rss":
         return True
-    if group == "mlp" and only not in GROUPS and only != "rss":
+    if group == "rnn" and only in RNN_LAYERS:
+        return True
+    if group == "mlp" and only not in GROUPS + RNN_LAYERS and only != "rss":
         import bench_mlp
 
         return bool(bench_mlp.select(only))
@@ -126,6 +129,10 @@ def run(quick: bool = False, only: Optional[str] = None
                 import bench_fit
 
                 rows += bench_fit.bench_rows(quick, only="rss" if only == "rss" else None)
+            elif group == "rnn" and only and only.lower() in RNN_LAYERS:
+                import bench_rnn
+
+                rows += bench_rnn.bench_rows(quick, only=only)
             else:
                 rows += importlib.import_module(f"bench_{group}").bench_rows(quick=quick)
         except Exception:  # noqa: BLE001 - one broken benchmark must not hide the others
@@ -161,7 +168,8 @@ def _report(rows: Sequence[harness.Row], crashes: Sequence[str], quick: bool,
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke run (< 30 s)")
-    parser.add_argument("--only", default=None, help="mlp|fit|rss|conv|rnn or an MLP key part")
+    parser.add_argument("--only", default=None,
+                        help="mlp|fit|rss|conv|rnn|LSTM|SimpleRNN or an MLP key part")
     parser.add_argument("--threads", default=os.environ["BENCH_THREADS"],
                         help="BLAS/torch threads (default 2)")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
