@@ -12,17 +12,8 @@ from .errors import (
     TinygradEduError,
 )
 from .gradcheck import gradcheck
-from .tensor import (
-    Tensor,
-    concatenate,
-    is_grad_enabled,
-    maximum,
-    minimum,
-    no_grad,
-    stack,
-    tensor_from_op,
-    where,
-)
+from .functional import concatenate, maximum, minimum, stack, where
+from .tensor import Tensor, is_grad_enabled, no_grad, tensor_from_op
 
 __version__ = "0.1.0"
 

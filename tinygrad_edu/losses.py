@@ -20,7 +20,8 @@ import numpy as np
 
 from . import ops
 from .errors import ConfigError, DataError, ShapeError, suggest
-from .tensor import Tensor, tensor_from_op, where
+from .functional import where
+from .tensor import Tensor, tensor_from_op
 
 EPSILON = 1e-7
 

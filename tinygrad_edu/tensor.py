@@ -14,7 +14,7 @@ array([[2., 4.]], dtype=float32)
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
 
@@ -443,43 +443,9 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             t._ctx = None
 
 
-# -------------------------------------------------------------------- functions with numpy names
-def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (``np.concatenate``)."""
-    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
-    ts += [_lift(t, ts[0]) for t in tensors[1:]]
-    return _apply(ops.Concatenate, *ts, axis=axis)
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis (``np.stack``)."""
-    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
-    ts += [_lift(t, ts[0]) for t in tensors[1:]]
-    return _apply(ops.Stack, *ts, axis=axis)
-
-
-def where(cond: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where the boolean mask ``cond`` holds, else ``b`` (``np.where``)."""
-    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return _apply(ops.Where, _lift(a, like), _lift(b, like), cond=np.asarray(_raw(cond), dtype=bool))
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum (``np.maximum``); ties share the gradient equally."""
-    return (a if isinstance(a, Tensor) else _lift(a, b)).maximum(b)
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum (``np.minimum``); ties share the gradient equally."""
-    return (a if isinstance(a, Tensor) else _lift(a, b)).minimum(b)
-
-
 def tensor_from_op(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
     """Apply any ``Function`` subclass (e.g. a user's own op) to tensors, recording the graph."""
     return _apply(fn_cls, *inputs, **params)
 
 
-__all__ = [
-    "Tensor", "no_grad", "is_grad_enabled", "concatenate", "stack", "where", "maximum",
-    "minimum", "tensor_from_op",
-]
+__all__ = ["Tensor", "no_grad", "is_grad_enabled", "tensor_from_op"]

@@ -27,7 +27,8 @@ import numpy as np
 from .._shapes import as_pair, conv_output_length
 from ..ops import conv as _conv_ops
 from ..ops import pooling as _ops
-from ..tensor import Tensor, stack, tensor_from_op
+from ..functional import stack
+from ..tensor import Tensor, tensor_from_op
 from .base import Shape, bracket_shape
 from .conv import PADDINGS, ImageLayer, check_choice, window_fits
 

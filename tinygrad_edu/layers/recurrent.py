@@ -32,7 +32,8 @@ from .. import activations, initializers
 from .._shapes import fmt_shape, positive_int
 from ..ops.recurrent import FUSED_ACTIVATIONS, LSTMSequence, SimpleRNNSequence
 from ..ops.recurrent_gru import GRUSequence
-from ..tensor import Tensor, stack, tensor_from_op
+from ..functional import stack
+from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
 from .recurrent_cells import gru_cell, lstm_cell, run_sequence, simple_rnn_cell
 

@@ -27,7 +27,8 @@ import numpy as np
 from .. import layers as L
 from .. import ops
 from ..layers.base import Layer
-from ..tensor import Tensor, concatenate, maximum, minimum, stack, tensor_from_op, where
+from ..functional import concatenate, maximum, minimum, stack, where
+from ..tensor import Tensor, tensor_from_op
 
 Rng = np.random.Generator
 

@@ -1,0 +1,49 @@
+"""Functions with numpy's names that build tensors from several inputs: ``concatenate``,
+``stack``, ``where``, ``maximum``, ``minimum`` (exported at the top level as
+``tinygrad_edu.concatenate`` and so on).
+
+>>> from tinygrad_edu import Tensor
+>>> stack([Tensor([1.0, 2.0]), Tensor([3.0, 4.0])]).shape
+(2, 2)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor, _apply, _lift, _raw
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (``np.concatenate``)."""
+    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
+    ts += [_lift(t, ts[0]) for t in tensors[1:]]
+    return _apply(ops.Concatenate, *ts, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (``np.stack``)."""
+    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
+    ts += [_lift(t, ts[0]) for t in tensors[1:]]
+    return _apply(ops.Stack, *ts, axis=axis)
+
+
+def where(cond: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where the boolean mask ``cond`` holds, else ``b`` (``np.where``)."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
+    return _apply(ops.Where, _lift(a, like), _lift(b, like), cond=np.asarray(_raw(cond), dtype=bool))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum (``np.maximum``); ties share the gradient equally."""
+    return (a if isinstance(a, Tensor) else _lift(a, b)).maximum(b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum (``np.minimum``); ties share the gradient equally."""
+    return (a if isinstance(a, Tensor) else _lift(a, b)).minimum(b)
+
+
+__all__ = ["concatenate", "stack", "where", "maximum", "minimum"]
