@@ -12,6 +12,7 @@ from tinygrad_edu import layers, saving
 from tinygrad_edu.errors import CheckpointError
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential, load_model
+from tinygrad_edu.saving import archive  # the module that writes the file (atomic write)
 
 
 def tiny_model(hidden: int = 4, compile: bool = True, **kwargs) -> Sequential:
@@ -243,9 +244,9 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path, data, monkeypatch, tar
             real(file, **dict(list(arrays.items())[:2]))
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(saving.np, "savez", half)
+        monkeypatch.setattr(archive.np, "savez", half)
     else:
-        monkeypatch.setattr(saving.os, target, boom)
+        monkeypatch.setattr(archive.os, target, boom)
     with pytest.raises(RuntimeError):
         tiny_model(hidden=4).save(path)
     monkeypatch.undo()
@@ -263,7 +264,7 @@ def test_os_error_while_writing_becomes_checkpoint_error(tmp_path, monkeypatch):
     def full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(saving.os, "fsync", full)
+    monkeypatch.setattr(archive.os, "fsync", full)
     with pytest.raises(CheckpointError):
         tiny_model().save_weights(path)
     monkeypatch.undo()

@@ -1,0 +1,62 @@
+"""Saving and loading models and weights as one ``.npz`` file, written atomically, never pickled.
+
+Layout of a file (every entry is a plain numpy array; text is a 0-d unicode array, never an
+object array, so ``np.load(path, allow_pickle=False)`` reads all of it)::
+
+    format              "tinygrad_edu"
+    format_version      1 (int64)
+    kind                "model" (save_model) or "weights" (save_weights)
+    weights/<layer>/<w> every weight, e.g. weights/dense/kernel (in, units), weights/dense/bias
+    model_config        JSON of model.get_config()            (kind "model")
+    compile_config      JSON {"loss": {...}, "metrics": [...]} (kind "model", when compiled with
+                        built-in losses/metrics; custom functions cannot be stored)
+    optimizer_config    JSON {"class_name": "Adam", "config": {...}}        (kind "model", compiled)
+    optimizer/<key>     optimizer.state_dict(), e.g. optimizer/iterations, optimizer/adam/m/0
+
+Paths are used exactly as given: ``model.save("run.keras")`` writes ``run.keras`` and
+``model.save("run")`` writes ``run`` (numpy's habit of appending ``.npz`` does not apply, because
+the archive is written through a file object). Load with the same path.
+
+Atomic writes: the archive goes to a temporary file in the target's directory, is flushed and
+fsynced, then ``os.replace``-d onto the target. If anything fails, the temporary file is removed and
+an existing file at the target is left untouched.
+
+The package, by responsibility:
+
+- ``archive``: the file format - header, atomic writes, reading with ``allow_pickle=False``, and
+  turning every damaged file into a ``CheckpointError``;
+- ``configs``: JSON of the layer, optimizer and compile configs (and the built-in
+  initializers/regularizers inside them), rebuilt only from the library's own classes;
+- ``weights``: ``save_weights``/``load_weights`` by name and ``weight_mismatches``;
+- ``full_model``: ``save_model``/``load_model`` of architecture, weights and training state.
+
+>>> import os, tempfile
+>>> from tinygrad_edu.models import Sequential
+>>> from tinygrad_edu.layers import Dense
+>>> model = Sequential([Dense(2, input_shape=(3,))])
+>>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+>>> save_model(model, path)
+>>> load_model(path).get_weights()[0].shape
+(3, 2)
+"""
+
+from __future__ import annotations
+
+from .archive import FORMAT_VERSION, read_archive
+
+# header constants, public (importable) as before the split but not part of ``import *``
+from .archive import FORMAT as FORMAT
+from .archive import OPTIMIZER_PREFIX as OPTIMIZER_PREFIX
+from .archive import WEIGHTS_PREFIX as WEIGHTS_PREFIX
+from .full_model import load_model, save_model
+from .weights import load_weights, save_weights, weight_mismatches
+
+__all__ = [
+    "FORMAT_VERSION",
+    "load_model",
+    "load_weights",
+    "read_archive",
+    "save_model",
+    "save_weights",
+    "weight_mismatches",
+]

@@ -1,0 +1,215 @@
+"""JSON for what a checkpoint stores as text: layer, optimizer and compile configs.
+
+Built-in initializers and regularizers inside a layer config are stored as plain data
+(``{"__object__", "module", "config"}``) and rebuilt only from a whitelist of library classes;
+losses, metrics, optimizers and layers are likewise rebuilt only from the library's own names.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import warnings
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from .. import initializers as _initializers
+from .. import layers as _layers
+from .. import losses as _losses
+from .. import metrics as _metrics
+from .. import optimizers as _optimizers
+from .. import regularizers as _regularizers
+from ..errors import CheckpointError, TinygradEduError
+from .archive import OPTIMIZER_PREFIX, _scalar, _text
+
+#: library objects a layer config may hold, stored as {"__object__", "module", "config"}
+_OBJECT_MODULES = {
+    "initializers": (_initializers, _initializers.Initializer),
+    "regularizers": (_regularizers, _regularizers.Regularizer),
+}
+
+
+# ---------------------------------------------------------------------- JSON codec
+def _encode_object(value: Any) -> Optional[Dict[str, Any]]:
+    """A built-in initializer/regularizer as plain data (its constructor arguments), else None."""
+    for module_name, (module, base) in _OBJECT_MODULES.items():
+        cls = type(value)
+        if isinstance(value, base) and getattr(module, cls.__name__, None) is cls:
+            names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+            if all(hasattr(value, n) for n in names):
+                return {
+                    "__object__": cls.__name__,
+                    "module": module_name,
+                    "config": {n: getattr(value, n) for n in names},
+                }
+    return None
+
+
+def _decode_object(obj: Dict[str, Any]) -> Any:
+    """``json.loads`` hook: rebuild what ``_encode_object`` stored (whitelisted classes only)."""
+    if "__object__" not in obj:
+        return obj
+    module, base = _OBJECT_MODULES.get(obj.get("module"), (None, None))
+    cls = getattr(module, str(obj["__object__"]), None) if module is not None else None
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f"unknown object {obj.get('module')}.{obj['__object__']}")  # noqa: TRY004
+    return cls(**obj["config"])
+
+
+def _json_default(value: Any) -> Any:
+    encoded = _encode_object(value)
+    if encoded is not None:
+        return encoded
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _dumps(obj: Any, what: str) -> str:
+    try:
+        return json.dumps(obj, default=_json_default)
+    except TypeError as err:
+        raise CheckpointError(
+            where="save_model",
+            expected=f"{what} as plain data",
+            got=str(err),
+            fix="layers with custom Python objects in their "
+            "config cannot be saved whole; use model.save_weights(path)",
+        ) from None
+
+
+def _loads(data: Dict[str, np.ndarray], key: str, where: str) -> Any:
+    try:
+        return json.loads(_scalar(data[key]), object_hook=_decode_object)
+    except (KeyError, ValueError, TypeError):
+        raise CheckpointError(
+            where=where,
+            expected=f"a JSON {key!r} entry",
+            got="missing or damaged",
+            fix="save the model again",
+        ) from None
+
+
+# ---------------------------------------------------------------------- saving configs
+def _optimizer_arrays(optimizer: Any) -> Dict[str, np.ndarray]:
+    config = optimizer.get_config()
+    try:
+        text = json.dumps(
+            {"class_name": type(optimizer).__name__, "config": config}, default=_json_default
+        )
+    except TypeError:  # a plain function as learning-rate schedule
+        config["learning_rate"] = float(optimizer.learning_rate)
+        warnings.warn(
+            f"{type(optimizer).__name__}'s learning-rate schedule is a plain function "
+            f"and is not saved; the file keeps the current rate "
+            f"{config['learning_rate']}",
+            stacklevel=3,
+        )
+        text = json.dumps(
+            {"class_name": type(optimizer).__name__, "config": config}, default=_json_default
+        )
+    arrays = {"optimizer_config": _text(text)}
+    for key, value in optimizer.state_dict().items():
+        arrays[OPTIMIZER_PREFIX + key] = np.array(value)
+    return arrays
+
+
+def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
+    """The loss and metric names, or None (with a warning) for a custom loss."""
+    loss = model.loss_fn
+    fn = getattr(loss, "fn", None)
+    fn_name = getattr(fn, "__name__", None)
+    if fn is None or fn_name not in _losses.__all__ or getattr(_losses, fn_name) is not fn:
+        warnings.warn(
+            f"model '{model.name}': the loss {getattr(loss, 'name', loss)!r} is a "
+            "custom function and cannot be stored; load_model will return an "
+            "uncompiled model (weights are saved)",
+            stacklevel=3,
+        )
+        return None
+    try:
+        loss_config = json.loads(json.dumps(loss.config, default=_json_default))
+    except TypeError:
+        return None
+    metrics: List[str] = []
+    for name, metric_fn in model.metric_fns:
+        if _metric_by_name(name, loss.name) is metric_fn:
+            metrics.append(name)
+        else:
+            warnings.warn(
+                f"model '{model.name}': the custom metric {name!r} cannot be stored; "
+                "it is left out of the saved compile settings",
+                stacklevel=3,
+            )
+    return {
+        "loss": {
+            "class_name": type(loss).__name__,
+            "function": fn_name,
+            "name": loss.name,
+            "config": loss_config,
+        },
+        "metrics": metrics,
+    }
+
+
+def _metric_by_name(name: str, loss_name: str) -> Any:
+    try:
+        return _metrics.get(name, loss_name=loss_name)
+    except TinygradEduError:
+        return None
+
+
+# ---------------------------------------------------------------------- rebuilding from configs
+def _layer_from_config(spec: Dict[str, Any], where: str) -> Any:
+    name = spec["class_name"]
+    cls = getattr(_layers, name, None) if name in _layers.__all__ else None
+    if not (isinstance(cls, type) and issubclass(cls, _layers.Layer)):
+        raise CheckpointError(
+            where=where,
+            expected="layer classes of tinygrad_edu.layers",
+            got=f"unknown layer class {name!r}",
+            fix="only built-in layers can be loaded; a newer tinygrad_edu may "
+            "have it, or rebuild the model in code and use load_weights",
+        )
+    return cls.from_config(dict(spec["config"]))
+
+
+def _restore_compile(model: Any, data: Dict[str, np.ndarray], where: str) -> None:
+    compile_config = _loads(data, "compile_config", where)
+    try:
+        optimizer = (
+            _optimizers.deserialize(_loads(data, "optimizer_config", where))
+            if "optimizer_config" in data
+            else "rmsprop"
+        )
+        spec = compile_config["loss"]
+        fn = getattr(_losses, spec["function"]) if spec["function"] in _losses.__all__ else None
+        if fn is None:
+            raise KeyError(spec["function"])
+        cls = getattr(_losses, spec.get("class_name", "Loss"), None)
+        if isinstance(cls, type) and issubclass(cls, _losses.Loss) and cls is not _losses.Loss:
+            loss = cls(**spec["config"])
+        else:
+            loss = _losses.Loss(fn, name=spec.get("name"), **spec["config"])
+        model.compile(optimizer=optimizer, loss=loss, metrics=compile_config["metrics"] or None)
+        state = {
+            k[len(OPTIMIZER_PREFIX) :]: (v.item() if v.ndim == 0 else v)
+            for k, v in data.items()
+            if k.startswith(OPTIMIZER_PREFIX)
+        }
+        if state:
+            model.optimizer.load_state_dict(state)
+    except CheckpointError:
+        raise
+    except (KeyError, TypeError, TinygradEduError) as err:
+        raise CheckpointError(
+            where=where,
+            expected="compile settings this version understands",
+            got=f"{type(err).__name__}: {err}",
+            fix="load with load_model(path, compile=False) and compile again",
+        ) from None

@@ -1,0 +1,97 @@
+"""Weights by name: ``save_weights``/``load_weights`` and the report of what does not match."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+
+from ..errors import CheckpointError
+from .archive import WEIGHTS_PREFIX, _header, _show, _write_atomic, read_archive
+
+
+def save_weights(model: Any, path: Any) -> None:
+    """Only the weights, by ``layer/weight`` name, in one atomic ``.npz``."""
+    arrays = _header("weights")
+    arrays.update(_weight_arrays(model))
+    _write_atomic(path, arrays)
+
+
+def load_weights(model: Any, path: Any) -> None:
+    """Set ``model``'s weights from a file of ``save_weights`` or ``save_model``.
+
+    Matching is by name (``dense/kernel``). Missing, unexpected or mis-shaped weights raise one
+    ``CheckpointError`` listing all three (also as ``err.missing``, ``err.unexpected``,
+    ``err.mismatched``), and then nothing is loaded.
+    """
+    data = read_archive(path)
+    if not model.built:
+        raise CheckpointError(
+            where=f"model '{model.name}'.load_weights",
+            expected="a built model",
+            got="layers without weights yet",
+            fix="give the first layer input_shape=(...) (or call model.build(...)) before "
+            "load_weights, or use load_model(path) for a file written by model.save",
+        )
+    _assign_weights(model, _weights_in(data), path)
+
+
+def weight_mismatches(
+    model: Any, arrays: Dict[str, np.ndarray]
+) -> Tuple[List[str], List[str], List[Tuple[str, tuple, tuple]]]:
+    """(missing, unexpected, mis-shaped as (name, expected shape, file shape)) between the
+    model's named weights and ``arrays``."""
+    expected = {name: tuple(w.data.shape) for name, w in model.named_weights().items()}
+    missing = [n for n in expected if n not in arrays]
+    unexpected = sorted(n for n in arrays if n not in expected)
+    mismatched = [
+        (n, shape, tuple(arrays[n].shape))
+        for n, shape in expected.items()
+        if n in arrays and tuple(arrays[n].shape) != shape
+    ]
+    return missing, unexpected, mismatched
+
+
+def _weight_arrays(model: Any) -> Dict[str, np.ndarray]:
+    return {WEIGHTS_PREFIX + name: np.array(w.data) for name, w in model.named_weights().items()}
+
+
+def _weights_in(data: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    return {k[len(WEIGHTS_PREFIX) :]: v for k, v in data.items() if k.startswith(WEIGHTS_PREFIX)}
+
+
+def _assign_weights(model: Any, arrays: Dict[str, np.ndarray], path: Any) -> None:
+    missing, unexpected, mismatched = weight_mismatches(model, arrays)
+    bad_dtype = [n for n, a in arrays.items() if a.dtype.kind not in "biuf"]
+    if missing or unexpected or mismatched or bad_dtype:
+        shaped = [f"{n} {exp} vs file {got}" for n, exp, got in mismatched]
+        err = CheckpointError(
+            f"missing: {missing}; unexpected: {unexpected}; mis-shaped: {shaped}"
+            + (f"; non-numeric: {bad_dtype}" if bad_dtype else ""),
+            where=f"model '{model.name}' loading {_show(path)}",
+            expected=f"{len(model.named_weights())} weights named and shaped like this model's",
+            got=f"{len(missing)} missing, {len(unexpected)} unexpected, "
+            f"{len(mismatched)} mis-shaped",
+            fix=_mismatch_fix(model, arrays, missing, unexpected),
+        )
+        err.missing, err.unexpected, err.mismatched = missing, unexpected, mismatched
+        raise err
+    for name, w in model.named_weights().items():
+        w.data[...] = arrays[name]  # in place: the optimizer keeps its references
+
+
+def _mismatch_fix(
+    model: Any, arrays: Dict[str, np.ndarray], missing: List[str], unexpected: List[str]
+) -> str:
+    ours = [tuple(w.data.shape) for w in model.named_weights().values()]
+    theirs = [tuple(a.shape) for a in arrays.values()]
+    if missing and unexpected and ours == theirs:
+        return (
+            "the shapes match in order but the names differ (renamed layers?); build the "
+            "model with the same layer names, or assign by position: "
+            "model.set_weights([...])"
+        )
+    return (
+        "the file was saved from a different architecture; build the same layers (units, "
+        "kernel sizes, order) as the saved model, or use load_model(path) for a full model"
+    )
