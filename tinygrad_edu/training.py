@@ -151,6 +151,9 @@ class TrainingMixin:
             validation_data = self._check_xy(*validation_data[:2], "fit(validation_data)",
                                              check_finite)
         self._prepare_optimizer(x, "fit")
+        self._check_targets(y)  # wrong labels for the loss: say so before the first epoch
+        if validation_data is not None:
+            self._check_targets(validation_data[1])
         steps = -(-len(x) // batch_size)
         self.history = History()
         cbs = CallbackList([*(callbacks or []), self.history])
@@ -213,6 +216,7 @@ class TrainingMixin:
         when metrics were compiled (Keras' return shape), or a dict with ``return_dict=True``."""
         self._require_compiled("evaluate")
         x, y = self._check_xy(x, y, "evaluate", check_finite)
+        self._check_targets(y)
         check_batch_size(batch_size, "evaluate")
         if not self.built:
             self.build((None, *x.shape[1:]))
@@ -242,6 +246,17 @@ class TrainingMixin:
         return {k: v / len(x) for k, v in totals.items()}
 
     # ------------------------------------------------------------------ data checks
+    def _check_targets(self, y: np.ndarray) -> None:
+        """Run the loss's own target checks on all of ``y`` against the model's output shape
+        (a stand-in output of zeros: cheap), so label mistakes surface before training."""
+        out_shape = self.output_shape
+        if out_shape is None or any(d is None for d in out_shape[1:]) or not (
+                isinstance(out_shape, tuple) and all(isinstance(d, (int, type(None)))
+                                                     for d in out_shape)):
+            return
+        with no_grad():
+            self.loss_fn(y, Tensor(np.full((len(y), *out_shape[1:]), 0.5, dtype=np.float32)))
+
     def _check_xy(self, x: Any, y: Any, where: str, check_finite: bool):
         if y is None:
             raise DataError(where=f"model '{self.name}'.{where}", expected="targets y",
