@@ -62,7 +62,8 @@ def pin_threads(n: Optional[int] = None) -> bool:
 _PINNED_BEFORE_NUMPY = pin_threads()
 
 #: set on some machines because older OpenBLAS builds crash on their CPU; a current numpy then
-#: runs OpenBLAS's old "Haswell" kernels (measured here: the LSTM step 5.2 ms instead of 3.8 ms)
+#: runs OpenBLAS's old "Haswell" kernels (measured here: the LSTM step ~3.5-3.9 ms instead of
+#: ~2.6-2.8 ms with the "SkylakeX" kernels OpenBLAS picks by itself)
 OPENBLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 KEEP_OPENBLAS_FLAG = "--keep-openblas-env"
 #: set in the re-executed process: what was removed (``"OPENBLAS_CORETYPE=Haswell ..."``)
