@@ -69,10 +69,13 @@ def main() -> None:
     args = parser.parse_args()
     tg.set_seed(args.seed)
 
-    report = check_layer(ScaledTanh(7), (3, 4), expected_output_shape=(None, 7),
-                         expected_params=4 * 7 + 7)
-    print(f"ScaledTanh(7) on (3, 4): output {report['output_shape']}, {report['params']} params, "
-          f"gradients checked for {report['gradchecked']}")
+    report = check_layer(
+        ScaledTanh(7), (3, 4), expected_output_shape=(None, 7), expected_params=4 * 7 + 7
+    )
+    print(
+        f"ScaledTanh(7) on (3, 4): output {report['output_shape']}, {report['params']} params, "
+        f"gradients checked for {report['gradchecked']}"
+    )
 
     x = np.random.default_rng(args.seed).normal(size=(4, 5))
     assert gradcheck(lambda t: tensor_from_op(Softsign, t), x)

@@ -43,8 +43,9 @@ def train_and_test(hidden: Sequence[int], data, args: argparse.Namespace) -> Dic
     layers += [Dense(units, activation="relu") for units in hidden[1:]]
     model = Sequential(layers + [Dense(10, activation="softmax")])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=0,
-              seed=args.seed)
+    model.fit(
+        x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=0, seed=args.seed
+    )
     accuracy = model.evaluate(x_test, y_test)[1]
     return {"params": model.count_params(), "accuracy": float(accuracy)}
 
@@ -60,14 +61,19 @@ def width_table(widths: Sequence[int], data, args: argparse.Namespace) -> List[d
             notes.append(f"<- sqrt(784) = {RULE_OF_THUMB}: the square-root rule of thumb")
         if row is best:
             notes.append("best")
-        print(f"| {row['hidden'][0]} | {row['params']:,} | {row['accuracy']:.4f} | "
-              f"{'; '.join(notes)} |")
+        print(
+            f"| {row['hidden'][0]} | {row['params']:,} | {row['accuracy']:.4f} | "
+            f"{'; '.join(notes)} |"
+        )
     return rows
 
 
 def depth_table(widths: Sequence[int], data, args: argparse.Namespace) -> List[dict]:
-    rows = [{"hidden": (u,) * depth, **train_and_test((u,) * depth, data, args)}
-            for u in widths for depth in (1, 2, 3)]
+    rows = [
+        {"hidden": (u,) * depth, **train_and_test((u,) * depth, data, args)}
+        for u in widths
+        for depth in (1, 2, 3)
+    ]
     print("| hidden layers | architecture | params | test accuracy |")
     print("|---:|---|---:|---:|")
     for row in rows:
@@ -79,17 +85,24 @@ def depth_table(widths: Sequence[int], data, args: argparse.Namespace) -> List[d
 def maybe_plot(path: str, widths: List[dict], depths: List[dict]) -> None:
     from tinygrad_edu import plot
 
-    series = {"1 hidden layer": ([r["hidden"][0] for r in widths],
-                                 [r["accuracy"] for r in widths])}
+    series = {"1 hidden layer": ([r["hidden"][0] for r in widths], [r["accuracy"] for r in widths])}
     for depth in (2, 3):
         chosen = [r for r in depths if len(r["hidden"]) == depth]
         if chosen:
-            series[f"{depth} hidden layers"] = ([r["hidden"][0] for r in chosen],
-                                                [r["accuracy"] for r in chosen])
+            series[f"{depth} hidden layers"] = (
+                [r["hidden"][0] for r in chosen],
+                [r["accuracy"] for r in chosen],
+            )
     try:
-        plot.plot_lines(series, path, xlabel="hidden units per layer", ylabel="test accuracy",
-                        title="test accuracy vs hidden units (synthetic digits)", log_x=True,
-                        marks={f"sqrt(784) = {RULE_OF_THUMB}": RULE_OF_THUMB})
+        plot.plot_lines(
+            series,
+            path,
+            xlabel="hidden units per layer",
+            ylabel="test accuracy",
+            title="test accuracy vs hidden units (synthetic digits)",
+            log_x=True,
+            marks={f"sqrt(784) = {RULE_OF_THUMB}": RULE_OF_THUMB},
+        )
         print(f"plot saved to {path}")
     except tg.ConfigError as err:
         print(f"plot skipped: {err.fix}")
@@ -110,10 +123,16 @@ def main() -> None:
 
     start = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = load_synthetic_digits(n_train, n_test, seed=args.seed)
-    data = (x_train.reshape(len(x_train), 784).astype(np.float32) / 255, y_train,
-            x_test.reshape(len(x_test), 784).astype(np.float32) / 255, y_test)
-    print(f"data: {n_train:,} training and {n_test:,} test images, {args.epochs} epochs, "
-          f"Adam, batch size {args.batch_size}, seed {args.seed}")
+    data = (
+        x_train.reshape(len(x_train), 784).astype(np.float32) / 255,
+        y_train,
+        x_test.reshape(len(x_test), 784).astype(np.float32) / 255,
+        y_test,
+    )
+    print(
+        f"data: {n_train:,} training and {n_test:,} test images, {args.epochs} epochs, "
+        f"Adam, batch size {args.batch_size}, seed {args.seed}"
+    )
     print()
     print("## Test accuracy vs hidden units (one hidden layer: 784-u-10)")
     print()
@@ -127,8 +146,10 @@ def main() -> None:
         maybe_plot(args.plot, widths, depths)
     print(f"(total time {time.perf_counter() - start:.1f} s)")
     best = max(widths + depths, key=lambda r: (r["accuracy"], -r["params"]))
-    print(f"best: {best['hidden'][0]} units, {len(best['hidden'])} hidden layer(s): "
-          f"test accuracy {best['accuracy']:.4f}")
+    print(
+        f"best: {best['hidden'][0]} units, {len(best['hidden'])} hidden layer(s): "
+        f"test accuracy {best['accuracy']:.4f}"
+    )
 
 
 if __name__ == "__main__":

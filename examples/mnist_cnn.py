@@ -39,18 +39,21 @@ def main() -> None:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
     else:
         (x_train, y_train), (x_test, y_test) = load_synthetic_digits(
-            n_train, 500 if args.quick else 5000, args.seed)
+            n_train, 500 if args.quick else 5000, args.seed
+        )
     # images need a channel axis: (n, 28, 28) -> (n, 28, 28, 1), channels_last like Keras
     x_train = x_train[..., None].astype(np.float32) / 255
     x_test = x_test[..., None].astype(np.float32) / 255
 
-    model = Sequential([
-        Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-        MaxPooling2D(),
-        Flatten(),
-        Dense(64, activation="relu"),
-        Dense(10, activation="softmax"),
-    ])
+    model = Sequential(
+        [
+            Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+            MaxPooling2D(),
+            Flatten(),
+            Dense(64, activation="relu"),
+            Dense(10, activation="softmax"),
+        ]
+    )
     model.summary()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, batch_size=64, epochs=epochs, verbose=2, seed=args.seed)

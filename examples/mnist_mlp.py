@@ -48,14 +48,23 @@ def main() -> None:
     # 28x28 uint8 images -> 784 floats in [0, 1]: the 784 inputs of the first Dense layer
     x_train = x_train.reshape(len(x_train), 784).astype(np.float32) / 255
     x_test = x_test.reshape(len(x_test), 784).astype(np.float32) / 255
-    print(f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images "
-          f"({time.perf_counter() - start:.1f} s)")
+    print(
+        f"data: {x_train.shape[0]} training and {x_test.shape[0]} test images "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
 
     model = Sequential([Dense(128, "relu", input_shape=(784,)), Dense(10, "softmax")])
     model.summary()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, batch_size=args.batch_size, epochs=epochs, verbose=args.verbose,
-              validation_split=0.1, seed=args.seed)
+    model.fit(
+        x_train,
+        y_train,
+        batch_size=args.batch_size,
+        epochs=epochs,
+        verbose=args.verbose,
+        validation_split=0.1,
+        seed=args.seed,
+    )
     loss, accuracy = model.evaluate(x_test, y_test)
     print(f"test loss: {loss:.4f}  (total time {time.perf_counter() - start:.1f} s)")
     print(f"test accuracy: {accuracy:.4f}")

@@ -47,19 +47,22 @@ def main() -> None:
 
     for epoch in range(epochs):
         start, total, seen = time.perf_counter(), 0.0, 0
-        for xb, yb in batches(x_train, y_train, args.batch_size, shuffle=True,
-                              seed=args.seed + epoch):
-            probs = model(xb, training=True)              # [B,784] -> [B,128] -> [B,10]
+        for xb, yb in batches(
+            x_train, y_train, args.batch_size, shuffle=True, seed=args.seed + epoch
+        ):
+            probs = model(xb, training=True)  # [B,784] -> [B,128] -> [B,10]
             loss = losses.sparse_categorical_crossentropy(yb, probs)  # mean over the batch
-            loss.backward()                                # fills w.grad for every weight
-            opt.step()                                     # w <- w - update(w.grad)
-            opt.zero_grad()                                # grads accumulate otherwise
+            loss.backward()  # fills w.grad for every weight
+            opt.step()  # w <- w - update(w.grad)
+            opt.zero_grad()  # grads accumulate otherwise
             total += loss.item() * len(xb)
             seen += len(xb)
-        print(f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} "
-              f"({time.perf_counter() - start:.1f} s)")
+        print(
+            f"epoch {epoch + 1}/{epochs}: loss {total / seen:.4f} "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
 
-    predictions = model.predict(x_test, batch_size=256)   # inference mode, no graph
+    predictions = model.predict(x_test, batch_size=256)  # inference mode, no graph
     accuracy = float(np.mean(predictions.argmax(axis=1) == y_test))
     print(f"test accuracy: {accuracy:.4f}")
 

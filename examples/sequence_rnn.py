@@ -29,8 +29,8 @@ def noisy_sines(n: int, rng: np.random.Generator):
     freq = rng.uniform(0.1, 0.4, (n, 1))
     phase = rng.uniform(0, 2 * np.pi, (n, 1))
     series = np.sin(freq * t + phase) + rng.normal(0, 0.05, (n, 2 * STEPS))
-    x = series[:, :STEPS, None].astype(np.float32)   # (n, 20, 1): one feature per step
-    y = series[:, STEPS:].astype(np.float32)         # (n, 20): the next 20 values
+    x = series[:, :STEPS, None].astype(np.float32)  # (n, 20, 1): one feature per step
+    y = series[:, STEPS:].astype(np.float32)  # (n, 20): the next 20 values
     return x, y
 
 

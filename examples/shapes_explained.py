@@ -68,10 +68,13 @@ def load(args: argparse.Namespace):
 
 def q1_dense(x: np.ndarray) -> Sequential:
     heading(1, "Why does Dense(32, input_shape=(784,)) turn 784 numbers into 32?")
-    model = Sequential([Dense(32, activation="relu", input_shape=(784,)),
-                        Dense(10, activation="softmax")])
-    show('model = Sequential([Dense(32, activation="relu", input_shape=(784,)), '
-         'Dense(10, activation="softmax")])')
+    model = Sequential(
+        [Dense(32, activation="relu", input_shape=(784,)), Dense(10, activation="softmax")]
+    )
+    show(
+        'model = Sequential([Dense(32, activation="relu", input_shape=(784,)), '
+        'Dense(10, activation="softmax")])'
+    )
     show("model.summary()")
     model.summary()
     show("model.explain(x_test[:4])   # 4 real images, flattened to 784 pixels each")
@@ -79,16 +82,20 @@ def q1_dense(x: np.ndarray) -> Sequential:
     show("the output shape does not depend on the activation: Dense(32, activation=a)(x[:4])")
     for activation in (None, "relu", "sigmoid"):
         out = Dense(32, activation=activation)(x[:4])
-        print(f"activation={activation!r:<10} -> shape {tuple(out.shape)}, "
-              f"zeros {int(np.sum(out.numpy() == 0))} of {out.numpy().size}")
+        print(
+            f"activation={activation!r:<10} -> shape {tuple(out.shape)}, "
+            f"zeros {int(np.sum(out.numpy() == 0))} of {out.numpy().size}"
+        )
     return model
 
 
 def q2_weights(model: Sequential) -> None:
     heading(2, 'Why is the weight matrix "785 x 32"?')
     for i, layer in enumerate(model.layers):
-        show(f"layer = model.layers[{i}]; [(n, w.shape) for n, w in zip(layer.weight_names, "
-             "layer.get_weights())]")
+        show(
+            f"layer = model.layers[{i}]; [(n, w.shape) for n, w in zip(layer.weight_names, "
+            "layer.get_weights())]"
+        )
         print([(n, w.shape) for n, w in zip(layer.weight_names, layer.get_weights())])
         print(weight_shapes(layer), f"(count_params() = {layer.count_params():,})")
 
@@ -125,10 +132,18 @@ def q4_lstm() -> None:
 
 def q5_conv(x: np.ndarray) -> None:
     heading(5, "What is the 32 in Conv2D(32, (3,3)), and why is the output 26x26?")
-    model = Sequential([Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-                        MaxPooling2D((2, 2)), Flatten(), Dense(10, activation="softmax")])
-    show('model = Sequential([Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)), '
-         'MaxPooling2D((2, 2)), Flatten(), Dense(10, activation="softmax")]); model.summary()')
+    model = Sequential(
+        [
+            Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+            MaxPooling2D((2, 2)),
+            Flatten(),
+            Dense(10, activation="softmax"),
+        ]
+    )
+    show(
+        'model = Sequential([Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)), '
+        'MaxPooling2D((2, 2)), Flatten(), Dense(10, activation="softmax")]); model.summary()'
+    )
     model.summary()
     show("model.explain(x_test[:2].reshape(2, 28, 28, 1))")
     model.explain(x[:2].reshape(2, 28, 28, 1))
@@ -140,10 +155,13 @@ def q5_conv(x: np.ndarray) -> None:
 
 def q6_dropout(x: np.ndarray) -> None:
     heading(6, "Does Dropout(0.25) apply to one layer or to all of them?")
-    model = Sequential([Dense(64, input_shape=(784,)), Dropout(0.25), Dense(64), Dropout(0.5),
-                        Dense(10)])
-    show("model = Sequential([Dense(64, input_shape=(784,)), Dropout(0.25), Dense(64), "
-         "Dropout(0.5), Dense(10)]); model.summary()")
+    model = Sequential(
+        [Dense(64, input_shape=(784,)), Dropout(0.25), Dense(64), Dropout(0.5), Dense(10)]
+    )
+    show(
+        "model = Sequential([Dense(64, input_shape=(784,)), Dropout(0.25), Dense(64), "
+        "Dropout(0.5), Dense(10)]); model.summary()"
+    )
     model.summary()
     show("fraction of zeros in each layer's output for 256 images (training=True / False)")
     for training in (True, False):
@@ -171,8 +189,9 @@ def q7_one_sample(model: Sequential, x: np.ndarray) -> None:
 def train(units: int, data, args: argparse.Namespace) -> tuple:
     x_train, y_train, x_test, y_test = data
     tg.set_seed(args.seed)
-    model = Sequential([Dense(units, activation="relu", input_shape=(784,)),
-                        Dense(10, activation="softmax")])
+    model = Sequential(
+        [Dense(units, activation="relu", input_shape=(784,)), Dense(10, activation="softmax")]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train, y_train, batch_size=32, epochs=args.epochs, verbose=0, seed=args.seed)
     return model, model.evaluate(x_test, y_test)[1]
@@ -181,8 +200,10 @@ def train(units: int, data, args: argparse.Namespace) -> tuple:
 def q8_how_many(data, args: argparse.Namespace) -> Sequential:
     heading(8, "Why 25 hidden units and not 100?")
     n = len(data[0])
-    show(f"784-u-10 MLPs trained on {n} images for {args.epochs} epochs, tested on "
-         f"{len(data[2])} (examples/hidden_units_sweep.py sweeps 1...512)")
+    show(
+        f"784-u-10 MLPs trained on {n} images for {args.epochs} epochs, tested on "
+        f"{len(data[2])} (examples/hidden_units_sweep.py sweeps 1...512)"
+    )
     print(f"{'units':>6} {'params':>8} {'test accuracy':>14}")
     models = {}
     for units in (25, 100):
@@ -214,7 +235,9 @@ def q9_hidden(model: Sequential, x: np.ndarray, y: np.ndarray) -> None:
     show("nearest per-digit mean in the 25-number hidden space vs in the 784-pixel space")
     pixel_means = np.stack([x[y == digit].mean(axis=0) for digit in range(10)])
     nearest_px = np.argmin(((x[:, None, :] - pixel_means[None]) ** 2).sum(-1), axis=1)
-    print(f"hidden space: {np.mean(nearest == y):.4f}   pixel space: {np.mean(nearest_px == y):.4f}")
+    print(
+        f"hidden space: {np.mean(nearest == y):.4f}   pixel space: {np.mean(nearest_px == y):.4f}"
+    )
 
 
 def main() -> None:

@@ -38,14 +38,15 @@ def picture(image: np.ndarray) -> list:
     """A 28x28 image in [0, 1] as 14 lines of 14 characters (2x2 pixel blocks averaged)."""
     small = image.reshape(14, 2, 14, 2).mean(axis=(1, 3))
     small = small / (small.max() or 1.0)
-    return ["".join(SHADES[min(int(v * len(SHADES)), len(SHADES) - 1)] for v in row)
-            for row in small]
+    return [
+        "".join(SHADES[min(int(v * len(SHADES)), len(SHADES) - 1)] for v in row) for row in small
+    ]
 
 
 def print_pictures(images: list, titles: list, per_line: int = 5) -> None:
     for start in range(0, len(images), per_line):
-        print("   ".join(f"{title:<16}" for title in titles[start:start + per_line]).rstrip())
-        for lines in zip(*(picture(im) for im in images[start:start + per_line])):
+        print("   ".join(f"{title:<16}" for title in titles[start : start + per_line]).rstrip())
+        for lines in zip(*(picture(im) for im in images[start : start + per_line])):
             print("   ".join(f"|{line}|" for line in lines))
         print()
 
@@ -65,22 +66,28 @@ def main() -> None:
     (x_train, y_train), (x_test, y_test) = load_synthetic_digits(n_train, n_test, seed=args.seed)
     x_train = x_train.reshape(len(x_train), 784).astype(np.float32) / 255
     x_test = x_test.reshape(len(x_test), 784).astype(np.float32) / 255
-    model = Sequential([Dense(32, activation="relu", input_shape=(784,)),
-                        Dense(10, activation="softmax")])
+    model = Sequential(
+        [Dense(32, activation="relu", input_shape=(784,)), Dense(10, activation="softmax")]
+    )
     model.summary()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x_train, y_train, epochs=epochs, verbose=0, validation_split=0.1,
-                        seed=args.seed)
-    print(f"trained on {n_train:,} images for {epochs} epochs "
-          f"({time.perf_counter() - start:.1f} s); final loss {history.history['loss'][-1]:.4f}")
+    history = model.fit(
+        x_train, y_train, epochs=epochs, verbose=0, validation_split=0.1, seed=args.seed
+    )
+    print(
+        f"trained on {n_train:,} images for {epochs} epochs "
+        f"({time.perf_counter() - start:.1f} s); final loss {history.history['loss'][-1]:.4f}"
+    )
 
     hidden_name = model.layers[0].name
     hidden = model.activations(x_test)[hidden_name]  # (n_test, 32): relu(x @ kernel + bias)
     means = np.stack([hidden[y_test == digit].mean(axis=0) for digit in range(10)])
     print()
-    print(f"Mean activation of each hidden unit per digit: model.activations(x_test)"
-          f"['{hidden_name}'] {hidden.shape}, averaged over each digit's {len(x_test) // 10} "
-          "test images")
+    print(
+        f"Mean activation of each hidden unit per digit: model.activations(x_test)"
+        f"['{hidden_name}'] {hidden.shape}, averaged over each digit's {len(x_test) // 10} "
+        "test images"
+    )
     print("digit |" + "".join(f"{u:>4}" for u in range(means.shape[1])))
     print("------+" + "-" * (4 * means.shape[1]))
     for digit, row in enumerate(means):
@@ -98,24 +105,30 @@ def main() -> None:
     print(f"units that never fire on the test set (dead relu units): {dead or 'none'}")
 
     print()
-    print("What the most selective unit of each digit looks for: the average of the 20 test "
-          "images that make it fire most (2x2 blocks, ' ' dark ... '#' bright)")
+    print(
+        "What the most selective unit of each digit looks for: the average of the 20 test "
+        "images that make it fire most (2x2 blocks, ' ' dark ... '#' bright)"
+    )
     print()
-    images = [x_test[np.argsort(hidden[:, u])[::-1][:20]].mean(axis=0).reshape(28, 28)
-              for u in best_units]
+    images = [
+        x_test[np.argsort(hidden[:, u])[::-1][:20]].mean(axis=0).reshape(28, 28) for u in best_units
+    ]
     print_pictures(images, [f"digit {d}: unit {u}" for d, u in enumerate(best_units)])
     kernel = model.layers[0].get_weights()[0]
-    print(f"Unit u's weights are column u of kernel {kernel.shape} (784 pixel weights; "
-          "--plot-dir draws each as a 28x28 image)")
+    print(
+        f"Unit u's weights are column u of kernel {kernel.shape} (784 pixel weights; "
+        "--plot-dir draws each as a 28x28 image)"
+    )
 
     if args.plot_dir:
         from tinygrad_edu import plot
 
         try:
-            paths = [plot.plot_weights(model.layers[0], f"{args.plot_dir}/weights.png"),
-                     plot.plot_activations(model, x_test, f"{args.plot_dir}/activations.png",
-                                           y=y_test),
-                     plot.plot_history(history, f"{args.plot_dir}/history.png")]
+            paths = [
+                plot.plot_weights(model.layers[0], f"{args.plot_dir}/weights.png"),
+                plot.plot_activations(model, x_test, f"{args.plot_dir}/activations.png", y=y_test),
+                plot.plot_history(history, f"{args.plot_dir}/history.png"),
+            ]
             print("saved " + ", ".join(paths))
         except tg.ConfigError as err:
             print(f"plots skipped: {err.fix}")

@@ -46,8 +46,11 @@ WITH_ARGS = [  # (name, keyword arguments, reference)
     ("leaky_relu", {"negative_slope": 0.1}, lambda x: np.where(x > 0, x, 0.1 * x)),
     ("leaky_relu", {"negative_slope": 0.0}, lambda x: np.maximum(x, 0.0)),
     ("elu", {"alpha": 0.5}, lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))),
-    ("gelu", {"approximate": True}, lambda x: 0.5 * x * (1.0 + np.tanh(
-        math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))),
+    (
+        "gelu",
+        {"approximate": True},
+        lambda x: 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3))),
+    ),
     ("gelu", {"approximate": False}, REFERENCE["gelu"]),
     ("softmax", {"axis": 0}, lambda x: _softmax(x, axis=0)),
 ]
@@ -82,8 +85,9 @@ def test_keras_defaults_and_constants():
     np.testing.assert_allclose(activations.SELU_ALPHA, SELU_ALPHA, rtol=1e-8)
     np.testing.assert_allclose(activations.SELU_SCALE, SELU_SCALE, rtol=1e-8)
     # gelu(1) = Phi(1) = 0.8413447..., exact form by default
-    np.testing.assert_allclose(activations.gelu(Tensor(np.array([1.0]))).data, [0.8413447461],
-                               atol=2e-7)
+    np.testing.assert_allclose(
+        activations.gelu(Tensor(np.array([1.0]))).data, [0.8413447461], atol=2e-7
+    )
     assert activations.get("silu")(x).data.tolist() == activations.get("swish")(x).data.tolist()
 
 
@@ -92,8 +96,9 @@ def test_float32_stays_float32(name):
     x = Tensor(np.array([[-1.5, 0.5, 2.0]], dtype=np.float32))
     out = activations.get(name)(x)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out.data, REFERENCE[name](x.data.astype(np.float64)), rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        out.data, REFERENCE[name](x.data.astype(np.float64)), rtol=1e-5, atol=1e-6
+    )
 
 
 # ------------------------------------------------------------------------ gradients

@@ -26,8 +26,14 @@ LSTM_MODEL = "Sequential([LSTM(300, input_shape=(20,1)), Dense(20)])"
 def run_cli(*args):
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "tinygrad_edu", *args], capture_output=True,
-                          text=True, env=env, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def run_main(*args):
@@ -53,25 +59,28 @@ def test_explain_never_executes_the_text():
 
 
 # ====================================================================== explain (in process)
-@pytest.mark.parametrize("text, rejected", [
-    ("__import__('os').system('echo hi')", "__import__"),
-    ("Sequential([Dense(units=x)])", "`x` (a variable name"),
-    ("Dense(units=x)", "a single layer call"),
-    ("Sequential([Dense(10)]) ; import os", "an import"),
-    ("Sequential([Dense(10, activation=lambda x: x)])", "a lambda"),
-    ("Sequential([Dense(n) for n in (1, 2)])", "a comprehension"),
-    ("Sequential([Dense(10, name=f'd{1}')])", "an f-string"),
-    ("Sequential([Dense(10, activation=tf.nn.relu)])", "attribute access"),
-    ("Sequential([Dense(2 * 5)])", "an arithmetic expression"),
-    ("Sequential([Dense(10, kernel_regularizer=regularizers.l2(0.01))])", "not a layer class"),
-    ("Sequential([os.system('ls')])", "os.system"),
-    ("Sequential([Embedding(10, 3)])", "not a tinygrad_edu layer"),
-    ("Sequential([Dense(**kw)])", "**kwargs"),
-    ("Sequential([Dense(b'10')])", "bytes"),
-    ("Sequential([Dense(10)]).layers", "attribute access"),
-    ("model = Sequential()\nother.add(Dense(3))", "add() on something"),
-    ("Sequential([Dense(10)", "syntax error"),
-])
+@pytest.mark.parametrize(
+    "text, rejected",
+    [
+        ("__import__('os').system('echo hi')", "__import__"),
+        ("Sequential([Dense(units=x)])", "`x` (a variable name"),
+        ("Dense(units=x)", "a single layer call"),
+        ("Sequential([Dense(10)]) ; import os", "an import"),
+        ("Sequential([Dense(10, activation=lambda x: x)])", "a lambda"),
+        ("Sequential([Dense(n) for n in (1, 2)])", "a comprehension"),
+        ("Sequential([Dense(10, name=f'd{1}')])", "an f-string"),
+        ("Sequential([Dense(10, activation=tf.nn.relu)])", "attribute access"),
+        ("Sequential([Dense(2 * 5)])", "an arithmetic expression"),
+        ("Sequential([Dense(10, kernel_regularizer=regularizers.l2(0.01))])", "not a layer class"),
+        ("Sequential([os.system('ls')])", "os.system"),
+        ("Sequential([Embedding(10, 3)])", "not a tinygrad_edu layer"),
+        ("Sequential([Dense(**kw)])", "**kwargs"),
+        ("Sequential([Dense(b'10')])", "bytes"),
+        ("Sequential([Dense(10)]).layers", "attribute access"),
+        ("model = Sequential()\nother.add(Dense(3))", "add() on something"),
+        ("Sequential([Dense(10)", "syntax error"),
+    ],
+)
 def test_explain_rejects_anything_but_literal_layer_calls(text, rejected, capsys):
     code, out = run_main("explain", text)
     assert code == 2
@@ -81,16 +90,19 @@ def test_explain_rejects_anything_but_literal_layer_calls(text, rejected, capsys
     assert err.value.fix and err.value.where.startswith("model text")
 
 
-@pytest.mark.parametrize("text", [
-    "Sequential([LSTM(30, input_shape=(20,1)), Dense(20)])",
-    "keras.Sequential([layers.LSTM(30, input_shape=(20, 1)), layers.Dense(20)])",
-    "tf.keras.models.Sequential([tf.keras.layers.LSTM(30, input_shape=[20, 1]), "
-    "keras.layers.Dense(units=20, activation=None, use_bias=True)])",
-    "model = models.Sequential(name='m')\nmodel.add(LSTM(30, input_shape=(20, 1)))\n"
-    "model.add(Dense(+20))",
-    "[keras.Input(shape=(20, 1)), LSTM(30), Dense(20, activation='linear')]",
-    "  Sequential([\n      LSTM(30, input_shape=(20,1)),\n      Dense(20),\n  ])\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sequential([LSTM(30, input_shape=(20,1)), Dense(20)])",
+        "keras.Sequential([layers.LSTM(30, input_shape=(20, 1)), layers.Dense(20)])",
+        "tf.keras.models.Sequential([tf.keras.layers.LSTM(30, input_shape=[20, 1]), "
+        "keras.layers.Dense(units=20, activation=None, use_bias=True)])",
+        "model = models.Sequential(name='m')\nmodel.add(LSTM(30, input_shape=(20, 1)))\n"
+        "model.add(Dense(+20))",
+        "[keras.Input(shape=(20, 1)), LSTM(30), Dense(20, activation='linear')]",
+        "  Sequential([\n      LSTM(30, input_shape=(20,1)),\n      Dense(20),\n  ])\n",
+    ],
+)
 def test_explain_accepts_the_keras_spellings(text):
     code, out = run_main("explain", text)
     assert code == 0, out
@@ -98,10 +110,15 @@ def test_explain_accepts_the_keras_spellings(text):
 
 
 def test_parse_keeps_literal_values():
-    specs = parse_model_text("[Dense(4, activation='relu', input_shape=(4,)), "
-                             "Reshape((-1, 2)), Dropout(rate=0.5, seed=None)]")
-    assert specs == [("Dense", (4,), {"activation": "relu", "input_shape": (4,)}),
-                     ("Reshape", ((-1, 2),), {}), ("Dropout", (), {"rate": 0.5, "seed": None})]
+    specs = parse_model_text(
+        "[Dense(4, activation='relu', input_shape=(4,)), "
+        "Reshape((-1, 2)), Dropout(rate=0.5, seed=None)]"
+    )
+    assert specs == [
+        ("Dense", (4,), {"activation": "relu", "input_shape": (4,)}),
+        ("Reshape", ((-1, 2),), {}),
+        ("Dropout", (), {"rate": 0.5, "seed": None}),
+    ]
     model = build_model(specs)
     assert model.count_params() == 20 and model.output_shape == (None, 2, 2)
 
@@ -114,8 +131,14 @@ def test_explain_reports_layer_argument_errors():
 
 
 def test_explain_with_input_shape_and_a_traced_batch():
-    code, out = run_main("explain", "[Conv2D(4, 3, activation='relu'), Flatten(), Dense(2)]",
-                         "--input-shape", "8,8,1", "--batch", "3")
+    code, out = run_main(
+        "explain",
+        "[Conv2D(4, 3, activation='relu'), Flatten(), Dense(2)]",
+        "--input-shape",
+        "8,8,1",
+        "--batch",
+        "3",
+    )
     assert code == 0, out
     assert "im2col [3*6*6, 3*3*1] @ [9, 4] + [4] -> [3,6,6,4]" in out
     assert "dense: [3,144] @ [144,2] + [2] -> [3,2]" in out
@@ -178,8 +201,9 @@ class BadLayer(L.Layer):
 def test_gradcheck_reports_failures_with_exit_code_1(monkeypatch):
     monkeypatch.setattr(catalog, "_EXTRA_OPS", [])
     monkeypatch.setattr(catalog, "_EXTRA_LAYERS", [])
-    catalog.register_op_case(catalog.OpCase("bad_square", lambda a: tensor_from_op(BadSquare, a),
-                                            ("m,n",), "nonzero"))
+    catalog.register_op_case(
+        catalog.OpCase("bad_square", lambda a: tensor_from_op(BadSquare, a), ("m,n",), "nonzero")
+    )
     catalog.register_layer_case(catalog.LayerCase("BadLayer", lambda rng, u: (BadLayer(), (2, 3))))
     code, out = run_main("gradcheck", "--op", "bad_square", "--op", "exp")
     assert code == 1
@@ -189,12 +213,24 @@ def test_gradcheck_reports_failures_with_exit_code_1(monkeypatch):
 
 
 def test_format_table_shows_failures():
-    rows = [Row("op", "good", "(2,3)", 1e-10, 2e-9, True),
-            Row("layer", "Broken", "(2,3) -> (2,3)", 0.5, 0.5, False, "wrong backward")]
+    rows = [
+        Row("op", "good", "(2,3)", 1e-10, 2e-9, True),
+        Row("layer", "Broken", "(2,3) -> (2,3)", 0.5, 0.5, False, "wrong backward"),
+    ]
     table = format_table(rows)
     lines = table.splitlines()
-    assert lines[0].split() == ["kind", "name", "shapes", "max", "abs", "err", "max", "rel",
-                                "err", "result"]
+    assert lines[0].split() == [
+        "kind",
+        "name",
+        "shapes",
+        "max",
+        "abs",
+        "err",
+        "max",
+        "rel",
+        "err",
+        "result",
+    ]
     assert "5.00e-01" in table and "FAIL" in lines[3] and "PASS" in lines[2]
     assert "FAIL layer Broken (2,3) -> (2,3): wrong backward" in table
     assert lines[-1].startswith("1 passed, 1 failed")

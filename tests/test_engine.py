@@ -224,16 +224,28 @@ SCALAR_CASES = {
     "t ** 0.5": (lambda t: t**0.5, lambda v: v**0.5, lambda v: 0.5 / np.sqrt(v)),
     "2 ** t": (lambda t: 2**t, lambda v: 2**v, lambda v: np.log(2) * 2**v),
     "-t": (lambda t: -t, lambda v: -v, lambda v: -np.ones_like(v)),
-    "array * t": (lambda t: np.array([1.0, 2.0, 3.0]) * t, lambda v: np.array([1.0, 2, 3]) * v,
-                  lambda v: np.array([1.0, 2.0, 3.0])),
-    "t * array": (lambda t: t * np.array([1.0, 2.0, 3.0]), lambda v: v * np.array([1.0, 2, 3]),
-                  lambda v: np.array([1.0, 2.0, 3.0])),
-    "array - t": (lambda t: np.array([1.0, 2.0, 3.0]) - t, lambda v: np.array([1.0, 2, 3]) - v,
-                  lambda v: -np.ones_like(v)),
+    "array * t": (
+        lambda t: np.array([1.0, 2.0, 3.0]) * t,
+        lambda v: np.array([1.0, 2, 3]) * v,
+        lambda v: np.array([1.0, 2.0, 3.0]),
+    ),
+    "t * array": (
+        lambda t: t * np.array([1.0, 2.0, 3.0]),
+        lambda v: v * np.array([1.0, 2, 3]),
+        lambda v: np.array([1.0, 2.0, 3.0]),
+    ),
+    "array - t": (
+        lambda t: np.array([1.0, 2.0, 3.0]) - t,
+        lambda v: np.array([1.0, 2, 3]) - v,
+        lambda v: -np.ones_like(v),
+    ),
     "array / t": (lambda t: np.ones(3) / t, lambda v: 1 / v, lambda v: -1 / v**2),
     "np.float64 * t": (lambda t: np.float64(2.0) * t, lambda v: 2 * v, lambda v: 2 + 0 * v),
-    "array @ t": (lambda t: np.ones((2, 3)) @ t, lambda v: np.ones((2, 3)) @ v,
-                  lambda v: 2 * np.ones_like(v)),
+    "array @ t": (
+        lambda t: np.ones((2, 3)) @ t,
+        lambda v: np.ones((2, 3)) @ v,
+        lambda v: 2 * np.ones_like(v),
+    ),
 }
 
 
@@ -383,7 +395,7 @@ def test_leaf_grads_never_share_memory():
     a.grad[0] = 100.0
     assert b.grad[0] == 1.0 and upstream[0] == 1.0
     c, d = leaf([1.0, 2.0]), leaf([[3.0], [4.0]])
-    (c.reshape(2, 1) + d).sum().backward()   # a view of one gradient reaches another leaf
+    (c.reshape(2, 1) + d).sum().backward()  # a view of one gradient reaches another leaf
     assert not np.shares_memory(c.grad, d.grad)
 
 
@@ -391,12 +403,12 @@ def test_a_tensor_used_directly_and_through_another_path_gets_both_contributions
     """t = f(p, q) with q = g(p): p's gradient must wait for q's (a topological-order trap)."""
     p = leaf([2.0])
     q = p * 3.0
-    t = p * q            # t = 3 p^2  ->  dt/dp = 6 p = 12
+    t = p * q  # t = 3 p^2  ->  dt/dp = 6 p = 12
     t.backward(np.ones(1, dtype=np.float32))
     np.testing.assert_allclose(p.grad, [12.0])
     a = leaf([1.5])
     b = a.exp()
-    c = (a + b) * b      # c = (a + e^a) e^a -> dc/da = e^a (1 + e^a) + (a + e^a) e^a
+    c = (a + b) * b  # c = (a + e^a) e^a -> dc/da = e^a (1 + e^a) + (a + e^a) e^a
     c.backward(np.ones(1, dtype=np.float32))
     e = np.exp(1.5)
     np.testing.assert_allclose(a.grad, [e * (1 + e) + (1.5 + e) * e], rtol=1e-6)

@@ -33,10 +33,15 @@ def needs(*names):
 
 # ====================================================================== trace
 @settings(max_examples=15, deadline=None)
-@given(features=st.integers(1, 12), batch=st.integers(1, 9),
-       stack=st.lists(st.tuples(st.integers(1, 24),
-                                st.sampled_from([None, "relu", "tanh", "softmax"])),
-                      min_size=1, max_size=4))
+@given(
+    features=st.integers(1, 12),
+    batch=st.integers(1, 9),
+    stack=st.lists(
+        st.tuples(st.integers(1, 24), st.sampled_from([None, "relu", "tanh", "softmax"])),
+        min_size=1,
+        max_size=4,
+    ),
+)
 def test_trace_of_dense_stacks_matches_real_shapes(features, batch, stack):
     model = Sequential([L.Dense(u, activation=a) for u, a in stack])
     model.build((None, features))
@@ -67,11 +72,21 @@ def test_trace_of_dense_stacks_matches_real_shapes(features, batch, stack):
 
 def test_trace_of_a_cnn_shows_im2col_with_the_real_batch():
     Conv2D, MaxPooling2D, Flatten, Dense = needs("Conv2D", "MaxPooling2D", "Flatten", "Dense")
-    model = Sequential([Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
-                        MaxPooling2D(), Flatten(), Dense(10, activation="softmax")])
+    model = Sequential(
+        [
+            Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+            MaxPooling2D(),
+            Flatten(),
+            Dense(10, activation="softmax"),
+        ]
+    )
     rows = trace(model, np.zeros((32, 28, 28, 1)), print_fn=None)
-    assert [r["output_shape"] for r in rows] == [(32, 26, 26, 32), (32, 13, 13, 32),
-                                                 (32, 5408), (32, 10)]
+    assert [r["output_shape"] for r in rows] == [
+        (32, 26, 26, 32),
+        (32, 13, 13, 32),
+        (32, 5408),
+        (32, 10),
+    ]
     assert [r["input_shape"] for r in rows][0] == (32, 28, 28, 1)
     assert [r["params"] for r in rows] == [320, 0, 0, 54090]
     assert "im2col [32*26*26, 3*3*1] @ [9, 32] + [32] -> [32,26,26,32]" in rows[0]["operation"]
@@ -141,11 +156,14 @@ def test_trace_records_no_graph():
     assert all(w.grad is None for w in model.weights)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("[B,784] @ [784,32]", "[32,784] @ [784,32]"),
-    ("im2col [B*26*26, 9]", "im2col [32*26*26, 9]"),
-    ("B Batch BN B2 aB _B (B)", "32 Batch BN B2 aB _B (32)"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[B,784] @ [784,32]", "[32,784] @ [784,32]"),
+        ("im2col [B*26*26, 9]", "im2col [32*26*26, 9]"),
+        ("B Batch BN B2 aB _B (B)", "32 Batch BN B2 aB _B (32)"),
+    ],
+)
 def test_with_batch_replaces_only_the_batch_token(text, expected):
     assert with_batch(text, 32) == expected
 
@@ -253,11 +271,13 @@ def test_render_rejects_unknown_formats(tmp_path):
 @pytest.mark.skipif(os.name != "posix", reason="fake 'dot' is a POSIX script")
 def test_render_calls_dot_with_format_and_path(monkeypatch, tmp_path):
     fake = tmp_path / "dot"
-    fake.write_text(f"#!{sys.executable}\n"
-                    "import sys\n"
-                    "args = sys.argv[1:]\n"
-                    "data = sys.stdin.read()\n"
-                    "open(args[args.index('-o') + 1], 'w').write(args[0] + '\\n' + data)\n")
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        "args = sys.argv[1:]\n"
+        "data = sys.stdin.read()\n"
+        "open(args[args.index('-o') + 1], 'w').write(args[0] + '\\n' + data)\n"
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setattr(explain.shutil, "which", lambda name: str(fake))
     *_, loss = small_graph()

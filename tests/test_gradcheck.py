@@ -180,6 +180,7 @@ def test_float32_constant_inside_fn_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gradcheck(fn, np.ones(2))
+
     class ToFloat32(Function):
         def forward(self, a):
             return a.astype(np.float32)

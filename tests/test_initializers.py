@@ -32,14 +32,32 @@ SCALING = {
     "lecun_normal": (1.0, "fan_in", "truncated_normal"),
 }
 CLASSES = {
-    "glorot_uniform": init.GlorotUniform, "glorot_normal": init.GlorotNormal,
-    "he_uniform": init.HeUniform, "he_normal": init.HeNormal,
-    "lecun_uniform": init.LecunUniform, "lecun_normal": init.LecunNormal,
+    "glorot_uniform": init.GlorotUniform,
+    "glorot_normal": init.GlorotNormal,
+    "he_uniform": init.HeUniform,
+    "he_normal": init.HeNormal,
+    "lecun_uniform": init.LecunUniform,
+    "lecun_normal": init.LecunNormal,
 }
-SEEDED = [*CLASSES.values(), init.RandomUniform, init.RandomNormal, init.TruncatedNormal,
-          init.Orthogonal, init.VarianceScaling]
-ALL_NAMES = ["zeros", "ones", "constant", "random_uniform", "random_normal", "truncated_normal",
-             "variance_scaling", *SCALING, "orthogonal"]
+SEEDED = [
+    *CLASSES.values(),
+    init.RandomUniform,
+    init.RandomNormal,
+    init.TruncatedNormal,
+    init.Orthogonal,
+    init.VarianceScaling,
+]
+ALL_NAMES = [
+    "zeros",
+    "ones",
+    "constant",
+    "random_uniform",
+    "random_normal",
+    "truncated_normal",
+    "variance_scaling",
+    *SCALING,
+    "orthogonal",
+]
 
 
 def keras_fans(shape):
@@ -60,18 +78,23 @@ def keras_variance(name, shape):
 
 
 dense_shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
-conv_shapes = st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 8),
-                        st.integers(1, 8))
+conv_shapes = st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 8), st.integers(1, 8))
 kernel_shapes = st.one_of(dense_shapes, conv_shapes)
 
 
 # ------------------------------------------------------------------------ fans
-@pytest.mark.parametrize("shape, fans", [
-    ((), (1, 1)), ((7,), (7, 7)), ((3, 5), (3, 5)), ((784, 32), (784, 32)),
-    ((3, 3, 4, 8), (36, 72)),  # Conv2D (kh, kw, in, out): the receptive field multiplies both
-    ((5, 2, 16), (10, 80)),  # Conv1D (k, in, out)
-    ((2, 3, 4, 5, 6), (120, 144)),  # Conv3D
-])
+@pytest.mark.parametrize(
+    "shape, fans",
+    [
+        ((), (1, 1)),
+        ((7,), (7, 7)),
+        ((3, 5), (3, 5)),
+        ((784, 32), (784, 32)),
+        ((3, 3, 4, 8), (36, 72)),  # Conv2D (kh, kw, in, out): the receptive field multiplies both
+        ((5, 2, 16), (10, 80)),  # Conv1D (k, in, out)
+        ((2, 3, 4, 5, 6), (120, 144)),  # Conv3D
+    ],
+)
 def test_compute_fans(shape, fans):
     assert init.compute_fans(shape) == fans
 
@@ -127,8 +150,7 @@ def test_variance_scaling_modes_and_distributions():
     shape = (300, 200)  # fan_in 300, fan_out 200
     for mode, fan in (("fan_in", 300), ("fan_out", 200), ("fan_avg", 250)):
         for distribution in ("uniform", "truncated_normal", "untruncated_normal"):
-            w = init.VarianceScaling(scale=3.0, mode=mode, distribution=distribution,
-                                     seed=0)(shape)
+            w = init.VarianceScaling(scale=3.0, mode=mode, distribution=distribution, seed=0)(shape)
             np.testing.assert_allclose(w.std(), math.sqrt(3.0 / fan), rtol=0.03)
     normal = init.VarianceScaling(mode="fan_in", distribution="untruncated_normal", seed=0)(shape)
     assert np.abs(normal).max() > 2 * math.sqrt(1 / 300)  # untruncated: some values beyond 2 std
@@ -229,8 +251,9 @@ def test_a_seeded_initializer_is_reproducible(cls):
     assert not np.array_equal(a, cls(seed=4)((5, 4)))
 
 
-@pytest.mark.parametrize("name", [*SCALING, "random_uniform", "random_normal",
-                                  "truncated_normal", "orthogonal"])
+@pytest.mark.parametrize(
+    "name", [*SCALING, "random_uniform", "random_normal", "truncated_normal", "orthogonal"]
+)
 def test_set_seed_makes_get_reproducible(name):
     tinygrad_edu.set_seed(0)
     a = init.get(name)((6, 5))
@@ -265,8 +288,10 @@ def test_get_instance_or_callable_is_returned_as_is():
     assert init.get(my_init) is my_init
 
 
-@pytest.mark.parametrize("typo, meant", [("glorot_unifrom", "glorot_uniform"),
-                                         ("he_norml", "he_normal"), ("orthogonl", "orthogonal")])
+@pytest.mark.parametrize(
+    "typo, meant",
+    [("glorot_unifrom", "glorot_uniform"), ("he_norml", "he_normal"), ("orthogonl", "orthogonal")],
+)
 def test_get_unknown_name_suggests_the_closest(typo, meant):
     with pytest.raises(ConfigError) as info:
         init.get(typo)

@@ -94,8 +94,9 @@ def close(got, want, rtol=1e-9, atol=1e-12):
 
 # ------------------------------------------------------------------------ strategies
 # (batch..., classes): one or two batch axes, at least two classes
-class_shapes = st.tuples(st.lists(st.integers(1, 4), min_size=1, max_size=2),
-                         st.integers(2, 5)).map(lambda bk: (*bk[0], bk[1]))
+class_shapes = st.tuples(
+    st.lists(st.integers(1, 4), min_size=1, max_size=2), st.integers(2, 5)
+).map(lambda bk: (*bk[0], bk[1]))
 
 
 @st.composite
@@ -171,8 +172,9 @@ def test_gradcheck_regression_loss_wrt_y_pred(name, data, reduction):
     assert gradcheck(lambda p: fn(t, p, reduction=reduction), t + e)
 
 
-@pytest.mark.parametrize("name", ["mean_squared_error", "mean_absolute_error", "huber",
-                                  "binary_crossentropy"])
+@pytest.mark.parametrize(
+    "name", ["mean_squared_error", "mean_absolute_error", "huber", "binary_crossentropy"]
+)
 def test_targets_of_shape_b_for_an_output_of_shape_b1(name):
     fn = getattr(losses, name)
     t = np.array([0.0, 1.0, 1.0, 0.0])
@@ -210,17 +212,25 @@ def test_binary_crossentropy_three_paths_match_keras(tz, ls, reduction):
 @given(tp=same_shape(t_range=(0.0, 1.0), p_range=(0.0, 1.0)), ls=smoothings)
 def test_binary_crossentropy_of_probabilities_clips_like_keras(tp, ls):
     t, p = tp
-    close(losses.binary_crossentropy(t, Tensor(p), label_smoothing=ls, reduction="none"),
-          ref_bce(t, p, ls), rtol=1e-8)
+    close(
+        losses.binary_crossentropy(t, Tensor(p), label_smoothing=ls, reduction="none"),
+        ref_bce(t, p, ls),
+        rtol=1e-8,
+    )
 
 
 def test_binary_crossentropy_label_smoothing_formula():
     # t = 1 smoothed by 0.2 -> 0.9; p = 0.5 gives log 2 whatever the target
-    close(losses.binary_crossentropy([[1.0]], Tensor([[0.0]]), from_logits=True,
-                                     label_smoothing=0.2), np.log(2))
+    close(
+        losses.binary_crossentropy([[1.0]], Tensor([[0.0]]), from_logits=True, label_smoothing=0.2),
+        np.log(2),
+    )
     want = -(0.9 * np.log(0.8) + 0.1 * np.log(0.2))
-    close(losses.binary_crossentropy([[1.0]], Tensor([[0.8]], dtype=np.float64),
-                                     label_smoothing=0.2), want, rtol=1e-8)
+    close(
+        losses.binary_crossentropy([[1.0]], Tensor([[0.8]], dtype=np.float64), label_smoothing=0.2),
+        want,
+        rtol=1e-8,
+    )
 
 
 @given(data=st.data(), ls=smoothings, reduction=reductions)
@@ -263,14 +273,21 @@ def test_categorical_crossentropy_three_paths_match_keras(tz, ls, reduction):
 def test_categorical_crossentropy_normalizes_plain_probabilities_like_keras(data, reduction):
     t, _ = data.draw(targets_and_logits(), label="targets")
     p = data.draw(arrays(t.shape, 0.0, 3.0), label="unnormalized p") + 1e-3
-    close(losses.categorical_crossentropy(t, Tensor(p), reduction=reduction),
-          _reduce(ref_cce(t, p), reduction), rtol=1e-8)
+    close(
+        losses.categorical_crossentropy(t, Tensor(p), reduction=reduction),
+        _reduce(ref_cce(t, p), reduction),
+        rtol=1e-8,
+    )
 
 
 def test_categorical_crossentropy_label_smoothing_formula():
     # 4 classes, smoothing 0.4: target [0.7, 0.1, 0.1, 0.1]; uniform prediction -> log 4
-    close(losses.categorical_crossentropy([[1.0, 0, 0, 0]], Tensor(np.zeros((1, 4))),
-                                          from_logits=True, label_smoothing=0.4), np.log(4))
+    close(
+        losses.categorical_crossentropy(
+            [[1.0, 0, 0, 0]], Tensor(np.zeros((1, 4))), from_logits=True, label_smoothing=0.4
+        ),
+        np.log(4),
+    )
     p = np.array([[0.4, 0.3, 0.2, 0.1]])
     want = -(np.array([0.7, 0.1, 0.1, 0.1]) * np.log(p)).sum()
     close(losses.categorical_crossentropy([[1.0, 0, 0, 0]], Tensor(p), label_smoothing=0.4), want)
@@ -292,12 +309,21 @@ def test_sparse_categorical_crossentropy_three_paths_match_keras(lz, reduction):
     labels, z = lz
     want = _reduce(ref_scce_logits(labels, z), reduction)
     close(_reduce(ref_scce(labels, softmax(z)), reduction), want, rtol=1e-8)
-    close(losses.sparse_categorical_crossentropy(labels, Tensor(z).softmax(), reduction=reduction),
-          want)
-    close(losses.sparse_categorical_crossentropy(labels, Tensor(z), from_logits=True,
-                                                 reduction=reduction), want)
-    close(losses.sparse_categorical_crossentropy(labels, Tensor(softmax(z)), reduction=reduction),
-          want, rtol=1e-8)
+    close(
+        losses.sparse_categorical_crossentropy(labels, Tensor(z).softmax(), reduction=reduction),
+        want,
+    )
+    close(
+        losses.sparse_categorical_crossentropy(
+            labels, Tensor(z), from_logits=True, reduction=reduction
+        ),
+        want,
+    )
+    close(
+        losses.sparse_categorical_crossentropy(labels, Tensor(softmax(z)), reduction=reduction),
+        want,
+        rtol=1e-8,
+    )
 
 
 @given(lz=labels_and_logits(), reduction=reductions)
@@ -306,20 +332,26 @@ def test_sparse_categorical_crossentropy_equals_categorical_on_one_hot(lz, reduc
     one_hot = np.eye(z.shape[-1])[labels]
     for kw in ({"from_logits": True}, {}):
         pred = Tensor(z) if kw else Tensor(z).softmax()
-        close(losses.sparse_categorical_crossentropy(labels, pred, reduction=reduction, **kw),
-              losses.categorical_crossentropy(one_hot, pred, reduction=reduction, **kw).data)
+        close(
+            losses.sparse_categorical_crossentropy(labels, pred, reduction=reduction, **kw),
+            losses.categorical_crossentropy(one_hot, pred, reduction=reduction, **kw).data,
+        )
 
 
 @given(lz=labels_and_logits(st.tuples(st.integers(1, 4), st.integers(2, 5))))
 def test_sparse_labels_of_shape_b_and_b1_agree(lz):
     labels, z = lz
     p = softmax(z)
-    for pred, kw in ((Tensor(z), {"from_logits": True}), (Tensor(z).softmax(), {}),
-                     (Tensor(p), {})):
+    for pred, kw in (
+        (Tensor(z), {"from_logits": True}),
+        (Tensor(z).softmax(), {}),
+        (Tensor(p), {}),
+    ):
         for reduction in REDUCTIONS:
             a = losses.sparse_categorical_crossentropy(labels, pred, reduction=reduction, **kw)
-            b = losses.sparse_categorical_crossentropy(labels[:, None], pred, reduction=reduction,
-                                                       **kw)
+            b = losses.sparse_categorical_crossentropy(
+                labels[:, None], pred, reduction=reduction, **kw
+            )
             assert a.shape == b.shape
             close(a, b.data)
 
@@ -329,20 +361,28 @@ def test_sparse_labels_b_t_with_b_t_k_predictions(path):
     rng = np.random.default_rng(0)
     z = rng.normal(size=(2, 3, 4))
     labels = rng.integers(0, 4, size=(2, 3))
-    pred = {"output": Tensor(z).softmax(), "from_logits": Tensor(z),
-            "probabilities": Tensor(softmax(z))}[path]
+    pred = {
+        "output": Tensor(z).softmax(),
+        "from_logits": Tensor(z),
+        "probabilities": Tensor(softmax(z)),
+    }[path]
     kw = {"from_logits": path == "from_logits"}
     per = losses.sparse_categorical_crossentropy(labels, pred, reduction="none", **kw)
     assert per.shape == (2, 3)
     close(per, ref_scce_logits(labels, z), rtol=1e-8)
-    close(losses.sparse_categorical_crossentropy(labels, pred, **kw),
-          ref_scce_logits(labels, z).mean(), rtol=1e-8)
+    close(
+        losses.sparse_categorical_crossentropy(labels, pred, **kw),
+        ref_scce_logits(labels, z).mean(),
+        rtol=1e-8,
+    )
 
 
 def test_sparse_labels_may_be_integer_valued_floats():
     z = Tensor(np.array([[1.0, 2.0, 0.5], [0.0, -1.0, 2.0]]))
-    close(losses.sparse_categorical_crossentropy(np.array([1.0, 2.0]), z, from_logits=True),
-          losses.sparse_categorical_crossentropy(np.array([1, 2]), z, from_logits=True).data)
+    close(
+        losses.sparse_categorical_crossentropy(np.array([1.0, 2.0]), z, from_logits=True),
+        losses.sparse_categorical_crossentropy(np.array([1, 2]), z, from_logits=True).data,
+    )
 
 
 @given(lz=labels_and_logits(), reduction=reductions)
@@ -360,23 +400,31 @@ ALL_CALLS = {
     "mse": lambda r: losses.mse([[1.0, 2.0]], Tensor([[0.0, 0.0]]), reduction=r),
     "mae": lambda r: losses.mae([[1.0, 2.0]], Tensor([[0.0, 0.0]]), reduction=r),
     "huber": lambda r: losses.huber([[1.0, 2.0]], Tensor([[0.0, 0.0]]), reduction=r),
-    "bce_output": lambda r: losses.binary_crossentropy([[1.0]], Tensor([[0.3]]).sigmoid(),
-                                                       reduction=r),
+    "bce_output": lambda r: losses.binary_crossentropy(
+        [[1.0]], Tensor([[0.3]]).sigmoid(), reduction=r
+    ),
     "bce_probs": lambda r: losses.binary_crossentropy([[1.0]], Tensor([[0.3]]), reduction=r),
     "cce_output": lambda r: losses.categorical_crossentropy(
-        [[1.0, 0.0]], Tensor([[0.3, 0.1]]).softmax(), reduction=r),
+        [[1.0, 0.0]], Tensor([[0.3, 0.1]]).softmax(), reduction=r
+    ),
     "cce_logits": lambda r: losses.categorical_crossentropy(
-        [[1.0, 0.0]], Tensor([[0.3, 0.1]]), from_logits=True, reduction=r),
-    "cce_probs": lambda r: losses.categorical_crossentropy([[1.0, 0.0]], Tensor([[0.3, 0.7]]),
-                                                           reduction=r),
+        [[1.0, 0.0]], Tensor([[0.3, 0.1]]), from_logits=True, reduction=r
+    ),
+    "cce_probs": lambda r: losses.categorical_crossentropy(
+        [[1.0, 0.0]], Tensor([[0.3, 0.7]]), reduction=r
+    ),
     "scce_output": lambda r: losses.sparse_categorical_crossentropy(
-        [0], Tensor([[0.3, 0.1]]).softmax(), reduction=r),
+        [0], Tensor([[0.3, 0.1]]).softmax(), reduction=r
+    ),
     "scce_logits": lambda r: losses.sparse_categorical_crossentropy(
-        [0], Tensor([[0.3, 0.1]]), from_logits=True, reduction=r),
-    "scce_probs": lambda r: losses.sparse_categorical_crossentropy([0], Tensor([[0.3, 0.7]]),
-                                                                   reduction=r),
+        [0], Tensor([[0.3, 0.1]]), from_logits=True, reduction=r
+    ),
+    "scce_probs": lambda r: losses.sparse_categorical_crossentropy(
+        [0], Tensor([[0.3, 0.7]]), reduction=r
+    ),
     "scce_sequence": lambda r: losses.sparse_categorical_crossentropy(
-        [[0, 1]], Tensor([[[0.3, 0.1], [0.2, 0.4]]]), from_logits=True, reduction=r),
+        [[0, 1]], Tensor([[[0.3, 0.1], [0.2, 0.4]]]), from_logits=True, reduction=r
+    ),
 }
 
 
@@ -409,15 +457,27 @@ CLASSES = [
     (losses.MeanSquaredError, {}, losses.mean_squared_error),
     (losses.MeanAbsoluteError, {}, losses.mean_absolute_error),
     (losses.Huber, {"delta": 0.5}, losses.huber),
-    (losses.BinaryCrossentropy, {"from_logits": True, "label_smoothing": 0.1},
-     losses.binary_crossentropy),
-    (losses.CategoricalCrossentropy, {"from_logits": True, "label_smoothing": 0.2},
-     losses.categorical_crossentropy),
-    (losses.SparseCategoricalCrossentropy, {"from_logits": True},
-     losses.sparse_categorical_crossentropy),
+    (
+        losses.BinaryCrossentropy,
+        {"from_logits": True, "label_smoothing": 0.1},
+        losses.binary_crossentropy,
+    ),
+    (
+        losses.CategoricalCrossentropy,
+        {"from_logits": True, "label_smoothing": 0.2},
+        losses.categorical_crossentropy,
+    ),
+    (
+        losses.SparseCategoricalCrossentropy,
+        {"from_logits": True},
+        losses.sparse_categorical_crossentropy,
+    ),
     (losses.MeanSquaredError, {"reduction": "sum"}, losses.mean_squared_error),
-    (losses.SparseCategoricalCrossentropy, {"reduction": "none"},
-     losses.sparse_categorical_crossentropy),
+    (
+        losses.SparseCategoricalCrossentropy,
+        {"reduction": "none"},
+        losses.sparse_categorical_crossentropy,
+    ),
 ]
 
 
@@ -444,9 +504,13 @@ def test_loss_class_equals_its_function(cls, config, fn):
 
 
 KERAS_NAMES = {
-    "mean_squared_error": losses.mean_squared_error, "mse": losses.mean_squared_error,
-    "MSE": losses.mean_squared_error, "mean_absolute_error": losses.mean_absolute_error,
-    "mae": losses.mean_absolute_error, "MAE": losses.mean_absolute_error, "huber": losses.huber,
+    "mean_squared_error": losses.mean_squared_error,
+    "mse": losses.mean_squared_error,
+    "MSE": losses.mean_squared_error,
+    "mean_absolute_error": losses.mean_absolute_error,
+    "mae": losses.mean_absolute_error,
+    "MAE": losses.mean_absolute_error,
+    "huber": losses.huber,
     "binary_crossentropy": losses.binary_crossentropy,
     "categorical_crossentropy": losses.categorical_crossentropy,
     "sparse_categorical_crossentropy": losses.sparse_categorical_crossentropy,
@@ -463,10 +527,14 @@ def test_get_every_keras_string(name):
     close(loss(t, pred), fn(t, pred).data)
 
 
-@pytest.mark.parametrize("typo, meant", [("mean_squared_eror", "mean_squared_error"),
-                                         ("binary_crossentropyy", "binary_crossentropy"),
-                                         ("sparse_categorical_cross_entropy",
-                                          "sparse_categorical_crossentropy")])
+@pytest.mark.parametrize(
+    "typo, meant",
+    [
+        ("mean_squared_eror", "mean_squared_error"),
+        ("binary_crossentropyy", "binary_crossentropy"),
+        ("sparse_categorical_cross_entropy", "sparse_categorical_crossentropy"),
+    ],
+)
 def test_get_unknown_string_suggests_the_closest_name(typo, meant):
     with pytest.raises(ConfigError) as info:
         losses.get(typo)
@@ -493,27 +561,33 @@ LOGIT_PATHS = ["output", "from_logits", "probabilities"]
 
 
 def _pred(path, z):
-    return {"output": Tensor(z).softmax(), "from_logits": Tensor(z),
-            "probabilities": Tensor(softmax(z))}[path]
+    return {
+        "output": Tensor(z).softmax(),
+        "from_logits": Tensor(z),
+        "probabilities": Tensor(softmax(z)),
+    }[path]
 
 
 @pytest.mark.parametrize("path", LOGIT_PATHS)
 def test_one_hot_targets_to_sparse_loss_name_categorical(path):
     z = np.array([[0.2, 1.0, -0.4], [0.0, 0.3, 0.1]])
     with pytest.raises(DataError) as info:
-        losses.sparse_categorical_crossentropy(np.eye(3)[[1, 2]], _pred(path, z),
-                                               from_logits=path == "from_logits")
+        losses.sparse_categorical_crossentropy(
+            np.eye(3)[[1, 2]], _pred(path, z), from_logits=path == "from_logits"
+        )
     # names the non-sparse loss (not just as a part of 'sparse_categorical_crossentropy')
     assert "categorical_crossentropy" in info.value.fix.replace(
-        "sparse_categorical_crossentropy", "")
+        "sparse_categorical_crossentropy", ""
+    )
 
 
 @pytest.mark.parametrize("path", LOGIT_PATHS)
 def test_integer_labels_to_categorical_loss_name_sparse(path):
     z = np.array([[0.2, 1.0, -0.4], [0.0, 0.3, 0.1]])
     with pytest.raises(DataError) as info:
-        losses.categorical_crossentropy(np.array([1, 2]), _pred(path, z),
-                                        from_logits=path == "from_logits")
+        losses.categorical_crossentropy(
+            np.array([1, 2]), _pred(path, z), from_logits=path == "from_logits"
+        )
     assert "sparse_categorical_crossentropy" in info.value.fix
 
 
@@ -521,8 +595,9 @@ def test_integer_labels_to_categorical_loss_name_sparse(path):
 def test_integer_labels_b1_to_categorical_loss_name_sparse(path):
     z = np.array([[0.2, 1.0, -0.4], [0.0, 0.3, 0.1]])
     with pytest.raises(DataError) as info:
-        losses.categorical_crossentropy(np.array([[1], [2]]), _pred(path, z),
-                                        from_logits=path == "from_logits")
+        losses.categorical_crossentropy(
+            np.array([[1], [2]]), _pred(path, z), from_logits=path == "from_logits"
+        )
     assert "sparse_categorical_crossentropy" in info.value.fix
 
 
@@ -531,8 +606,9 @@ def test_integer_labels_b1_to_categorical_loss_name_sparse(path):
 def test_out_of_range_label_names_the_label_and_the_class_count(path, bad):
     z = np.array([[0.2, 1.0, -0.4], [0.0, 0.3, 0.1]])
     with pytest.raises(DataError) as info:
-        losses.sparse_categorical_crossentropy(np.array([0, bad]), _pred(path, z),
-                                               from_logits=path == "from_logits")
+        losses.sparse_categorical_crossentropy(
+            np.array([0, bad]), _pred(path, z), from_logits=path == "from_logits"
+        )
     assert str(bad) in info.value.got
     assert "3" in info.value.expected
 
@@ -540,21 +616,24 @@ def test_out_of_range_label_names_the_label_and_the_class_count(path, bad):
 def test_out_of_range_label_in_a_sequence():
     z = np.zeros((2, 3, 4))
     with pytest.raises(DataError) as info:
-        losses.sparse_categorical_crossentropy(np.array([[0, 1, 2], [3, 7, 0]]), Tensor(z),
-                                               from_logits=True)
+        losses.sparse_categorical_crossentropy(
+            np.array([[0, 1, 2], [3, 7, 0]]), Tensor(z), from_logits=True
+        )
     assert "7" in info.value.got and "4" in info.value.expected
 
 
 def test_non_integer_sparse_labels_are_a_data_error():
     with pytest.raises(DataError):
-        losses.sparse_categorical_crossentropy(np.array([0.5, 1.0]), Tensor(np.zeros((2, 3))),
-                                               from_logits=True)
+        losses.sparse_categorical_crossentropy(
+            np.array([0.5, 1.0]), Tensor(np.zeros((2, 3))), from_logits=True
+        )
 
 
 def test_sparse_label_shape_mismatch_is_a_shape_error():
     with pytest.raises(ShapeError):
-        losses.sparse_categorical_crossentropy(np.array([0, 1, 2]), Tensor(np.zeros((2, 3))),
-                                               from_logits=True)
+        losses.sparse_categorical_crossentropy(
+            np.array([0, 1, 2]), Tensor(np.zeros((2, 3))), from_logits=True
+        )
 
 
 # ------------------------------------------------------------------------ known bugs
@@ -568,18 +647,27 @@ T2 = np.array([[1.0, 0.0], [0.0, 1.0]])
 
 
 def test_binary_crossentropy_of_a_softmax_output_uses_its_probabilities():
-    close(losses.binary_crossentropy(T2, Tensor(Z2).softmax()), ref_bce(T2, softmax(Z2)).mean(),
-          rtol=1e-8)
+    close(
+        losses.binary_crossentropy(T2, Tensor(Z2).softmax()),
+        ref_bce(T2, softmax(Z2)).mean(),
+        rtol=1e-8,
+    )
 
 
 def test_categorical_crossentropy_of_a_sigmoid_output_uses_its_probabilities():
-    close(losses.categorical_crossentropy(T2, Tensor(Z2).sigmoid()),
-          ref_cce(T2, _sigmoid(Z2)).mean(), rtol=1e-8)
+    close(
+        losses.categorical_crossentropy(T2, Tensor(Z2).sigmoid()),
+        ref_cce(T2, _sigmoid(Z2)).mean(),
+        rtol=1e-8,
+    )
 
 
 def test_sparse_crossentropy_of_a_sigmoid_output_uses_its_probabilities():
-    close(losses.sparse_categorical_crossentropy([0, 1], Tensor(Z2).sigmoid()),
-          ref_scce(np.array([0, 1]), _sigmoid(Z2)).mean(), rtol=1e-8)
+    close(
+        losses.sparse_categorical_crossentropy([0, 1], Tensor(Z2).sigmoid()),
+        ref_scce(np.array([0, 1]), _sigmoid(Z2)).mean(),
+        rtol=1e-8,
+    )
 
 
 # softplus(z) = relu(z) + log(1 + e^-|z|) is smooth, but its composition differentiates to

@@ -16,8 +16,9 @@ from tinygrad_edu import ConfigError, ShapeError, Tensor, metrics
 from tinygrad_edu.testing import arrays, distinct_values, shapes
 
 # (batch..., classes) with distinct scores per row, so argmax has no ties
-class_shapes = st.tuples(st.lists(st.integers(1, 5), min_size=1, max_size=2),
-                         st.integers(2, 5)).map(lambda bk: (*bk[0], bk[1]))
+class_shapes = st.tuples(
+    st.lists(st.integers(1, 5), min_size=1, max_size=2), st.integers(2, 5)
+).map(lambda bk: (*bk[0], bk[1]))
 
 
 @st.composite
@@ -101,10 +102,13 @@ def test_mse_targets_b_for_outputs_b1_and_wrong_sizes():
 
 def test_metrics_accept_tensors_and_return_python_floats():
     p = Tensor(np.array([[0.1, 0.9], [0.8, 0.2]]))
-    for value in (metrics.sparse_categorical_accuracy(Tensor(np.array([1, 1])), p),
-                  metrics.categorical_accuracy(np.eye(2)[[1, 1]], p),
-                  metrics.binary_accuracy([1.0], Tensor([0.7])),
-                  metrics.mse([[0.0, 1.0]], p.data[:1]), metrics.accuracy([1, 1], p)):
+    for value in (
+        metrics.sparse_categorical_accuracy(Tensor(np.array([1, 1])), p),
+        metrics.categorical_accuracy(np.eye(2)[[1, 1]], p),
+        metrics.binary_accuracy([1.0], Tensor([0.7])),
+        metrics.mse([[0.0, 1.0]], p.data[:1]),
+        metrics.accuracy([1, 1], p),
+    ):
         assert type(value) is float
     assert metrics.accuracy([1, 1], p) == 0.5
 
@@ -114,16 +118,26 @@ ACC_CASES = {  # y_true, y_pred, the accuracy Keras picks from the shapes
     "binary (B, 1)": ([[1], [0], [1]], [[0.8], [0.6], [0.4]], metrics.binary_accuracy),
     "binary (B,) targets": ([1, 0, 1], [[0.8], [0.6], [0.4]], metrics.binary_accuracy),
     "binary 1-d": ([1, 0, 1], [0.8, 0.6, 0.4], metrics.binary_accuracy),
-    "categorical": ([[0, 1, 0], [1, 0, 0], [0, 0, 1]],
-                    [[0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8]],
-                    metrics.categorical_accuracy),
-    "sparse (B,)": ([1, 0, 2], [[0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8]],
-                    metrics.sparse_categorical_accuracy),
-    "sparse (B, 1)": ([[1], [0], [2]], [[0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8]],
-                      metrics.sparse_categorical_accuracy),
-    "sparse (B, T)": ([[1, 0], [2, 2]], [[[0.2, 0.7, 0.1], [0.3, 0.6, 0.1]],
-                                         [[0.1, 0.1, 0.8], [0.5, 0.2, 0.3]]],
-                      metrics.sparse_categorical_accuracy),
+    "categorical": (
+        [[0, 1, 0], [1, 0, 0], [0, 0, 1]],
+        [[0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8]],
+        metrics.categorical_accuracy,
+    ),
+    "sparse (B,)": (
+        [1, 0, 2],
+        [[0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8]],
+        metrics.sparse_categorical_accuracy,
+    ),
+    "sparse (B, 1)": (
+        [[1], [0], [2]],
+        [[0.2, 0.7, 0.1], [0.3, 0.6, 0.1], [0.1, 0.1, 0.8]],
+        metrics.sparse_categorical_accuracy,
+    ),
+    "sparse (B, T)": (
+        [[1, 0], [2, 2]],
+        [[[0.2, 0.7, 0.1], [0.3, 0.6, 0.1]], [[0.1, 0.1, 0.8], [0.5, 0.2, 0.3]]],
+        metrics.sparse_categorical_accuracy,
+    ),
 }
 
 
@@ -145,11 +159,14 @@ def test_accuracy_kinds_really_differ_on_the_cases():
     assert metrics.sparse_categorical_accuracy(t, p) == pytest.approx(2 / 3)
 
 
-@pytest.mark.parametrize("loss_name, kind", [
-    ("binary_crossentropy", metrics.binary_accuracy),
-    ("categorical_crossentropy", metrics.categorical_accuracy),
-    ("sparse_categorical_crossentropy", metrics.sparse_categorical_accuracy),
-])
+@pytest.mark.parametrize(
+    "loss_name, kind",
+    [
+        ("binary_crossentropy", metrics.binary_accuracy),
+        ("categorical_crossentropy", metrics.categorical_accuracy),
+        ("sparse_categorical_crossentropy", metrics.sparse_categorical_accuracy),
+    ],
+)
 @pytest.mark.parametrize("name", ["accuracy", "acc", "Accuracy"])
 def test_get_accuracy_picks_by_cross_entropy_loss(loss_name, kind, name):
     assert metrics.get(name, loss_name=loss_name) is kind
@@ -172,8 +189,10 @@ NAMES = {
     "binary_accuracy": metrics.binary_accuracy,
     "categorical_accuracy": metrics.categorical_accuracy,
     "sparse_categorical_accuracy": metrics.sparse_categorical_accuracy,
-    "mse": metrics.mean_squared_error, "mean_squared_error": metrics.mean_squared_error,
-    "mae": metrics.mean_absolute_error, "mean_absolute_error": metrics.mean_absolute_error,
+    "mse": metrics.mean_squared_error,
+    "mean_squared_error": metrics.mean_squared_error,
+    "mae": metrics.mean_absolute_error,
+    "mean_absolute_error": metrics.mean_absolute_error,
     "MSE": metrics.mean_squared_error,
 }
 
@@ -190,9 +209,10 @@ def test_get_callable_is_returned_as_is():
     assert metrics.get(my_metric) is my_metric
 
 
-@pytest.mark.parametrize("typo, meant", [("acuracy", "accuracy"),
-                                         ("sparse_categorical_acuracy",
-                                          "sparse_categorical_accuracy")])
+@pytest.mark.parametrize(
+    "typo, meant",
+    [("acuracy", "accuracy"), ("sparse_categorical_acuracy", "sparse_categorical_accuracy")],
+)
 def test_get_unknown_name_is_a_config_error_with_a_suggestion(typo, meant):
     with pytest.raises(ConfigError) as info:
         metrics.get(typo)

@@ -25,8 +25,6 @@ from model_helpers import Probe, issue_cnn
 from tinygrad_edu.optimizers import SGD, Adam
 
 
-
-
 def mlp(n_in: int = 4, hidden: int = 8, n_out: int = 3, **first) -> Sequential:
     return Sequential(
         [
@@ -38,7 +36,6 @@ def mlp(n_in: int = 4, hidden: int = 8, n_out: int = 3, **first) -> Sequential:
 
 def rows(n: int = 10, d: int = 4, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, d)).astype(np.float32)
-
 
 
 # ---------------------------------------------------------------------- construction and names

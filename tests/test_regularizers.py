@@ -31,10 +31,12 @@ def test_l1_l2_penalty_matches_numpy(w, l1, l2):
 
 @given(w=arrays(shapes(max_dims=4)), factor=factors)
 def test_l1_and_l2_match_numpy(w, factor):
-    np.testing.assert_allclose(regularizers.L1(factor)(Tensor(w)).data, penalty(w, l1=factor),
-                               rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(regularizers.L2(factor)(Tensor(w)).data, penalty(w, l2=factor),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        regularizers.L1(factor)(Tensor(w)).data, penalty(w, l1=factor), rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(
+        regularizers.L2(factor)(Tensor(w)).data, penalty(w, l2=factor), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_keras_default_factors():
@@ -58,8 +60,12 @@ def test_lowercase_names_are_the_classes():
 
 def test_float32_weights_give_a_float32_penalty():
     w = Tensor(np.array([1.0, -2.0], dtype=np.float32))
-    for reg in (regularizers.L1(), regularizers.L2(), regularizers.L1L2(0.1, 0.1),
-                regularizers.L1L2()):
+    for reg in (
+        regularizers.L1(),
+        regularizers.L2(),
+        regularizers.L1L2(0.1, 0.1),
+        regularizers.L1L2(),
+    ):
         assert reg(w).dtype == np.float32
 
 
@@ -84,10 +90,15 @@ def test_zero_factors_give_a_zero_gradient():
 
 
 # ------------------------------------------------------------------------ get and errors
-@pytest.mark.parametrize("name, cls, l1, l2", [
-    ("l1", regularizers.L1, 0.01, 0.0), ("l2", regularizers.L2, 0.0, 0.01),
-    ("l1_l2", regularizers.L1L2, 0.0, 0.0), ("L2", regularizers.L2, 0.0, 0.01),
-])
+@pytest.mark.parametrize(
+    "name, cls, l1, l2",
+    [
+        ("l1", regularizers.L1, 0.01, 0.0),
+        ("l2", regularizers.L2, 0.0, 0.01),
+        ("l1_l2", regularizers.L1L2, 0.0, 0.0),
+        ("L2", regularizers.L2, 0.0, 0.01),
+    ],
+)
 def test_get_by_name(name, cls, l1, l2):
     reg = regularizers.get(name)
     assert type(reg) is cls and (reg.l1, reg.l2) == (l1, l2)
@@ -116,11 +127,16 @@ def test_get_non_callable_is_a_config_error(bad):
         regularizers.get(bad)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: regularizers.L1(-0.01), lambda: regularizers.L2(-1.0),
-    lambda: regularizers.L1L2(l1=-0.1), lambda: regularizers.L1L2(l2=-0.1),
-    lambda: regularizers.Regularizer(l1=0.1, l2=-1e-6),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: regularizers.L1(-0.01),
+        lambda: regularizers.L2(-1.0),
+        lambda: regularizers.L1L2(l1=-0.1),
+        lambda: regularizers.L1L2(l2=-0.1),
+        lambda: regularizers.Regularizer(l1=0.1, l2=-1e-6),
+    ],
+)
 def test_negative_factor_is_a_config_error(make):
     with pytest.raises(ConfigError) as info:
         make()
@@ -149,15 +165,18 @@ def test_evaluate_adds_the_l2_penalty_to_the_mse():
     # only the kernel is penalized: a bias change moves the loss by the MSE alone
     model.set_weights([kernel, bias + 1.0])
     plain_shifted = np.mean((x @ kernel + bias + 1.0 - y) ** 2, dtype=np.float64)
-    np.testing.assert_allclose(model.evaluate(x, y, verbose=0),
-                               plain_shifted + 0.01 * np.sum(kernel.astype(np.float64) ** 2),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        model.evaluate(x, y, verbose=0),
+        plain_shifted + 0.01 * np.sum(kernel.astype(np.float64) ** 2),
+        rtol=1e-5,
+    )
 
 
 def test_training_step_descends_the_penalized_loss():
     model = _regularized_model()
-    kernel = np.array([[1.0, -2.0, 0.5, 0.0], [0.0, 1.0, 1.0, -1.0], [2.0, 0.0, -0.5, 1.0]],
-                      np.float32)
+    kernel = np.array(
+        [[1.0, -2.0, 0.5, 0.0], [0.0, 1.0, 1.0, -1.0], [2.0, 0.0, -0.5, 1.0]], np.float32
+    )
     model.set_weights([kernel, np.zeros(4, np.float32)])
     x = np.zeros((4, 3), np.float32)  # no data gradient: only the penalty moves the kernel
     y = np.zeros((4, 4), np.float32)
@@ -167,9 +186,14 @@ def test_training_step_descends_the_penalized_loss():
     np.testing.assert_allclose(model.get_weights()[0], kernel * (1 - lr * 2 * 0.01), rtol=1e-6)
 
 
-@pytest.mark.parametrize("make", [lambda: regularizers.L2(float("nan")),
-                                  lambda: regularizers.L1(float("inf")),
-                                  lambda: regularizers.L1L2(l1=0.1, l2=float("nan"))])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: regularizers.L2(float("nan")),
+        lambda: regularizers.L1(float("inf")),
+        lambda: regularizers.L1L2(l1=0.1, l2=float("nan")),
+    ],
+)
 def test_non_finite_factor_is_a_config_error(make):
     with pytest.raises(ConfigError):
         make()

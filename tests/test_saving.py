@@ -16,11 +16,13 @@ from tinygrad_edu.saving import archive  # the module that writes the file (atom
 
 
 def tiny_model(hidden: int = 4, compile: bool = True, **kwargs) -> Sequential:
-    model = Sequential([Dense(hidden, activation="relu", input_shape=(3,)),
-                        Dense(2, activation="softmax")])
+    model = Sequential(
+        [Dense(hidden, activation="relu", input_shape=(3,)), Dense(2, activation="softmax")]
+    )
     if compile:
-        model.compile(kwargs.get("optimizer", "adam"), "sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(
+            kwargs.get("optimizer", "adam"), "sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
     return model
 
 
@@ -65,8 +67,13 @@ def test_round_trip_predictions_and_continued_training(tmp_path, data, optimizer
 
 
 def test_round_trip_keeps_names_config_and_layer_settings(tmp_path):
-    model = Sequential([Dense(5, activation="tanh", use_bias=False, input_shape=(3,),
-                              name="hidden"), Dense(1, name="out")], name="regressor")
+    model = Sequential(
+        [
+            Dense(5, activation="tanh", use_bias=False, input_shape=(3,), name="hidden"),
+            Dense(1, name="out"),
+        ],
+        name="regressor",
+    )
     model.compile("sgd", "mse")
     model.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
@@ -159,8 +166,9 @@ def test_batchnorm_statistics_are_saved(tmp_path, data):
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, verbose=0)
     model.save(tmp_path / "bn.keras")
-    np.testing.assert_allclose(load_model(tmp_path / "bn.keras").predict(x), model.predict(x),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        load_model(tmp_path / "bn.keras").predict(x), model.predict(x), rtol=1e-6
+    )
 
 
 def test_weights_round_trip(tmp_path, data):
@@ -195,9 +203,17 @@ def test_npz_layout_has_no_object_arrays(tmp_path, data):
         assert f["model_config"].dtype.kind == "U"
         assert int(f["format_version"]) == saving.FORMAT_VERSION
         assert str(f["kind"]) == "model"
-    assert {"weights/dense/kernel", "weights/dense/bias", "weights/dense_1/kernel",
-            "weights/dense_1/bias", "model_config", "compile_config", "optimizer_config",
-            "optimizer/iterations", "optimizer/adam/m/0"} <= files
+    assert {
+        "weights/dense/kernel",
+        "weights/dense/bias",
+        "weights/dense_1/kernel",
+        "weights/dense_1/bias",
+        "model_config",
+        "compile_config",
+        "optimizer_config",
+        "optimizer/iterations",
+        "optimizer/adam/m/0",
+    } <= files
 
 
 @pytest.mark.parametrize("name", ["model", "model.keras", "model.weights.h5"])
@@ -299,7 +315,7 @@ def test_corrupted_bytes_inside_archive_are_refused(tmp_path):
     tiny_model().save(path)
     raw = bytearray(path.read_bytes())
     middle = len(raw) // 2
-    raw[middle:middle + 64] = bytes(64)  # zeroed block: CRC or header damage
+    raw[middle : middle + 64] = bytes(64)  # zeroed block: CRC or header damage
     path.write_bytes(bytes(raw))
     with pytest.raises(CheckpointError):
         load_model(path)
@@ -399,17 +415,24 @@ def test_newer_format_version_is_refused(tmp_path):
 def test_different_architecture_lists_missing_unexpected_and_misshaped(tmp_path):
     path = tmp_path / "w.npz"
     tiny_model(hidden=4).save_weights(path)
-    other = Sequential([Dense(5, activation="relu", input_shape=(3,)),  # mis-shaped
-                        Dense(2, use_bias=False),                       # dense_1/bias unexpected
-                        Dense(2)])                                      # dense_2/* missing
+    other = Sequential(
+        [
+            Dense(5, activation="relu", input_shape=(3,)),  # mis-shaped
+            Dense(2, use_bias=False),  # dense_1/bias unexpected
+            Dense(2),
+        ]
+    )  # dense_2/* missing
     before = other.get_weights()
     with pytest.raises(CheckpointError) as info:
         other.load_weights(path)
     err = info.value
     assert err.missing == ["dense_2/kernel", "dense_2/bias"]
     assert err.unexpected == ["dense_1/bias"]
-    assert [name for name, _, _ in err.mismatched] == ["dense/kernel", "dense/bias",
-                                                       "dense_1/kernel"]
+    assert [name for name, _, _ in err.mismatched] == [
+        "dense/kernel",
+        "dense/bias",
+        "dense_1/kernel",
+    ]
     assert ("dense/kernel", (3, 5), (3, 4)) in err.mismatched
     for name in ("dense_2/kernel", "dense_1/bias", "dense/kernel"):
         assert name in str(err)
@@ -437,8 +460,17 @@ def test_initializer_and_regularizer_objects_round_trip(tmp_path, data):
     from tinygrad_edu import initializers, regularizers
 
     x, y = data
-    model = Sequential([Dense(4, input_shape=(3,), kernel_initializer=initializers.RandomNormal(
-        stddev=0.2, seed=3), kernel_regularizer=regularizers.L2(0.1)), Dense(2)])
+    model = Sequential(
+        [
+            Dense(
+                4,
+                input_shape=(3,),
+                kernel_initializer=initializers.RandomNormal(stddev=0.2, seed=3),
+                kernel_regularizer=regularizers.L2(0.1),
+            ),
+            Dense(2),
+        ]
+    )
     model.compile("sgd", "sparse_categorical_crossentropy")
     model.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
@@ -464,8 +496,10 @@ def test_learning_rate_schedule_round_trips(tmp_path, data):
 
     x, y = data
     model = tiny_model(compile=False)
-    model.compile(SGD(learning_rate=ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)),
-                  "sparse_categorical_crossentropy")
+    model.compile(
+        SGD(learning_rate=ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5)),
+        "sparse_categorical_crossentropy",
+    )
     model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
     model.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
@@ -478,8 +512,9 @@ def test_plain_function_schedule_saves_current_rate(tmp_path, data):
 
     x, y = data
     model = tiny_model(compile=False)
-    model.compile(SGD(learning_rate=lambda step: 0.1 / (1 + step)),
-                  "sparse_categorical_crossentropy")
+    model.compile(
+        SGD(learning_rate=lambda step: 0.1 / (1 + step)), "sparse_categorical_crossentropy"
+    )
     model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
     with pytest.warns(UserWarning):
         model.save(tmp_path / "m.keras")

@@ -42,7 +42,6 @@ def totals(lines) -> dict:
     return out
 
 
-
 def test_print_fn_receives_every_line_and_the_default_prints_the_same(capsys):
     model = issue_cnn()
     lines = capture(model)

@@ -19,8 +19,6 @@ from model_helpers import Probe
 from tinygrad_edu.optimizers import SGD, Adam, RMSprop
 
 
-
-
 @pytest.fixture
 def separable():
     rng = np.random.default_rng(0)

@@ -62,12 +62,16 @@ def as_pair(value: Union[int, Sequence[int]], name: str, where: str) -> Tuple[in
             pair = ()
         if len(pair) != 2:
             raise ConfigError(
-                where=where, expected=f"{name} as an int or a pair of ints", got=repr(value),
+                where=where,
+                expected=f"{name} as an int or a pair of ints",
+                got=repr(value),
                 fix=f"use e.g. {name}=3 or {name}=(3, 3)",
             )
     if min(pair) <= 0:
         raise ConfigError(
-            where=where, expected=f"positive {name}", got=repr(value),
+            where=where,
+            expected=f"positive {name}",
+            got=repr(value),
             fix=f"every {name} must be at least 1",
         )
     return pair
@@ -83,13 +87,15 @@ def positive_int(value, name: str, where: str, fix: str) -> int:
     from .errors import ConfigError
 
     if not is_int(value) or value <= 0:
-        raise ConfigError(where=where, expected=f"{name} as a positive int", got=repr(value),
-                          fix=fix)
+        raise ConfigError(
+            where=where, expected=f"{name} as a positive int", got=repr(value), fix=fix
+        )
     return int(value)
 
 
-def conv_output_length(length: Optional[int], kernel: int, stride: int, padding: str,
-                       dilation: int = 1) -> Optional[int]:
+def conv_output_length(
+    length: Optional[int], kernel: int, stride: int, padding: str, dilation: int = 1
+) -> Optional[int]:
     """Keras' output length of a convolution or pooling window along one axis.
 
     valid: ``floor((n - d*(k-1) - 1) / s) + 1``;  same: ``ceil(n / s)``.
@@ -133,14 +139,17 @@ def as_numeric_array(data, where: str) -> np.ndarray:
         arr = np.asarray(data)
     except (ValueError, TypeError) as exc:
         raise DataError(
-            where=where, expected="a rectangular array (every sample the same shape)",
+            where=where,
+            expected="a rectangular array (every sample the same shape)",
             got=f"data numpy cannot stack ({str(exc).split(';')[0].split('.')[0]})",
             fix="pad sequences to one length (or crop them), and make every sample the same "
             "shape before stacking them into one array",
         ) from None
     if arr.dtype.kind not in "biuf":
         raise DataError(
-            where=where, expected="numbers (a float or int array)", got=f"dtype {arr.dtype}",
+            where=where,
+            expected="numbers (a float or int array)",
+            got=f"dtype {arr.dtype}",
             fix="convert your data to numbers first, e.g. np.asarray(x, dtype=np.float32)",
         )
     return arr

@@ -81,9 +81,18 @@ def swish(x: Tensor) -> Tensor:
 silu = swish
 
 _BY_NAME: Dict[str, Activation] = {
-    "linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
-    "leaky_relu": leaky_relu, "elu": elu, "selu": selu, "softplus": softplus, "gelu": gelu,
-    "swish": swish, "silu": swish,
+    "linear": linear,
+    "relu": relu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "selu": selu,
+    "softplus": softplus,
+    "gelu": gelu,
+    "swish": swish,
+    "silu": swish,
 }
 
 
@@ -94,13 +103,21 @@ def get(identifier: Any) -> Activation:
     if isinstance(identifier, str):
         fn = _BY_NAME.get(identifier.lower())
         if fn is None:
-            raise ConfigError(where="activation", expected="an activation name or a callable",
-                              got=repr(identifier), fix=suggest(identifier, _BY_NAME))
+            raise ConfigError(
+                where="activation",
+                expected="an activation name or a callable",
+                got=repr(identifier),
+                fix=suggest(identifier, _BY_NAME),
+            )
         return fn
     if callable(identifier):
         return identifier
-    raise ConfigError(where="activation", expected="a name or a callable", got=repr(identifier),
-                      fix=suggest(str(identifier), _BY_NAME))
+    raise ConfigError(
+        where="activation",
+        expected="a name or a callable",
+        got=repr(identifier),
+        fix=suggest(str(identifier), _BY_NAME),
+    )
 
 
 def serialize(fn: Activation) -> Any:

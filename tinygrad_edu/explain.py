@@ -99,8 +99,12 @@ def _layers_and_input(model: Any, x: Any) -> tuple:
         layers = list(getattr(model, "layers", []))
     name = getattr(model, "name", "model")
     if not layers:
-        raise NotBuiltError(where=f"model '{name}'", expected="at least one layer",
-                            got="an empty model", fix="model.add(Dense(...))")
+        raise NotBuiltError(
+            where=f"model '{name}'",
+            expected="at least one layer",
+            got="an empty model",
+            fix="model.add(Dense(...))",
+        )
     if hasattr(model, "_check_x"):
         arr = model._check_x(x, "explain")
     else:
@@ -109,8 +113,9 @@ def _layers_and_input(model: Any, x: Any) -> tuple:
     return layers, arr
 
 
-def trace(model: Any, x: Any, print_fn: Optional[Callable[[str], Any]] = print,
-          training: bool = False) -> List[Dict[str, Any]]:
+def trace(
+    model: Any, x: Any, print_fn: Optional[Callable[[str], Any]] = print, training: bool = False
+) -> List[Dict[str, Any]]:
     """Run the batch ``x`` through ``model`` one layer at a time and explain each step.
 
     model: a ``Sequential`` (or a list of layers). x: a real batch, batch axis first.
@@ -127,8 +132,10 @@ def trace(model: Any, x: Any, print_fn: Optional[Callable[[str], Any]] = print,
     emit = print_fn if print_fn is not None else (lambda line: None)
     batch = int(arr.shape[0])
     mode = "training" if training else "inference"
-    emit(f"Trace of model '{getattr(model, 'name', 'model')}' on a real batch of {batch} "
-         f"({mode} mode, no graph recorded); B = {batch}")
+    emit(
+        f"Trace of model '{getattr(model, 'name', 'model')}' on a real batch of {batch} "
+        f"({mode} mode, no graph recorded); B = {batch}"
+    )
     emit(f"input: {bracket_shape(arr.shape)}")
     rows: List[Dict[str, Any]] = []
     h: Any = arr
@@ -139,16 +146,24 @@ def trace(model: Any, x: Any, print_fn: Optional[Callable[[str], Any]] = print,
             out_shape = _shape_of(h)
             expected = _fill_batch(layer.compute_output_shape((None, *in_shape[1:])), batch)
             ok = _same(expected, out_shape)
-            row = {"layer": layer.name, "type": type(layer).__name__, "input_shape": in_shape,
-                   "output_shape": out_shape,
-                   "operation": _operation(layer, in_shape, out_shape, batch),
-                   "params": layer.count_params(), "expected_shape": expected, "shape_ok": ok}
+            row = {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "input_shape": in_shape,
+                "output_shape": out_shape,
+                "operation": _operation(layer, in_shape, out_shape, batch),
+                "params": layer.count_params(),
+                "expected_shape": expected,
+                "shape_ok": ok,
+            }
             rows.append(row)
             emit(f"{layer.name}: {row['operation']}")
             if not ok:
-                msg = (f"!!! SHAPE MISMATCH in layer '{layer.name}' ({type(layer).__name__}): "
-                       f"measured {_brackets(out_shape)} but compute_output_shape says "
-                       f"{_brackets(expected)}")
+                msg = (
+                    f"!!! SHAPE MISMATCH in layer '{layer.name}' ({type(layer).__name__}): "
+                    f"measured {_brackets(out_shape)} but compute_output_shape says "
+                    f"{_brackets(expected)}"
+                )
                 emit(msg)
                 warnings.warn(msg, ShapeMismatchWarning, stacklevel=2)
     emit(f"output: {_brackets(rows[-1]['output_shape'])}")
@@ -242,16 +257,22 @@ def graph(tensor: Tensor, title: Optional[str] = None) -> str:
     }
     """
     if not isinstance(tensor, Tensor):
-        raise ConfigError(where="explain.graph", expected="a Tensor",
-                          got=type(tensor).__name__, fix="pass the tensor, e.g. graph(loss)")
+        raise ConfigError(
+            where="explain.graph",
+            expected="a Tensor",
+            got=type(tensor).__name__,
+            fix="pass the tensor, e.g. graph(loss)",
+        )
     order = _collect(tensor)
     ids = {id(t): i for i, t in enumerate(order)}
     out = ["digraph autograd {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
     if title is not None:
         out.append(f"  labelloc=t; label={_quote(title)};")
     elif not tensor.is_leaf and tensor.op is None:
-        out.append('  labelloc=t; label="the graph was freed by backward(): call '
-                   'loss.backward(retain_graph=True) to keep it";')
+        out.append(
+            '  labelloc=t; label="the graph was freed by backward(): call '
+            'loss.backward(retain_graph=True) to keep it";'
+        )
     for t in order:
         i = ids[id(t)]
         style = ""
@@ -263,8 +284,10 @@ def graph(tensor: Tensor, title: Optional[str] = None) -> str:
         fn = t.op
         if fn is None:
             continue
-        out.append(f"  op{i} [label={_quote(type(fn).__name__)}, shape=box, style=filled, "
-                   "fillcolor=lightyellow];")
+        out.append(
+            f"  op{i} [label={_quote(type(fn).__name__)}, shape=box, style=filled, "
+            "fillcolor=lightyellow];"
+        )
         several = len(fn.parents) > 1
         for k, p in enumerate(fn.parents):
             out.append(f"  t{ids[id(p)]} -> op{i}" + (f' [label="{k}"];' if several else ";"))
@@ -276,8 +299,12 @@ def graph(tensor: Tensor, title: Optional[str] = None) -> str:
 _FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "ps", "dot", "gv")
 
 
-def render(source: Union[Tensor, str], path: Union[str, "os.PathLike[str]"],
-           format: Optional[str] = None, timeout: float = 60.0) -> str:  # noqa: A002
+def render(
+    source: Union[Tensor, str],
+    path: Union[str, "os.PathLike[str]"],
+    format: Optional[str] = None,
+    timeout: float = 60.0,
+) -> str:  # noqa: A002
     """Write the graph drawing to ``path``; return the path.
 
     source: a Tensor (drawn with ``graph``) or DOT text. format: ``svg``, ``png``, ``pdf``...
@@ -288,8 +315,12 @@ def render(source: Union[Tensor, str], path: Union[str, "os.PathLike[str]"],
     path = os.fspath(path)
     fmt = (format or os.path.splitext(path)[1].lstrip(".") or "svg").lower()
     if fmt not in _FORMATS:
-        raise ConfigError(where="explain.render", expected="one of " + ", ".join(_FORMATS),
-                          got=repr(fmt), fix="use a path ending in .svg or .png, or format='svg'")
+        raise ConfigError(
+            where="explain.render",
+            expected="one of " + ", ".join(_FORMATS),
+            got=repr(fmt),
+            fix="use a path ending in .svg or .png, or format='svg'",
+        )
     if fmt in ("dot", "gv"):
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -297,23 +328,36 @@ def render(source: Union[Tensor, str], path: Union[str, "os.PathLike[str]"],
     exe = shutil.which("dot")
     if exe is None:
         raise ConfigError(
-            where="explain.render", expected="the Graphviz program 'dot' on the PATH",
+            where="explain.render",
+            expected="the Graphviz program 'dot' on the PATH",
             got="no 'dot' program found",
             fix="install Graphviz (apt-get install graphviz, brew install graphviz or conda "
             "install graphviz), or save the DOT text and draw it elsewhere: "
-            "open('graph.dot', 'w').write(graph(t))")
+            "open('graph.dot', 'w').write(graph(t))",
+        )
     try:
-        done = subprocess.run([exe, f"-T{fmt}", "-o", path], input=text.encode("utf-8"),
-                              capture_output=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            [exe, f"-T{fmt}", "-o", path],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise ConfigError(where="explain.render",
-                          expected=f"'dot' to finish within {timeout:g} s", got="a timeout",
-                          fix="draw a smaller graph, or pass timeout=...") from None
+        raise ConfigError(
+            where="explain.render",
+            expected=f"'dot' to finish within {timeout:g} s",
+            got="a timeout",
+            fix="draw a smaller graph, or pass timeout=...",
+        ) from None
     if done.returncode != 0:
-        raise ConfigError(where="explain.render", expected="'dot' to succeed",
-                          got=f"exit code {done.returncode}: "
-                          f"{done.stderr.decode('utf-8', 'replace').strip()[:500]}",
-                          fix="check the DOT text (graph(t)) and the output format")
+        raise ConfigError(
+            where="explain.render",
+            expected="'dot' to succeed",
+            got=f"exit code {done.returncode}: "
+            f"{done.stderr.decode('utf-8', 'replace').strip()[:500]}",
+            fix="check the DOT text (graph(t)) and the output format",
+        )
     return path
 
 

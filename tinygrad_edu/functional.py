@@ -16,6 +16,7 @@ import numpy as np
 from . import ops
 from .tensor import Tensor, _apply, _lift, _raw
 
+
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (``np.concatenate``)."""
     ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
@@ -33,7 +34,9 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def where(cond: Any, a: Any, b: Any) -> Tensor:
     """``a`` where the boolean mask ``cond`` holds, else ``b`` (``np.where``)."""
     like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else Tensor(a)
-    return _apply(ops.Where, _lift(a, like), _lift(b, like), cond=np.asarray(_raw(cond), dtype=bool))
+    return _apply(
+        ops.Where, _lift(a, like), _lift(b, like), cond=np.asarray(_raw(cond), dtype=bool)
+    )
 
 
 def maximum(a: Any, b: Any) -> Tensor:

@@ -69,13 +69,19 @@ def gradcheck(
     0 (1,)
     """
     if not eps > 0 or int(max_elements) < 1:
-        raise ConfigError(where="gradcheck", expected="eps > 0 and max_elements >= 1",
-                          got=f"eps={eps}, max_elements={max_elements}",
-                          fix="use the defaults eps=1e-6, max_elements=200")
+        raise ConfigError(
+            where="gradcheck",
+            expected="eps > 0 and max_elements >= 1",
+            got=f"eps={eps}, max_elements={max_elements}",
+            fix="use the defaults eps=1e-6, max_elements=200",
+        )
     if not is_grad_enabled():
-        raise ConfigError(where="gradcheck", expected="gradient recording switched on",
-                          got="a call inside no_grad()",
-                          fix="call gradcheck outside the no_grad() block")
+        raise ConfigError(
+            where="gradcheck",
+            expected="gradient recording switched on",
+            got="a call inside no_grad()",
+            fix="call gradcheck outside the no_grad() block",
+        )
     args, checked = _prepare(inputs)
     rng = np.random.default_rng(seed)
 
@@ -85,7 +91,8 @@ def gradcheck(
         warnings.warn(
             f"gradcheck: fn returned {out.dtype} from float64 inputs, so a constant inside fn is "
             "lower precision; finite differences may be too coarse to agree",
-            GradcheckPrecisionWarning, stacklevel=2,
+            GradcheckPrecisionWarning,
+            stacklevel=2,
         )
     if out.requires_grad:
         out.backward(r.astype(out.dtype))
@@ -116,8 +123,12 @@ def gradcheck(
 def _prepare(inputs: Sequence[Any]) -> Tuple[List[Any], List[int]]:
     """Fresh float64 leaves for the checked inputs, float64 constants for the rest."""
     if not inputs:
-        raise ConfigError(where="gradcheck", expected="at least one input", got="none",
-                          fix="pass the inputs after fn: gradcheck(fn, x, w)")
+        raise ConfigError(
+            where="gradcheck",
+            expected="at least one input",
+            got="none",
+            fix="pass the inputs after fn: gradcheck(fn, x, w)",
+        )
     args, checked, low = [], [], []
     for k, x in enumerate(inputs):
         is_tensor = isinstance(x, Tensor)
@@ -126,9 +137,12 @@ def _prepare(inputs: Sequence[Any]) -> Tuple[List[Any], List[int]]:
             args.append(x)  # an index or a mask: passed through untouched
             continue
         if data.dtype.kind not in "fiu":
-            raise ConfigError(where="gradcheck", expected="Tensors or float arrays",
-                              got=f"input {k} of dtype {data.dtype}",
-                              fix="convert the input to a float64 numpy array")
+            raise ConfigError(
+                where="gradcheck",
+                expected="Tensors or float arrays",
+                got=f"input {k} of dtype {data.dtype}",
+                fix="convert the input to a float64 numpy array",
+            )
         if data.dtype.kind == "f" and data.dtype.itemsize < 8:
             low.append(k)
         grad = x.requires_grad if is_tensor else True
@@ -139,12 +153,16 @@ def _prepare(inputs: Sequence[Any]) -> Tuple[List[Any], List[int]]:
         warnings.warn(
             f"gradcheck: inputs {low} are float32; they are checked as float64 copies, because "
             "finite differences in float32 lose most digits. Pass float64 arrays to silence this",
-            GradcheckPrecisionWarning, stacklevel=3,
+            GradcheckPrecisionWarning,
+            stacklevel=3,
         )
     if not checked:
-        raise ConfigError(where="gradcheck", expected="at least one input to differentiate",
-                          got="only constants (Tensors with requires_grad=False or int arrays)",
-                          fix="pass float arrays, or Tensors with requires_grad=True")
+        raise ConfigError(
+            where="gradcheck",
+            expected="at least one input to differentiate",
+            got="only constants (Tensors with requires_grad=False or int arrays)",
+            fix="pass float arrays, or Tensors with requires_grad=True",
+        )
     return args, checked
 
 
@@ -152,7 +170,8 @@ def _call(fn: Callable[..., Any], args: List[Any]) -> Tensor:
     out = fn(*args)
     if not isinstance(out, Tensor):
         raise ConfigError(
-            where="gradcheck", expected="fn(*inputs) to return a Tensor",
+            where="gradcheck",
+            expected="fn(*inputs) to return a Tensor",
             got=f"a {type(out).__module__}.{type(out).__qualname__}",
             fix="return the Tensor itself (not .numpy(), .item() or .data), built with Tensor "
             "ops so that gradients can flow back to the inputs",
@@ -181,17 +200,23 @@ def _numeric(fn, args, x: Tensor, flat: int, r: np.ndarray, eps: float) -> float
 def _failure(w: dict, mismatches: int, eps: float) -> GradcheckError:
     a, n = w["a"], w["n"]
     if w["no_path"]:
-        fix = (f"input {w['k']} got no gradient at all: the output does not reach it through the "
-               "graph. Did fn leave the graph (.numpy(), .data, Tensor(x.data), no_grad())?")
+        fix = (
+            f"input {w['k']} got no gradient at all: the output does not reach it through the "
+            "graph. Did fn leave the graph (.numpy(), .data, Tensor(x.data), no_grad())?"
+        )
     elif n != 0 and np.isclose(a, -n, rtol=1e-2, atol=0):
         fix = "the analytic gradient has the wrong sign: check the backward for a flipped sign"
     elif n != 0 and a != 0 and np.isfinite(a / n) and abs(a / n - round(a / n)) < 1e-2:
-        fix = (f"analytic = {a / n:.3g} x numeric: a constant factor is wrong in a backward, or "
-               "a gradient is counted twice")
+        fix = (
+            f"analytic = {a / n:.3g} x numeric: a constant factor is wrong in a backward, or "
+            "a gradient is counted twice"
+        )
     else:
-        fix = ("compare each op's backward formula with its derivative; if the function has a "
-               f"kink (relu, abs, max/min ties, clip bounds) within {eps:g} of this input, move "
-               "the input away from it")
+        fix = (
+            "compare each op's backward formula with its derivative; if the function has a "
+            f"kink (relu, abs, max/min ties, clip bounds) within {eps:g} of this input, move "
+            "the input away from it"
+        )
     err = GradcheckError(
         f"{mismatches} element(s) disagree beyond atol + rtol*|numeric|; the worst is shown",
         where=f"gradcheck: input {w['k']}, element {w['idx']}",

@@ -115,8 +115,13 @@ class VarianceScaling(Initializer):
     """scale / fan (fan_in, fan_out or their average) as the variance of a uniform or a truncated
     normal (stddev corrected by 0.8796...: the std of a unit normal truncated at 2)."""
 
-    def __init__(self, scale: float = 1.0, mode: str = "fan_in",
-                 distribution: str = "truncated_normal", seed=None) -> None:
+    def __init__(
+        self,
+        scale: float = 1.0,
+        mode: str = "fan_in",
+        distribution: str = "truncated_normal",
+        seed=None,
+    ) -> None:
         super().__init__(seed)
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
@@ -139,19 +144,27 @@ def _scaling(name, scale, mode, distribution, doc):
     def get_config(self):
         return {"seed": self.seed}
 
-    return type(name, (VarianceScaling,), {"__init__": __init__, "__doc__": doc,
-                                           "get_config": get_config})
+    return type(
+        name, (VarianceScaling,), {"__init__": __init__, "__doc__": doc, "get_config": get_config}
+    )
 
 
-GlorotUniform = _scaling("GlorotUniform", 1.0, "fan_avg", "uniform",
-                         "U(-l, l), l = sqrt(6 / (fan_in + fan_out)) - Keras' default kernel.")
-GlorotNormal = _scaling("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
-                        "Truncated N(0, 2 / (fan_in + fan_out)).")
+GlorotUniform = _scaling(
+    "GlorotUniform",
+    1.0,
+    "fan_avg",
+    "uniform",
+    "U(-l, l), l = sqrt(6 / (fan_in + fan_out)) - Keras' default kernel.",
+)
+GlorotNormal = _scaling(
+    "GlorotNormal", 1.0, "fan_avg", "truncated_normal", "Truncated N(0, 2 / (fan_in + fan_out))."
+)
 HeUniform = _scaling("HeUniform", 2.0, "fan_in", "uniform", "U(-l, l), l = sqrt(6 / fan_in).")
 HeNormal = _scaling("HeNormal", 2.0, "fan_in", "truncated_normal", "Truncated N(0, 2 / fan_in).")
 LecunUniform = _scaling("LecunUniform", 1.0, "fan_in", "uniform", "U(-l, l), l = sqrt(3 / fan_in).")
-LecunNormal = _scaling("LecunNormal", 1.0, "fan_in", "truncated_normal",
-                       "Truncated N(0, 1 / fan_in).")
+LecunNormal = _scaling(
+    "LecunNormal", 1.0, "fan_in", "truncated_normal", "Truncated N(0, 1 / fan_in)."
+)
 
 
 class Orthogonal(Initializer):
@@ -174,12 +187,20 @@ class Orthogonal(Initializer):
 
 
 _BY_NAME = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant,
-    "random_uniform": RandomUniform, "random_normal": RandomNormal,
-    "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_uniform": RandomUniform,
+    "random_normal": RandomNormal,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
 }
 
 
@@ -188,13 +209,21 @@ def get(identifier: Any) -> Initializer:
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _BY_NAME:
-            raise ConfigError(where="initializers.get", expected="an initializer name",
-                              got=repr(identifier), fix=suggest(identifier, _BY_NAME))
+            raise ConfigError(
+                where="initializers.get",
+                expected="an initializer name",
+                got=repr(identifier),
+                fix=suggest(identifier, _BY_NAME),
+            )
         return _BY_NAME[key]()
     if callable(identifier):
         return identifier
-    raise ConfigError(where="initializers.get", expected="a name, Initializer or callable",
-                      got=repr(identifier), fix=suggest(str(identifier), _BY_NAME))
+    raise ConfigError(
+        where="initializers.get",
+        expected="a name, Initializer or callable",
+        got=repr(identifier),
+        fix=suggest(str(identifier), _BY_NAME),
+    )
 
 
 def serialize(init: Any) -> Any:
@@ -206,4 +235,10 @@ def serialize(init: Any) -> Any:
     return init
 
 
-__all__ = ["Initializer", "get", "serialize", "compute_fans", *(c.__name__ for c in _BY_NAME.values())]
+__all__ = [
+    "Initializer",
+    "get",
+    "serialize",
+    "compute_fans",
+    *(c.__name__ for c in _BY_NAME.values()),
+]

@@ -25,8 +25,20 @@ import numpy as np
 from . import activations as _act
 from .errors import ConfigError
 from .layers import (
-    GRU, LSTM, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D, Reshape, SimpleRNN,
+    GRU,
+    LSTM,
+    Activation,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling2D,
+    MaxPooling2D,
+    Reshape,
+    SimpleRNN,
 )
 from .layers.base import Layer
 
@@ -35,8 +47,12 @@ def _torch():
     try:
         import torch
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ConfigError(where="interop.to_torch", expected="PyTorch installed", got="no torch",
-                          fix='pip install "tinygrad_edu[torch]"') from None
+        raise ConfigError(
+            where="interop.to_torch",
+            expected="PyTorch installed",
+            got="no torch",
+            fix='pip install "tinygrad_edu[torch]"',
+        ) from None
     return torch
 
 
@@ -48,8 +64,10 @@ def to_torch(model: Any):
     modules: List[Any] = []
     channels_first = False  # where the running torch tensor keeps its channels
     for layer in model.layers:
-        is_image = isinstance(layer, (Conv2D, MaxPooling2D, AveragePooling2D,
-                                      GlobalAveragePooling2D, GlobalMaxPooling2D))
+        is_image = isinstance(
+            layer,
+            (Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D),
+        )
         if is_image and layer.data_format == "channels_last" and not channels_first:
             modules.append(_Permute(torch, (0, 3, 1, 2)))
             channels_first = True
@@ -80,22 +98,35 @@ def _convert(layer: Layer, torch: Any, channels_first: bool) -> List[Any]:
         if layer.padding == "same":
             from ._shapes import same_padding
 
-            h, w = (layer.input_shape[2:4] if layer.data_format == "channels_first"
-                    else layer.input_shape[1:3])
+            h, w = (
+                layer.input_shape[2:4]
+                if layer.data_format == "channels_first"
+                else layer.input_shape[1:3]
+            )
             top, bottom = same_padding(h, kh, layer.strides[0], layer.dilation_rate[0])
             left, right = same_padding(w, kw, layer.strides[1], layer.dilation_rate[1])
             mods.append(nn.ZeroPad2d((left, right, top, bottom)))
-        conv = nn.Conv2d(cin, cout, (kh, kw), stride=layer.strides, padding=padding,
-                         dilation=layer.dilation_rate, bias=layer.use_bias)
+        conv = nn.Conv2d(
+            cin,
+            cout,
+            (kh, kw),
+            stride=layer.strides,
+            padding=padding,
+            dilation=layer.dilation_rate,
+            bias=layer.use_bias,
+        )
         conv.weight.data = t(layer.kernel.data.transpose(3, 2, 0, 1))
         if layer.use_bias:
             conv.bias.data = t(layer.bias.data)
         return [*mods, conv, *_activation(layer.activation, torch)]
     if isinstance(layer, (MaxPooling2D, AveragePooling2D)):
         if layer.padding != "valid":
-            raise ConfigError(where=f"to_torch: {layer.where}", expected="padding='valid'",
-                              got=repr(layer.padding), fix="torch pools pad differently; "
-                              "use valid padding for a model you want to export")
+            raise ConfigError(
+                where=f"to_torch: {layer.where}",
+                expected="padding='valid'",
+                got=repr(layer.padding),
+                fix="torch pools pad differently; use valid padding for a model you want to export",
+            )
         cls = nn.MaxPool2d if isinstance(layer, MaxPooling2D) else nn.AvgPool2d
         return [cls(layer.pool_size, stride=layer.strides)]
     if isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
@@ -112,23 +143,40 @@ def _convert(layer: Layer, torch: Any, channels_first: bool) -> List[Any]:
         return [_batchnorm(layer, torch, t)]
     if isinstance(layer, (SimpleRNN, LSTM, GRU)):
         return [_recurrent(layer, torch, t)]
-    raise ConfigError(where="interop.to_torch", expected="a layer with a torch equivalent",
-                      got=type(layer).__name__, fix="convert this layer by hand")
+    raise ConfigError(
+        where="interop.to_torch",
+        expected="a layer with a torch equivalent",
+        got=type(layer).__name__,
+        fix="convert this layer by hand",
+    )
 
 
 def _activation(fn: Any, torch: Any) -> List[Any]:
     nn = torch.nn
     name = _act.serialize(fn)
-    table = {"linear": None, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
-             "elu": nn.ELU, "selu": nn.SELU, "softplus": nn.Softplus, "gelu": nn.GELU,
-             "swish": nn.SiLU, "silu": nn.SiLU}
+    table = {
+        "linear": None,
+        "relu": nn.ReLU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "elu": nn.ELU,
+        "selu": nn.SELU,
+        "softplus": nn.Softplus,
+        "gelu": nn.GELU,
+        "swish": nn.SiLU,
+        "silu": nn.SiLU,
+    }
     if name == "softmax":
         return [nn.Softmax(dim=-1)]
     if name == "leaky_relu":
         return [nn.LeakyReLU(0.2)]
     if name not in table:
-        raise ConfigError(where="interop.to_torch", expected="a built-in activation",
-                          got=repr(fn), fix="use one of " + ", ".join(sorted(table)))
+        raise ConfigError(
+            where="interop.to_torch",
+            expected="a built-in activation",
+            got=repr(fn),
+            fix="use one of " + ", ".join(sorted(table)),
+        )
     return [] if table[name] is None else [table[name]()]
 
 
@@ -155,17 +203,25 @@ def _recurrent(layer: Any, torch: Any, t: Any):
         rnn, order = nn.LSTM(features, u, batch_first=True), [0, 1, 2, 3]
     elif isinstance(layer, GRU):
         if not layer.reset_after:
-            raise ConfigError(where=f"to_torch: {layer.where}", expected="reset_after=True",
-                              got="reset_after=False", fix="torch's GRU is the reset_after form")
+            raise ConfigError(
+                where=f"to_torch: {layer.where}",
+                expected="reset_after=True",
+                got="reset_after=False",
+                fix="torch's GRU is the reset_after form",
+            )
         rnn, order = nn.GRU(features, u, batch_first=True), [1, 0, 2]  # z,r,h -> r,z,n
     else:
         if name not in ("tanh", "relu"):
-            raise ConfigError(where=f"to_torch: {layer.where}", expected="tanh or relu",
-                              got=repr(name), fix="torch's RNN supports only tanh and relu")
+            raise ConfigError(
+                where=f"to_torch: {layer.where}",
+                expected="tanh or relu",
+                got=repr(name),
+                fix="torch's RNN supports only tanh and relu",
+            )
         rnn, order = nn.RNN(features, u, batch_first=True, nonlinearity=name), [0]
 
     def blocks(a: np.ndarray) -> np.ndarray:  # reorder gate blocks along the last axis
-        return np.concatenate([a[..., g * u:(g + 1) * u] for g in order], axis=-1)
+        return np.concatenate([a[..., g * u : (g + 1) * u] for g in order], axis=-1)
 
     rnn.weight_ih_l0.data = t(blocks(layer.kernel.data).T)
     rnn.weight_hh_l0.data = t(blocks(layer.recurrent_kernel.data).T)

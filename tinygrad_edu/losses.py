@@ -41,8 +41,12 @@ def _reduce(per_sample: Tensor, reduction: str) -> Tensor:
         return per_sample.sum()
     if reduction == "none":
         return per_sample
-    raise ConfigError(where="loss", expected="reduction 'mean', 'sum' or 'none'",
-                      got=repr(reduction), fix="use reduction='mean' (the default)")
+    raise ConfigError(
+        where="loss",
+        expected="reduction 'mean', 'sum' or 'none'",
+        got=repr(reduction),
+        fix="use reduction='mean' (the default)",
+    )
 
 
 def _check_reduction(reduction: str) -> None:
@@ -70,23 +74,35 @@ def _dense_target(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
     """y_true as floats shaped like y_pred; (B,) targets for a (B, 1) output are expanded."""
     t = _array(y_true)
     if t.dtype.kind not in "biuf":
-        raise DataError(where=f"loss '{loss}'", expected="numeric targets",
-                        got=f"dtype {t.dtype}", fix="convert labels to numbers")
+        raise DataError(
+            where=f"loss '{loss}'",
+            expected="numeric targets",
+            got=f"dtype {t.dtype}",
+            fix="convert labels to numbers",
+        )
     t = t.astype(y_pred.dtype, copy=False)
     if t.shape == y_pred.shape:
         return t
     if t.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1 and t.shape == y_pred.shape[:-1]:
         return t[..., None]
-    if (t.shape in (y_pred.shape[:-1], y_pred.shape[:-1] + (1,)) and y_pred.shape[-1] > 1
-            and "categorical" in loss):
+    if (
+        t.shape in (y_pred.shape[:-1], y_pred.shape[:-1] + (1,))
+        and y_pred.shape[-1] > 1
+        and "categorical" in loss
+    ):
         raise DataError(
-            where=f"loss '{loss}'", expected=f"one-hot targets of shape {y_pred.shape}",
+            where=f"loss '{loss}'",
+            expected=f"one-hot targets of shape {y_pred.shape}",
             got=f"integer labels of shape {t.shape}",
             fix="use loss='sparse_categorical_crossentropy' for integer labels, or one-hot "
             "encode them: np.eye(num_classes)[y]",
         )
-    raise ShapeError(where=f"loss '{loss}'", expected=f"targets of shape {y_pred.shape}",
-                     got=str(t.shape), fix="give one target per model output")
+    raise ShapeError(
+        where=f"loss '{loss}'",
+        expected=f"targets of shape {y_pred.shape}",
+        got=str(t.shape),
+        fix="give one target per model output",
+    )
 
 
 def _sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
@@ -95,28 +111,42 @@ def _sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
     classes = y_pred.shape[-1]
     if t.shape == y_pred.shape and classes > 1:
         raise DataError(
-            where=f"loss '{loss}'", expected=f"integer labels of shape {y_pred.shape[:-1]}",
+            where=f"loss '{loss}'",
+            expected=f"integer labels of shape {y_pred.shape[:-1]}",
             got=f"one-hot targets of shape {t.shape}",
             fix="use loss='categorical_crossentropy' for one-hot targets, or pass y.argmax(-1)",
         )
     if t.shape == y_pred.shape[:-1] + (1,):
         t = t[..., 0]
     if t.shape != y_pred.shape[:-1]:
-        raise ShapeError(where=f"loss '{loss}'", expected=f"labels of shape {y_pred.shape[:-1]}",
-                         got=str(t.shape), fix="give one integer label per sample")
+        raise ShapeError(
+            where=f"loss '{loss}'",
+            expected=f"labels of shape {y_pred.shape[:-1]}",
+            got=str(t.shape),
+            fix="give one integer label per sample",
+        )
     if t.dtype.kind == "f":
         if not np.all(np.isfinite(t)) or np.any(t != np.round(t)):
-            raise DataError(where=f"loss '{loss}'", expected="integer class labels",
-                            got="non-integer values", fix="labels must be 0 .. classes-1")
+            raise DataError(
+                where=f"loss '{loss}'",
+                expected="integer class labels",
+                got="non-integer values",
+                fix="labels must be 0 .. classes-1",
+            )
     elif t.dtype.kind not in "biu":
-        raise DataError(where=f"loss '{loss}'", expected="integer class labels",
-                        got=f"dtype {t.dtype}", fix="convert labels to integers")
+        raise DataError(
+            where=f"loss '{loss}'",
+            expected="integer class labels",
+            got=f"dtype {t.dtype}",
+            fix="convert labels to integers",
+        )
     labels = t.astype(np.intp, copy=False)
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         bad = (labels < 0) | (labels >= classes)
         first = labels[bad].flat[0]
         raise DataError(
-            where=f"loss '{loss}'", expected=f"labels in 0..{classes - 1} ({classes} classes)",
+            where=f"loss '{loss}'",
+            expected=f"labels in 0..{classes - 1} ({classes} classes)",
             got=f"label {first} ({int(bad.sum())} labels out of range)",
             fix=f"the last layer has {classes} units: make it Dense(number_of_classes), "
             "or remap the labels to start at 0",
@@ -147,8 +177,13 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0, reduction: str = "mean")
     return _reduce(per.mean(axis=-1), reduction)
 
 
-def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
-                        label_smoothing: float = 0.0, reduction: str = "mean") -> Tensor:
+def binary_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Tensor:
     """-(t log p + (1 - t) log(1 - p)), mean over the last axis.
 
     From logits z (stable): max(z, 0) - z t + log(1 + e^-|z|).
@@ -158,7 +193,8 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
     outside = (t < 0) | (t > 1)
     if outside.any():
         raise DataError(
-            where="loss 'binary_crossentropy'", expected="targets in [0, 1] (labels 0 or 1)",
+            where="loss 'binary_crossentropy'",
+            expected="targets in [0, 1] (labels 0 or 1)",
             got=f"target {t[outside].flat[0]:g} ({int(outside.sum())} outside [0, 1])",
             fix="binary labels are 0/1; for several classes use "
             "sparse_categorical_crossentropy with Dense(classes, activation='softmax')",
@@ -174,8 +210,13 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
     return _reduce(per.mean(axis=-1), reduction)
 
 
-def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
-                             label_smoothing: float = 0.0, reduction: str = "mean") -> Tensor:
+def categorical_crossentropy(
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool = False,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> Tensor:
     """-sum_k t_k log p_k over the class (last) axis, for one-hot (or smoothed) targets."""
     y_pred = _pred(y_pred)
     t = _dense_target(y_true, y_pred, "categorical_crossentropy")
@@ -184,14 +225,20 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
     z = _logits(y_pred, from_logits, "softmax")
     if z is not None:
         _check_reduction(reduction)
-        return tensor_from_op(ops.SoftmaxCrossEntropy, z, target=t, reduction=reduction,
-                              log_p=_saved_log_softmax(y_pred, from_logits))
+        return tensor_from_op(
+            ops.SoftmaxCrossEntropy,
+            z,
+            target=t,
+            reduction=reduction,
+            log_p=_saved_log_softmax(y_pred, from_logits),
+        )
     p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1 - EPSILON)
     return _reduce(-(t * p.log()).sum(axis=-1), reduction)
 
 
-def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
-                                    reduction: str = "mean") -> Tensor:
+def sparse_categorical_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False, reduction: str = "mean"
+) -> Tensor:
     """-log p[label] per sample, for integer labels (``y_true`` of shape ``y_pred.shape[:-1]``)."""
     y_pred = _pred(y_pred)
     labels = _sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
@@ -200,8 +247,13 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     flat_labels = labels.reshape(-1)
     if z is not None and labels.ndim == 1:  # the common case: one fused op, mean included
         _check_reduction(reduction)
-        return tensor_from_op(ops.SparseSoftmaxCrossEntropy, z, labels=flat_labels,
-                              reduction=reduction, log_p=_saved_log_softmax(y_pred, from_logits))
+        return tensor_from_op(
+            ops.SparseSoftmaxCrossEntropy,
+            z,
+            labels=flat_labels,
+            reduction=reduction,
+            log_p=_saved_log_softmax(y_pred, from_logits),
+        )
     if z is not None:
         flat = z.reshape(-1, classes)
         per = tensor_from_op(ops.SparseSoftmaxCrossEntropy, flat, labels=flat_labels)
@@ -243,13 +295,17 @@ MeanAbsoluteError = _loss_class(mean_absolute_error, "MeanAbsoluteError")
 Huber = _loss_class(huber, "Huber")
 BinaryCrossentropy = _loss_class(binary_crossentropy, "BinaryCrossentropy")
 CategoricalCrossentropy = _loss_class(categorical_crossentropy, "CategoricalCrossentropy")
-SparseCategoricalCrossentropy = _loss_class(sparse_categorical_crossentropy,
-                                            "SparseCategoricalCrossentropy")
+SparseCategoricalCrossentropy = _loss_class(
+    sparse_categorical_crossentropy, "SparseCategoricalCrossentropy"
+)
 
 _BY_NAME = {
-    "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
-    "huber": huber, "binary_crossentropy": binary_crossentropy,
+    "mean_squared_error": mean_squared_error,
+    "mse": mean_squared_error,
+    "mean_absolute_error": mean_absolute_error,
+    "mae": mean_absolute_error,
+    "huber": huber,
+    "binary_crossentropy": binary_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
 }
@@ -262,18 +318,38 @@ def get(identifier: Any) -> Loss:
     if isinstance(identifier, str):
         fn = _BY_NAME.get(identifier.lower())
         if fn is None:
-            raise ConfigError(where="compile(loss=...)", expected="a loss name or callable",
-                              got=repr(identifier), fix=suggest(identifier, _BY_NAME))
+            raise ConfigError(
+                where="compile(loss=...)",
+                expected="a loss name or callable",
+                got=repr(identifier),
+                fix=suggest(identifier, _BY_NAME),
+            )
         return Loss(fn)
     if callable(identifier):
         return Loss(identifier, name=getattr(identifier, "__name__", "loss"))
-    raise ConfigError(where="compile(loss=...)", expected="a loss name or callable",
-                      got=repr(identifier), fix=suggest(str(identifier), _BY_NAME))
+    raise ConfigError(
+        where="compile(loss=...)",
+        expected="a loss name or callable",
+        got=repr(identifier),
+        fix=suggest(str(identifier), _BY_NAME),
+    )
 
 
 __all__ = [
-    "mean_squared_error", "mean_absolute_error", "mse", "mae", "huber", "binary_crossentropy",
-    "categorical_crossentropy", "sparse_categorical_crossentropy", "Loss", "MeanSquaredError",
-    "MeanAbsoluteError", "Huber", "BinaryCrossentropy", "CategoricalCrossentropy",
-    "SparseCategoricalCrossentropy", "get",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mse",
+    "mae",
+    "huber",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "Loss",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Huber",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "get",
 ]

@@ -19,16 +19,19 @@ Metric = Callable[[Any, Any], float]
 
 
 def _arrays(y_true: Any, y_pred: Any):
-    return (np.asarray(getattr(y_true, "data", y_true)),
-            np.asarray(getattr(y_pred, "data", y_pred)))
+    return (
+        np.asarray(getattr(y_true, "data", y_true)),
+        np.asarray(getattr(y_pred, "data", y_pred)),
+    )
 
 
 def _match(t: np.ndarray, shape: tuple, metric: str) -> np.ndarray:
     """Targets reshaped to ``shape`` (same number of values), else a teaching ShapeError."""
     if t.size != int(np.prod(shape)):
         raise ShapeError(
-            where=f"metric '{metric}'", expected=f"targets with {int(np.prod(shape))} values "
-            f"(shape {shape})", got=f"shape {t.shape}",
+            where=f"metric '{metric}'",
+            expected=f"targets with {int(np.prod(shape))} values (shape {shape})",
+            got=f"shape {t.shape}",
             fix="integer class labels need metrics=['accuracy'] (mae/mse compare values "
             "one to one with the outputs)",
         )
@@ -70,8 +73,9 @@ def accuracy(y_true: Any, y_pred: Any) -> float:
     return _accuracy_for(None, *_arrays(y_true, y_pred))(y_true, y_pred)
 
 
-def _accuracy_for(loss_name: Optional[str], t: Optional[np.ndarray] = None,
-                  p: Optional[np.ndarray] = None) -> Metric:
+def _accuracy_for(
+    loss_name: Optional[str], t: Optional[np.ndarray] = None, p: Optional[np.ndarray] = None
+) -> Metric:
     if loss_name:
         if "sparse_categorical" in loss_name:
             return sparse_categorical_accuracy
@@ -87,10 +91,13 @@ def _accuracy_for(loss_name: Optional[str], t: Optional[np.ndarray] = None,
 
 
 _BY_NAME = {
-    "binary_accuracy": binary_accuracy, "categorical_accuracy": categorical_accuracy,
+    "binary_accuracy": binary_accuracy,
+    "categorical_accuracy": categorical_accuracy,
     "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
-    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
+    "mse": mean_squared_error,
+    "mean_squared_error": mean_squared_error,
+    "mae": mean_absolute_error,
+    "mean_absolute_error": mean_absolute_error,
 }
 
 
@@ -99,20 +106,39 @@ def get(identifier: Any, loss_name: Optional[str] = None) -> Metric:
     if isinstance(identifier, str):
         key = identifier.lower()
         if key in ("accuracy", "acc"):
-            return _accuracy_for(loss_name) if loss_name and (
-                "crossentropy" in loss_name) else accuracy
+            return (
+                _accuracy_for(loss_name)
+                if loss_name and ("crossentropy" in loss_name)
+                else accuracy
+            )
         if key not in _BY_NAME:
-            raise ConfigError(where="compile(metrics=...)", expected="a metric name or callable",
-                              got=repr(identifier),
-                              fix=suggest(identifier, [*_BY_NAME, "accuracy"]))
+            raise ConfigError(
+                where="compile(metrics=...)",
+                expected="a metric name or callable",
+                got=repr(identifier),
+                fix=suggest(identifier, [*_BY_NAME, "accuracy"]),
+            )
         return _BY_NAME[key]
     if callable(identifier):
         return identifier
-    raise ConfigError(where="compile(metrics=...)", expected="a metric name or callable",
-                      got=repr(identifier), fix="use e.g. metrics=['accuracy']")
+    raise ConfigError(
+        where="compile(metrics=...)",
+        expected="a metric name or callable",
+        got=repr(identifier),
+        fix="use e.g. metrics=['accuracy']",
+    )
 
 
 mse, mae = mean_squared_error, mean_absolute_error
 
-__all__ = ["accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-           "mean_squared_error", "mean_absolute_error", "mse", "mae", "get"]
+__all__ = [
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mse",
+    "mae",
+    "get",
+]

@@ -29,7 +29,9 @@ from .training import TrainingMixin, check_batch_size
 class Sequential(TrainingMixin):
     """A linear stack of layers: ``out = layer_n(... layer_2(layer_1(x)))``."""
 
-    def __init__(self, layers: Optional[Iterable[Layer]] = None, name: Optional[str] = None) -> None:
+    def __init__(
+        self, layers: Optional[Iterable[Layer]] = None, name: Optional[str] = None
+    ) -> None:
         self.name = name or "sequential"
         self.layers: List[Layer] = []
         self.input_shape: Optional[tuple] = None
@@ -41,19 +43,26 @@ class Sequential(TrainingMixin):
     def add(self, layer: Layer) -> None:
         """Append a layer (named uniquely within the model) and build it if shapes are known."""
         if not isinstance(layer, Layer):
-            raise ConfigError(where=f"model '{self.name}'.add", expected="a Layer instance",
-                              got=type(layer).__name__,
-                              fix="pass a layer object, e.g. Dense(32) (note the parentheses)")
+            raise ConfigError(
+                where=f"model '{self.name}'.add",
+                expected="a Layer instance",
+                got=type(layer).__name__,
+                fix="pass a layer object, e.g. Dense(32) (note the parentheses)",
+            )
         if getattr(layer, "is_input", False):
             if self.layers:
-                raise ConfigError(where=f"model '{self.name}'", expected="Input(...) first",
-                                  got=f"Input after {len(self.layers)} layers",
-                                  fix="put Input(shape=...) at the start of the list")
+                raise ConfigError(
+                    where=f"model '{self.name}'",
+                    expected="Input(...) first",
+                    got=f"Input after {len(self.layers)} layers",
+                    fix="put Input(shape=...) at the start of the list",
+                )
             self.input_shape = layer._declared_input_shape
             return
         if getattr(layer, "return_state", False):
             raise ConfigError(
-                where=f"model '{self.name}'.add", expected="layers with one output",
+                where=f"model '{self.name}'.add",
+                expected="layers with one output",
                 got=f"{layer.where} with return_state=True (it returns [output, *states])",
                 fix="Sequential passes one tensor from layer to layer: drop return_state=True, "
                 "or call the layer yourself and pick the outputs",
@@ -61,10 +70,12 @@ class Sequential(TrainingMixin):
         if layer._auto_name:
             layer.name = self._unique_name(layer.name)
         elif any(other.name == layer.name for other in self.layers):
-            raise ConfigError(where=f"model '{self.name}'.add", expected="unique layer names",
-                              got=f"a second layer named '{layer.name}'",
-                              fix="give it another name=..., or leave name out for an "
-                              "automatic one")
+            raise ConfigError(
+                where=f"model '{self.name}'.add",
+                expected="unique layer names",
+                got=f"a second layer named '{layer.name}'",
+                fix="give it another name=..., or leave name out for an automatic one",
+            )
         if not self.layers and self.input_shape is None:
             self.input_shape = layer._declared_input_shape
         self.layers.append(layer)
@@ -91,24 +102,41 @@ class Sequential(TrainingMixin):
     def build(self, input_shape: Optional[Sequence[Optional[int]]] = None) -> None:
         """Build every layer for ``input_shape`` (batch axis included, may be None)."""
         shape = self.input_shape if input_shape is None else input_shape
-        if shape is not None and (isinstance(shape, (str, bytes)) or not all(
-                d is None or isinstance(d, (int, np.integer)) for d in shape)):
-            raise ConfigError(where=f"model '{self.name}'.build",
-                              expected="a shape tuple with the batch axis, e.g. (None, 784)",
-                              got=repr(input_shape), fix="model.build((None, 784))")
+        if shape is not None and (
+            isinstance(shape, (str, bytes))
+            or not all(d is None or isinstance(d, (int, np.integer)) for d in shape)
+        ):
+            raise ConfigError(
+                where=f"model '{self.name}'.build",
+                expected="a shape tuple with the batch axis, e.g. (None, 784)",
+                got=repr(input_shape),
+                fix="model.build((None, 784))",
+            )
         shape = None if shape is None else tuple(shape)
         if shape is None:
-            raise NotBuiltError(where=f"model '{self.name}'", expected="an input shape",
-                                got="none", fix="model.build((None, 784)) or input_shape=(784,)")
+            raise NotBuiltError(
+                where=f"model '{self.name}'",
+                expected="an input shape",
+                got="none",
+                fix="model.build((None, 784)) or input_shape=(784,)",
+            )
         shape = (None, *shape[1:])
         first = self.layers[0] if self.layers else None
-        if first is not None and first.built and not (
-                len(first.input_shape) == len(shape) and all(
-                    a is None or b is None or a == b for a, b in zip(first.input_shape, shape))):
-            raise ShapeError(where=f"model '{self.name}'.build",
-                             expected=f"input shape {first.input_shape} (the model is built for it)",
-                             got=str(shape), fix="a built model keeps its input shape: make a new "
-                             "model (new layers) for inputs of another shape")
+        if (
+            first is not None
+            and first.built
+            and not (
+                len(first.input_shape) == len(shape)
+                and all(a is None or b is None or a == b for a, b in zip(first.input_shape, shape))
+            )
+        ):
+            raise ShapeError(
+                where=f"model '{self.name}'.build",
+                expected=f"input shape {first.input_shape} (the model is built for it)",
+                got=str(shape),
+                fix="a built model keeps its input shape: make a new "
+                "model (new layers) for inputs of another shape",
+            )
         self.input_shape = shape
         self._build_chain(shape)
 
@@ -123,8 +151,12 @@ class Sequential(TrainingMixin):
     # ------------------------------------------------------------------ running
     def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
         if not self.layers:
-            raise NotBuiltError(where=f"model '{self.name}'", expected="at least one layer",
-                                got="an empty model", fix="model.add(Dense(...))")
+            raise NotBuiltError(
+                where=f"model '{self.name}'",
+                expected="at least one layer",
+                got="an empty model",
+                fix="model.add(Dense(...))",
+            )
         for layer in self.layers:
             x = layer(x, training=training)
         if self.input_shape is None:
@@ -146,17 +178,24 @@ class Sequential(TrainingMixin):
         x = self._check_x(x, "predict")
         check_batch_size(batch_size, "predict")
         with no_grad():
-            outs = [self(x[i:i + batch_size], training=False).data
-                    for i in range(0, len(x), batch_size)]
+            outs = [
+                self(x[i : i + batch_size], training=False).data
+                for i in range(0, len(x), batch_size)
+            ]
         return np.concatenate(outs, axis=0)
 
     def _check_x(self, x: Any, where: str) -> np.ndarray:
         """Inputs as an array, refused early with a teaching error when unusable."""
-        arr = x.data if isinstance(x, Tensor) else as_numeric_array(x, f"model '{self.name}'.{where}")
+        arr = (
+            x.data if isinstance(x, Tensor) else as_numeric_array(x, f"model '{self.name}'.{where}")
+        )
         if arr.ndim == 0 or len(arr) == 0:
-            raise DataError(where=f"model '{self.name}'.{where}",
-                            expected="at least one sample (batch axis first)",
-                            got=f"shape {arr.shape}", fix="check how x was built or sliced")
+            raise DataError(
+                where=f"model '{self.name}'.{where}",
+                expected="at least one sample (batch axis first)",
+                got=f"shape {arr.shape}",
+                fix="check how x was built or sliced",
+            )
         if self.layers:
             self.layers[0].check_input(arr.shape)
         return arr
@@ -165,7 +204,8 @@ class Sequential(TrainingMixin):
     def _require_built(self, what: str) -> None:
         if not self.built:
             raise NotBuiltError(
-                where=f"model '{self.name}'", expected=f"a built model for {what}",
+                where=f"model '{self.name}'",
+                expected=f"a built model for {what}",
                 got="layers without an input shape",
                 fix="give the first layer input_shape=(...), start with Input(shape=...), "
                 "or call the model on data first",
@@ -190,8 +230,11 @@ class Sequential(TrainingMixin):
 
     def named_weights(self) -> Dict[str, Tensor]:
         """``{"dense/kernel": tensor, ...}`` in Keras order (used by save/load)."""
-        return {f"{layer.name}/{n}": w for layer in self.layers
-                for n, w in zip(layer.weight_names, layer.weights)}
+        return {
+            f"{layer.name}/{n}": w
+            for layer in self.layers
+            for n, w in zip(layer.weight_names, layer.weights)
+        }
 
     def count_params(self) -> int:
         self._require_built("count_params()")
@@ -204,22 +247,35 @@ class Sequential(TrainingMixin):
     def set_weights(self, weights: Sequence[Any]) -> None:
         self._require_built("set_weights()")
         if isinstance(weights, (np.ndarray, str, bytes)) or not hasattr(weights, "__iter__"):
-            raise DataError(where=f"model '{self.name}'.set_weights", expected="a list of arrays",
-                            got=type(weights).__name__, fix="pass the list get_weights() returns")
+            raise DataError(
+                where=f"model '{self.name}'.set_weights",
+                expected="a list of arrays",
+                got=type(weights).__name__,
+                fix="pass the list get_weights() returns",
+            )
         weights = list(weights)
         expected = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != expected:
-            raise ShapeError(where=f"model '{self.name}'.set_weights",
-                             expected=f"{expected} arrays", got=f"{len(weights)} arrays",
-                             fix="pass the list model.get_weights() returns")
+            raise ShapeError(
+                where=f"model '{self.name}'.set_weights",
+                expected=f"{expected} arrays",
+                got=f"{len(weights)} arrays",
+                fix="pass the list model.get_weights() returns",
+            )
         arrays = [as_numeric_array(w, f"model '{self.name}'.set_weights") for w in weights]
-        expected_shapes = [(layer, name, w.data.shape) for layer in self.layers
-                           for name, w in zip(layer.weight_names, layer.weights)]
+        expected_shapes = [
+            (layer, name, w.data.shape)
+            for layer in self.layers
+            for name, w in zip(layer.weight_names, layer.weights)
+        ]
         for (layer, name, shape), new in zip(expected_shapes, arrays):  # all checked first
             if new.shape != shape:
-                raise ShapeError(where=layer.where, expected=f"{name} of shape {shape}",
-                                 got=str(new.shape),
-                                 fix="weights follow Keras' layouts; pass what get_weights() returns")
+                raise ShapeError(
+                    where=layer.where,
+                    expected=f"{name} of shape {shape}",
+                    got=str(new.shape),
+                    fix="weights follow Keras' layouts; pass what get_weights() returns",
+                )
         for layer in self.layers:
             n = len(layer.weights)
             layer.set_weights(arrays[:n])
@@ -268,18 +324,22 @@ class Sequential(TrainingMixin):
         load_weights(self, path)
 
     # ------------------------------------------------------------------ describing
-    def summary(self, print_fn=None, line_length: Optional[int] = None,
-                show_algebra: bool = True) -> None:
+    def summary(
+        self, print_fn=None, line_length: Optional[int] = None, show_algebra: bool = True
+    ) -> None:
         """Print Keras' summary table plus the algebra column (see ``tinygrad_edu.summary``)."""
-        _summary.print_summary(self, print_fn=print_fn, line_length=line_length,
-                               show_algebra=show_algebra)
+        _summary.print_summary(
+            self, print_fn=print_fn, line_length=line_length, show_algebra=show_algebra
+        )
 
     def get_config(self) -> Dict[str, Any]:
         return {
             "name": self.name,
             "input_shape": None if self.input_shape is None else list(self.input_shape[1:]),
-            "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                       for layer in self.layers],
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
         }
 
     def __repr__(self) -> str:

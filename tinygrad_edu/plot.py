@@ -44,9 +44,12 @@ def _figure(where: str, width: float, height: float) -> Any:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ConfigError(where=f"plot.{where}", expected="matplotlib installed",
-                          got="no matplotlib", fix=f"{INSTALL} (or pip install matplotlib)"
-                          ) from None
+        raise ConfigError(
+            where=f"plot.{where}",
+            expected="matplotlib installed",
+            got="no matplotlib",
+            fix=f"{INSTALL} (or pip install matplotlib)",
+        ) from None
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     return fig
@@ -68,9 +71,12 @@ def plot_history(history: Any, path: PathLike) -> str:
     dict ``{"loss": [...], "val_loss": [...], ...}``. Returns ``path``."""
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
-        raise ConfigError(where="plot.plot_history", expected="a History or a non-empty dict "
-                          "of per-epoch lists", got="an empty dict" if isinstance(logs, dict) else type(logs).__name__,
-                          fix="pass what model.fit(...) returned, e.g. plot_history(h, 'h.png')")
+        raise ConfigError(
+            where="plot.plot_history",
+            expected="a History or a non-empty dict of per-epoch lists",
+            got="an empty dict" if isinstance(logs, dict) else type(logs).__name__,
+            fix="pass what model.fit(...) returned, e.g. plot_history(h, 'h.png')",
+        )
     names = []
     for key in logs:
         base = key.removeprefix("val_")
@@ -93,25 +99,43 @@ def plot_history(history: Any, path: PathLike) -> str:
 
 
 # ====================================================================== curves
-def plot_lines(series: Dict[str, Tuple[Sequence[float], Sequence[float]]], path: PathLike,
-               xlabel: str = "", ylabel: str = "", title: str = "", log_x: bool = False,
-               marks: Optional[Dict[str, float]] = None) -> str:
+def plot_lines(
+    series: Dict[str, Tuple[Sequence[float], Sequence[float]]],
+    path: PathLike,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+    log_x: bool = False,
+    marks: Optional[Dict[str, float]] = None,
+) -> str:
     """Draw each ``label: (xs, ys)`` of ``series`` as a line with markers; returns ``path``.
 
     log_x: a base-2 logarithmic x axis (for sizes 1, 2, 4, ... 512). marks: vertical dashed
     lines ``{label: x}``, e.g. ``{"sqrt(784) = 28": 28}``.
     """
     if not series:
-        raise ConfigError(where="plot.plot_lines", expected="at least one curve",
-                          got="an empty dict", fix="pass {'label': (xs, ys)}")
+        raise ConfigError(
+            where="plot.plot_lines",
+            expected="at least one curve",
+            got="an empty dict",
+            fix="pass {'label': (xs, ys)}",
+        )
     fig = _figure("plot_lines", 7.0, 4.2)
     ax = fig.add_subplot(1, 1, 1)
     for label, (xs, ys) in series.items():
         ax.plot(list(xs), list(ys), "-o", label=label, markersize=4)
     for label, x in (marks or {}).items():
         ax.axvline(x, linestyle="--", color="grey", linewidth=1)
-        ax.annotate(label, (x, 0.02), xycoords=("data", "axes fraction"), rotation=90,
-                    fontsize=8, color="grey", ha="right", va="bottom")
+        ax.annotate(
+            label,
+            (x, 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            fontsize=8,
+            color="grey",
+            ha="right",
+            va="bottom",
+        )
     if log_x:
         from matplotlib.ticker import ScalarFormatter
 
@@ -127,40 +151,62 @@ def plot_lines(series: Dict[str, Tuple[Sequence[float], Sequence[float]]], path:
 
 
 # ====================================================================== weights
-def _tiles_for(layer: Any, image_shape: Optional[Sequence[int]]) -> Tuple[List[np.ndarray],
-                                                                           List[str], int, str]:
+def _tiles_for(
+    layer: Any, image_shape: Optional[Sequence[int]]
+) -> Tuple[List[np.ndarray], List[str], int, str]:
     """(tiles, tile titles, columns, figure title) for a built Dense or Conv2D layer."""
     kernel = layer.get_weights()[0]
     if isinstance(layer, Conv2D):
         kh, kw, cin, filters = kernel.shape
         tiles = [kernel[:, :, c, f] for f in range(filters) for c in range(cin)]
-        titles = [f"f{f}" + (f" c{c}" if cin > 1 else "") for f in range(filters)
-                  for c in range(cin)]
+        titles = [
+            f"f{f}" + (f" c{c}" if cin > 1 else "") for f in range(filters) for c in range(cin)
+        ]
         cols = cin if cin > 1 else math.ceil(math.sqrt(filters))
-        return tiles, titles, cols, (f"{layer.name}: kernel {kernel.shape} = (kh, kw, in_ch, "
-                                     f"filters): one {kh}x{kw} tile per filter" +
-                                     (" and input channel" if cin > 1 else ""))
+        return (
+            tiles,
+            titles,
+            cols,
+            (
+                f"{layer.name}: kernel {kernel.shape} = (kh, kw, in_ch, "
+                f"filters): one {kh}x{kw} tile per filter"
+                + (" and input channel" if cin > 1 else "")
+            ),
+        )
     n_in, units = kernel.shape
     if image_shape is None:
         side = math.isqrt(n_in)
         if side * side != n_in or side < 8:
-            return [kernel], [f"kernel ({n_in}, {units})"], 1, (
-                f"{layer.name}: kernel [{n_in},{units}] (rows: inputs, columns: units)")
+            return (
+                [kernel],
+                [f"kernel ({n_in}, {units})"],
+                1,
+                (f"{layer.name}: kernel [{n_in},{units}] (rows: inputs, columns: units)"),
+            )
         image_shape = (side, side)
     image_shape = tuple(int(d) for d in image_shape)
     if int(np.prod(image_shape)) != n_in:
-        raise ShapeError(where=f"plot.plot_weights for layer '{layer.name}'",
-                         expected=f"image_shape with {n_in} pixels (the layer's inputs)",
-                         got=f"{image_shape} ({int(np.prod(image_shape))} pixels)",
-                         fix="e.g. image_shape=(28, 28) for 784 inputs")
+        raise ShapeError(
+            where=f"plot.plot_weights for layer '{layer.name}'",
+            expected=f"image_shape with {n_in} pixels (the layer's inputs)",
+            got=f"{image_shape} ({int(np.prod(image_shape))} pixels)",
+            fix="e.g. image_shape=(28, 28) for 784 inputs",
+        )
     tiles = [kernel[:, u].reshape(image_shape) for u in range(units)]
-    return tiles, [f"unit {u}" for u in range(units)], math.ceil(math.sqrt(units)), (
-        f"{layer.name}: each unit's column of kernel [{n_in},{units}] as a "
-        f"{'x'.join(map(str, image_shape))} image (red +, blue -)")
+    return (
+        tiles,
+        [f"unit {u}" for u in range(units)],
+        math.ceil(math.sqrt(units)),
+        (
+            f"{layer.name}: each unit's column of kernel [{n_in},{units}] as a "
+            f"{'x'.join(map(str, image_shape))} image (red +, blue -)"
+        ),
+    )
 
 
-def plot_weights(layer: Any, path: PathLike, image_shape: Optional[Sequence[int]] = None,
-                 max_tiles: int = 256) -> str:
+def plot_weights(
+    layer: Any, path: PathLike, image_shape: Optional[Sequence[int]] = None, max_tiles: int = 256
+) -> str:
     """Draw what each unit of ``layer`` looks for; returns ``path``.
 
     Dense ``kernel (in, units)``: column ``u`` holds the weight of every input for unit ``u``;
@@ -171,13 +217,19 @@ def plot_weights(layer: Any, path: PathLike, image_shape: Optional[Sequence[int]
     symmetric color range; at most ``max_tiles`` tiles are drawn.
     """
     if not isinstance(layer, (Dense, Conv2D)):
-        raise ConfigError(where="plot.plot_weights", expected="a Dense or Conv2D layer",
-                          got=type(layer).__name__,
-                          fix="pass a layer with a kernel, e.g. model.layers[0]")
+        raise ConfigError(
+            where="plot.plot_weights",
+            expected="a Dense or Conv2D layer",
+            got=type(layer).__name__,
+            fix="pass a layer with a kernel, e.g. model.layers[0]",
+        )
     if not layer.built:
-        raise NotBuiltError(where=f"plot.plot_weights for layer '{layer.name}'",
-                            expected="a built layer (its weights exist)", got="no weights yet",
-                            fix="give the model input_shape=(...) or call it on data first")
+        raise NotBuiltError(
+            where=f"plot.plot_weights for layer '{layer.name}'",
+            expected="a built layer (its weights exist)",
+            got="no weights yet",
+            fix="give the model input_shape=(...) or call it on data first",
+        )
     tiles, titles, cols, title = _tiles_for(layer, image_shape)
     shown = tiles[:max_tiles]
     cols = max(1, min(cols, len(shown)))
@@ -190,9 +242,14 @@ def plot_weights(layer: Any, path: PathLike, image_shape: Optional[Sequence[int]
     for i, (tile, name) in enumerate(zip(shown, titles)):
         ax = fig.add_subplot(rows, cols, i + 1)
         vmax = float(np.abs(tile).max()) or 1.0
-        image = ax.imshow(tile, cmap="RdBu_r", vmin=-vmax, vmax=vmax,
-                          aspect="auto" if len(tiles) == 1 else "equal",
-                          interpolation="nearest")
+        image = ax.imshow(
+            tile,
+            cmap="RdBu_r",
+            vmin=-vmax,
+            vmax=vmax,
+            aspect="auto" if len(tiles) == 1 else "equal",
+            interpolation="nearest",
+        )
         ax.set_title(name, fontsize=7)
         if len(tiles) == 1:
             ax.set_xlabel("unit")
@@ -222,8 +279,14 @@ def _per_unit(out: np.ndarray, layer: Any) -> Tuple[np.ndarray, str]:
     return out.reshape(len(out), -1), "value"
 
 
-def plot_activations(model: Any, x: Any, path: PathLike, y: Any = None,
-                     layers: Optional[Sequence[str]] = None, max_samples: int = 10) -> str:
+def plot_activations(
+    model: Any,
+    x: Any,
+    path: PathLike,
+    y: Any = None,
+    layers: Optional[Sequence[str]] = None,
+    max_samples: int = 10,
+) -> str:
     """Heatmaps of the mean activation per unit / feature map of every layer; returns ``path``.
 
     model: a ``Sequential`` (uses ``model.activations(x)``, inference mode). x: a batch.
@@ -236,18 +299,24 @@ def plot_activations(model: Any, x: Any, path: PathLike, y: Any = None,
     names = list(acts) if layers is None else list(layers)
     unknown = [n for n in names if n not in acts]
     if unknown:
-        raise ConfigError(where="plot.plot_activations", expected="layer names of the model",
-                          got=", ".join(map(repr, unknown)),
-                          fix="valid names: " + ", ".join(map(repr, acts)))
+        raise ConfigError(
+            where="plot.plot_activations",
+            expected="layer names of the model",
+            got=", ".join(map(repr, unknown)),
+            fix="valid names: " + ", ".join(map(repr, acts)),
+        )
     labels = None
     if y is not None:
         labels = np.asarray(y)
         labels = labels.argmax(axis=-1) if labels.ndim == 2 else labels.reshape(-1)
         n = len(next(iter(acts.values())))
         if len(labels) != n:
-            raise ShapeError(where="plot.plot_activations", expected=f"{n} labels (one per "
-                             "sample of x)", got=f"{len(labels)} labels",
-                             fix="pass the labels of the same samples as x")
+            raise ShapeError(
+                where="plot.plot_activations",
+                expected=f"{n} labels (one per sample of x)",
+                got=f"{len(labels)} labels",
+                fix="pass the labels of the same samples as x",
+            )
     fig = _figure("plot_activations", 9.0, 2.2 * len(names) + 0.6)
     for i, name in enumerate(names):
         values, column = _per_unit(np.asarray(acts[name], dtype=float), by_layer.get(name))

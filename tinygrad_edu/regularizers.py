@@ -19,8 +19,12 @@ class Regularizer:
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
         if not (math.isfinite(l1) and math.isfinite(l2)) or l1 < 0 or l2 < 0:
-            raise ConfigError(where=type(self).__name__, expected="non-negative factors",
-                              got=f"l1={l1}, l2={l2}", fix="use e.g. l2=1e-4")
+            raise ConfigError(
+                where=type(self).__name__,
+                expected="non-negative factors",
+                got=f"l1={l1}, l2={l2}",
+                fix="use e.g. l2=1e-4",
+            )
         self.l1, self.l2 = float(l1), float(l2)
 
     def __call__(self, w: Tensor) -> Tensor:
@@ -61,13 +65,21 @@ def get(identifier: Any) -> Optional[Regularizer]:
         return None
     if isinstance(identifier, str):
         if identifier.lower() not in _BY_NAME:
-            raise ConfigError(where="regularizers.get", expected="a regularizer name",
-                              got=repr(identifier), fix=suggest(identifier, _BY_NAME))
+            raise ConfigError(
+                where="regularizers.get",
+                expected="a regularizer name",
+                got=repr(identifier),
+                fix=suggest(identifier, _BY_NAME),
+            )
         return _BY_NAME[identifier.lower()]()
     if callable(identifier):
         return identifier
-    raise ConfigError(where="regularizers.get", expected="None, a name or a callable",
-                      got=repr(identifier), fix="use e.g. regularizers.l2(1e-4)")
+    raise ConfigError(
+        where="regularizers.get",
+        expected="None, a name or a callable",
+        got=repr(identifier),
+        fix="use e.g. regularizers.l2(1e-4)",
+    )
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get"]

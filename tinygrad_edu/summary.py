@@ -10,8 +10,7 @@ from typing import Any, Callable, List, Optional, Sequence
 
 from ._shapes import fmt_shape
 
-HEADERS = ("Layer (type)", "Output Shape", "Param #", "Algebra (what it computes)",
-           "Count")
+HEADERS = ("Layer (type)", "Output Shape", "Param #", "Algebra (what it computes)", "Count")
 
 
 def _rows(model: Any) -> List[Sequence[str]]:
@@ -22,8 +21,11 @@ def _rows(model: Any) -> List[Sequence[str]]:
             rows.append((label, "?", "?", "(not built yet)", ""))
             continue
         shape = layer.output_shape
-        shape_text = (", ".join(fmt_shape(s) for s in shape) if shape and isinstance(shape[0], tuple)
-                      else fmt_shape(shape))
+        shape_text = (
+            ", ".join(fmt_shape(s) for s in shape)
+            if shape and isinstance(shape[0], tuple)
+            else fmt_shape(shape)
+        )
         algebra, count = layer.algebra()
         rows.append((label, shape_text, f"{layer.count_params():,}", algebra, count))
     return rows
@@ -70,14 +72,20 @@ def render(model: Any, line_length: Optional[int] = None, show_algebra: bool = T
     else:
         out.append("Total params: ? (the model is not built yet)")
         out.append("_" * width)
-        out.append("Build it to see shapes and counts: give the first layer input_shape=(...) "
-                   "(e.g. Dense(32, input_shape=(784,))), start with Input(shape=(...)), "
-                   "or call the model on data (model.predict(x) / model.fit(...)).")
+        out.append(
+            "Build it to see shapes and counts: give the first layer input_shape=(...) "
+            "(e.g. Dense(32, input_shape=(784,))), start with Input(shape=(...)), "
+            "or call the model on data (model.predict(x) / model.fit(...))."
+        )
     return "\n".join(out)
 
 
-def print_summary(model: Any, print_fn: Optional[Callable[[str], Any]] = None,
-                  line_length: Optional[int] = None, show_algebra: bool = True) -> None:
+def print_summary(
+    model: Any,
+    print_fn: Optional[Callable[[str], Any]] = None,
+    line_length: Optional[int] = None,
+    show_algebra: bool = True,
+) -> None:
     text = render(model, line_length=line_length, show_algebra=show_algebra)
     if print_fn is None:
         print(text)

@@ -86,12 +86,23 @@ class Tensor:
     # ``logits``: for a softmax/sigmoid output, the tensor it was computed from, so cross-entropy
     # losses can work from logits (finite even when a probability rounds to exactly 0 or 1);
     # ``logits_kind`` says which ("softmax" or "sigmoid"): a loss only uses logits of its kind.
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_leaf", "_retain", "name", "logits",
-                 "logits_kind", "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "_ctx",
+        "_leaf",
+        "_retain",
+        "name",
+        "logits",
+        "logits_kind",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # make numpy defer to our reflected operators: np_array * tensor
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
-                 name: Optional[str] = None) -> None:
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None
+    ) -> None:
         self.data = _as_array(data, dtype)
         self.grad: Optional[np.ndarray] = None
         self.requires_grad = bool(requires_grad)
@@ -169,7 +180,8 @@ class Tensor:
         """
         if not self.requires_grad:
             raise TinygradEduError(
-                "nothing to differentiate", where="Tensor.backward",
+                "nothing to differentiate",
+                where="Tensor.backward",
                 expected="a tensor computed from inputs with requires_grad=True",
                 got="a tensor that does not require grad",
                 fix="create the inputs/weights with Tensor(..., requires_grad=True), "
@@ -178,7 +190,8 @@ class Tensor:
         if not self._leaf and self._ctx is None:
             raise TinygradEduError(
                 "the graph behind this tensor was freed by an earlier backward()",
-                where="Tensor.backward", fix="recompute the forward pass, or call "
+                where="Tensor.backward",
+                fix="recompute the forward pass, or call "
                 "backward(retain_graph=True) the first time",
             )
         if grad is None:
@@ -194,8 +207,12 @@ class Tensor:
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
-                raise ShapeError(where="Tensor.backward", expected=f"grad of shape {self.shape}",
-                                 got=f"shape {grad.shape}", fix="give one gradient per element")
+                raise ShapeError(
+                    where="Tensor.backward",
+                    expected=f"grad of shape {self.shape}",
+                    got=f"shape {grad.shape}",
+                    fix="give one gradient per element",
+                )
         _run_backward(self, grad, retain_graph)
 
     def _topological_order(self) -> list:
@@ -221,49 +238,99 @@ class Tensor:
         return order
 
     # ---------------------------------------------------------------- arithmetic
-    def __add__(self, other): return _apply(ops.Add, self, _lift(other, self))
-    def __radd__(self, other): return _apply(ops.Add, _lift(other, self), self)
-    def __sub__(self, other): return _apply(ops.Sub, self, _lift(other, self))
-    def __rsub__(self, other): return _apply(ops.Sub, _lift(other, self), self)
-    def __mul__(self, other): return _apply(ops.Mul, self, _lift(other, self))
-    def __rmul__(self, other): return _apply(ops.Mul, _lift(other, self), self)
-    def __truediv__(self, other): return _apply(ops.Div, self, _lift(other, self))
-    def __rtruediv__(self, other): return _apply(ops.Div, _lift(other, self), self)
-    def __neg__(self): return _apply(ops.Neg, self)
-    def __matmul__(self, other): return _apply(ops.MatMul, self, _lift(other, self))
-    def __rmatmul__(self, other): return _apply(ops.MatMul, _lift(other, self), self)
+    def __add__(self, other):
+        return _apply(ops.Add, self, _lift(other, self))
+
+    def __radd__(self, other):
+        return _apply(ops.Add, _lift(other, self), self)
+
+    def __sub__(self, other):
+        return _apply(ops.Sub, self, _lift(other, self))
+
+    def __rsub__(self, other):
+        return _apply(ops.Sub, _lift(other, self), self)
+
+    def __mul__(self, other):
+        return _apply(ops.Mul, self, _lift(other, self))
+
+    def __rmul__(self, other):
+        return _apply(ops.Mul, _lift(other, self), self)
+
+    def __truediv__(self, other):
+        return _apply(ops.Div, self, _lift(other, self))
+
+    def __rtruediv__(self, other):
+        return _apply(ops.Div, _lift(other, self), self)
+
+    def __neg__(self):
+        return _apply(ops.Neg, self)
+
+    def __matmul__(self, other):
+        return _apply(ops.MatMul, self, _lift(other, self))
+
+    def __rmatmul__(self, other):
+        return _apply(ops.MatMul, _lift(other, self), self)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
             return _apply(ops.Pow, self, exponent)
         return _apply(ops.PowScalar, self, exponent=exponent)
 
-    def __rpow__(self, base): return _apply(ops.Pow, _lift(base, self), self)
+    def __rpow__(self, base):
+        return _apply(ops.Pow, _lift(base, self), self)
 
     # comparisons give plain numpy boolean masks (no gradient flows through a comparison)
-    def __gt__(self, other): return self.data > _raw(other)
-    def __ge__(self, other): return self.data >= _raw(other)
-    def __lt__(self, other): return self.data < _raw(other)
-    def __le__(self, other): return self.data <= _raw(other)
+    def __gt__(self, other):
+        return self.data > _raw(other)
 
-    def matmul(self, other): return self @ other
-    def dot(self, other): return self @ other
+    def __ge__(self, other):
+        return self.data >= _raw(other)
+
+    def __lt__(self, other):
+        return self.data < _raw(other)
+
+    def __le__(self, other):
+        return self.data <= _raw(other)
+
+    def matmul(self, other):
+        return self @ other
+
+    def dot(self, other):
+        return self @ other
 
     # ---------------------------------------------------------------- elementwise functions
-    def exp(self): return _apply(ops.Exp, self)
-    def log(self): return _apply(ops.Log, self)
-    def sqrt(self): return _apply(ops.Sqrt, self)
-    def abs(self): return _apply(ops.Abs, self)
-    def __abs__(self): return self.abs()
-    def tanh(self): return _apply(ops.Tanh, self)
-    def sigmoid(self): return _with_logits(_apply(ops.Sigmoid, self), self, "sigmoid")
-    def relu(self): return _apply(ops.Relu, self)
-    def erf(self): return _apply(ops.Erf, self)
+    def exp(self):
+        return _apply(ops.Exp, self)
+
+    def log(self):
+        return _apply(ops.Log, self)
+
+    def sqrt(self):
+        return _apply(ops.Sqrt, self)
+
+    def abs(self):
+        return _apply(ops.Abs, self)
+
+    def __abs__(self):
+        return self.abs()
+
+    def tanh(self):
+        return _apply(ops.Tanh, self)
+
+    def sigmoid(self):
+        return _with_logits(_apply(ops.Sigmoid, self), self, "sigmoid")
+
+    def relu(self):
+        return _apply(ops.Relu, self)
+
+    def erf(self):
+        return _apply(ops.Erf, self)
 
     def leaky_relu(self, negative_slope: float = 0.2):
         return _apply(ops.LeakyRelu, self, negative_slope=negative_slope)
 
-    def elu(self, alpha: float = 1.0): return _apply(ops.Elu, self, alpha=alpha)
+    def elu(self, alpha: float = 1.0):
+        return _apply(ops.Elu, self, alpha=alpha)
 
     def clip(self, min=None, max=None):  # noqa: A002 - numpy's argument names
         return _apply(ops.Clip, self, lo=min, hi=max)
@@ -271,10 +338,15 @@ class Tensor:
     def softmax(self, axis: int = -1):
         last = axis in (-1, self.ndim - 1)
         return _with_logits(_apply(ops.Softmax, self, axis=axis), self if last else None, "softmax")
-    def log_softmax(self, axis: int = -1): return _apply(ops.LogSoftmax, self, axis=axis)
 
-    def maximum(self, other): return _apply(ops.Maximum, self, _lift(other, self))
-    def minimum(self, other): return _apply(ops.Minimum, self, _lift(other, self))
+    def log_softmax(self, axis: int = -1):
+        return _apply(ops.LogSoftmax, self, axis=axis)
+
+    def maximum(self, other):
+        return _apply(ops.Maximum, self, _lift(other, self))
+
+    def minimum(self, other):
+        return _apply(ops.Minimum, self, _lift(other, self))
 
     # ---------------------------------------------------------------- reductions
     def sum(self, axis=None, keepdims: bool = False):
@@ -308,13 +380,20 @@ class Tensor:
         return _apply(ops.Transpose, self, axes=tuple(axes) if axes else None)
 
     @property
-    def T(self): return self.transpose()
+    def T(self):
+        return self.transpose()
 
-    def broadcast_to(self, shape): return _apply(ops.BroadcastTo, self, shape=tuple(shape))
+    def broadcast_to(self, shape):
+        return _apply(ops.BroadcastTo, self, shape=tuple(shape))
+
     expand = broadcast_to
 
-    def squeeze(self, axis=None): return _apply(ops.Squeeze, self, axis=axis)
-    def unsqueeze(self, axis: int): return _apply(ops.Unsqueeze, self, axis=axis)
+    def squeeze(self, axis=None):
+        return _apply(ops.Squeeze, self, axis=axis)
+
+    def unsqueeze(self, axis: int):
+        return _apply(ops.Unsqueeze, self, axis=axis)
+
     expand_dims = unsqueeze
 
     def pad(self, pad_width, value: float = 0.0):
@@ -341,7 +420,14 @@ def _lift(x: Any, like: Tensor) -> Tensor:
         return x
     t = Tensor.__new__(Tensor)
     t.data = np.asarray(x, dtype=like.data.dtype)
-    t.grad, t.requires_grad, t._ctx, t._leaf, t._retain, t.name = None, False, None, True, False, None
+    t.grad, t.requires_grad, t._ctx, t._leaf, t._retain, t.name = (
+        None,
+        False,
+        None,
+        True,
+        False,
+        None,
+    )
     t.logits = t.logits_kind = None
     return t
 
@@ -363,7 +449,9 @@ def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
         if isinstance(exc, TinygradEduError):
             raise
         raise ShapeError(
-            str(exc), where=f"op '{fn_cls.__name__}'", expected=fn_cls.shape_rule,
+            str(exc),
+            where=f"op '{fn_cls.__name__}'",
+            expected=fn_cls.shape_rule,
             got=" and ".join(str(t.shape) for t in inputs) + _describe(params),
             fix="check the shapes printed here; model.summary() shows every layer's shape",
         ) from None
@@ -390,8 +478,13 @@ def _keepable(g: np.ndarray, dtype: np.dtype, handed: set) -> np.ndarray:
     """The array a tensor may keep as ``.grad``: ``g`` itself when nothing else can see it (a
     fresh result, e.g. of Linear's GEMM), else a copy - so writing into one ``.grad`` never
     changes another (an Add hands the same array to both inputs). Saves a copy per weight."""
-    if (type(g) is np.ndarray and g.dtype == dtype and g.base is None and g.flags.writeable
-            and id(g) not in handed):
+    if (
+        type(g) is np.ndarray
+        and g.dtype == dtype
+        and g.base is None
+        and g.flags.writeable
+        and id(g) not in handed
+    ):
         handed.add(id(g))
         return g
     return np.array(g, dtype=dtype)  # a copy, and an ndarray even when 0-d
@@ -415,12 +508,15 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
         if len(in_grads) != len(fn.parents) and (
-                len(in_grads) < len(fn.parents)
-                or any(g is not None for g in in_grads[len(fn.parents):])):
+            len(in_grads) < len(fn.parents)
+            or any(g is not None for g in in_grads[len(fn.parents) :])
+        ):
             # extra trailing Nones are fine: they belong to optional inputs not given
             raise GradientShapeError(
-                where=f"op '{fn.name}'", expected=f"{len(fn.parents)} gradients (one per input)",
-                got=f"{len(in_grads)}", fix=f"{fn.name}.backward must return a tuple with one "
+                where=f"op '{fn.name}'",
+                expected=f"{len(fn.parents)} gradients (one per input)",
+                got=f"{len(in_grads)}",
+                fix=f"{fn.name}.backward must return a tuple with one "
                 "gradient (or None) per input of forward, in forward's order",
             )
         for p, pg, need in zip(fn.parents, in_grads, fn.needs_input_grad):

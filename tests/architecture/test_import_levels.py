@@ -11,23 +11,51 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "tinygrad_edu"
 
 # module (first component under tinygrad_edu) -> level
 LEVELS = {
-    "errors": 0, "_shapes": 0, "_rng": 0, "datasets": 0,
+    "errors": 0,
+    "_shapes": 0,
+    "_rng": 0,
+    "datasets": 0,
     "function": 1,
     "ops": 2,
     "tensor": 3,
-    "functional": 4, "gradcheck": 4, "initializers": 4, "activations": 4, "losses": 4,
-    "metrics": 4, "regularizers": 4,
-    "layers": 5, "optimizers": 5,
-    "models": 6, "summary": 6, "callbacks": 6, "explain": 6, "training": 6, "saving": 6,
-    "interop": 6, "plot": 6,
-    "testing": 7, "__main__": 7, "cli": 7, "__init__": 7,
+    "functional": 4,
+    "gradcheck": 4,
+    "initializers": 4,
+    "activations": 4,
+    "losses": 4,
+    "metrics": 4,
+    "regularizers": 4,
+    "layers": 5,
+    "optimizers": 5,
+    "models": 6,
+    "summary": 6,
+    "callbacks": 6,
+    "explain": 6,
+    "training": 6,
+    "saving": 6,
+    "interop": 6,
+    "plot": 6,
+    "testing": 7,
+    "__main__": 7,
+    "cli": 7,
+    "__init__": 7,
 }
 # the one allowed upward import: Tensor.to_dot() lazily delegates to explain.graph (issue 6 asks
 # for the method on the tensor; the import happens inside the method, never at module load)
 LAZY_EXCEPTIONS = {("tensor", "explain")}
 # optimizers see only tensors: never layers or anything above L3
-EXTRA_FORBIDDEN = {"optimizers": {"initializers", "activations", "losses", "metrics",
-                                  "regularizers", "functional", "gradcheck", "layers"}}
+EXTRA_FORBIDDEN = {
+    "optimizers": {
+        "initializers",
+        "activations",
+        "losses",
+        "metrics",
+        "regularizers",
+        "functional",
+        "gradcheck",
+        "layers",
+    }
+}
 
 
 def _component(path: pathlib.Path) -> str:
@@ -45,8 +73,11 @@ def _imported_components(path: pathlib.Path):
             else:
                 base = list(rel_parts[: len(rel_parts) - node.level])
                 if path.name == "__init__.py":
-                    base = list(rel_parts[: len(rel_parts) - node.level + 1])[:-1] if node.level > 1 \
+                    base = (
+                        list(rel_parts[: len(rel_parts) - node.level + 1])[:-1]
+                        if node.level > 1
                         else list(rel_parts[:-1])
+                    )
                 mod = ".".join(["tinygrad_edu", *base] + ([node.module] if node.module else []))
                 mods = [mod] if node.module else [f"{mod}.{a.name}" for a in node.names]
             for mod in mods:

@@ -31,8 +31,9 @@ def data():
 
 
 def tiny_model(lr: float = 0.1) -> Sequential:
-    model = Sequential([Dense(4, activation="relu", input_shape=(3,)),
-                        Dense(2, activation="softmax")])
+    model = Sequential(
+        [Dense(4, activation="relu", input_shape=(3,)), Dense(2, activation="softmax")]
+    )
     model.compile(SGD(learning_rate=lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -56,8 +57,9 @@ class Script(Callback):
 
 
 def fit(model, data, callbacks, epochs):
-    return model.fit(*data, epochs=epochs, batch_size=8, verbose=0, shuffle=False,
-                     callbacks=callbacks)
+    return model.fit(
+        *data, epochs=epochs, batch_size=8, verbose=0, shuffle=False, callbacks=callbacks
+    )
 
 
 def same_weights(a, b) -> bool:
@@ -114,16 +116,25 @@ def test_early_stopping_on_real_validation_loss(data):
     x, y = data
     model = tiny_model(lr=0.5)
     stop = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
-    history = model.fit(x, y, epochs=30, batch_size=8, verbose=0, shuffle=False,
-                        validation_data=(x[:8], y[:8]), callbacks=[stop])
+    history = model.fit(
+        x,
+        y,
+        epochs=30,
+        batch_size=8,
+        verbose=0,
+        shuffle=False,
+        validation_data=(x[:8], y[:8]),
+        callbacks=[stop],
+    )
     losses = history.history["val_loss"]
     # the weights of the best epoch are back (Keras 3: also when training ran to the end)
     assert model.evaluate(x[:8], y[:8], return_dict=True)["loss"] == pytest.approx(min(losses))
     assert stop.best == pytest.approx(min(losses))
 
 
-@pytest.mark.parametrize("kwargs", [{"patience": -1}, {"mode": "bogus"}, {"patience": 1.5},
-                                    {"start_from_epoch": -2}])
+@pytest.mark.parametrize(
+    "kwargs", [{"patience": -1}, {"mode": "bogus"}, {"patience": 1.5}, {"start_from_epoch": -2}]
+)
 def test_early_stopping_invalid_args(kwargs):
     with pytest.raises(ConfigError):
         EarlyStopping(**kwargs)
@@ -134,8 +145,11 @@ def test_checkpoint_best_only_writes_on_improvement(tmp_path, data):
     script = Script(values=[1.0, 0.5, 0.7, 0.3, 0.4])
     pattern = str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.2f}.keras")
     fit(tiny_model(), data, [script, ModelCheckpoint(pattern, save_best_only=True)], epochs=5)
-    assert sorted(os.listdir(tmp_path)) == ["ckpt-01-1.00.keras", "ckpt-02-0.50.keras",
-                                            "ckpt-04-0.30.keras"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "ckpt-01-1.00.keras",
+        "ckpt-02-0.50.keras",
+        "ckpt-04-0.30.keras",
+    ]
 
 
 def test_checkpoint_fixed_path_holds_best_model(tmp_path, data):
@@ -154,8 +168,9 @@ def test_checkpoint_fixed_path_holds_best_model(tmp_path, data):
 def test_checkpoint_every_epoch_and_weights_only(tmp_path, data):
     model = tiny_model()
     script = Script()
-    cb = ModelCheckpoint(str(tmp_path / "sub" / "w{epoch}.npz"), save_weights_only=True,
-                         monitor="loss")
+    cb = ModelCheckpoint(
+        str(tmp_path / "sub" / "w{epoch}.npz"), save_weights_only=True, monitor="loss"
+    )
     fit(model, data, [script, cb], epochs=3)
     assert sorted(os.listdir(tmp_path / "sub")) == ["w1.npz", "w2.npz", "w3.npz"]
     fresh = tiny_model()
@@ -167,8 +182,9 @@ def test_checkpoint_every_epoch_and_weights_only(tmp_path, data):
 
 def test_checkpoint_max_mode_for_accuracy(tmp_path, data):
     script = Script("val_accuracy", [0.5, 0.4, 0.6])
-    cb = ModelCheckpoint(str(tmp_path / "{epoch}.keras"), monitor="val_accuracy",
-                         save_best_only=True)
+    cb = ModelCheckpoint(
+        str(tmp_path / "{epoch}.keras"), monitor="val_accuracy", save_best_only=True
+    )
     fit(tiny_model(), data, [script, cb], epochs=3)
     assert sorted(os.listdir(tmp_path)) == ["1.keras", "3.keras"]
 
@@ -192,8 +208,7 @@ def test_checkpoint_unknown_format_field(tmp_path, data):
         fit(tiny_model(), data, [cb], epochs=1)
 
 
-@pytest.mark.parametrize("kwargs", [{"save_freq": 0}, {"save_freq": "batch"},
-                                    {"mode": "up"}])
+@pytest.mark.parametrize("kwargs", [{"save_freq": 0}, {"save_freq": "batch"}, {"mode": "up"}])
 def test_checkpoint_invalid_args(tmp_path, kwargs):
     with pytest.raises(ConfigError):
         ModelCheckpoint(str(tmp_path / "m.keras"), **kwargs)
@@ -229,9 +244,19 @@ def test_reduce_lr_keeps_rate_while_improving(data):
     assert model.optimizer.learning_rate == pytest.approx(0.1)
 
 
-@pytest.mark.parametrize("kwargs", [{"factor": 1.0}, {"factor": 2}, {"factor": 0},
-                                    {"patience": -1}, {"mode": "bogus"}, {"min_lr": -1},
-                                    {"cooldown": -1}, {"bogus": 1}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"factor": 1.0},
+        {"factor": 2},
+        {"factor": 0},
+        {"patience": -1},
+        {"mode": "bogus"},
+        {"min_lr": -1},
+        {"cooldown": -1},
+        {"bogus": 1},
+    ],
+)
 def test_reduce_lr_invalid_args(kwargs):
     with pytest.raises(ConfigError):
         ReduceLROnPlateau(**kwargs)
@@ -247,7 +272,7 @@ def test_reduce_lr_missing_key_warns(data):
 # ---------------------------------------------------------------------- LearningRateScheduler
 def test_learning_rate_scheduler_sets_rate_each_epoch(data):
     model = tiny_model(lr=0.1)
-    sched = LearningRateScheduler(lambda epoch, lr: 0.2 * 0.5 ** epoch)
+    sched = LearningRateScheduler(lambda epoch, lr: 0.2 * 0.5**epoch)
     script = Script()
     history = fit(model, data, [sched, script], epochs=4)
     expected = [0.2, 0.1, 0.05, 0.025]
@@ -290,8 +315,16 @@ def test_csv_logger_writes_header_and_rows(tmp_path, data):
     x, y = data
     path = tmp_path / "log.csv"
     model = tiny_model()
-    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, shuffle=False,
-                        validation_data=(x[:8], y[:8]), callbacks=[CSVLogger(path)])
+    history = model.fit(
+        x,
+        y,
+        epochs=3,
+        batch_size=8,
+        verbose=0,
+        shuffle=False,
+        validation_data=(x[:8], y[:8]),
+        callbacks=[CSVLogger(path)],
+    )
     rows = read_rows(path)
     assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [r[0] for r in rows[1:]] == ["0", "1", "2"]
@@ -351,7 +384,8 @@ def test_terminate_on_nan_stops_fit(data):
 def test_diverging_fit_stops_with_terminate_on_nan(data, capsys):
     x, y = data
     model = tiny_model(lr=1e30)
-    history = model.fit(x * 1e10, y, epochs=5, batch_size=8, verbose=0,
-                        callbacks=[TerminateOnNaN()])
+    history = model.fit(
+        x * 1e10, y, epochs=5, batch_size=8, verbose=0, callbacks=[TerminateOnNaN()]
+    )
     assert len(history.epoch) < 5
     assert all(np.isfinite(w).all() for w in model.get_weights())

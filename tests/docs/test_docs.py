@@ -26,26 +26,35 @@ MIN_EXAMPLES = 3
 def load(path: pathlib.Path) -> doctest.DocTest:
     """The file as one doctest (code fences blanked), every example included."""
     text = "\n".join("" if FENCE.match(line) else line for line in path.read_text().splitlines())
-    return doctest.DocTestParser().get_doctest(text, {"__name__": path.stem}, path.name,
-                                               str(path), 0)
+    return doctest.DocTestParser().get_doctest(
+        text, {"__name__": path.stem}, path.name, str(path), 0
+    )
 
 
 def test_the_tutorials_exist():
     names = {p.name for p in DOCS}
-    assert {"autograd.md", "shapes_and_units.md", "rnn_shapes.md", "conv_shapes.md",
-            "custom_layers.md", "keras_vs_pytorch_counts.md"} <= names
+    assert {
+        "autograd.md",
+        "shapes_and_units.md",
+        "rnn_shapes.md",
+        "conv_shapes.md",
+        "custom_layers.md",
+        "keras_vs_pytorch_counts.md",
+    } <= names
 
 
 @pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
 def test_doc_examples_pass(path):
     test = load(path)
     assert len(test.examples) >= MIN_EXAMPLES, (
-        f"{path.name} has {len(test.examples)} examples; a tutorial needs at least {MIN_EXAMPLES}")
+        f"{path.name} has {len(test.examples)} examples; a tutorial needs at least {MIN_EXAMPLES}"
+    )
     if importlib.util.find_spec("torch") is None:
         test.examples = [ex for ex in test.examples if not ex.options.get(REQUIRES_TORCH)]
     failures: list = []
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     runner.run(test, out=failures.append)
     result = runner.summarize(verbose=False)
-    assert result.failed == 0, (f"{path.name}: {result.failed} of {result.attempted} examples "
-                                "failed:\n" + "".join(failures))
+    assert result.failed == 0, (
+        f"{path.name}: {result.failed} of {result.attempted} examples failed:\n" + "".join(failures)
+    )

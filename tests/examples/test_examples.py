@@ -37,8 +37,14 @@ PLOT_ARGS = {
 def run_quick(name: str, *extra: str) -> str:
     """Run an example with --quick; return its last line (failing on a non-zero exit)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, str(EXAMPLES / name), "--quick", "--seed", "0", *extra],
-                          capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), "--quick", "--seed", "0", *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert not extra or "saved" in proc.stdout or "skipped" in proc.stdout
     return proc.stdout.strip().splitlines()[-1]

@@ -31,12 +31,17 @@ def conv_configs(draw, max_spatial=6):
     low = [d * (k - 1) + 1 if padding == "valid" else 1 for k, d in zip((kh, kw), dilation)]
     h, w = (draw(st.integers(lo, max(lo, max_spatial))) for lo in low)
     b, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    kwargs = dict(filters=draw(st.integers(1, 6)),  # often more filters than input channels
-                  kernel_size=draw(st.sampled_from([(kh, kw), kh])) if kh == kw else (kh, kw),
-                  strides=strides if strides[0] != strides[1] else strides[0],
-                  dilation_rate=dilation, padding=padding, data_format=fmt,
-                  activation=draw(st.sampled_from([None, "tanh", "sigmoid"])),
-                  use_bias=draw(st.booleans()), fused=draw(st.booleans()))
+    kwargs = dict(
+        filters=draw(st.integers(1, 6)),  # often more filters than input channels
+        kernel_size=draw(st.sampled_from([(kh, kw), kh])) if kh == kw else (kh, kw),
+        strides=strides if strides[0] != strides[1] else strides[0],
+        dilation_rate=dilation,
+        padding=padding,
+        data_format=fmt,
+        activation=draw(st.sampled_from([None, "tanh", "sigmoid"])),
+        use_bias=draw(st.booleans()),
+        fused=draw(st.booleans()),
+    )
     shape = (b, c, h, w) if fmt == "channels_first" else (b, h, w, c)
     return kwargs, shape, (kh, kw), strides, dilation
 
@@ -45,7 +50,7 @@ def conv_configs(draw, max_spatial=6):
 def test_conv2d_contract(cfg):
     kwargs, shape, (kh, kw), (sh, sw), (dh, dw) = cfg
     first = kwargs["data_format"] == "channels_first"
-    b, c, h, w = (shape if first else (shape[0], shape[3], shape[1], shape[2]))
+    b, c, h, w = shape if first else (shape[0], shape[3], shape[1], shape[2])
     f, pad = kwargs["filters"], kwargs["padding"]
     oh, ow = out_len(h, kh, sh, dh, pad), out_len(w, kw, sw, dw, pad)
     expected = (None, f, oh, ow) if first else (None, oh, ow, f)
@@ -74,16 +79,27 @@ def test_set_weights_round_trip_and_frozen_layer(cfg):
     assert clone.trainable_weights == [] and clone.count_params() == layer.count_params()
 
 
-@pytest.mark.parametrize("kwargs, input_shape, output_shape, params", [
-    (dict(filters=32, kernel_size=(3, 3)), (64, 64, 3), (None, 62, 62, 32), 896),
-    (dict(filters=32, kernel_size=(3, 3)), (28, 28, 1), (None, 26, 26, 32), 320),
-    (dict(filters=64, kernel_size=3), (13, 13, 32), (None, 11, 11, 64), 18496),
-    (dict(filters=16, kernel_size=5, strides=2, padding="same"), (28, 28, 1), (None, 14, 14, 16),
-     416),
-    (dict(filters=8, kernel_size=3, dilation_rate=2), (10, 10, 3), (None, 6, 6, 8), 224),
-    (dict(filters=8, kernel_size=3, use_bias=False, data_format="channels_first"), (3, 32, 32),
-     (None, 8, 30, 30), 216),
-])
+@pytest.mark.parametrize(
+    "kwargs, input_shape, output_shape, params",
+    [
+        (dict(filters=32, kernel_size=(3, 3)), (64, 64, 3), (None, 62, 62, 32), 896),
+        (dict(filters=32, kernel_size=(3, 3)), (28, 28, 1), (None, 26, 26, 32), 320),
+        (dict(filters=64, kernel_size=3), (13, 13, 32), (None, 11, 11, 64), 18496),
+        (
+            dict(filters=16, kernel_size=5, strides=2, padding="same"),
+            (28, 28, 1),
+            (None, 14, 14, 16),
+            416,
+        ),
+        (dict(filters=8, kernel_size=3, dilation_rate=2), (10, 10, 3), (None, 6, 6, 8), 224),
+        (
+            dict(filters=8, kernel_size=3, use_bias=False, data_format="channels_first"),
+            (3, 32, 32),
+            (None, 8, 30, 30),
+            216,
+        ),
+    ],
+)
 def test_known_keras_numbers(kwargs, input_shape, output_shape, params):
     layer = Conv2D(**kwargs, input_shape=input_shape)
     assert layer.build_for((None, *input_shape)) == output_shape
@@ -94,8 +110,10 @@ def test_default_name_and_algebra():
     layer = Conv2D(32, (3, 3), activation="relu")
     layer.build_for((None, 28, 28, 1))
     assert layer.name == "conv2d"
-    assert layer.algebra() == ("im2col [B*26*26, 3*3*1] @ [9, 32] + [32] -> [B,26,26,32]; relu",
-                               "3*3*1*32 + 32 = 320")
+    assert layer.algebra() == (
+        "im2col [B*26*26, 3*3*1] @ [9, 32] + [32] -> [B,26,26,32]; relu",
+        "3*3*1*32 + 32 = 320",
+    )
     plain = Conv2D(4, 2, use_bias=False, data_format="channels_first")
     plain.build_for((None, 3, 5, 5))
     assert plain.algebra() == ("im2col [B*4*4, 2*2*3] @ [12, 4] -> [B,4,4,4]", "2*2*3*4 = 48")
@@ -115,9 +133,20 @@ def test_same_padding_puts_the_extra_pixel_after_like_tensorflow():
 
 
 def test_config_round_trip_keeps_every_argument():
-    layer = Conv2D(5, (2, 3), strides=(2, 1), padding="SAME", activation="relu",
-                   use_bias=False, kernel_initializer="he_normal", kernel_regularizer="l2",
-                   activity_regularizer="l1", fused=False, name="c", input_shape=(6, 6, 2))
+    layer = Conv2D(
+        5,
+        (2, 3),
+        strides=(2, 1),
+        padding="SAME",
+        activation="relu",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        kernel_regularizer="l2",
+        activity_regularizer="l1",
+        fused=False,
+        name="c",
+        input_shape=(6, 6, 2),
+    )
     config = layer.get_config()
     assert config["padding"] == "same" and config["kernel_size"] == (2, 3)
     assert config["strides"] == (2, 1) and config["dilation_rate"] == (1, 1)
@@ -128,26 +157,28 @@ def test_config_round_trip_keeps_every_argument():
 
 
 def test_regularizers_add_penalties():
-    layer = Conv2D(2, 2, kernel_regularizer="l2", bias_regularizer="l1",
-                   activity_regularizer="l2")
+    layer = Conv2D(2, 2, kernel_regularizer="l2", bias_regularizer="l1", activity_regularizer="l2")
     layer(np.ones((1, 3, 3, 1)))
     assert len(layer.regularization_losses()) == 3
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    (dict(filters=0, kernel_size=3), "filters"),
-    (dict(filters=2.5, kernel_size=3), "filters"),
-    (dict(filters=True, kernel_size=3), "filters"),
-    (dict(filters=4, kernel_size=0), "kernel_size"),
-    (dict(filters=4, kernel_size=(3,)), "kernel_size"),
-    (dict(filters=4, kernel_size=3, strides=2, dilation_rate=2), "dilation"),
-    (dict(filters=4, kernel_size=3, padding="smae"), "padding"),
-    (dict(filters=4, kernel_size=3, padding="causal"), "padding"),
-    (dict(filters=4, kernel_size=3, data_format="NHWC"), "data_format"),
-    (dict(filters=4, kernel_size=3, activation="rleu"), "activation"),
-    (dict(filters=4, kernel_size=3, kernel_initializer="glorot"), "initializer"),
-    (dict(filters=4, kernel_size=3, kernal_size=3), "kernal_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(filters=0, kernel_size=3), "filters"),
+        (dict(filters=2.5, kernel_size=3), "filters"),
+        (dict(filters=True, kernel_size=3), "filters"),
+        (dict(filters=4, kernel_size=0), "kernel_size"),
+        (dict(filters=4, kernel_size=(3,)), "kernel_size"),
+        (dict(filters=4, kernel_size=3, strides=2, dilation_rate=2), "dilation"),
+        (dict(filters=4, kernel_size=3, padding="smae"), "padding"),
+        (dict(filters=4, kernel_size=3, padding="causal"), "padding"),
+        (dict(filters=4, kernel_size=3, data_format="NHWC"), "data_format"),
+        (dict(filters=4, kernel_size=3, activation="rleu"), "activation"),
+        (dict(filters=4, kernel_size=3, kernel_initializer="glorot"), "initializer"),
+        (dict(filters=4, kernel_size=3, kernal_size=3), "kernal_size"),
+    ],
+)
 def test_invalid_config_raises_at_construction(kwargs, field):
     with pytest.raises(ConfigError) as info:
         Conv2D(**kwargs)
@@ -195,11 +226,14 @@ def test_small_legitimate_images_are_not_mistaken_for_channels_first():
     assert Conv2D(2, 1)(np.zeros((2, 3, 7, 7))).shape == (2, 3, 7, 2)
 
 
-@pytest.mark.parametrize("kwargs, x, kernel, image", [
-    (dict(kernel_size=5), (2, 4, 4, 3), "5x5", "4x4"),
-    (dict(kernel_size=3, dilation_rate=3), (2, 6, 9, 3), "7x7", "6x9"),
-    (dict(kernel_size=(2, 4), data_format="channels_first"), (2, 3, 6, 3), "2x4", "6x3"),
-])
+@pytest.mark.parametrize(
+    "kwargs, x, kernel, image",
+    [
+        (dict(kernel_size=5), (2, 4, 4, 3), "5x5", "4x4"),
+        (dict(kernel_size=3, dilation_rate=3), (2, 6, 9, 3), "7x7", "6x9"),
+        (dict(kernel_size=(2, 4), data_format="channels_first"), (2, 3, 6, 3), "2x4", "6x3"),
+    ],
+)
 def test_kernel_larger_than_input(kwargs, x, kernel, image):
     err = shape_error(Conv2D(4, **kwargs), x)
     assert kernel in err.expected and image in err.got

@@ -41,9 +41,12 @@ def assert_fields(err, *, where, expected=(), got=(), fix=()):
 def test_dense_contract(cfg):
     kw, shape = cfg["kwargs"], cfg["input_shape"]
     n, u = shape[-1], kw["units"]
-    report = check_layer(Dense(**kw), shape,
-                         expected_output_shape=(None, *shape[1:-1], u),
-                         expected_params=n * u + (u if kw["use_bias"] else 0))
+    report = check_layer(
+        Dense(**kw),
+        shape,
+        expected_output_shape=(None, *shape[1:-1], u),
+        expected_params=n * u + (u if kw["use_bias"] else 0),
+    )
     assert report["gradchecked"] == ["input", "kernel"] + (["bias"] if kw["use_bias"] else [])
 
 
@@ -83,8 +86,7 @@ def test_dense_keras_numbers():
     first, second = Dense(32, activation="relu"), Dense(10, activation="softmax")
     assert first.build_for((None, 784)) == (None, 32) and first.count_params() == 25_120
     assert second.build_for((None, 32)) == (None, 10) and second.count_params() == 330
-    assert first.algebra() == ("[B,784] @ [784,32] + [32] -> [B,32]; relu",
-                               "784*32 + 32 = 25,120")
+    assert first.algebra() == ("[B,784] @ [784,32] + [32] -> [B,32]; relu", "784*32 + 32 = 25,120")
     assert second.algebra()[1] == "32*10 + 10 = 330"
     no_bias = Dense(32, use_bias=False)
     no_bias.build_for((None, 784))
@@ -194,12 +196,19 @@ def test_dense_image_without_flatten():
 
 
 # ----------------------------------------------------------------------------------- Flatten
-@given(st.lists(st.integers(1, 4), min_size=0, max_size=3), st.integers(1, 3),
-       st.sampled_from(["channels_last", "channels_first"]))
+@given(
+    st.lists(st.integers(1, 4), min_size=0, max_size=3),
+    st.integers(1, 3),
+    st.sampled_from(["channels_last", "channels_first"]),
+)
 def test_flatten_contract(dims, batch, data_format):
     size = int(np.prod(dims)) if dims else 1
-    check_layer(Flatten(data_format=data_format), (batch, *dims),
-                expected_output_shape=(None, size), expected_params=0)
+    check_layer(
+        Flatten(data_format=data_format),
+        (batch, *dims),
+        expected_output_shape=(None, size),
+        expected_params=0,
+    )
 
 
 def test_flatten_keras_numbers():
@@ -237,10 +246,13 @@ def reshape_cases(draw):
 @given(reshape_cases(), st.integers(1, 3))
 def test_reshape_contract(case, batch):
     dims, target, _ = case
-    resolved = tuple(int(np.prod(dims)) // int(np.prod([d for d in target if d != -1]))
-                     if d == -1 else d for d in target)
-    check_layer(Reshape(target), (batch, *dims), expected_output_shape=(None, *resolved),
-                expected_params=0)
+    resolved = tuple(
+        int(np.prod(dims)) // int(np.prod([d for d in target if d != -1])) if d == -1 else d
+        for d in target
+    )
+    check_layer(
+        Reshape(target), (batch, *dims), expected_output_shape=(None, *resolved), expected_params=0
+    )
 
 
 def test_reshape_values_keep_their_order():
@@ -262,11 +274,20 @@ def test_reshape_errors():
 
 
 # ----------------------------------------------------------------------------------- Dropout
-@given(st.floats(0, 0.9), st.lists(st.integers(1, 4), min_size=1, max_size=3),
-       st.integers(1, 3), st.booleans())
+@given(
+    st.floats(0, 0.9),
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.integers(1, 3),
+    st.booleans(),
+)
 def test_dropout_contract(rate, dims, batch, training):
-    check_layer(Dropout(rate, seed=3), (batch, *dims), training=training,
-                expected_output_shape=(None, *dims), expected_params=0)
+    check_layer(
+        Dropout(rate, seed=3),
+        (batch, *dims),
+        training=training,
+        expected_output_shape=(None, *dims),
+        expected_params=0,
+    )
 
 
 def test_dropout_semantics():
@@ -307,11 +328,15 @@ def test_dropout_bad_rate(rate):
 
 
 # ----------------------------------------------------------------------------------- Activation
-@given(st.sampled_from(["relu", "tanh", "sigmoid", "softmax", "linear", "swish"]),
-       st.lists(st.integers(1, 4), min_size=1, max_size=3), st.integers(1, 3))
+@given(
+    st.sampled_from(["relu", "tanh", "sigmoid", "softmax", "linear", "swish"]),
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.integers(1, 3),
+)
 def test_activation_contract(name, dims, batch):
-    check_layer(Activation(name), (batch, *dims), expected_output_shape=(None, *dims),
-                expected_params=0)
+    check_layer(
+        Activation(name), (batch, *dims), expected_output_shape=(None, *dims), expected_params=0
+    )
 
 
 def test_activation_values_and_errors():

@@ -20,8 +20,12 @@ def bn_cases(draw):
     spatial = draw(st.lists(st.integers(1, 3), max_size=2))
     channels_first = draw(st.booleans()) and bool(spatial)
     shape = (batch, features, *spatial) if channels_first else (batch, *spatial, features)
-    kwargs = {"axis": 1 if channels_first else -1, "center": draw(st.booleans()),
-              "scale": draw(st.booleans()), "momentum": draw(st.floats(0, 1))}
+    kwargs = {
+        "axis": 1 if channels_first else -1,
+        "center": draw(st.booleans()),
+        "scale": draw(st.booleans()),
+        "momentum": draw(st.floats(0, 1)),
+    }
     return kwargs, shape, features
 
 
@@ -29,8 +33,13 @@ def bn_cases(draw):
 def test_batchnorm_contract(case, training):
     kwargs, shape, f = case
     layer = BatchNormalization(**kwargs)
-    report = check_layer(layer, shape, training=training, expected_output_shape=(None, *shape[1:]),
-                         expected_params=(2 + kwargs["center"] + kwargs["scale"]) * f)
+    report = check_layer(
+        layer,
+        shape,
+        training=training,
+        expected_output_shape=(None, *shape[1:]),
+        expected_params=(2 + kwargs["center"] + kwargs["scale"]) * f,
+    )
     assert report["trainable_params"] == (kwargs["center"] + kwargs["scale"]) * f
 
 
@@ -69,8 +78,9 @@ def test_batchnorm_training_and_moving_update():
     layer.set_weights([gamma, beta, np.zeros(3), np.ones(3)])
     out = layer(x, training=True)
     mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))  # biased variance
-    np.testing.assert_allclose(out.data, _numpy_bn(x, (0, 1, 2), mean, var, gamma, beta),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        out.data, _numpy_bn(x, (0, 1, 2), mean, var, gamma, beta), rtol=1e-4, atol=1e-4
+    )
     assert out.dtype == np.float32
     np.testing.assert_allclose(layer.moving_mean.data, 0.1 * mean, rtol=1e-5)
     np.testing.assert_allclose(layer.moving_variance.data, 0.9 + 0.1 * var, rtol=1e-5)
@@ -78,8 +88,9 @@ def test_batchnorm_training_and_moving_update():
     # inference uses the moving statistics and leaves them alone
     moving = [w.copy() for w in layer.get_weights()[2:]]
     inf = layer(x, training=False)
-    np.testing.assert_allclose(inf.data, _numpy_bn(x, (0, 1, 2), *moving, gamma, beta),
-                               rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        inf.data, _numpy_bn(x, (0, 1, 2), *moving, gamma, beta), rtol=1e-4, atol=1e-4
+    )
     np.testing.assert_array_equal(layer.get_weights()[2], moving[0])
 
 

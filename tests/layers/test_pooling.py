@@ -22,12 +22,16 @@ def out_len(n, p, s, padding):
     return math.ceil(n / s) if padding == "same" else (n - p) // s + 1
 
 
-@given(pooling_configs(max_spatial=7), st.sampled_from([MaxPooling2D, AveragePooling2D]),
-       st.booleans())
+@given(
+    pooling_configs(max_spatial=7), st.sampled_from([MaxPooling2D, AveragePooling2D]), st.booleans()
+)
 def test_pooling_contract(cfg, cls, fused):
     kwargs, shape = cfg["kwargs"], cfg["input_shape"]
-    pool = kwargs["pool_size"] if isinstance(kwargs["pool_size"], tuple) else (
-        kwargs["pool_size"],) * 2
+    pool = (
+        kwargs["pool_size"]
+        if isinstance(kwargs["pool_size"], tuple)
+        else (kwargs["pool_size"],) * 2
+    )
     strides = pool if kwargs["strides"] is None else (kwargs["strides"],) * 2
     first = kwargs["data_format"] == "channels_first"
     b, c, h, w = shape if first else (shape[0], shape[3], shape[1], shape[2])
@@ -39,27 +43,40 @@ def test_pooling_contract(cfg, cls, fused):
     assert layer.get_config()["strides"] == strides
 
 
-@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 5), st.integers(1, 4),
-       st.sampled_from(["channels_last", "channels_first"]), st.booleans(),
-       st.sampled_from([GlobalMaxPooling2D, GlobalAveragePooling2D]))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.sampled_from(["channels_last", "channels_first"]),
+    st.booleans(),
+    st.sampled_from([GlobalMaxPooling2D, GlobalAveragePooling2D]),
+)
 def test_global_pooling_contract(b, h, w, c, fmt, keepdims, cls):
     first = fmt == "channels_first"
     shape = (b, c, h, w) if first else (b, h, w, c)
     expected = (None, c) if not keepdims else (None, c, 1, 1) if first else (None, 1, 1, c)
-    check_layer(cls(data_format=fmt, keepdims=keepdims), shape, expected_output_shape=expected,
-                expected_params=0)
+    check_layer(
+        cls(data_format=fmt, keepdims=keepdims),
+        shape,
+        expected_output_shape=expected,
+        expected_params=0,
+    )
 
 
-@pytest.mark.parametrize("layer, input_shape, output_shape", [
-    (MaxPooling2D(), (26, 26, 32), (None, 13, 13, 32)),
-    (MaxPooling2D((2, 2)), (7, 7, 3), (None, 3, 3, 3)),
-    (MaxPooling2D(2, padding="same"), (7, 7, 3), (None, 4, 4, 3)),
-    (AveragePooling2D(3, strides=1, padding="same"), (5, 6, 2), (None, 5, 6, 2)),
-    (AveragePooling2D((3, 2), strides=(2, 1)), (9, 4, 1), (None, 4, 3, 1)),
-    (MaxPooling2D(data_format="channels_first"), (16, 10, 8), (None, 16, 5, 4)),
-    (GlobalAveragePooling2D(), (7, 7, 64), (None, 64)),
-    (GlobalMaxPooling2D(keepdims=True), (7, 7, 64), (None, 1, 1, 64)),
-])
+@pytest.mark.parametrize(
+    "layer, input_shape, output_shape",
+    [
+        (MaxPooling2D(), (26, 26, 32), (None, 13, 13, 32)),
+        (MaxPooling2D((2, 2)), (7, 7, 3), (None, 3, 3, 3)),
+        (MaxPooling2D(2, padding="same"), (7, 7, 3), (None, 4, 4, 3)),
+        (AveragePooling2D(3, strides=1, padding="same"), (5, 6, 2), (None, 5, 6, 2)),
+        (AveragePooling2D((3, 2), strides=(2, 1)), (9, 4, 1), (None, 4, 3, 1)),
+        (MaxPooling2D(data_format="channels_first"), (16, 10, 8), (None, 16, 5, 4)),
+        (GlobalAveragePooling2D(), (7, 7, 64), (None, 64)),
+        (GlobalMaxPooling2D(keepdims=True), (7, 7, 64), (None, 1, 1, 64)),
+    ],
+)
 def test_known_keras_numbers(layer, input_shape, output_shape):
     assert layer.build_for((None, *input_shape)) == output_shape
     assert layer.count_params() == 0
@@ -134,15 +151,18 @@ def test_image_recognizers(cls):
     assert "transpose(0, 2, 3, 1)" in info.value.fix
 
 
-@pytest.mark.parametrize("make", [
-    lambda: MaxPooling2D(pool_size=0),
-    lambda: MaxPooling2D(pool_size=(2, 2, 2)),
-    lambda: AveragePooling2D(strides=-1),
-    lambda: AveragePooling2D(padding="full"),
-    lambda: MaxPooling2D(data_format="nchw"),
-    lambda: GlobalMaxPooling2D(data_format="channels"),
-    lambda: GlobalAveragePooling2D(keep_dims=True),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: MaxPooling2D(pool_size=0),
+        lambda: MaxPooling2D(pool_size=(2, 2, 2)),
+        lambda: AveragePooling2D(strides=-1),
+        lambda: AveragePooling2D(padding="full"),
+        lambda: MaxPooling2D(data_format="nchw"),
+        lambda: GlobalMaxPooling2D(data_format="channels"),
+        lambda: GlobalAveragePooling2D(keep_dims=True),
+    ],
+)
 def test_invalid_config_raises_at_construction(make):
     with pytest.raises(ConfigError) as info:
         make()

@@ -34,8 +34,12 @@ def layer_configs(draw, return_state=False):
     """(class, kwargs, input shape) with every option the layers take."""
     cfg = draw(rnn_configs(max_timesteps=5))
     cls = draw(st.sampled_from(list(LAYERS)))
-    kw = dict(cfg["kwargs"], use_bias=draw(st.booleans()), fused=draw(st.booleans()),
-              activation=draw(st.sampled_from(["tanh", "sigmoid", "linear"])))
+    kw = dict(
+        cfg["kwargs"],
+        use_bias=draw(st.booleans()),
+        fused=draw(st.booleans()),
+        activation=draw(st.sampled_from(["tanh", "sigmoid", "linear"])),
+    )
     if return_state:
         kw["return_state"] = draw(st.booleans())
     if cls is GRU:
@@ -52,10 +56,10 @@ def test_contract(config):
     u = kw["units"]
     shape = (None, t, u) if kw["return_sequences"] else (None, u)
     params = n_params(cls, f, u, kw["use_bias"], kw.get("reset_after", True))
-    report = check_layer(cls(**kw), (b, t, f), expected_output_shape=shape,
-                         expected_params=params)
+    report = check_layer(cls(**kw), (b, t, f), expected_output_shape=shape, expected_params=params)
     assert report["gradchecked"] == ["input", "kernel", "recurrent_kernel"] + (
-        ["bias"] if kw["use_bias"] else [])
+        ["bias"] if kw["use_bias"] else []
+    )
 
 
 def run(layer, x, seed=0):
@@ -64,8 +68,10 @@ def run(layer, x, seed=0):
     outs = layer(xt)
     outs = outs if isinstance(outs, list) else [outs]
     rng = np.random.default_rng(seed)
-    loss = sum(((o * Tensor(rng.standard_normal(o.shape))).sum() for o in outs[1:]),
-               (outs[0] * Tensor(rng.standard_normal(outs[0].shape))).sum())
+    loss = sum(
+        ((o * Tensor(rng.standard_normal(o.shape))).sum() for o in outs[1:]),
+        (outs[0] * Tensor(rng.standard_normal(outs[0].shape))).sum(),
+    )
     loss.backward()
     grads = [xt.grad] + [w.grad for w in layer.weights]
     for w in layer.weights:
@@ -73,8 +79,11 @@ def run(layer, x, seed=0):
     return [o.data for o in outs], grads
 
 
-@given(layer_configs(return_state=True), st.sampled_from(["tanh", "sigmoid", "relu", "linear"]),
-       st.integers(0, 2**31 - 1))
+@given(
+    layer_configs(return_state=True),
+    st.sampled_from(["tanh", "sigmoid", "relu", "linear"]),
+    st.integers(0, 2**31 - 1),
+)
 def test_fused_equals_reference(config, activation, seed):
     cls, kw, shape = config
     kw = dict(kw, activation=activation)
@@ -90,8 +99,11 @@ def test_fused_equals_reference(config, activation, seed):
     outs_p, grads_p = run(plain, x)
     again = fused(x)
     assert LAYERS[cls] in ops_in_graph(again[0] if isinstance(again, list) else again)
-    assert len(outs_f) == len(outs_p) == (1 + kw.get("return_state", False) * (
-        2 if cls is LSTM else 1))
+    assert (
+        len(outs_f)
+        == len(outs_p)
+        == (1 + kw.get("return_state", False) * (2 if cls is LSTM else 1))
+    )
     for a, b in zip(outs_f + grads_f, outs_p + grads_p):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
@@ -139,12 +151,15 @@ def test_known_keras_numbers():
     assert lstm.algebra() == (
         "per step: [B,1] @ [1,1200] + [B,300] @ [300,1200] + [1200] -> 4 gates [B,300] "
         "(i,f,c,o); 20 steps -> [B,300]",
-        "4 gates x (1*300 + 300*300 + 300) = 362,400")
+        "4 gates x (1*300 + 300*300 + 300) = 362,400",
+    )
     rnn = SimpleRNN(32)
     rnn.build_for((None, 10, 8))
     assert rnn.count_params() == 1_312
-    assert rnn.algebra() == ("per step: [B,8] @ [8,32] + [B,32] @ [32,32] + [32] -> [B,32]; "
-                             "10 steps -> [B,32]", "8*32 + 32*32 + 32 = 1,312")
+    assert rnn.algebra() == (
+        "per step: [B,8] @ [8,32] + [B,32] @ [32,32] + [32] -> [B,32]; 10 steps -> [B,32]",
+        "8*32 + 32*32 + 32 = 1,312",
+    )
     gru = GRU(32)
     gru.build_for((None, 10, 8))
     assert gru.count_params() == 4_032  # kernel 8x96 + recurrent 32x96 + bias 2x96
@@ -155,8 +170,9 @@ def test_known_keras_numbers():
     assert old.count_params() == 3_936
 
 
-@pytest.mark.parametrize("cls,gates", [(SimpleRNN, 1), (LSTM, 4), (GRU, 3)],
-                         ids=["SimpleRNN", "LSTM", "GRU"])
+@pytest.mark.parametrize(
+    "cls,gates", [(SimpleRNN, 1), (LSTM, 4), (GRU, 3)], ids=["SimpleRNN", "LSTM", "GRU"]
+)
 def test_weight_names_and_layouts(cls, gates):
     layer = cls(5)
     layer.build_for((None, 7, 3))
@@ -206,14 +222,33 @@ def test_trainable_false_gives_no_weight_grads(fused):
 
 
 def test_config_and_weights_round_trip():
-    layer = GRU(4, activation="relu", recurrent_activation="tanh", use_bias=False,
-                return_sequences=True, go_backwards=True, reset_after=False, fused=False,
-                kernel_regularizer="l2", name="enc")
+    layer = GRU(
+        4,
+        activation="relu",
+        recurrent_activation="tanh",
+        use_bias=False,
+        return_sequences=True,
+        go_backwards=True,
+        reset_after=False,
+        fused=False,
+        kernel_regularizer="l2",
+        name="enc",
+    )
     x = np.random.default_rng(0).standard_normal((2, 3, 5)).astype(np.float32)
     first = layer(x).data
     config = layer.get_config()
-    for key in ("units", "activation", "recurrent_activation", "use_bias", "return_sequences",
-                "return_state", "go_backwards", "reset_after", "fused", "kernel_initializer"):
+    for key in (
+        "units",
+        "activation",
+        "recurrent_activation",
+        "use_bias",
+        "return_sequences",
+        "return_state",
+        "go_backwards",
+        "reset_after",
+        "fused",
+        "kernel_initializer",
+    ):
         assert key in config
     clone = GRU(**config)
     clone.build_for((None, 3, 5))

@@ -62,8 +62,9 @@ def pool_case(draw, values=arrays):
 
 
 def _out_hw(padded_hw, window, strides, dilation):
-    return [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(padded_hw, window, strides,
-                                                                   dilation)]
+    return [
+        (n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(padded_hw, window, strides, dilation)
+    ]
 
 
 def _each_window(x, window, strides, dilation, padding, fill=0.0):
@@ -73,8 +74,16 @@ def _each_window(x, window, strides, dilation, padding, fill=0.0):
     (kh, kw), (sh, sw), (dh, dw) = window, strides, dilation
     for r in range(oh):
         for q in range(ow):
-            yield r, q, xp[:, r * sh:r * sh + dh * (kh - 1) + 1:dh,
-                           q * sw:q * sw + dw * (kw - 1) + 1:dw, :]
+            yield (
+                r,
+                q,
+                xp[
+                    :,
+                    r * sh : r * sh + dh * (kh - 1) + 1 : dh,
+                    q * sw : q * sw + dw * (kw - 1) + 1 : dw,
+                    :,
+                ],
+            )
 
 
 def np_conv2d(x, w, b=None, *, strides, padding, dilation, activation=None):
@@ -97,8 +106,11 @@ def np_pool2d(x, kind, *, pool, strides, padding):
     wins = _each_window(x, pool, strides, (1, 1), padding, np.nan)
     masks = _each_window(real, pool, strides, (1, 1), padding)
     for (r, q, win), (_, _, mask) in zip(wins, masks):
-        out[:, r, q, :] = (np.nanmax(win, axis=(1, 2)) if kind == "max"
-                           else np.nansum(win, axis=(1, 2)) / mask.sum(axis=(1, 2)))
+        out[:, r, q, :] = (
+            np.nanmax(win, axis=(1, 2))
+            if kind == "max"
+            else np.nansum(win, axis=(1, 2)) / mask.sum(axis=(1, 2))
+        )
     return out
 
 
@@ -110,12 +122,19 @@ OP_ENTRIES = [
     OpEntry("conv2d-bias", ops.Conv2D, conv_case(), _conv, np_conv2d),
     OpEntry("conv2d-no-bias", ops.Conv2D, conv_case(bias=False), _conv, np_conv2d),
     OpEntry("conv2d-relu", ops.Conv2D, conv_case(relu=True), _conv, np_conv2d),
-    OpEntry("conv2d-relu-no-bias", ops.Conv2D, conv_case(bias=False, relu=True), _conv,
-            np_conv2d),
-    OpEntry("max_pool2d", ops.MaxPool2D, pool_case(distinct_values),
-            lambda x, **p: tensor_from_op(ops.MaxPool2D, x, **p),
-            lambda x, **p: np_pool2d(x, "max", **p)),
-    OpEntry("avg_pool2d", ops.AvgPool2D, pool_case(),
-            lambda x, **p: tensor_from_op(ops.AvgPool2D, x, **p),
-            lambda x, **p: np_pool2d(x, "avg", **p)),
+    OpEntry("conv2d-relu-no-bias", ops.Conv2D, conv_case(bias=False, relu=True), _conv, np_conv2d),
+    OpEntry(
+        "max_pool2d",
+        ops.MaxPool2D,
+        pool_case(distinct_values),
+        lambda x, **p: tensor_from_op(ops.MaxPool2D, x, **p),
+        lambda x, **p: np_pool2d(x, "max", **p),
+    ),
+    OpEntry(
+        "avg_pool2d",
+        ops.AvgPool2D,
+        pool_case(),
+        lambda x, **p: tensor_from_op(ops.AvgPool2D, x, **p),
+        lambda x, **p: np_pool2d(x, "avg", **p),
+    ),
 ]

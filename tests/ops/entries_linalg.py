@@ -52,13 +52,28 @@ OP_ENTRIES = [
     _matmul("matmul-1d-left", matmul_case(left_1d=True, batch=True)),
     _matmul("matmul-1d-right", matmul_case(right_1d=True, batch=True)),
     _matmul("matmul-1d-both", matmul_case(left_1d=True, right_1d=True)),
-    OpEntry("matmul-method", ops.MatMul, matmul_case(batch=True), lambda a, b: a.matmul(b),
-            np.matmul),
-    OpEntry("linear-bias", ops.Linear, linear_case(),
-            lambda x, w, b: tensor_from_op(ops.Linear, x, w, b), lambda x, w, b: x @ w + b),
-    OpEntry("linear-relu", ops.Linear, linear_relu_case(),
-            lambda x, w, b: tensor_from_op(ops.Linear, x, w, b, activation="relu"),
-            lambda x, w, b: np.maximum(x @ w + b, 0)),
-    OpEntry("linear-no-bias", ops.Linear, linear_case(bias=False),
-            lambda x, w: tensor_from_op(ops.Linear, x, w), lambda x, w: x @ w),
+    OpEntry(
+        "matmul-method", ops.MatMul, matmul_case(batch=True), lambda a, b: a.matmul(b), np.matmul
+    ),
+    OpEntry(
+        "linear-bias",
+        ops.Linear,
+        linear_case(),
+        lambda x, w, b: tensor_from_op(ops.Linear, x, w, b),
+        lambda x, w, b: x @ w + b,
+    ),
+    OpEntry(
+        "linear-relu",
+        ops.Linear,
+        linear_relu_case(),
+        lambda x, w, b: tensor_from_op(ops.Linear, x, w, b, activation="relu"),
+        lambda x, w, b: np.maximum(x @ w + b, 0),
+    ),
+    OpEntry(
+        "linear-no-bias",
+        ops.Linear,
+        linear_case(bias=False),
+        lambda x, w: tensor_from_op(ops.Linear, x, w),
+        lambda x, w: x @ w,
+    ),
 ]

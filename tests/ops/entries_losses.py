@@ -35,6 +35,7 @@ def _reduced(reference, reduction):
     def ref(z, **kw):
         per = reference(z, **kw)
         return per.mean() if reduction == "mean" else per.sum()
+
     return ref
 
 
@@ -47,22 +48,43 @@ def _sparse_ref(z, labels):
 
 
 OP_ENTRIES = [
-    OpEntry("softmax_cross_entropy", ops.SoftmaxCrossEntropy, logits_and_targets(),
-            lambda z, target: tensor_from_op(ops.SoftmaxCrossEntropy, z, target=target),
-            lambda z, target: -(target * _log_softmax(z)).sum(axis=-1), forward_rtol=1e-6),
-    OpEntry("sparse_softmax_cross_entropy", ops.SparseSoftmaxCrossEntropy, logits_and_labels(),
-            lambda z, labels: tensor_from_op(ops.SparseSoftmaxCrossEntropy, z, labels=labels),
-            lambda z, labels: -_log_softmax(z)[np.arange(len(z)), labels], forward_rtol=1e-6),
+    OpEntry(
+        "softmax_cross_entropy",
+        ops.SoftmaxCrossEntropy,
+        logits_and_targets(),
+        lambda z, target: tensor_from_op(ops.SoftmaxCrossEntropy, z, target=target),
+        lambda z, target: -(target * _log_softmax(z)).sum(axis=-1),
+        forward_rtol=1e-6,
+    ),
+    OpEntry(
+        "sparse_softmax_cross_entropy",
+        ops.SparseSoftmaxCrossEntropy,
+        logits_and_labels(),
+        lambda z, labels: tensor_from_op(ops.SparseSoftmaxCrossEntropy, z, labels=labels),
+        lambda z, labels: -_log_softmax(z)[np.arange(len(z)), labels],
+        forward_rtol=1e-6,
+    ),
 ]
 for _red in ("mean", "sum"):
     OP_ENTRIES += [
-        OpEntry(f"softmax_cross_entropy-{_red}", ops.SoftmaxCrossEntropy, logits_and_targets(),
-                lambda z, target, r=_red: tensor_from_op(ops.SoftmaxCrossEntropy, z,
-                                                         target=target, reduction=r),
-                _reduced(_sce_ref, _red), forward_rtol=1e-6),
-        OpEntry(f"sparse_softmax_cross_entropy-{_red}", ops.SparseSoftmaxCrossEntropy,
-                logits_and_labels(),
-                lambda z, labels, r=_red: tensor_from_op(ops.SparseSoftmaxCrossEntropy, z,
-                                                         labels=labels, reduction=r),
-                _reduced(_sparse_ref, _red), forward_rtol=1e-6),
+        OpEntry(
+            f"softmax_cross_entropy-{_red}",
+            ops.SoftmaxCrossEntropy,
+            logits_and_targets(),
+            lambda z, target, r=_red: tensor_from_op(
+                ops.SoftmaxCrossEntropy, z, target=target, reduction=r
+            ),
+            _reduced(_sce_ref, _red),
+            forward_rtol=1e-6,
+        ),
+        OpEntry(
+            f"sparse_softmax_cross_entropy-{_red}",
+            ops.SparseSoftmaxCrossEntropy,
+            logits_and_labels(),
+            lambda z, labels, r=_red: tensor_from_op(
+                ops.SparseSoftmaxCrossEntropy, z, labels=labels, reduction=r
+            ),
+            _reduced(_sparse_ref, _red),
+            forward_rtol=1e-6,
+        ),
     ]

@@ -30,7 +30,7 @@ def broadcast_to_case(draw):
     target = draw(shapes(max_dims=3))
     keep = draw(st.integers(0, len(target)))  # the source has the trailing `keep` axes ...
     ones = draw(st.lists(st.booleans(), min_size=keep, max_size=keep))  # ... some set to 1
-    src = tuple(1 if one else s for s, one in zip(target[len(target) - keep:], ones))
+    src = tuple(1 if one else s for s, one in zip(target[len(target) - keep :], ones))
     return case(draw(arrays(src)), shape=target)
 
 
@@ -112,32 +112,71 @@ def where_case(draw):
 
 
 def _index(name, strategy):
-    return OpEntry(name, ops.GetItem, strategy, lambda a, index: a[index],
-                   lambda a, index: a[index])
+    return OpEntry(
+        name, ops.GetItem, strategy, lambda a, index: a[index], lambda a, index: a[index]
+    )
 
 
 OP_ENTRIES = [
-    OpEntry("reshape", ops.Reshape, reshape_case(), lambda a, shape: a.reshape(shape),
-            lambda a, shape: a.reshape(shape)),
-    OpEntry("transpose", ops.Transpose, transpose_case(),
-            lambda a, axes: a.T if axes is None else a.transpose(axes), np.transpose),
-    OpEntry("broadcast_to", ops.BroadcastTo, broadcast_to_case(),
-            lambda a, shape: a.broadcast_to(shape), np.broadcast_to),
+    OpEntry(
+        "reshape",
+        ops.Reshape,
+        reshape_case(),
+        lambda a, shape: a.reshape(shape),
+        lambda a, shape: a.reshape(shape),
+    ),
+    OpEntry(
+        "transpose",
+        ops.Transpose,
+        transpose_case(),
+        lambda a, axes: a.T if axes is None else a.transpose(axes),
+        np.transpose,
+    ),
+    OpEntry(
+        "broadcast_to",
+        ops.BroadcastTo,
+        broadcast_to_case(),
+        lambda a, shape: a.broadcast_to(shape),
+        np.broadcast_to,
+    ),
     OpEntry("squeeze", ops.Squeeze, squeeze_case(), lambda a, axis: a.squeeze(axis), np.squeeze),
-    OpEntry("unsqueeze", ops.Unsqueeze, unsqueeze_case(), lambda a, axis: a.unsqueeze(axis),
-            np.expand_dims),
+    OpEntry(
+        "unsqueeze",
+        ops.Unsqueeze,
+        unsqueeze_case(),
+        lambda a, axis: a.unsqueeze(axis),
+        np.expand_dims,
+    ),
     _index("getitem-basic", basic_index_case()),
     _index("getitem-int-arrays-repeated", int_array_index_case()),
     _index("getitem-slice-and-int-list", mixed_index_case()),
     _index("getitem-bool-mask", bool_mask_case()),
-    OpEntry("concatenate", ops.Concatenate, join_case(),
-            lambda *ts, axis: tge.concatenate(ts, axis=axis),
-            lambda *arrs, axis: np.concatenate(arrs, axis=axis)),
-    OpEntry("stack", ops.Stack, join_case(new_axis=True),
-            lambda *ts, axis: tge.stack(ts, axis=axis),
-            lambda *arrs, axis: np.stack(arrs, axis=axis)),
-    OpEntry("pad", ops.Pad, pad_case(), lambda a, pad_width, value: a.pad(pad_width, value),
-            lambda a, pad_width, value: np.pad(a, pad_width, constant_values=value)),
-    OpEntry("where", ops.Where, where_case(), lambda a, b, cond: tge.where(cond, a, b),
-            lambda a, b, cond: np.where(cond, a, b)),
+    OpEntry(
+        "concatenate",
+        ops.Concatenate,
+        join_case(),
+        lambda *ts, axis: tge.concatenate(ts, axis=axis),
+        lambda *arrs, axis: np.concatenate(arrs, axis=axis),
+    ),
+    OpEntry(
+        "stack",
+        ops.Stack,
+        join_case(new_axis=True),
+        lambda *ts, axis: tge.stack(ts, axis=axis),
+        lambda *arrs, axis: np.stack(arrs, axis=axis),
+    ),
+    OpEntry(
+        "pad",
+        ops.Pad,
+        pad_case(),
+        lambda a, pad_width, value: a.pad(pad_width, value),
+        lambda a, pad_width, value: np.pad(a, pad_width, constant_values=value),
+    ),
+    OpEntry(
+        "where",
+        ops.Where,
+        where_case(),
+        lambda a, b, cond: tge.where(cond, a, b),
+        lambda a, b, cond: np.where(cond, a, b),
+    ),
 ]

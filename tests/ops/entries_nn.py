@@ -19,7 +19,11 @@ def masked(draw):
 
 
 OP_ENTRIES = [
-    OpEntry("dropout_mask", ops.DropoutMask, masked(),
-            lambda a, mask: tensor_from_op(ops.DropoutMask, a, mask=mask),
-            lambda a, mask: a * mask),
+    OpEntry(
+        "dropout_mask",
+        ops.DropoutMask,
+        masked(),
+        lambda a, mask: tensor_from_op(ops.DropoutMask, a, mask=mask),
+        lambda a, mask: a * mask,
+    ),
 ]

@@ -30,6 +30,7 @@ OP_ENTRIES = [
     OpEntry("max", ops.Max, reduction(distinct_values), lambda a, **p: a.max(**p), np.max),
     OpEntry("min", ops.Min, reduction(distinct_values), lambda a, **p: a.min(**p), np.min),
     OpEntry("var", ops.Var, reduction(ddof=True), lambda a, **p: a.var(**p), np.var),
-    OpEntry("logsumexp", ops.LogSumExp, reduction(), lambda a, **p: a.logsumexp(**p),
-            _np_logsumexp),
+    OpEntry(
+        "logsumexp", ops.LogSumExp, reduction(), lambda a, **p: a.logsumexp(**p), _np_logsumexp
+    ),
 ]

@@ -63,17 +63,28 @@ def case(*arrays_: np.ndarray, **params: Any) -> Case:
 def cases(*array_strategies: st.SearchStrategy, **param_strategies: Any) -> st.SearchStrategy:
     """Independent draws: one array per strategy, and each param from its strategy (a plain value
     is used as is). ``cases(arrays(), axis=st.sampled_from([0, -1]))``."""
-    params = {k: v if isinstance(v, st.SearchStrategy) else st.just(v)
-              for k, v in param_strategies.items()}
-    return st.builds(lambda arrs, ps: Case(tuple(arrs), ps), st.tuples(*array_strategies),
-                     st.fixed_dictionaries(params))
+    params = {
+        k: v if isinstance(v, st.SearchStrategy) else st.just(v)
+        for k, v in param_strategies.items()
+    }
+    return st.builds(
+        lambda arrs, ps: Case(tuple(arrs), ps),
+        st.tuples(*array_strategies),
+        st.fixed_dictionaries(params),
+    )
 
 
-def broadcast_cases(*values: Callable[[Tuple[int, ...]], st.SearchStrategy], max_dims: int = 3,
-                    max_side: int = 4, **param_strategies: Any) -> st.SearchStrategy:
+def broadcast_cases(
+    *values: Callable[[Tuple[int, ...]], st.SearchStrategy],
+    max_dims: int = 3,
+    max_side: int = 4,
+    **param_strategies: Any,
+) -> st.SearchStrategy:
     """One array per ``values`` factory (shape -> strategy), with mutually broadcastable shapes."""
-    params = {k: v if isinstance(v, st.SearchStrategy) else st.just(v)
-              for k, v in param_strategies.items()}
+    params = {
+        k: v if isinstance(v, st.SearchStrategy) else st.just(v)
+        for k, v in param_strategies.items()
+    }
 
     @st.composite
     def build(draw):
@@ -138,6 +149,15 @@ def anyvalue(shape: Tuple[int, ...]) -> st.SearchStrategy:
 
 
 __all__ = [
-    "Case", "case", "cases", "broadcast_cases", "OpEntry", "register", "all_entries",
-    "entry_modules", "SMALL_SHAPES", "positive", "anyvalue",
+    "Case",
+    "case",
+    "cases",
+    "broadcast_cases",
+    "OpEntry",
+    "register",
+    "all_entries",
+    "entry_modules",
+    "SMALL_SHAPES",
+    "positive",
+    "anyvalue",
 ]

@@ -70,10 +70,16 @@ def conv_layer_case(draw):
     fmt = draw(FORMATS)
     b, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
     shape = (b, c, *hw) if fmt == "channels_first" else (b, *hw, c)
-    kwargs = dict(filters=draw(st.integers(1, 6)), kernel_size=kernel, strides=strides,
-                  dilation_rate=dilation, padding=padding, data_format=fmt,
-                  use_bias=draw(st.booleans()),
-                  activation=draw(st.sampled_from([None, "relu", "tanh"])))
+    kwargs = dict(
+        filters=draw(st.integers(1, 6)),
+        kernel_size=kernel,
+        strides=strides,
+        dilation_rate=dilation,
+        padding=padding,
+        data_format=fmt,
+        use_bias=draw(st.booleans()),
+        activation=draw(st.sampled_from([None, "relu", "tanh"])),
+    )
     return kwargs, draw(arrays(shape))
 
 
@@ -160,8 +166,11 @@ def test_reference_forms_pass_gradcheck(data):
 @pytest.mark.parametrize("needs", [(False, True, True), (True, False, False), (True, True, False)])
 def test_conv_op_computes_only_the_gradients_asked_for(needs):
     rng = np.random.default_rng(1)
-    arrays_ = [rng.standard_normal((2, 5, 5, 3)), rng.standard_normal((3, 3, 3, 4)),
-               rng.standard_normal(4)]
+    arrays_ = [
+        rng.standard_normal((2, 5, 5, 3)),
+        rng.standard_normal((3, 3, 3, 4)),
+        rng.standard_normal(4),
+    ]
     ts = [Tensor(a, requires_grad=n) for a, n in zip(arrays_, needs)]
     ref = [Tensor(a, requires_grad=True) for a in arrays_]
     tensor_from_op(ops.Conv2D, *ts).sum().backward()

@@ -40,8 +40,9 @@ def test_fused_equals_composed_sparse(b, k, data):
 
 def test_extreme_logits_stay_finite():
     z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], dtype=np.float32)
-    value, grad = _grads(lambda t: tensor_from_op(ops.SparseSoftmaxCrossEntropy, t,
-                                                  labels=np.array([1, 0])), z)
+    value, grad = _grads(
+        lambda t: tensor_from_op(ops.SparseSoftmaxCrossEntropy, t, labels=np.array([1, 0])), z
+    )
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
     assert value.dtype == np.float32
 
@@ -56,8 +57,13 @@ def test_reduction_and_reused_log_softmax_equal_the_composition(b, k, reduction,
 
     def fused(t):
         probs = t.softmax()
-        return tensor_from_op(ops.SparseSoftmaxCrossEntropy, probs.logits, labels=labels,
-                              reduction=reduction, log_p=probs.op.log_softmax())
+        return tensor_from_op(
+            ops.SparseSoftmaxCrossEntropy,
+            probs.logits,
+            labels=labels,
+            reduction=reduction,
+            log_p=probs.op.log_softmax(),
+        )
 
     got = _grads(fused, z)
     want = _grads(lambda t: reduce(-t.log_softmax()[np.arange(b), labels]), z)

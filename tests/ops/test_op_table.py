@@ -60,7 +60,8 @@ def test_forward_matches_numpy(entry: OpEntry, data):
 
 
 @pytest.mark.parametrize(
-    "entry", _params("float32", ENTRIES, lambda e: e.reference is not None and e.float32))
+    "entry", _params("float32", ENTRIES, lambda e: e.reference is not None and e.float32)
+)
 @given(data=st.data())
 def test_forward_keeps_float32(entry: OpEntry, data):
     c = data.draw(entry.inputs, label="case")
@@ -81,14 +82,20 @@ def test_gradcheck(entry: OpEntry, data):
 def function_classes_in_ops() -> dict:
     """name -> class for every concrete ``Function`` subclass defined in ``tinygrad_edu.ops``."""
     pkg = tinygrad_edu.ops
-    modules = [pkg] + [importlib.import_module(m.name)
-                       for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")]
+    modules = [pkg] + [
+        importlib.import_module(m.name)
+        for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")
+    ]
     found = {}
     for mod in modules:
         for obj in vars(mod).values():
-            if (inspect.isclass(obj) and issubclass(obj, Function) and obj is not Function
-                    and obj.__module__ == mod.__name__
-                    and not obj.__name__.startswith(("_", "BinaryBroadcast"))):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, Function)
+                and obj is not Function
+                and obj.__module__ == mod.__name__
+                and not obj.__name__.startswith(("_", "BinaryBroadcast"))
+            ):
                 found[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return found
 

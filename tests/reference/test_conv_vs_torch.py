@@ -65,8 +65,9 @@ def test_conv2d_matches_torch(geo, c, f, seed):
 
     np.testing.assert_allclose(out.data, nchw_to_nhwc(out_t), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(xt.grad, nchw_to_nhwc(xt_t.grad), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(layer.kernel.grad, w_t.grad.numpy().transpose(2, 3, 1, 0),
-                               rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        layer.kernel.grad, w_t.grad.numpy().transpose(2, 3, 1, 0), rtol=1e-10, atol=1e-10
+    )
     np.testing.assert_allclose(layer.bias.grad, b_t.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 

@@ -17,8 +17,13 @@ def _pair(x):
     return Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
 
 
-@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 6), st.booleans(),
-       st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 6),
+    st.booleans(),
+    st.integers(0, 2**31 - 1),
+)
 def test_dense_matches_torch_linear(batch, n, units, fused, seed):
     rng = np.random.default_rng(seed)
     layer = Dense(units, fused=fused)
@@ -36,13 +41,18 @@ def test_dense_matches_torch_linear(batch, n, units, fused, seed):
     (out * Tensor(r)).sum().backward()
     (ref * torch.tensor(r)).sum().backward()
     np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(layer.kernel.grad, linear.weight.grad.numpy().T, rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        layer.kernel.grad, linear.weight.grad.numpy().T, rtol=1e-10, atol=1e-12
+    )
     np.testing.assert_allclose(layer.bias.grad, linear.bias.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
-@given(st.integers(2, 6), st.integers(1, 5), st.sampled_from([0.0, 0.9, 0.99]),
-       st.integers(0, 2**31 - 1))
+@given(
+    st.integers(2, 6),
+    st.integers(1, 5),
+    st.sampled_from([0.0, 0.9, 0.99]),
+    st.integers(0, 2**31 - 1),
+)
 def test_batchnorm_training_matches_torch(batch, features, momentum, seed):
     """torch's momentum is 1 - Keras' (weight of the new batch), and its running variance uses
     the unbiased batch variance while Keras uses the biased one."""
@@ -64,14 +74,21 @@ def test_batchnorm_training_matches_torch(batch, features, momentum, seed):
     r = rng.standard_normal((batch, features))
     (out * Tensor(r)).sum().backward()
     (ref * torch.tensor(r)).sum().backward()
-    for ours, theirs in ((x.grad, xt.grad), (layer.gamma.grad, bn.weight.grad),
-                         (layer.beta.grad, bn.bias.grad)):
+    for ours, theirs in (
+        (x.grad, xt.grad),
+        (layer.gamma.grad, bn.weight.grad),
+        (layer.beta.grad, bn.bias.grad),
+    ):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(layer.moving_mean.data, bn.running_mean.numpy(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        layer.moving_mean.data, bn.running_mean.numpy(), rtol=1e-10, atol=1e-12
+    )
     biased, unbiased = data.var(axis=0), data.var(axis=0, ddof=1)
-    np.testing.assert_allclose(layer.moving_variance.data - bn.running_var.numpy(),
-                               (1 - momentum) * (biased - unbiased), atol=1e-10)
+    np.testing.assert_allclose(
+        layer.moving_variance.data - bn.running_var.numpy(),
+        (1 - momentum) * (biased - unbiased),
+        atol=1e-10,
+    )
 
 
 def test_batchnorm_channels_first_matches_torch_batchnorm2d():
@@ -82,9 +99,11 @@ def test_batchnorm_channels_first_matches_torch_batchnorm2d():
     layer.cast(np.float64)
     bn = torch.nn.BatchNorm2d(4, eps=1e-3, momentum=0.01).double().train()
     x, xt = _pair(data)
-    np.testing.assert_allclose(layer(x, training=True).data, bn(xt).detach().numpy(),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        layer(x, training=True).data, bn(xt).detach().numpy(), rtol=1e-9, atol=1e-9
+    )
     bn.eval()  # inference: both use the (equal) running mean; variances differ by n/(n-1)
     layer.moving_variance.data[...] = bn.running_var.numpy()
-    np.testing.assert_allclose(layer(x, training=False).data, bn(xt).detach().numpy(),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        layer(x, training=False).data, bn(xt).detach().numpy(), rtol=1e-9, atol=1e-9
+    )

@@ -10,27 +10,64 @@ torch = pytest.importorskip("torch")
 import tinygrad_edu as tg  # noqa: E402
 from tinygrad_edu.interop import to_torch  # noqa: E402
 from tinygrad_edu.layers import (  # noqa: E402
-    GRU, LSTM, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    GlobalAveragePooling2D, MaxPooling2D, SimpleRNN,
+    GRU,
+    LSTM,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    MaxPooling2D,
+    SimpleRNN,
 )
 from tinygrad_edu.models import Sequential  # noqa: E402
 
 CASES = {
-    "mlp": (lambda: [Dense(7, "relu", input_shape=(5,)), Dropout(0.5), Dense(3, "softmax")],
-            (4, 5)),
-    "cnn-same-stride": (lambda: [Conv2D(4, 3, activation="relu", input_shape=(9, 9, 2),
-                                        padding="same", strides=2), MaxPooling2D(), Flatten(),
-                                 Dense(5, activation="softmax")], (3, 9, 9, 2)),
-    "cnn-channels-first": (lambda: [Conv2D(3, (2, 3), input_shape=(2, 8, 7),
-                                           data_format="channels_first"),
-                                    AveragePooling2D(data_format="channels_first"), Flatten(),
-                                    Dense(2)], (2, 2, 8, 7)),
-    "cnn-global-bn": (lambda: [Conv2D(4, 3, input_shape=(6, 6, 1)), BatchNormalization(),
-                               GlobalAveragePooling2D(), Dense(2)], (3, 6, 6, 1)),
-    "lstm-gru": (lambda: [LSTM(6, input_shape=(5, 3), return_sequences=True),
-                          GRU(4, go_backwards=True), Dense(2)], (3, 5, 3)),
-    "rnn-bn": (lambda: [SimpleRNN(6, input_shape=(5, 3)), BatchNormalization(), Dense(2, "tanh")],
-               (3, 5, 3)),
+    "mlp": (
+        lambda: [Dense(7, "relu", input_shape=(5,)), Dropout(0.5), Dense(3, "softmax")],
+        (4, 5),
+    ),
+    "cnn-same-stride": (
+        lambda: [
+            Conv2D(4, 3, activation="relu", input_shape=(9, 9, 2), padding="same", strides=2),
+            MaxPooling2D(),
+            Flatten(),
+            Dense(5, activation="softmax"),
+        ],
+        (3, 9, 9, 2),
+    ),
+    "cnn-channels-first": (
+        lambda: [
+            Conv2D(3, (2, 3), input_shape=(2, 8, 7), data_format="channels_first"),
+            AveragePooling2D(data_format="channels_first"),
+            Flatten(),
+            Dense(2),
+        ],
+        (2, 2, 8, 7),
+    ),
+    "cnn-global-bn": (
+        lambda: [
+            Conv2D(4, 3, input_shape=(6, 6, 1)),
+            BatchNormalization(),
+            GlobalAveragePooling2D(),
+            Dense(2),
+        ],
+        (3, 6, 6, 1),
+    ),
+    "lstm-gru": (
+        lambda: [
+            LSTM(6, input_shape=(5, 3), return_sequences=True),
+            GRU(4, go_backwards=True),
+            Dense(2),
+        ],
+        (3, 5, 3),
+    ),
+    "rnn-bn": (
+        lambda: [SimpleRNN(6, input_shape=(5, 3)), BatchNormalization(), Dense(2, "tanh")],
+        (3, 5, 3),
+    ),
 }
 
 
@@ -41,9 +78,14 @@ def test_same_predictions(name):
     model = Sequential(layers())
     rng = np.random.default_rng(1)
     # non-trivial weights everywhere (biases and BatchNorm statistics too)
-    model.set_weights([w + rng.normal(0, 0.1, w.shape).astype(np.float32) if "variance" not in n
-                       else np.abs(w) + 0.5
-                       for n, w in zip(model.named_weights(), model.get_weights())])
+    model.set_weights(
+        [
+            w + rng.normal(0, 0.1, w.shape).astype(np.float32)
+            if "variance" not in n
+            else np.abs(w) + 0.5
+            for n, w in zip(model.named_weights(), model.get_weights())
+        ]
+    )
     x = rng.normal(size=shape).astype(np.float32)
     with torch.no_grad():
         theirs = to_torch(model)(torch.tensor(x)).numpy()

@@ -26,7 +26,8 @@ def gate_order(cls):
 def torch_twin(layer):
     cls = type(layer)
     module = {SimpleRNN: torch.nn.RNN, LSTM: torch.nn.LSTM, GRU: torch.nn.GRU}[cls](
-        F, U, batch_first=True).double()
+        F, U, batch_first=True
+    ).double()
     kernel, recurrent, bias = (w.data for w in layer.weights)
     order = gate_order(cls)
     b_ih, b_hh = (bias[0], bias[1]) if cls is GRU else (bias, np.zeros_like(bias))
@@ -43,8 +44,7 @@ def torch_twin(layer):
 @pytest.mark.parametrize("cls", [SimpleRNN, LSTM, GRU], ids=lambda c: c.__name__)
 def test_outputs_states_and_gradients_match_torch(cls, go_backwards, fused):
     rng = np.random.default_rng(0)
-    layer = cls(U, return_sequences=True, return_state=True, go_backwards=go_backwards,
-                fused=fused)
+    layer = cls(U, return_sequences=True, return_state=True, go_backwards=go_backwards, fused=fused)
     layer.build_for((None, T, F))
     layer.cast(np.float64)
     layer.set_weights([rng.normal(0, 0.5, w.shape) for w in layer.get_weights()])
@@ -65,15 +65,21 @@ def test_outputs_states_and_gradients_match_torch(cls, go_backwards, fused):
     for mine, theirs in zip(ours[1:], states):  # h_T (and c_T)
         np.testing.assert_allclose(mine.data, theirs[0].detach().numpy(), rtol=1e-10, atol=1e-12)
     dx = xs.grad.numpy()
-    np.testing.assert_allclose(xt.grad, dx[:, ::-1] if go_backwards else dx, rtol=1e-9,
-                               atol=1e-12)
+    np.testing.assert_allclose(xt.grad, dx[:, ::-1] if go_backwards else dx, rtol=1e-9, atol=1e-12)
     order = gate_order(cls)
-    np.testing.assert_allclose(layer.kernel.grad[:, order].T, module.weight_ih_l0.grad.numpy(),
-                               rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(layer.recurrent_kernel.grad[:, order].T,
-                               module.weight_hh_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        layer.kernel.grad[:, order].T, module.weight_ih_l0.grad.numpy(), rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        layer.recurrent_kernel.grad[:, order].T,
+        module.weight_hh_l0.grad.numpy(),
+        rtol=1e-9,
+        atol=1e-12,
+    )
     db = layer.bias.grad
-    np.testing.assert_allclose((db[0] if cls is GRU else db)[order],
-                               module.bias_ih_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose((db[1] if cls is GRU else db)[order],
-                               module.bias_hh_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        (db[0] if cls is GRU else db)[order], module.bias_ih_l0.grad.numpy(), rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        (db[1] if cls is GRU else db)[order], module.bias_hh_l0.grad.numpy(), rtol=1e-9, atol=1e-12
+    )

@@ -14,8 +14,9 @@ from tinygrad_edu.models import Sequential
 def classifier():
     """Dense(4) -> Dense(3, softmax) on 5 features, compiled for integer labels."""
     set_seed(0)
-    model = Sequential([Dense(4, activation="relu", input_shape=(5,)),
-                        Dense(3, activation="softmax")])
+    model = Sequential(
+        [Dense(4, activation="relu", input_shape=(5,)), Dense(3, activation="softmax")]
+    )
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 

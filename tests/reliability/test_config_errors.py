@@ -13,8 +13,18 @@ from reliability_helpers import assert_teaches
 
 from tinygrad_edu import activations, initializers, losses, optimizers
 from tinygrad_edu.errors import ConfigError, DataError
-from tinygrad_edu.layers import (GRU, LSTM, AveragePooling2D, BatchNormalization, Conv2D, Dense,
-                                 Dropout, MaxPooling2D, Reshape, SimpleRNN)
+from tinygrad_edu.layers import (
+    GRU,
+    LSTM,
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    MaxPooling2D,
+    Reshape,
+    SimpleRNN,
+)
 from tinygrad_edu.models import Sequential
 
 
@@ -23,9 +33,11 @@ from tinygrad_edu.models import Sequential
 @pytest.mark.parametrize("call", ["fit", "evaluate", "predict"])
 def test_bad_batch_size(classifier, xy, batch_size, call):
     x, y = xy
-    fn = {"fit": lambda: classifier.fit(x, y, batch_size=batch_size, verbose=0),
-          "evaluate": lambda: classifier.evaluate(x, y, batch_size=batch_size),
-          "predict": lambda: classifier.predict(x, batch_size=batch_size)}[call]
+    fn = {
+        "fit": lambda: classifier.fit(x, y, batch_size=batch_size, verbose=0),
+        "evaluate": lambda: classifier.evaluate(x, y, batch_size=batch_size),
+        "predict": lambda: classifier.predict(x, batch_size=batch_size),
+    }[call]
     before = classifier.get_weights()
     with pytest.raises(ConfigError) as err:
         fn()
@@ -152,8 +164,13 @@ def test_bad_compile_leaves_previous_configuration(classifier, xy):
 
 
 # ---------------------------------------------------------------------------------- optimizers
-OPTIMIZERS = [optimizers.SGD, optimizers.Adam, optimizers.AdamW, optimizers.RMSprop,
-              optimizers.Adagrad]
+OPTIMIZERS = [
+    optimizers.SGD,
+    optimizers.Adam,
+    optimizers.AdamW,
+    optimizers.RMSprop,
+    optimizers.Adagrad,
+]
 
 
 @pytest.mark.parametrize("cls", OPTIMIZERS, ids=lambda c: c.__name__)
@@ -174,8 +191,9 @@ def test_bad_momentum(kwargs):
     assert "momentum" in err.value.expected
 
 
-@pytest.mark.parametrize("kwargs", [{"beta_1": 1.0}, {"beta_1": -0.5}, {"beta_2": 1.5},
-                                    {"epsilon": -1e-7}])
+@pytest.mark.parametrize(
+    "kwargs", [{"beta_1": 1.0}, {"beta_1": -0.5}, {"beta_2": 1.5}, {"epsilon": -1e-7}]
+)
 def test_bad_adam_hyperparameters(kwargs):
     with pytest.raises(ConfigError) as err:
         optimizers.Adam(**kwargs)
@@ -221,16 +239,26 @@ def test_bad_conv_window_arguments(arg, value):
 
 
 @pytest.mark.parametrize("cls", [MaxPooling2D, AveragePooling2D], ids=lambda c: c.__name__)
-@pytest.mark.parametrize("kwargs", [{"pool_size": 0}, {"pool_size": (2, -1)}, {"strides": 0},
-                                    {"padding": "full"}, {"data_format": "nhwc"}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"pool_size": 0},
+        {"pool_size": (2, -1)},
+        {"strides": 0},
+        {"padding": "full"},
+        {"data_format": "nhwc"},
+    ],
+)
 def test_bad_pooling_arguments(cls, kwargs):
     with pytest.raises(ConfigError) as err:
         cls(**kwargs)
     assert_teaches(err.value)
 
 
-@pytest.mark.parametrize("kwargs, valid", [({"padding": "vaild"}, "valid"),
-                                           ({"data_format": "channel_last"}, "channels_last")])
+@pytest.mark.parametrize(
+    "kwargs, valid",
+    [({"padding": "vaild"}, "valid"), ({"data_format": "channel_last"}, "channels_last")],
+)
 def test_misspelled_conv_choices_suggest_the_closest(kwargs, valid):
     with pytest.raises(ConfigError) as err:
         Conv2D(4, 3, **kwargs)
@@ -250,12 +278,16 @@ def test_dropout_rate_inside_zero_one(rate):
     Dropout(rate)
 
 
-@pytest.mark.parametrize("factory", [
-    lambda name: Dense(3, activation=name),
-    lambda name: Conv2D(2, 3, activation=name),
-    lambda name: LSTM(2, recurrent_activation=name),
-    lambda name: activations.get(name),
-], ids=["Dense", "Conv2D", "LSTM", "get"])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda name: Dense(3, activation=name),
+        lambda name: Conv2D(2, 3, activation=name),
+        lambda name: LSTM(2, recurrent_activation=name),
+        lambda name: activations.get(name),
+    ],
+    ids=["Dense", "Conv2D", "LSTM", "get"],
+)
 def test_unknown_activation_lists_names_and_suggests(factory):
     with pytest.raises(ConfigError) as err:
         factory("rleu")
@@ -267,14 +299,18 @@ def test_unknown_activation_lists_names_and_suggests(factory):
         assert repr(name) in e.fix
 
 
-@pytest.mark.parametrize("factory", [
-    lambda name: Dense(3, kernel_initializer=name),
-    lambda name: Dense(3, bias_initializer=name),
-    lambda name: Conv2D(2, 3, kernel_initializer=name),
-    lambda name: LSTM(2, recurrent_initializer=name),
-    lambda name: BatchNormalization(gamma_initializer=name),
-    lambda name: initializers.get(name),
-], ids=["Dense.kernel", "Dense.bias", "Conv2D", "LSTM", "BatchNormalization", "get"])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda name: Dense(3, kernel_initializer=name),
+        lambda name: Dense(3, bias_initializer=name),
+        lambda name: Conv2D(2, 3, kernel_initializer=name),
+        lambda name: LSTM(2, recurrent_initializer=name),
+        lambda name: BatchNormalization(gamma_initializer=name),
+        lambda name: initializers.get(name),
+    ],
+    ids=["Dense.kernel", "Dense.bias", "Conv2D", "LSTM", "BatchNormalization", "get"],
+)
 def test_unknown_initializer_lists_names_and_suggests(factory):
     with pytest.raises(ConfigError) as err:
         factory("glorot_unifrom")
@@ -291,12 +327,16 @@ def test_unknown_loss_object_name():
     assert "did you mean 'mean_squared_error'" in err.value.fix
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Dense(3, unit=4),
-    lambda: Conv2D(2, 3, kernel=3),
-    lambda: LSTM(2, return_sequence=True),
-    lambda: Dropout(0.5, ratee=0.1),
-], ids=["Dense", "Conv2D", "LSTM", "Dropout"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Dense(3, unit=4),
+        lambda: Conv2D(2, 3, kernel=3),
+        lambda: LSTM(2, return_sequence=True),
+        lambda: Dropout(0.5, ratee=0.1),
+    ],
+    ids=["Dense", "Conv2D", "LSTM", "Dropout"],
+)
 def test_unknown_keyword_arguments(make):
     with pytest.raises(ConfigError) as err:
         make()
@@ -309,8 +349,9 @@ def test_bad_reshape_target(target):
         Reshape(target)
 
 
-@pytest.mark.parametrize("kwargs", [{"momentum": 1.5}, {"momentum": -0.1}, {"epsilon": 0},
-                                    {"axis": 1.5}])
+@pytest.mark.parametrize(
+    "kwargs", [{"momentum": 1.5}, {"momentum": -0.1}, {"epsilon": 0}, {"axis": 1.5}]
+)
 def test_bad_batchnorm_arguments(kwargs):
     with pytest.raises(ConfigError):
         BatchNormalization(**kwargs)
@@ -332,9 +373,16 @@ def test_adding_a_non_layer(thing):
 
 def test_config_errors_happen_at_construction_not_at_the_first_batch():
     """Every bad constructor value fails in the constructor itself: no model, no data needed."""
-    bad = [lambda: Dense(0), lambda: Dense(2, activation="nope"), lambda: Dropout(1.0),
-           lambda: Conv2D(0, 3), lambda: Conv2D(2, 0), lambda: MaxPooling2D(0),
-           lambda: LSTM(-1), lambda: optimizers.Adam(learning_rate=0)]
+    bad = [
+        lambda: Dense(0),
+        lambda: Dense(2, activation="nope"),
+        lambda: Dropout(1.0),
+        lambda: Conv2D(0, 3),
+        lambda: Conv2D(2, 0),
+        lambda: MaxPooling2D(0),
+        lambda: LSTM(-1),
+        lambda: optimizers.Adam(learning_rate=0),
+    ]
     for make in bad:
         with pytest.raises(ConfigError):
             make()

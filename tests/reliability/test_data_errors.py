@@ -141,17 +141,25 @@ def test_non_numeric_y(classifier, xy, bad):
     assert str(bad.dtype) in err.value.got
 
 
-@pytest.mark.parametrize("bad", [
-    np.array([["a"] * 5] * 3), np.array([[1, 2, 3, 4, None]] * 3, dtype=object),
-    np.ones((3, 5), np.complex64), None, {"x": 1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array([["a"] * 5] * 3),
+        np.array([[1, 2, 3, 4, None]] * 3, dtype=object),
+        np.ones((3, 5), np.complex64),
+        None,
+        {"x": 1},
+    ],
+)
 @pytest.mark.parametrize("call", ["predict", "fit", "evaluate", "layer"])
 def test_non_numeric_x(classifier, bad, call):
     y = np.zeros(3, int)
-    fn = {"predict": lambda: classifier.predict(bad),
-          "fit": lambda: classifier.fit(bad, y, verbose=0),
-          "evaluate": lambda: classifier.evaluate(bad, y),
-          "layer": lambda: classifier.layers[0](bad)}[call]
+    fn = {
+        "predict": lambda: classifier.predict(bad),
+        "fit": lambda: classifier.fit(bad, y, verbose=0),
+        "evaluate": lambda: classifier.evaluate(bad, y),
+        "layer": lambda: classifier.layers[0](bad),
+    }[call]
     with pytest.raises(DataError) as err:
         fn()
     assert_teaches(err.value)
@@ -174,9 +182,11 @@ def test_sparse_label_out_of_range_names_label_and_classes(classifier, xy, label
     x, y = xy
     y = y.copy()
     y[[4, 9]] = label
-    fn = {"fit": lambda: classifier.fit(x, y, verbose=0),
-          "evaluate": lambda: classifier.evaluate(x, y),
-          "validation": lambda: classifier.fit(x, xy[1], validation_data=(x, y), verbose=0)}
+    fn = {
+        "fit": lambda: classifier.fit(x, y, verbose=0),
+        "evaluate": lambda: classifier.evaluate(x, y),
+        "validation": lambda: classifier.fit(x, xy[1], validation_data=(x, y), verbose=0),
+    }
     with pytest.raises(DataError) as err:
         fn[call]()
     e = err.value
@@ -277,11 +287,15 @@ def test_every_data_error_is_a_value_error(classifier):
     assert issubclass(DataError, TinygradEduError)
 
 
-@pytest.mark.parametrize("weights", [
-    [np.array([["a", "b"]] * 3), np.zeros(2)],
-    [[[1.0, 2.0], [1.0]], [0.0, 0.0]],
-    3,
-], ids=["strings", "ragged", "not-a-list"])
+@pytest.mark.parametrize(
+    "weights",
+    [
+        [np.array([["a", "b"]] * 3), np.zeros(2)],
+        [[[1.0, 2.0], [1.0]], [0.0, 0.0]],
+        3,
+    ],
+    ids=["strings", "ragged", "not-a-list"],
+)
 def test_set_weights_with_unusable_arrays(weights):
     model = Sequential([Dense(2, input_shape=(3,))])
     before = model.get_weights()

@@ -49,8 +49,9 @@ def diverging_fit(learning_rate, epochs=5, batch_size=8, scale=1e3):
     rec = Recorder()
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # float32 overflow is the point here
-        history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
-                            shuffle=False, callbacks=[rec])
+        history = model.fit(
+            x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=False, callbacks=[rec]
+        )
     return model, history, rec, (x, y)
 
 
@@ -133,8 +134,10 @@ def test_weights_that_became_non_finite_are_restored_to_the_epoch_start(capsys):
     cost ~10% of an MLP step. The common case (a non-finite loss) keeps the last finite weights."""
     model, rec = _fit_with_non_finite_weights()
     capsys.readouterr()
-    assert any(all(np.allclose(w, s) for w, s in zip(model.get_weights(), ws))
-               for ws in rec.weights_at_begin)
+    assert any(
+        all(np.allclose(w, s) for w, s in zip(model.get_weights(), ws))
+        for ws in rec.weights_at_begin
+    )
 
 
 def test_a_moderate_learning_rate_does_not_trigger_the_guard(capsys):

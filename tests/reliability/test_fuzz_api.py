@@ -41,9 +41,22 @@ KNOWN_BAD: Dict[str, str] = {}
 
 # ---------------------------------------------------------------------------------- strategies
 RANK = {"vector": 2, "sequence": 3, "image": 4}
-ALL = ["Dense", "Activation", "Dropout", "BatchNormalization", "Flatten", "Reshape", "SimpleRNN",
-       "LSTM", "GRU", "Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
-       "GlobalAveragePooling2D"]
+ALL = [
+    "Dense",
+    "Activation",
+    "Dropout",
+    "BatchNormalization",
+    "Flatten",
+    "Reshape",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
+    "Conv2D",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalMaxPooling2D",
+    "GlobalAveragePooling2D",
+]
 ACTS = [None, "relu", "tanh", "sigmoid", "softmax", "linear", "elu", "softplus"]
 
 
@@ -76,48 +89,88 @@ def layer_specs(draw, rank: int, fmt: str) -> Dict[str, Any]:
     """One layer spec; mostly one that accepts inputs of ``rank``, sometimes any layer."""
     fitting = {
         2: ["Dense", "Activation", "Dropout", "BatchNormalization", "Flatten", "Reshape"],
-        3: ["Dense", "SimpleRNN", "LSTM", "GRU", "Flatten", "Dropout", "BatchNormalization",
-            "Reshape", "Activation"],
-        4: ["Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
-            "GlobalAveragePooling2D", "Flatten", "Dense", "BatchNormalization", "Dropout"],
+        3: [
+            "Dense",
+            "SimpleRNN",
+            "LSTM",
+            "GRU",
+            "Flatten",
+            "Dropout",
+            "BatchNormalization",
+            "Reshape",
+            "Activation",
+        ],
+        4: [
+            "Conv2D",
+            "MaxPooling2D",
+            "AveragePooling2D",
+            "GlobalMaxPooling2D",
+            "GlobalAveragePooling2D",
+            "Flatten",
+            "Dense",
+            "BatchNormalization",
+            "Dropout",
+        ],
     }.get(rank, ["Flatten", "Dense"])
     name = draw(st.sampled_from(fitting) if draw(st.integers(0, 9)) else st.sampled_from(ALL))
     bad = draw(st.integers(0, 24)) == 0  # rarely: an invalid constructor value
-    fmt = fmt if draw(st.integers(0, 7)) else draw(st.sampled_from(["channels_last",
-                                                                    "channels_first"]))
+    fmt = (
+        fmt
+        if draw(st.integers(0, 7))
+        else draw(st.sampled_from(["channels_last", "channels_first"]))
+    )
     kw: Dict[str, Any] = {}
     if name == "Dense":
-        kw = {"units": _positive(draw, 4, bad), "activation": draw(st.sampled_from(ACTS)),
-              "use_bias": draw(st.booleans())}
+        kw = {
+            "units": _positive(draw, 4, bad),
+            "activation": draw(st.sampled_from(ACTS)),
+            "use_bias": draw(st.booleans()),
+        }
     elif name == "Activation":
         kw = {"activation": draw(st.sampled_from(ACTS[1:]))}
     elif name == "Dropout":
-        kw = {"rate": draw(st.sampled_from([0.0, 0.25, 0.5] + ([1.0, -0.1] if bad else []))),
-              "seed": draw(st.none() | st.integers(0, 3))}
+        kw = {
+            "rate": draw(st.sampled_from([0.0, 0.25, 0.5] + ([1.0, -0.1] if bad else []))),
+            "seed": draw(st.none() | st.integers(0, 3)),
+        }
     elif name == "BatchNormalization":
         kw = {"axis": 1 if fmt == "channels_first" and rank == 4 else -1}
     elif name == "Flatten":
         kw = {"data_format": fmt}
     elif name == "Reshape":
-        kw = {"target_shape": draw(st.sampled_from([(-1,), (-1, 1), (1, -1), (2, -1), (3,),
-                                                    (0,) if bad else (-1, 2)]))}
+        kw = {
+            "target_shape": draw(
+                st.sampled_from([(-1,), (-1, 1), (1, -1), (2, -1), (3,), (0,) if bad else (-1, 2)])
+            )
+        }
     elif name == "Conv2D":
         k = _positive(draw, 3, bad)
-        kw = {"filters": _positive(draw, 3, bad),
-              "kernel_size": draw(st.sampled_from([k, (k, max(1, k - 1))])),
-              "strides": draw(st.integers(1, 2)),
-              "padding": draw(st.sampled_from(["valid", "same"])), "data_format": fmt,
-              "activation": draw(st.sampled_from(ACTS)), "fused": draw(st.booleans())}
+        kw = {
+            "filters": _positive(draw, 3, bad),
+            "kernel_size": draw(st.sampled_from([k, (k, max(1, k - 1))])),
+            "strides": draw(st.integers(1, 2)),
+            "padding": draw(st.sampled_from(["valid", "same"])),
+            "data_format": fmt,
+            "activation": draw(st.sampled_from(ACTS)),
+            "fused": draw(st.booleans()),
+        }
     elif name in ("MaxPooling2D", "AveragePooling2D"):
-        kw = {"pool_size": _positive(draw, 3, bad),
-              "strides": draw(st.none() | st.integers(1, 2)),
-              "padding": draw(st.sampled_from(["valid", "same"])), "data_format": fmt,
-              "fused": draw(st.booleans())}
+        kw = {
+            "pool_size": _positive(draw, 3, bad),
+            "strides": draw(st.none() | st.integers(1, 2)),
+            "padding": draw(st.sampled_from(["valid", "same"])),
+            "data_format": fmt,
+            "fused": draw(st.booleans()),
+        }
     elif name in ("GlobalMaxPooling2D", "GlobalAveragePooling2D"):
         kw = {"data_format": fmt, "keepdims": draw(st.booleans())}
     elif name in ("SimpleRNN", "LSTM", "GRU"):
-        kw = {"units": _positive(draw, 4, bad), "return_sequences": draw(st.booleans()),
-              "go_backwards": draw(st.booleans()), "fused": draw(st.booleans())}
+        kw = {
+            "units": _positive(draw, 4, bad),
+            "return_sequences": draw(st.booleans()),
+            "go_backwards": draw(st.booleans()),
+            "fused": draw(st.booleans()),
+        }
         if name == "GRU":
             kw["reset_after"] = draw(st.booleans())
     valid = not _is_invalid(name, kw)
@@ -147,10 +200,32 @@ def _next_rank(spec: Dict[str, Any], rank: int) -> int:
     return rank
 
 
-MUTATIONS = ["valid", "drop_batch", "lead_axis", "extra_axis", "drop_last_axis", "feature_plus",
-             "feature_minus", "swap_channels", "tiny_spatial", "strings", "objects", "none",
-             "empty_batch", "zero_axis", "ints", "float64", "bool", "list", "tensor",
-             "tensor64", "scalar", "nan", "complex", "ragged"]
+MUTATIONS = [
+    "valid",
+    "drop_batch",
+    "lead_axis",
+    "extra_axis",
+    "drop_last_axis",
+    "feature_plus",
+    "feature_minus",
+    "swap_channels",
+    "tiny_spatial",
+    "strings",
+    "objects",
+    "none",
+    "empty_batch",
+    "zero_axis",
+    "ints",
+    "float64",
+    "bool",
+    "list",
+    "tensor",
+    "tensor64",
+    "scalar",
+    "nan",
+    "complex",
+    "ragged",
+]
 
 
 @st.composite
@@ -162,18 +237,35 @@ def scenarios(draw) -> Dict[str, Any]:
         specs.append(spec)
         rank = _next_rank(spec, rank)
     if draw(st.integers(0, 3)):  # usually a trainable head, as real models have
-        specs.append({"name": "Dense", "valid": True,
-                      "kwargs": {"units": draw(st.integers(1, 3)),
-                                 "activation": draw(st.sampled_from(ACTS))}})
+        specs.append(
+            {
+                "name": "Dense",
+                "valid": True,
+                "kwargs": {
+                    "units": draw(st.integers(1, 3)),
+                    "activation": draw(st.sampled_from(ACTS)),
+                },
+            }
+        )
     mutation = draw(st.sampled_from([m for m in MUTATIONS if m not in KNOWN_BAD]))
-    return {"input": inp, "layers": specs,
-            "declare": draw(st.sampled_from(["input_shape", "Input", "none"])),
-            "loss": draw(st.sampled_from(LOSSES)),
-            "mutation": mutation, "seed": draw(st.integers(0, 2**16))}
+    return {
+        "input": inp,
+        "layers": specs,
+        "declare": draw(st.sampled_from(["input_shape", "Input", "none"])),
+        "loss": draw(st.sampled_from(LOSSES)),
+        "mutation": mutation,
+        "seed": draw(st.integers(0, 2**16)),
+    }
 
 
-LOSSES = ["mse", "mae", "huber", "sparse_categorical_crossentropy", "categorical_crossentropy",
-          "binary_crossentropy"]
+LOSSES = [
+    "mse",
+    "mae",
+    "huber",
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+]
 
 
 def targets(loss: str, out_shape: tuple, rng: np.random.Generator) -> np.ndarray:
@@ -287,8 +379,11 @@ def _bn_rank_mismatch(layers: Sequence[L.Layer], x_shape: tuple) -> bool:
     """Known bug: a built BatchNormalization accepts an input of another rank and broadcasts."""
     shape: Any = (None, *x_shape[1:])
     for layer in layers:
-        if isinstance(layer, L.BatchNormalization) and layer.built \
-                and len(layer.input_shape) != len(shape):
+        if (
+            isinstance(layer, L.BatchNormalization)
+            and layer.built
+            and len(layer.input_shape) != len(shape)
+        ):
             return True
         try:
             shape = tuple(layer.compute_output_shape(shape))
@@ -299,8 +394,11 @@ def _bn_rank_mismatch(layers: Sequence[L.Layer], x_shape: tuple) -> bool:
 
 def _bn_empty_batch(layers: Sequence[L.Layer], x_shape: tuple) -> bool:
     """Known bug: BatchNormalization in training mode on an empty batch -> NaN moving stats."""
-    return bool(x_shape) and x_shape[0] == 0 and any(
-        isinstance(layer, L.BatchNormalization) for layer in layers)
+    return (
+        bool(x_shape)
+        and x_shape[0] == 0
+        and any(isinstance(layer, L.BatchNormalization) for layer in layers)
+    )
 
 
 #: (predicate on (layers, input shape), xfail test pinning it): a successful call in one of these
@@ -409,14 +507,18 @@ def run_scenario(sc: Dict[str, Any]) -> List[str]:
     # training mode (dropout masks, batch statistics): same contract, and no weight turns NaN
     # (skipped for NaN data - batch statistics of NaN are NaN - and for known-bug families,
     # which would corrupt the model for the training checks below)
-    skip = known or sc["mutation"] == "nan" or _bn_empty_batch(
-        model.layers, shape_of(xm) if xm is not None else ())
+    skip = (
+        known
+        or sc["mutation"] == "nan"
+        or _bn_empty_batch(model.layers, shape_of(xm) if xm is not None else ())
+    )
     if model.built and not skip:
         res = attempt("model(xm, training=True)", lambda: model(xm, training=True), log)
         if res is not None:
             expect_output(res, model.layers, xm, f"model({sc['mutation']}, training=True)")
-            assert all(np.isfinite(w).all() for w in model.get_weights()), \
+            assert all(np.isfinite(w).all() for w in model.get_weights()), (
                 f"training-mode call on {sc['mutation']} input left non-finite weights"
+            )
 
     if out is None:
         return log
@@ -450,27 +552,66 @@ def run_scenario(sc: Dict[str, Any]) -> List[str]:
     y_bad = y[:-1] if len(y) > 1 else np.concatenate([y, y])
     with pytest.raises(DataError):
         model.fit(x, y_bad, verbose=0)
-    attempt("fit(x, y wrong trailing shape)",
-            lambda: model.fit(x, np.zeros((len(x), 7, 5), np.float32), verbose=0), log)
+    attempt(
+        "fit(x, y wrong trailing shape)",
+        lambda: model.fit(x, np.zeros((len(x), 7, 5), np.float32), verbose=0),
+        log,
+    )
     return log
 
 
-@settings(max_examples=MAX_EXAMPLES, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(scenarios())
 # regressions pinned from earlier runs (each once failed, or covers a corner we want every run):
-@example({"input": {"kind": "image", "shape": (2, 3, 8, 8), "format": "channels_first"},
-          "layers": [{"name": "Conv2D", "valid": True,
-                      "kwargs": {"filters": 2, "kernel_size": 3, "strides": 1,
-                                 "padding": "valid", "data_format": "channels_last",
-                                 "activation": None, "fused": True}}],
-          "declare": "none", "loss": "mse", "mutation": "valid", "seed": 0})
-@example({"input": {"kind": "sequence", "shape": (2, 3, 1), "format": "channels_last"},
-          "layers": [{"name": "LSTM", "valid": True,
-                      "kwargs": {"units": 2, "return_sequences": False, "go_backwards": False,
-                                 "fused": True}}],
-          "declare": "input_shape", "loss": "sparse_categorical_crossentropy",
-          "mutation": "drop_last_axis", "seed": 0})
+@example(
+    {
+        "input": {"kind": "image", "shape": (2, 3, 8, 8), "format": "channels_first"},
+        "layers": [
+            {
+                "name": "Conv2D",
+                "valid": True,
+                "kwargs": {
+                    "filters": 2,
+                    "kernel_size": 3,
+                    "strides": 1,
+                    "padding": "valid",
+                    "data_format": "channels_last",
+                    "activation": None,
+                    "fused": True,
+                },
+            }
+        ],
+        "declare": "none",
+        "loss": "mse",
+        "mutation": "valid",
+        "seed": 0,
+    }
+)
+@example(
+    {
+        "input": {"kind": "sequence", "shape": (2, 3, 1), "format": "channels_last"},
+        "layers": [
+            {
+                "name": "LSTM",
+                "valid": True,
+                "kwargs": {
+                    "units": 2,
+                    "return_sequences": False,
+                    "go_backwards": False,
+                    "fused": True,
+                },
+            }
+        ],
+        "declare": "input_shape",
+        "loss": "sparse_categorical_crossentropy",
+        "mutation": "drop_last_axis",
+        "seed": 0,
+    }
+)
 def test_public_api_succeeds_or_raises_our_errors(sc):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow/empty-slice noise from numpy
@@ -486,10 +627,13 @@ def test_ragged_input_is_a_data_error(call):
     ragged = [[1.0, 2.0, 3.0], [1.0, 2.0]]
     model = Sequential([L.Dense(2, input_shape=(3,))])
     model.compile("sgd", "mse")
-    fn = {"predict": lambda: model.predict(ragged),
-          "fit_x": lambda: model.fit(ragged, np.zeros((2, 2)), verbose=0),
-          "fit_y": lambda: model.fit(np.zeros((2, 3)), [[1.0, 2.0], [1.0]], verbose=0),
-          "layer": lambda: L.Dense(2)(ragged), "tensor": lambda: Tensor(ragged)}[call]
+    fn = {
+        "predict": lambda: model.predict(ragged),
+        "fit_x": lambda: model.fit(ragged, np.zeros((2, 2)), verbose=0),
+        "fit_y": lambda: model.fit(np.zeros((2, 3)), [[1.0, 2.0], [1.0]], verbose=0),
+        "layer": lambda: L.Dense(2)(ragged),
+        "tensor": lambda: Tensor(ragged),
+    }[call]
     with pytest.raises(DataError) as err:
         fn()
     assert err.value.fix

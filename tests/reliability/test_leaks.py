@@ -14,8 +14,16 @@ import pytest
 import tinygrad_edu.tensor as tensor_module
 from tinygrad_edu import Tensor, no_grad, set_seed
 from tinygrad_edu.function import Function
-from tinygrad_edu.layers import (GRU, LSTM, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-                                 MaxPooling2D)
+from tinygrad_edu.layers import (
+    GRU,
+    LSTM,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    MaxPooling2D,
+)
 from tinygrad_edu.losses import sparse_categorical_crossentropy
 from tinygrad_edu.models import Sequential
 from tinygrad_edu.optimizers import Adam
@@ -25,29 +33,53 @@ def live() -> tuple:
     """(live Tensors, live Functions) after a full collection."""
     gc.collect()
     objects = gc.get_objects()
-    return (sum(isinstance(o, Tensor) for o in objects),
-            sum(isinstance(o, Function) for o in objects))
+    return (
+        sum(isinstance(o, Tensor) for o in objects),
+        sum(isinstance(o, Function) for o in objects),
+    )
 
 
 def mlp():
-    return Sequential([Dense(8, activation="relu", input_shape=(4,)), BatchNormalization(),
-                       Dropout(0.2, seed=0), Dense(3, activation="softmax")])
+    return Sequential(
+        [
+            Dense(8, activation="relu", input_shape=(4,)),
+            BatchNormalization(),
+            Dropout(0.2, seed=0),
+            Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def cnn():
-    return Sequential([Conv2D(2, 3, activation="relu", input_shape=(5, 5, 1)), MaxPooling2D(2),
-                       Flatten(), Dense(3, activation="softmax")])
+    return Sequential(
+        [
+            Conv2D(2, 3, activation="relu", input_shape=(5, 5, 1)),
+            MaxPooling2D(2),
+            Flatten(),
+            Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def rnn(fused=True):
     def make():
-        return Sequential([LSTM(3, return_sequences=True, fused=fused, input_shape=(4, 2)),
-                           GRU(3, fused=fused), Dense(3, activation="softmax")])
+        return Sequential(
+            [
+                LSTM(3, return_sequences=True, fused=fused, input_shape=(4, 2)),
+                GRU(3, fused=fused),
+                Dense(3, activation="softmax"),
+            ]
+        )
+
     return make
 
 
-MODELS = {"mlp": (mlp, (4,)), "cnn": (cnn, (5, 5, 1)), "rnn": (rnn(), (4, 2)),
-          "rnn_reference": (rnn(fused=False), (4, 2))}
+MODELS = {
+    "mlp": (mlp, (4,)),
+    "cnn": (cnn, (5, 5, 1)),
+    "rnn": (rnn(), (4, 2)),
+    "rnn_reference": (rnn(fused=False), (4, 2)),
+}
 
 
 def data(sample_shape, n, seed=0):
@@ -80,8 +112,8 @@ def test_pytorch_loop_frees_the_graph_after_every_step():
     x, y = data((4,), 400)
 
     def step(i):
-        out = model(x[i:i + 1])
-        loss = sparse_categorical_crossentropy(y[i:i + 1], out)
+        out = model(x[i : i + 1])
+        loss = sparse_categorical_crossentropy(y[i : i + 1], out)
         loss.backward()
         opt.step()
         opt.zero_grad()

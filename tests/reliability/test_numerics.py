@@ -192,16 +192,18 @@ def test_binary_crossentropy_of_exact_zero_and_one_probabilities(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_categorical_crossentropy_of_exact_zero_probabilities(dtype):
-    value, grad = value_and_grad(lambda p: losses.categorical_crossentropy(ONE_HOT, p), PROBS,
-                                 dtype)
+    value, grad = value_and_grad(
+        lambda p: losses.categorical_crossentropy(ONE_HOT, p), PROBS, dtype
+    )
     assert_finite(value, grad)
     assert value <= -np.log(EPSILON) + 1e-3
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_sparse_crossentropy_of_exact_zero_probabilities(dtype):
-    value, grad = value_and_grad(lambda p: losses.sparse_categorical_crossentropy(LABELS, p),
-                                 PROBS, dtype)
+    value, grad = value_and_grad(
+        lambda p: losses.sparse_categorical_crossentropy(LABELS, p), PROBS, dtype
+    )
     assert_finite(value, grad)
     picked = np.clip(PROBS[np.arange(3), LABELS], EPSILON, 1 - EPSILON)  # 1, 1 and 0 -> clipped
     np.testing.assert_allclose(value, np.mean(-np.log(picked)), rtol=1e-3)
@@ -209,9 +211,11 @@ def test_sparse_crossentropy_of_exact_zero_probabilities(dtype):
 
 def test_crossentropy_of_probabilities_given_as_plain_arrays():
     """No Tensor, no logits: the clip path on a numpy array still gives a finite number."""
-    for fn, target in ((losses.binary_crossentropy, BINARY),
-                       (losses.categorical_crossentropy, ONE_HOT),
-                       (losses.sparse_categorical_crossentropy, LABELS)):
+    for fn, target in (
+        (losses.binary_crossentropy, BINARY),
+        (losses.categorical_crossentropy, ONE_HOT),
+        (losses.sparse_categorical_crossentropy, LABELS),
+    ):
         assert np.isfinite(fn(target, PROBS.astype(np.float32)).item())
 
 
@@ -230,24 +234,35 @@ def test_gradcheck_binary_crossentropy_near_the_clip_bounds():
 
 
 def test_gradcheck_sparse_crossentropy_near_the_clip_bounds():
-    p = np.array([[NEAR_LOW, NEAR_HIGH, CLIPPED_LOW],
-                  [CLIPPED_HIGH, 0.5, 0.2]])
+    p = np.array([[NEAR_LOW, NEAR_HIGH, CLIPPED_LOW], [CLIPPED_HIGH, 0.5, 0.2]])
     # each column in turn is the picked probability: both bounds, from inside and from the clip
     for labels in ([0, 0], [1, 1], [2, 2]):
-        assert gradcheck(lambda q: losses.sparse_categorical_crossentropy(
-            np.array(labels), q, reduction="none"), p, eps=STEP)
+        assert gradcheck(
+            lambda q: losses.sparse_categorical_crossentropy(np.array(labels), q, reduction="none"),
+            p,
+            eps=STEP,
+        )
 
 
 def test_gradcheck_categorical_crossentropy_near_the_clip_bounds():
-    p = np.array([[NEAR_LOW, 1 - 2 * NEAR_LOW, NEAR_LOW],
-                  [CLIPPED_LOW, 0.5, 0.5 - CLIPPED_LOW],
-                  [0.2, 0.3, 0.5]])
+    p = np.array(
+        [
+            [NEAR_LOW, 1 - 2 * NEAR_LOW, NEAR_LOW],
+            [CLIPPED_LOW, 0.5, 0.5 - CLIPPED_LOW],
+            [0.2, 0.3, 0.5],
+        ]
+    )
     t = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    assert gradcheck(lambda q: losses.categorical_crossentropy(t, q, reduction="none"), p,
-                     eps=STEP, atol=1e-4)
+    assert gradcheck(
+        lambda q: losses.categorical_crossentropy(t, q, reduction="none"), p, eps=STEP, atol=1e-4
+    )
     t_high = np.array([[0.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.2, 0.3, 0.5]])  # soft targets too
-    assert gradcheck(lambda q: losses.categorical_crossentropy(t_high, q, reduction="none"), p,
-                     eps=STEP, atol=1e-4)
+    assert gradcheck(
+        lambda q: losses.categorical_crossentropy(t_high, q, reduction="none"),
+        p,
+        eps=STEP,
+        atol=1e-4,
+    )
 
 
 def test_gradcheck_clip_itself_on_both_sides_of_the_bounds():

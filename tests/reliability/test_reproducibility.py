@@ -65,8 +65,14 @@ def run_script(tmp_path: Path, seed: int, shuffle_seed: str, hash_seed: str) -> 
     script = tmp_path / "train_once.py"
     script.write_text(SCRIPT)
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONHASHSEED=hash_seed)
-    done = subprocess.run([sys.executable, str(script), str(seed), shuffle_seed], env=env,
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script), str(seed), shuffle_seed],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert [line.split()[0] for line in lines] == ["weights", "losses", "predictions"], lines
@@ -93,9 +99,15 @@ def train(seed, shuffle=False, fit_seed=None):
     set_seed(seed)
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(30, 4)).astype(np.float32), rng.integers(0, 3, 30)
-    model = Sequential([Dense(8, activation="relu", input_shape=(4,)), Dropout(0.5),
-                        Dense(8, activation="tanh"), Dropout(0.3, seed=1),
-                        Dense(3, activation="softmax")])
+    model = Sequential(
+        [
+            Dense(8, activation="relu", input_shape=(4,)),
+            Dropout(0.5),
+            Dense(8, activation="tanh"),
+            Dropout(0.3, seed=1),
+            Dense(3, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
     history = model.fit(x, y, batch_size=7, epochs=3, verbose=0, shuffle=shuffle, seed=fit_seed)
     return model.get_weights(), history.history["loss"], model.predict(x)
@@ -104,8 +116,11 @@ def train(seed, shuffle=False, fit_seed=None):
 def same(run_a, run_b) -> bool:
     weights_a, losses_a, pred_a = run_a
     weights_b, losses_b, pred_b = run_b
-    return (losses_a == losses_b and np.array_equal(pred_a, pred_b)
-            and all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b)))
+    return (
+        losses_a == losses_b
+        and np.array_equal(pred_a, pred_b)
+        and all(np.array_equal(a, b) for a, b in zip(weights_a, weights_b))
+    )
 
 
 def test_same_seed_same_run_in_process():
@@ -162,11 +177,15 @@ def test_dropout_masks_differ_between_steps_but_repeat_with_the_seed():
     np.testing.assert_array_equal(again(ones, training=True).numpy(), first)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Dense(5, input_shape=(4,)),
-    lambda: Conv2D(2, 3, input_shape=(5, 5, 2)),
-    lambda: LSTM(3, input_shape=(4, 2)),
-], ids=["Dense", "Conv2D", "LSTM"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Dense(5, input_shape=(4,)),
+        lambda: Conv2D(2, 3, input_shape=(5, 5, 2)),
+        lambda: LSTM(3, input_shape=(4, 2)),
+    ],
+    ids=["Dense", "Conv2D", "LSTM"],
+)
 def test_initial_weights_follow_set_seed(make):
     def weights(seed):
         set_seed(seed)
@@ -179,8 +198,9 @@ def test_initial_weights_follow_set_seed(make):
 def test_seeded_initializer_ignores_the_global_seed():
     def kernel(global_seed):
         set_seed(global_seed)
-        return Sequential([Dense(4, kernel_initializer=GlorotUniform(seed=3),
-                                 input_shape=(3,))]).get_weights()[0]
+        return Sequential(
+            [Dense(4, kernel_initializer=GlorotUniform(seed=3), input_shape=(3,))]
+        ).get_weights()[0]
 
     np.testing.assert_array_equal(kernel(0), kernel(1))
 

@@ -68,10 +68,15 @@ class ForgetfulDense(Dense):
 
 
 def test_passes_on_dense():
-    report = check_layer(Dense(4, activation="tanh"), (3, 5), expected_output_shape=(None, 4),
-                         expected_params=24)
-    assert report == {"output_shape": (None, 4), "params": 24, "trainable_params": 24,
-                      "gradchecked": ["input", "kernel", "bias"]}
+    report = check_layer(
+        Dense(4, activation="tanh"), (3, 5), expected_output_shape=(None, 4), expected_params=24
+    )
+    assert report == {
+        "output_shape": (None, 4),
+        "params": 24,
+        "trainable_params": 24,
+        "gradchecked": ["input", "kernel", "bias"],
+    }
 
 
 def test_fails_on_a_wrong_input_gradient():

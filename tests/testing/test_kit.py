@@ -142,8 +142,10 @@ def test_reduce_axes_are_valid_numpy_axes(data):
     a = data.draw(testing.arrays(testing.shapes(max_dims=4, max_side=2)))
     axis = data.draw(testing.reduce_axes(a.ndim))
     keep = data.draw(testing.keepdims())
-    np.testing.assert_allclose(tinygrad_edu.Tensor(a).sum(axis=axis, keepdims=keep).data,
-                               np.sum(a, axis=axis, keepdims=keep))
+    np.testing.assert_allclose(
+        tinygrad_edu.Tensor(a).sum(axis=axis, keepdims=keep).data,
+        np.sum(a, axis=axis, keepdims=keep),
+    )
     normalize_axes(axis, a.ndim)
 
 
@@ -180,13 +182,19 @@ WITHOUT_HYPOTHESIS = "import sys; sys.modules['hypothesis'] = None  # import hyp
 def run_python(code: str) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter (from the repo root), hypothesis made unimportable."""
     root = Path(tinygrad_edu.__file__).parent.parent
-    return subprocess.run([sys.executable, "-c", WITHOUT_HYPOTHESIS + code],
-                          capture_output=True, text=True, cwd=root, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_HYPOTHESIS + code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+    )
 
 
 def test_missing_hypothesis_explains_the_install():
-    out = run_python("try:\n    import tinygrad_edu.testing\n"
-                     "except ImportError as e:\n    print(e)\n")
+    out = run_python(
+        "try:\n    import tinygrad_edu.testing\nexcept ImportError as e:\n    print(e)\n"
+    )
     assert 'pip install "tinygrad_edu[test]"' in out.stdout, out.stderr
 
 

@@ -7,5 +7,11 @@ from .monitoring import EarlyStopping, ReduceLROnPlateau, TerminateOnNaN
 from .progress import ProgbarLogger
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger"]
-__all__ += ["ModelCheckpoint", "CSVLogger", "LearningRateScheduler", "EarlyStopping",
-            "ReduceLROnPlateau", "TerminateOnNaN"]
+__all__ += [
+    "ModelCheckpoint",
+    "CSVLogger",
+    "LearningRateScheduler",
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]

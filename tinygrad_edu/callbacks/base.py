@@ -57,14 +57,29 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             getattr(cb, hook)(*args)
 
-    def on_train_begin(self, logs=None): self._each("on_train_begin", logs)
-    def on_train_end(self, logs=None): self._each("on_train_end", logs)
-    def on_epoch_begin(self, epoch, logs=None): self._each("on_epoch_begin", epoch, logs)
-    def on_epoch_end(self, epoch, logs=None): self._each("on_epoch_end", epoch, logs)
-    def on_train_batch_begin(self, batch, logs=None): self._each("on_train_batch_begin", batch, logs)
-    def on_train_batch_end(self, batch, logs=None): self._each("on_train_batch_end", batch, logs)
-    def on_test_begin(self, logs=None): self._each("on_test_begin", logs)
-    def on_test_end(self, logs=None): self._each("on_test_end", logs)
+    def on_train_begin(self, logs=None):
+        self._each("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._each("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._each("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._each("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._each("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._each("on_train_batch_end", batch, logs)
+
+    def on_test_begin(self, logs=None):
+        self._each("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._each("on_test_end", logs)
 
 
 class History(Callback):

@@ -29,22 +29,37 @@ class ModelCheckpoint(Callback):
     ``load_model``). ``initial_value_threshold`` is the value to beat at first (Keras).
     """
 
-    def __init__(self, filepath: Any, monitor: str = "val_loss", verbose: int = 0,
-                 save_best_only: bool = False, save_weights_only: bool = False,
-                 mode: str = "auto", save_freq: Union[str, int] = "epoch",
-                 initial_value_threshold: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        filepath: Any,
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = False,
+        save_weights_only: bool = False,
+        mode: str = "auto",
+        save_freq: Union[str, int] = "epoch",
+        initial_value_threshold: Optional[float] = None,
+    ) -> None:
         super().__init__()
         where = "ModelCheckpoint"
         try:
             self.filepath = os.fspath(filepath)
         except TypeError:
-            raise ConfigError(where=where, expected="filepath as a str or pathlib.Path",
-                              got=type(filepath).__name__, fix="e.g. 'model-{epoch:02d}.keras'"
-                              ) from None
-        if save_freq != "epoch" and not (isinstance(save_freq, int)
-                                         and not isinstance(save_freq, bool) and save_freq > 0):
-            raise ConfigError(where=where, expected="save_freq 'epoch' or a positive int "
-                              "(batches)", got=repr(save_freq), fix="e.g. save_freq='epoch'")
+            raise ConfigError(
+                where=where,
+                expected="filepath as a str or pathlib.Path",
+                got=type(filepath).__name__,
+                fix="e.g. 'model-{epoch:02d}.keras'",
+            ) from None
+        if save_freq != "epoch" and not (
+            isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
+        ):
+            raise ConfigError(
+                where=where,
+                expected="save_freq 'epoch' or a positive int (batches)",
+                got=repr(save_freq),
+                fix="e.g. save_freq='epoch'",
+            )
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only
@@ -89,12 +104,13 @@ class ModelCheckpoint(Callback):
                 return
             if not self._improved(current):
                 if self.verbose > 0:
-                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
-                          f"{self.best:.5f}")
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
             if self.verbose > 0:
-                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
-                      f"{current:.5f}, saving model to {filepath}")
+                print(
+                    f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"{current:.5f}, saving model to {filepath}"
+                )
             self.best = current
         elif self.verbose > 0:
             print(f"Epoch {epoch + 1}: saving model to {filepath}")
@@ -120,7 +136,8 @@ class ModelCheckpoint(Callback):
             return self.filepath.format(**fields)
         except (KeyError, IndexError, ValueError) as err:
             raise ConfigError(
-                where="ModelCheckpoint", expected="format fields available at save time",
+                where="ModelCheckpoint",
+                expected="format fields available at save time",
                 got=f"{self.filepath!r} ({type(err).__name__}: {err})",
                 fix=f"use only {{epoch}}, {'{batch}, ' if batch is not None else ''}"
                 f"and the log keys: {', '.join(sorted(logs)) or '(none)'}",

@@ -33,12 +33,19 @@ class CSVLogger(Callback):
         try:
             self.filename = os.fspath(filename)
         except TypeError:
-            raise ConfigError(where="CSVLogger", expected="filename as a str or pathlib.Path",
-                              got=type(filename).__name__, fix="e.g. CSVLogger('training.csv')"
-                              ) from None
+            raise ConfigError(
+                where="CSVLogger",
+                expected="filename as a str or pathlib.Path",
+                got=type(filename).__name__,
+                fix="e.g. CSVLogger('training.csv')",
+            ) from None
         if not isinstance(separator, str) or len(separator) != 1:
-            raise ConfigError(where="CSVLogger", expected="a one-character separator",
-                              got=repr(separator), fix="e.g. separator=',' or ';' or '\\t'")
+            raise ConfigError(
+                where="CSVLogger",
+                expected="a one-character separator",
+                got=repr(separator),
+                fix="e.g. separator=',' or ';' or '\\t'",
+            )
         self.sep = separator
         self.append = append
         self.keys: Optional[List[str]] = None
@@ -54,8 +61,12 @@ class CSVLogger(Callback):
             self.append_header = True
         self.keys, self.writer = None, None
         # kept open across epochs (closed in on_train_end), like Keras
-        self.csv_file = open(self.filename, "a" if self.append else "w", newline="",  # noqa: SIM115
-                             encoding="utf-8")
+        self.csv_file = open(
+            self.filename,
+            "a" if self.append else "w",
+            newline="",  # noqa: SIM115
+            encoding="utf-8",
+        )
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         logs = logs or {}
@@ -64,8 +75,12 @@ class CSVLogger(Callback):
         if self.keys is None:
             self.keys = sorted(logs)
         if self.writer is None:
-            self.writer = csv.DictWriter(self.csv_file, fieldnames=["epoch", *self.keys],
-                                         delimiter=self.sep, lineterminator="\n")
+            self.writer = csv.DictWriter(
+                self.csv_file,
+                fieldnames=["epoch", *self.keys],
+                delimiter=self.sep,
+                lineterminator="\n",
+            )
             if self.append_header:
                 self.writer.writeheader()
         row = {"epoch": epoch}
@@ -99,9 +114,12 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
-            raise ConfigError(where="LearningRateScheduler", expected="a function "
-                              "schedule(epoch, lr) -> lr", got=repr(schedule),
-                              fix="e.g. LearningRateScheduler(lambda epoch, lr: lr * 0.95)")
+            raise ConfigError(
+                where="LearningRateScheduler",
+                expected="a function schedule(epoch, lr) -> lr",
+                got=repr(schedule),
+                fix="e.g. LearningRateScheduler(lambda epoch, lr: lr * 0.95)",
+            )
         self.schedule = schedule
         self.verbose = verbose
         self._takes_lr = _positional_count(schedule) != 1
@@ -112,15 +130,23 @@ class LearningRateScheduler(Callback):
         new = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
         if isinstance(new, np.ndarray) and new.ndim == 0:
             new = new.item()
-        if not (isinstance(new, numbers.Real) and not isinstance(new, bool)
-                and math.isfinite(new) and new > 0):
-            raise ConfigError(where="LearningRateScheduler", expected="schedule(epoch, lr) "
-                              "returning a number > 0", got=f"{new!r} at epoch {epoch}",
-                              fix="return a float, e.g. lambda epoch, lr: lr * 0.9")
+        if not (
+            isinstance(new, numbers.Real)
+            and not isinstance(new, bool)
+            and math.isfinite(new)
+            and new > 0
+        ):
+            raise ConfigError(
+                where="LearningRateScheduler",
+                expected="schedule(epoch, lr) returning a number > 0",
+                got=f"{new!r} at epoch {epoch}",
+                fix="return a float, e.g. lambda epoch, lr: lr * 0.9",
+            )
         optimizer.learning_rate = float(new)
         if self.verbose > 0:
-            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to "
-                  f"{float(new)}.")
+            print(
+                f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(new)}."
+            )
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         if logs is not None:

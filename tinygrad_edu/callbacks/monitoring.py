@@ -30,24 +30,32 @@ def resolve_mode(monitor: str, mode: str, where: str) -> str:
     """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` max when ``"acc"`` is in the
     monitored name (accuracy goes up), else min (losses go down)."""
     if mode not in MODES:
-        raise ConfigError(where=where, expected="mode 'auto', 'min' or 'max'", got=repr(mode),
-                          fix="'min' for losses, 'max' for accuracies, 'auto' guesses from "
-                          "the name")
+        raise ConfigError(
+            where=where,
+            expected="mode 'auto', 'min' or 'max'",
+            got=repr(mode),
+            fix="'min' for losses, 'max' for accuracies, 'auto' guesses from the name",
+        )
     if mode != "auto":
         return mode
     return "max" if "acc" in monitor else "min"
 
 
-def check_number(where: str, name: str, value: Any, low: float = 0.0, integer: bool = False,
-                 fix: str = "") -> Any:
+def check_number(
+    where: str, name: str, value: Any, low: float = 0.0, integer: bool = False, fix: str = ""
+) -> Any:
     """``value`` if it is a finite real ``>= low`` (an int when ``integer``), else ConfigError."""
     kind = (numbers.Integral,) if integer else (numbers.Real,)
     ok = isinstance(value, kind) and not isinstance(value, bool)
     if ok and (not math.isfinite(float(value)) or value < low):
         ok = False
     if not ok:
-        raise ConfigError(where=where, expected=f"{name} as {'an int' if integer else 'a number'}"
-                          f" >= {low:g}", got=repr(value), fix=fix or f"e.g. {name}={low:g}")
+        raise ConfigError(
+            where=where,
+            expected=f"{name} as {'an int' if integer else 'a number'} >= {low:g}",
+            got=repr(value),
+            fix=fix or f"e.g. {name}={low:g}",
+        )
     return value
 
 
@@ -56,10 +64,13 @@ def monitored_value(logs: Logs, monitor: str, owner: str) -> Optional[float]:
     logs = logs or {}
     value = logs.get(monitor)
     if value is None:
-        warnings.warn(f"{owner} is conditioned on {monitor!r}, which is not in the logs. "
-                      f"Available keys: {', '.join(sorted(logs)) or '(none)'}. Pass "
-                      "validation_data=/validation_split= to fit for 'val_*' keys.",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"{owner} is conditioned on {monitor!r}, which is not in the logs. "
+            f"Available keys: {', '.join(sorted(logs)) or '(none)'}. Pass "
+            "validation_data=/validation_split= to fit for 'val_*' keys.",
+            UserWarning,
+            stacklevel=3,
+        )
         return None
     return float(np.asarray(value))
 
@@ -77,18 +88,32 @@ class EarlyStopping(Callback):
     ``stopped_epoch`` and ``best_epoch`` (0-based) tell what happened.
     """
 
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0, patience: int = 0,
-                 verbose: int = 0, mode: str = "auto", baseline: Optional[float] = None,
-                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        min_delta: float = 0,
+        patience: int = 0,
+        verbose: int = 0,
+        mode: str = "auto",
+        baseline: Optional[float] = None,
+        restore_best_weights: bool = False,
+        start_from_epoch: int = 0,
+    ) -> None:
         super().__init__()
         where = "EarlyStopping"
         self.monitor = monitor
         self.mode = resolve_mode(monitor, mode, where)
         self.min_delta = abs(float(check_number(where, "min_delta", min_delta, low=-math.inf)))
-        self.patience = check_number(where, "patience", patience, integer=True,
-                                     fix="patience counts epochs without improvement, e.g. 5")
-        self.start_from_epoch = check_number(where, "start_from_epoch", start_from_epoch,
-                                             integer=True)
+        self.patience = check_number(
+            where,
+            "patience",
+            patience,
+            integer=True,
+            fix="patience counts epochs without improvement, e.g. 5",
+        )
+        self.start_from_epoch = check_number(
+            where, "start_from_epoch", start_from_epoch, integer=True
+        )
         self.verbose = verbose
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
@@ -136,8 +161,10 @@ class EarlyStopping(Callback):
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: "
-                      f"{self.best_epoch + 1}.")
+                print(
+                    f"Restoring model weights from the end of the best epoch: "
+                    f"{self.best_epoch + 1}."
+                )
             self.model.set_weights(self.best_weights)
 
 
@@ -148,20 +175,37 @@ class ReduceLROnPlateau(Callback):
     ``"learning_rate"`` to the epoch logs (so ``History`` records it), as Keras does.
     """
 
-    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
-                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
-                 cooldown: int = 0, min_lr: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        factor: float = 0.1,
+        patience: int = 10,
+        verbose: int = 0,
+        mode: str = "auto",
+        min_delta: float = 1e-4,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__()
         where = "ReduceLROnPlateau"
         if "epsilon" in kwargs:  # Keras' old name of min_delta
             min_delta = kwargs.pop("epsilon")
         if kwargs:
-            raise ConfigError(where=where, expected="Keras argument names",
-                              got=", ".join(sorted(kwargs)), fix="see help(ReduceLROnPlateau)")
+            raise ConfigError(
+                where=where,
+                expected="Keras argument names",
+                got=", ".join(sorted(kwargs)),
+                fix="see help(ReduceLROnPlateau)",
+            )
         check_number(where, "factor", factor)
         if not 0 < factor < 1:
-            raise ConfigError(where=where, expected="0 < factor < 1", got=repr(factor),
-                              fix="the new rate is lr * factor; e.g. factor=0.5 halves it")
+            raise ConfigError(
+                where=where,
+                expected="0 < factor < 1",
+                got=repr(factor),
+                fix="the new rate is lr * factor; e.g. factor=0.5 halves it",
+            )
         self.monitor = monitor
         self.factor = float(factor)
         self.patience = check_number(where, "patience", patience, integer=True)
@@ -208,8 +252,10 @@ class ReduceLROnPlateau(Callback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     optimizer.learning_rate = new_lr
                     if self.verbose > 0:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                              f"to {new_lr}.")
+                        print(
+                            f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                            f"to {new_lr}."
+                        )
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 

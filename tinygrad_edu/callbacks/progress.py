@@ -61,7 +61,9 @@ class ProgbarLogger(Callback):
             self.last_draw = now
             steps = self.params.get("steps") or self.seen
             eta = (now - self.start) / self.seen * (steps - self.seen)
-            line = f"\r{self._bar(self.seen, steps)} - ETA: {_duration(eta)}{format_logs(logs or {})}"
+            line = (
+                f"\r{self._bar(self.seen, steps)} - ETA: {_duration(eta)}{format_logs(logs or {})}"
+            )
             self._out().write(line)
             self._out().flush()
 

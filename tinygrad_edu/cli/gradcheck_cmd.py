@@ -36,9 +36,16 @@ class Row:
     note: str = ""
 
 
-def measure(forward: Callable[[], Tensor], leaves: Sequence[Tensor], *, seed: int = 0,
-            max_elements: int = 50, eps: float = EPS, atol: float = ATOL,
-            rtol: float = RTOL) -> Tuple[float, float, bool]:
+def measure(
+    forward: Callable[[], Tensor],
+    leaves: Sequence[Tensor],
+    *,
+    seed: int = 0,
+    max_elements: int = 50,
+    eps: float = EPS,
+    atol: float = ATOL,
+    rtol: float = RTOL,
+) -> Tuple[float, float, bool]:
     """(max abs error, max rel error, passed) of ``forward``'s gradients w.r.t. ``leaves``.
 
     ``leaves`` are float64 Tensors that ``forward()`` reads; their ``.data`` is perturbed in place
@@ -55,8 +62,11 @@ def measure(forward: Callable[[], Tensor], leaves: Sequence[Tensor], *, seed: in
     for leaf in leaves:
         analytic = np.zeros(leaf.shape) if leaf.grad is None else np.asarray(leaf.grad, float)
         flat = leaf.data.flat  # writes go to the leaf's own array
-        picks = (np.arange(leaf.size) if leaf.size <= max_elements
-                 else rng.choice(leaf.size, size=max_elements, replace=False))
+        picks = (
+            np.arange(leaf.size)
+            if leaf.size <= max_elements
+            else rng.choice(leaf.size, size=max_elements, replace=False)
+        )
         for i in picks:
             orig = flat[i]
             sides = []
@@ -92,8 +102,9 @@ def run_op_case(case: Any, trial: int = 0, seed: int = 0, max_elements: int = 50
     shapes = " ".join(_compact(a.shape) for a in arrays)
     leaves = [Tensor(a, requires_grad=True) for a in arrays]
     try:
-        err_abs, err_rel, ok = measure(lambda: case.fn(*leaves), leaves, seed=seed + trial,
-                                       max_elements=max_elements)
+        err_abs, err_rel, ok = measure(
+            lambda: case.fn(*leaves), leaves, seed=seed + trial, max_elements=max_elements
+        )
     except Exception as exc:  # noqa: BLE001 - a crash is a failed check, reported in the table
         return Row("op", case.name, shapes, float("nan"), float("nan"), False, _first_line(exc))
     return Row("op", case.name, shapes, err_abs, err_rel, ok)
@@ -118,12 +129,16 @@ def _contract(layer: Any, shape: Tuple[int, ...], seed: int, training: bool) -> 
 
 
 def _random_states(layer: Any) -> List[Tuple[np.random.Generator, dict]]:
-    return [(g, g.bit_generator.state) for g in vars(layer).values()
-            if isinstance(g, np.random.Generator)]
+    return [
+        (g, g.bit_generator.state)
+        for g in vars(layer).values()
+        if isinstance(g, np.random.Generator)
+    ]
 
 
-def run_layer_case(case: Any, trial: int = 0, seed: int = 0, units: Optional[int] = None,
-                   max_elements: int = 50) -> Row:
+def run_layer_case(
+    case: Any, trial: int = 0, seed: int = 0, units: Optional[int] = None, max_elements: int = 50
+) -> Row:
     """Check one ``LayerCase`` at one random size (``units`` for layers that have units)."""
     rng = _rng(seed, case.name, trial)
     try:
@@ -147,33 +162,49 @@ def run_layer_case(case: Any, trial: int = 0, seed: int = 0, units: Optional[int
         with no_grad():
             out_shape = forward().shape
         shapes = f"{shapes} -> {_compact(out_shape)}"
-        err_abs, err_rel, ok = measure(forward, [x, *layer.trainable_weights],
-                                       seed=seed + trial, max_elements=max_elements)
+        err_abs, err_rel, ok = measure(
+            forward, [x, *layer.trainable_weights], seed=seed + trial, max_elements=max_elements
+        )
     except Exception as exc:  # noqa: BLE001
-        return Row("layer", case.name, shapes, float("nan"), float("nan"), False,
-                   _first_line(exc))
+        return Row("layer", case.name, shapes, float("nan"), float("nan"), False, _first_line(exc))
     return Row("layer", case.name, shapes, err_abs, err_rel, ok and not note, note)
 
 
 def format_table(rows: Sequence[Row]) -> str:
     """The rows as an aligned text table, failures' reasons below it, and a one-line verdict."""
     head = ("kind", "name", "shapes", "max abs err", "max rel err", "result")
-    cells = [head] + [(r.kind, r.name, r.shapes, f"{r.max_abs:.2e}", f"{r.max_rel:.2e}",
-                       "PASS" if r.passed else "FAIL") for r in rows]
+    cells = [head] + [
+        (
+            r.kind,
+            r.name,
+            r.shapes,
+            f"{r.max_abs:.2e}",
+            f"{r.max_rel:.2e}",
+            "PASS" if r.passed else "FAIL",
+        )
+        for r in rows
+    ]
     widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
     lines = []
     for k, c in enumerate(cells):
-        lines.append("  ".join(v.rjust(w) if 3 <= i <= 4 else v.ljust(w)
-                               for i, (v, w) in enumerate(zip(c, widths))).rstrip())
+        lines.append(
+            "  ".join(
+                v.rjust(w) if 3 <= i <= 4 else v.ljust(w) for i, (v, w) in enumerate(zip(c, widths))
+            ).rstrip()
+        )
         if k == 0:
             lines.append("-" * len(lines[0]))
     failed = [r for r in rows if not r.passed]
     for r in failed:
-        lines.append(f"FAIL {r.kind} {r.name} {r.shapes}: "
-                     + (r.note or "analytic and numeric gradients disagree"))
-    lines.append(f"{len(rows) - len(failed)} passed, {len(failed)} failed "
-                 f"(float64; an element passes when |analytic - numeric| <= {ATOL:g} + "
-                 f"{RTOL:g}*|numeric|)")
+        lines.append(
+            f"FAIL {r.kind} {r.name} {r.shapes}: "
+            + (r.note or "analytic and numeric gradients disagree")
+        )
+    lines.append(
+        f"{len(rows) - len(failed)} passed, {len(failed)} failed "
+        f"(float64; an element passes when |analytic - numeric| <= {ATOL:g} + "
+        f"{RTOL:g}*|numeric|)"
+    )
     return "\n".join(lines)
 
 

@@ -30,34 +30,66 @@ from ..errors import TinygradEduError, suggest
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m tinygrad_edu",
-        description="tinygrad_edu teaching tools: explain a Keras model, check gradients.")
+        description="tinygrad_edu teaching tools: explain a Keras model, check gradients.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="{explain,gradcheck}")
     sub.required = True
-    ex = sub.add_parser("explain", help="summary + algebra of a pasted Keras model",
-                        description="Print the summary (with the algebra column) of a pasted "
-                        "Keras Sequential model. The text is parsed, never executed: only layer "
-                        "calls with literal arguments are accepted.")
-    ex.add_argument("model", help='e.g. "Sequential([LSTM(300, input_shape=(20,1)), Dense(20)])"'
-                    " (use - to read it from stdin)")
-    ex.add_argument("--input-shape", default=None,
-                    help="input shape without the batch axis, e.g. 28,28,1 (when the first "
-                    "layer has no input_shape)")
-    ex.add_argument("--batch", type=int, default=None,
-                    help="also trace a random batch of this size through the model")
-    gc = sub.add_parser("gradcheck", help="float64 gradient check of layers and ops",
-                        description="Check every layer's and op's backward against central "
-                        "differences in float64, over a few random sizes.")
-    gc.add_argument("--layer", action="append", default=[],
-                    help="check only this layer class (repeatable), e.g. Dense")
-    gc.add_argument("--op", action="append", default=[],
-                    help="check only this op case (repeatable), e.g. matmul")
-    gc.add_argument("--units", type=int, default=None,
-                    help="units/filters for the layers that have them (default: random)")
+    ex = sub.add_parser(
+        "explain",
+        help="summary + algebra of a pasted Keras model",
+        description="Print the summary (with the algebra column) of a pasted "
+        "Keras Sequential model. The text is parsed, never executed: only layer "
+        "calls with literal arguments are accepted.",
+    )
+    ex.add_argument(
+        "model",
+        help='e.g. "Sequential([LSTM(300, input_shape=(20,1)), Dense(20)])"'
+        " (use - to read it from stdin)",
+    )
+    ex.add_argument(
+        "--input-shape",
+        default=None,
+        help="input shape without the batch axis, e.g. 28,28,1 (when the first "
+        "layer has no input_shape)",
+    )
+    ex.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help="also trace a random batch of this size through the model",
+    )
+    gc = sub.add_parser(
+        "gradcheck",
+        help="float64 gradient check of layers and ops",
+        description="Check every layer's and op's backward against central "
+        "differences in float64, over a few random sizes.",
+    )
+    gc.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        help="check only this layer class (repeatable), e.g. Dense",
+    )
+    gc.add_argument(
+        "--op",
+        action="append",
+        default=[],
+        help="check only this op case (repeatable), e.g. matmul",
+    )
+    gc.add_argument(
+        "--units",
+        type=int,
+        default=None,
+        help="units/filters for the layers that have them (default: random)",
+    )
     gc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    gc.add_argument("--trials", type=int, default=2,
-                    help="random sizes per case (default 2)")
-    gc.add_argument("--max-elements", type=int, default=50,
-                    help="elements sampled per checked tensor (default 50)")
+    gc.add_argument("--trials", type=int, default=2, help="random sizes per case (default 2)")
+    gc.add_argument(
+        "--max-elements",
+        type=int,
+        default=50,
+        help="elements sampled per checked tensor (default 50)",
+    )
     gc.add_argument("--list", action="store_true", help="list the case names and exit")
     return parser
 
@@ -75,8 +107,9 @@ def _parse_shape(text: str) -> tuple:
     return shape
 
 
-def cmd_explain(args: argparse.Namespace, out: Callable[[str], None],
-                err: Callable[[str], None]) -> int:
+def cmd_explain(
+    args: argparse.Namespace, out: Callable[[str], None], err: Callable[[str], None]
+) -> int:
     from ..models import Sequential
     from .parse import ModelTextError, build_model, parse_model_text
 
@@ -93,16 +126,22 @@ def cmd_explain(args: argparse.Namespace, out: Callable[[str], None],
             try:
                 shape = _parse_shape(args.input_shape)
             except ValueError:
-                return _fail(f"--input-shape {args.input_shape!r}: expected positive integers "
-                             "separated by commas, e.g. 28,28,1", err)
+                return _fail(
+                    f"--input-shape {args.input_shape!r}: expected positive integers "
+                    "separated by commas, e.g. 28,28,1",
+                    err,
+                )
             model.build((None, *shape))
         model.summary(print_fn=out)
         if args.batch is not None:
             if args.batch < 1:
                 return _fail("--batch must be at least 1", err)
             if not model.built:
-                return _fail("--batch needs the input shape: give the first layer "
-                             "input_shape=(...) or pass --input-shape", err)
+                return _fail(
+                    "--batch needs the input shape: give the first layer "
+                    "input_shape=(...) or pass --input-shape",
+                    err,
+                )
             from ..explain import trace
 
             out("")
@@ -113,8 +152,9 @@ def cmd_explain(args: argparse.Namespace, out: Callable[[str], None],
     return 0
 
 
-def cmd_gradcheck(args: argparse.Namespace, out: Callable[[str], None],
-                  err: Callable[[str], None]) -> int:
+def cmd_gradcheck(
+    args: argparse.Namespace, out: Callable[[str], None], err: Callable[[str], None]
+) -> int:
     from .. import set_seed
     from ..testing import catalog
     from .gradcheck_cmd import format_table, run_layer_case, run_op_case
@@ -131,15 +171,21 @@ def cmd_gradcheck(args: argparse.Namespace, out: Callable[[str], None],
         for name in args.layer:
             case = catalog.find_layer_case(name)
             if case is None:
-                return _fail(f"unknown layer {name!r}: "
-                             + suggest(name, [c.name for c in catalog.layer_cases()]), err)
+                return _fail(
+                    f"unknown layer {name!r}: "
+                    + suggest(name, [c.name for c in catalog.layer_cases()]),
+                    err,
+                )
             layers.append(case)
         ops = []
         for name in args.op:
             case = catalog.find_op_case(name)
             if case is None:
-                return _fail(f"unknown op case {name!r}: "
-                             + suggest(name, [c.name for c in catalog.op_cases()]), err)
+                return _fail(
+                    f"unknown op case {name!r}: "
+                    + suggest(name, [c.name for c in catalog.op_cases()]),
+                    err,
+                )
             ops.append(case)
     set_seed(args.seed)
     start = time.perf_counter()

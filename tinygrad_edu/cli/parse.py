@@ -35,17 +35,31 @@ from ..errors import ConfigError, suggest
 
 LayerSpec = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
 
-ALLOWED = ("Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...], or model = "
-           "Sequential() then model.add(Layer(...)) lines; layer arguments must be literals "
-           "(numbers, strings, None/True/False, tuples/lists of those)")
+ALLOWED = (
+    "Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...], or model = "
+    "Sequential() then model.add(Layer(...)) lines; layer arguments must be literals "
+    "(numbers, strings, None/True/False, tuples/lists of those)"
+)
 
 LITERALS = "literal layer arguments (numbers, strings, None/True/False, tuples/lists of them)"
 
-_SEQUENTIAL_PREFIXES = {(), ("keras",), ("models",), ("keras", "models"), ("tf", "keras"),
-                        ("tf", "keras", "models"), ("tensorflow", "keras"),
-                        ("tensorflow", "keras", "models")}
-_LAYER_PREFIXES = {(), ("layers",), ("keras", "layers"), ("tf", "keras", "layers"),
-                   ("tensorflow", "keras", "layers")}
+_SEQUENTIAL_PREFIXES = {
+    (),
+    ("keras",),
+    ("models",),
+    ("keras", "models"),
+    ("tf", "keras"),
+    ("tf", "keras", "models"),
+    ("tensorflow", "keras"),
+    ("tensorflow", "keras", "models"),
+}
+_LAYER_PREFIXES = {
+    (),
+    ("layers",),
+    ("keras", "layers"),
+    ("tf", "keras", "layers"),
+    ("tensorflow", "keras", "layers"),
+}
 _INPUT_PREFIXES = {("keras",), ("tf", "keras"), ("tensorflow", "keras")}  # keras.Input(...)
 
 
@@ -77,26 +91,39 @@ class _Reader:
         self.text = textwrap.dedent(str(text)).strip()
         self.known = layer_names()
 
-    def reject(self, node: ast.AST, what: str, fix: str = ALLOWED,
-               expected: str = "a Sequential([...]) or a list of layer calls") -> ModelTextError:
+    def reject(
+        self,
+        node: ast.AST,
+        what: str,
+        fix: str = ALLOWED,
+        expected: str = "a Sequential([...]) or a list of layer calls",
+    ) -> ModelTextError:
         code = ast.get_source_segment(self.text, node) or type(node).__name__
         if len(code) > 80:
             code = code[:77] + "..."
         line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
-        return ModelTextError(where=f"model text, line {line}, col {col}",
-                              expected=expected, got=f"`{code}` ({what})", fix=fix)
+        return ModelTextError(
+            where=f"model text, line {line}, col {col}",
+            expected=expected,
+            got=f"`{code}` ({what})",
+            fix=fix,
+        )
 
     # ---------------------------------------------------------------- statements
     def read(self) -> List[LayerSpec]:
         try:
             tree = ast.parse(self.text, mode="exec")
         except SyntaxError as exc:
-            raise ModelTextError(where=f"model text, line {exc.lineno}",
-                                 expected="valid Python syntax", got=f"a syntax error: {exc.msg}",
-                                 fix=ALLOWED) from None
+            raise ModelTextError(
+                where=f"model text, line {exc.lineno}",
+                expected="valid Python syntax",
+                got=f"a syntax error: {exc.msg}",
+                fix=ALLOWED,
+            ) from None
         if not tree.body:
-            raise ModelTextError(where="model text", expected="a model definition",
-                                 got="empty text", fix=ALLOWED)
+            raise ModelTextError(
+                where="model text", expected="a model definition", got="empty text", fix=ALLOWED
+            )
         specs: Optional[List[LayerSpec]] = None
         model_var: Optional[str] = None
         for stmt in tree.body:
@@ -114,18 +141,27 @@ class _Reader:
     def _statement(self, stmt: ast.stmt) -> Tuple[ast.expr, Optional[str]]:
         if isinstance(stmt, ast.Expr):
             return stmt.value, None
-        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
+        if (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
             return stmt.value, stmt.targets[0].id
         kind = {ast.Import: "an import", ast.ImportFrom: "an import"}.get(type(stmt), "a statement")
-        raise self.reject(stmt, f"{kind}, not a model expression",
-                          fix="paste only the model definition (no imports or other code). "
-                          + ALLOWED)
+        raise self.reject(
+            stmt,
+            f"{kind}, not a model expression",
+            fix="paste only the model definition (no imports or other code). " + ALLOWED,
+        )
 
     def _add_call(self, value: ast.expr, model_var: Optional[str]) -> Optional[LayerSpec]:
         """``model.add(Dense(...))`` after ``model = Sequential()``, else None."""
-        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
-                and value.func.attr == "add" and isinstance(value.func.value, ast.Name)):
+        if not (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Attribute)
+            and value.func.attr == "add"
+            and isinstance(value.func.value, ast.Name)
+        ):
             return None
         if model_var is None or value.func.value.id != model_var:
             raise self.reject(value, "add() on something that is not the model defined above")
@@ -143,8 +179,11 @@ class _Reader:
                 return self._sequential(node)
             if name is not None and name[-1] in self.known:
                 code = ast.get_source_segment(self.text, node)
-                raise self.reject(node, "a single layer call",
-                                  fix=f"wrap it in a list or Sequential: Sequential([{code}])")
+                raise self.reject(
+                    node,
+                    "a single layer call",
+                    fix=f"wrap it in a list or Sequential: Sequential([{code}])",
+                )
         raise self.reject(node, self._describe(node))
 
     def _sequential(self, node: ast.Call) -> List[LayerSpec]:
@@ -159,13 +198,16 @@ class _Reader:
             elif kw.arg == "name":
                 self._literal(kw.value)
             else:
-                raise self.reject(kw.value if kw.arg else node,
-                                  f"the Sequential argument {kw.arg or '**'}")
+                raise self.reject(
+                    kw.value if kw.arg else node, f"the Sequential argument {kw.arg or '**'}"
+                )
         if layers_node is None:
             return []
         if not isinstance(layers_node, (ast.List, ast.Tuple)):
-            raise self.reject(layers_node, f"{self._describe(layers_node)}; Sequential needs "
-                              "a literal list of layer calls")
+            raise self.reject(
+                layers_node,
+                f"{self._describe(layers_node)}; Sequential needs a literal list of layer calls",
+            )
         return [self._layer(item) for item in layers_node.elts]
 
     def _layer(self, node: ast.expr) -> LayerSpec:
@@ -175,12 +217,16 @@ class _Reader:
         if name is None:
             raise self.reject(node.func, "a call of something that is not a layer class")
         cls, prefix = name[-1], name[:-1]
-        ok_prefix = prefix in _LAYER_PREFIXES or (cls in ("Input", "InputLayer")
-                                                    and prefix in _INPUT_PREFIXES)
+        ok_prefix = prefix in _LAYER_PREFIXES or (
+            cls in ("Input", "InputLayer") and prefix in _INPUT_PREFIXES
+        )
         if cls not in self.known or not ok_prefix:
             hint = suggest(cls, self.known) if cls not in self.known else ALLOWED
-            raise self.reject(node, f"`{'.'.join(name)}` is not a tinygrad_edu layer",
-                              fix=f"use a layer class from tinygrad_edu.layers: {hint}")
+            raise self.reject(
+                node,
+                f"`{'.'.join(name)}` is not a tinygrad_edu layer",
+                fix=f"use a layer class from tinygrad_edu.layers: {hint}",
+            )
         args = tuple(self._literal(a) for a in node.args)
         kwargs: Dict[str, Any] = {}
         for kw in node.keywords:
@@ -198,31 +244,53 @@ class _Reader:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, (bool, int, float, str)) or node.value is None:
                 return
-            raise self.reject(node, f"a {type(node.value).__name__} constant", expected=LITERALS,
-                              fix="use numbers, strings, None/True/False or tuples/lists of them")
+            raise self.reject(
+                node,
+                f"a {type(node.value).__name__} constant",
+                expected=LITERALS,
+                fix="use numbers, strings, None/True/False or tuples/lists of them",
+            )
         if isinstance(node, (ast.Tuple, ast.List)):
             for item in node.elts:
                 self._check_literal(item)
             return
-        if (isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd))
-                and isinstance(node.operand, ast.Constant)
-                and type(node.operand.value) in (int, float)):
+        if (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, (ast.USub, ast.UAdd))
+            and isinstance(node.operand, ast.Constant)
+            and type(node.operand.value) in (int, float)
+        ):
             return
-        raise self.reject(node, f"{self._describe(node)} as an argument",
-                          expected=LITERALS, fix="write the value itself (e.g. "
-                          "activation='relu', not activation=tf.nn.relu). " + ALLOWED)
+        raise self.reject(
+            node,
+            f"{self._describe(node)} as an argument",
+            expected=LITERALS,
+            fix="write the value itself (e.g. "
+            "activation='relu', not activation=tf.nn.relu). " + ALLOWED,
+        )
 
     @staticmethod
     def _describe(node: ast.AST) -> str:
-        kinds = {ast.Name: "a variable name", ast.Attribute: "attribute access",
-                 ast.Call: "a call of something that is not a layer class",
-                 ast.Lambda: "a lambda", ast.ListComp: "a comprehension",
-                 ast.GeneratorExp: "a comprehension", ast.DictComp: "a comprehension",
-                 ast.SetComp: "a comprehension", ast.JoinedStr: "an f-string",
-                 ast.BinOp: "an arithmetic expression", ast.Dict: "a dict",
-                 ast.Set: "a set", ast.Subscript: "indexing", ast.Starred: "*-unpacking",
-                 ast.Constant: "a constant", ast.BoolOp: "a boolean expression",
-                 ast.Compare: "a comparison", ast.IfExp: "a conditional expression"}
+        kinds = {
+            ast.Name: "a variable name",
+            ast.Attribute: "attribute access",
+            ast.Call: "a call of something that is not a layer class",
+            ast.Lambda: "a lambda",
+            ast.ListComp: "a comprehension",
+            ast.GeneratorExp: "a comprehension",
+            ast.DictComp: "a comprehension",
+            ast.SetComp: "a comprehension",
+            ast.JoinedStr: "an f-string",
+            ast.BinOp: "an arithmetic expression",
+            ast.Dict: "a dict",
+            ast.Set: "a set",
+            ast.Subscript: "indexing",
+            ast.Starred: "*-unpacking",
+            ast.Constant: "a constant",
+            ast.BoolOp: "a boolean expression",
+            ast.Compare: "a comparison",
+            ast.IfExp: "a conditional expression",
+        }
         return kinds.get(type(node), f"a {type(node).__name__} expression")
 
 
@@ -245,9 +313,12 @@ def build_model(specs: Sequence[LayerSpec], name: Optional[str] = None) -> Any:
         except TinygradEduError:
             raise
         except (TypeError, ValueError) as exc:
-            raise ModelTextError(where=f"{cls_name}(...)", expected="valid layer arguments",
-                                 got=str(exc), fix=f"see help(tinygrad_edu.layers.{cls_name})"
-                                 ) from None
+            raise ModelTextError(
+                where=f"{cls_name}(...)",
+                expected="valid layer arguments",
+                got=str(exc),
+                fix=f"see help(tinygrad_edu.layers.{cls_name})",
+            ) from None
     return Sequential(built, name=name)
 
 

@@ -44,13 +44,20 @@ class Layer:
     #: the constructor arguments every layer accepts, on top of its own
     _base_kwargs = ("name", "trainable", "input_shape", "input_dim", "batch_input_shape", "dtype")
 
-    def __init__(self, name: Optional[str] = None, trainable: bool = True,
-                 input_shape: Optional[Sequence[Optional[int]]] = None,
-                 input_dim: Optional[int] = None, batch_input_shape=None, dtype=None,
-                 **unknown: Any) -> None:
+    def __init__(
+        self,
+        name: Optional[str] = None,
+        trainable: bool = True,
+        input_shape: Optional[Sequence[Optional[int]]] = None,
+        input_dim: Optional[int] = None,
+        batch_input_shape=None,
+        dtype=None,
+        **unknown: Any,
+    ) -> None:
         if unknown:
             raise ConfigError(
-                where=f"{type(self).__name__}()", expected="Keras argument names",
+                where=f"{type(self).__name__}()",
+                expected="Keras argument names",
                 got=", ".join(sorted(unknown)),
                 fix=f"remove or rename {', '.join(sorted(unknown))}; see help({type(self).__name__})",
             )
@@ -145,15 +152,23 @@ class Layer:
         """Raise a teaching ``ShapeError`` if inputs of ``shape`` cannot go through this layer."""
         shape = tuple(shape)
         want = self.input_shape or self._declared_input_shape
-        rank_ok = (len(shape) == self.expected_ndim if self.expected_ndim is not None
-                   else len(shape) >= self.min_ndim)
+        rank_ok = (
+            len(shape) == self.expected_ndim
+            if self.expected_ndim is not None
+            else len(shape) >= self.min_ndim
+        )
         if not rank_ok:
             raise ShapeError(
-                where=self.where, expected=f"input shape {self._expected_text(want, len(shape))}",
-                got=fmt_shape(shape), fix=self.diagnose_rank(shape, want),
+                where=self.where,
+                expected=f"input shape {self._expected_text(want, len(shape))}",
+                got=fmt_shape(shape),
+                fix=self.diagnose_rank(shape, want),
             )
-        if want is not None and self.feature_axis is not None and (
-                len(want) == len(shape) or (self.feature_axis < 0 and len(shape) >= 2)):
+        if (
+            want is not None
+            and self.feature_axis is not None
+            and (len(want) == len(shape) or (self.feature_axis < 0 and len(shape) >= 2))
+        ):
             ax = self.feature_axis
             if want[ax] is not None and shape[ax] is not None and shape[ax] != want[ax]:
                 raise ShapeError(
@@ -164,8 +179,12 @@ class Layer:
                     fix=self.diagnose_features(shape, want),
                 )
         if any(d == 0 for d in shape[1:]):
-            raise ShapeError(where=self.where, expected="non-empty axes",
-                             got=str(shape), fix="check how the array was sliced")
+            raise ShapeError(
+                where=self.where,
+                expected="non-empty axes",
+                got=str(shape),
+                fix="check how the array was sliced",
+            )
 
     def _expected_text(self, want: Optional[Shape], got_ndim: int) -> str:
         if want is not None:
@@ -177,21 +196,33 @@ class Layer:
     def diagnose_rank(self, shape: Shape, want: Optional[Shape]) -> str:
         """The fix for an input of the wrong rank; layers refine it (see the recognizers)."""
         if want is not None and tuple(shape) == tuple(want[1:]):
-            return ("this looks like one sample without a batch axis - use x[None, ...] or "
-                    f"x.reshape(1, {', '.join(str(d) for d in shape)})")
+            return (
+                "this looks like one sample without a batch axis - use x[None, ...] or "
+                f"x.reshape(1, {', '.join(str(d) for d in shape)})"
+            )
         need = self.expected_ndim or self.min_ndim
-        return (f"{type(self).__name__} needs {need} axes (the first is the batch); "
-                "reshape your data or put a Flatten/Reshape layer before it")
+        return (
+            f"{type(self).__name__} needs {need} axes (the first is the batch); "
+            "reshape your data or put a Flatten/Reshape layer before it"
+        )
 
     def diagnose_features(self, shape: Shape, want: Shape) -> str:
         ax = self.feature_axis
-        return (f"the layer was built for {want[ax]} input features but got {shape[ax]}: "
-                f"give it data with {want[ax]} features, or change the previous layer / "
-                "input_shape so they agree")
+        return (
+            f"the layer was built for {want[ax]} input features but got {shape[ax]}: "
+            f"give it data with {want[ax]} features, or change the previous layer / "
+            "input_shape so they agree"
+        )
 
     # ------------------------------------------------------------------ weights
-    def add_weight(self, name: str, shape: Sequence[int], initializer: Any = "glorot_uniform",
-                   trainable: bool = True, regularizer: Any = None) -> Tensor:
+    def add_weight(
+        self,
+        name: str,
+        shape: Sequence[int],
+        initializer: Any = "glorot_uniform",
+        trainable: bool = True,
+        regularizer: Any = None,
+    ) -> Tensor:
         """Create a weight Tensor (float32) and remember it in Keras order."""
         init = _initializers.get(initializer)
         value = np.asarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)
@@ -239,7 +270,9 @@ class Layer:
     def count_params(self) -> int:
         if not self.built:
             raise NotBuiltError(
-                where=self.where, expected="a built layer", got="no input shape yet",
+                where=self.where,
+                expected="a built layer",
+                got="no input shape yet",
                 fix="pass input_shape=... to the first layer, or call the layer on data first",
             )
         return int(sum(w.data.size for w in self._weights))
@@ -249,21 +282,28 @@ class Layer:
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         if isinstance(weights, (np.ndarray, str, bytes)) or not hasattr(weights, "__iter__"):
-            raise DataError(where=f"{self.where}.set_weights",
-                            expected=f"a list of {len(self._weights)} arrays",
-                            got=type(weights).__name__, fix="pass the list get_weights() returns")
+            raise DataError(
+                where=f"{self.where}.set_weights",
+                expected=f"a list of {len(self._weights)} arrays",
+                got=type(weights).__name__,
+                fix="pass the list get_weights() returns",
+            )
         weights = list(weights)
         if len(weights) != len(self._weights):
             raise ShapeError(
-                where=self.where, expected=f"{len(self._weights)} arrays ({self._weight_names})",
-                got=f"{len(weights)} arrays", fix="pass the list layer.get_weights() returns",
+                where=self.where,
+                expected=f"{len(self._weights)} arrays ({self._weight_names})",
+                got=f"{len(weights)} arrays",
+                fix="pass the list layer.get_weights() returns",
             )
         arrays = [as_numeric_array(new, f"{self.where}.set_weights") for new in weights]
         for w, name, new in zip(self._weights, self._weight_names, arrays):
             if new.shape != w.data.shape:  # check them all before writing any
                 raise ShapeError(
-                    where=self.where, expected=f"{name} of shape {w.data.shape}",
-                    got=str(new.shape), fix="weights follow Keras' layouts; see get_weights()",
+                    where=self.where,
+                    expected=f"{name} of shape {w.data.shape}",
+                    got=str(new.shape),
+                    fix="weights follow Keras' layouts; see get_weights()",
                 )
         for w, new in zip(self._weights, arrays):
             w.data[...] = new  # in place: optimizers keep their references
@@ -296,8 +336,10 @@ def _as_shape(shape: Any, name: str) -> Tuple[Optional[int], ...]:
         out = ()
     if not out or any(d is not None and d <= 0 for d in out):
         raise ConfigError(
-            where=f"layer '{name}'", expected="input_shape as a tuple of positive ints, "
-            "without the batch axis", got=repr(shape), fix="e.g. input_shape=(784,)",
+            where=f"layer '{name}'",
+            expected="input_shape as a tuple of positive ints, without the batch axis",
+            got=repr(shape),
+            fix="e.g. input_shape=(784,)",
         )
     return out
 

@@ -45,8 +45,12 @@ def check_choice(value: Any, name: str, valid: Sequence[str], where: str) -> str
     """Lower-cased ``value`` if it is one of ``valid``, else a ``ConfigError`` listing them."""
     key = value.lower() if isinstance(value, str) else value
     if key not in valid:
-        raise ConfigError(where=where, expected=f"{name} in {tuple(valid)}", got=repr(value),
-                          fix=suggest(str(value), valid))
+        raise ConfigError(
+            where=where,
+            expected=f"{name} in {tuple(valid)}",
+            got=repr(value),
+            fix=suggest(str(value), valid),
+        )
     return key
 
 
@@ -62,8 +66,9 @@ class ImageLayer(Layer):
     expected_ndim = 4
 
     def _set_data_format(self, data_format: Optional[str]) -> None:
-        self.data_format = check_choice(data_format or "channels_last", "data_format",
-                                        DATA_FORMATS, self.where)
+        self.data_format = check_choice(
+            data_format or "channels_last", "data_format", DATA_FORMATS, self.where
+        )
         self.channels_first = self.data_format == "channels_first"
         self.feature_axis = 1 if self.channels_first else -1
 
@@ -83,10 +88,14 @@ class ImageLayer(Layer):
 
     def _swap_fix(self) -> str:
         if self.channels_first:
-            return ("this looks like channels_last data (B, H, W, C): build the layer with "
-                    "data_format='channels_last', or transpose with x.transpose(0, 3, 1, 2)")
-        return ("this looks like channels-first data (B, C, H, W): build the layer with "
-                "data_format='channels_first', or transpose with x.transpose(0, 2, 3, 1)")
+            return (
+                "this looks like channels_last data (B, H, W, C): build the layer with "
+                "data_format='channels_last', or transpose with x.transpose(0, 3, 1, 2)"
+            )
+        return (
+            "this looks like channels-first data (B, C, H, W): build the layer with "
+            "data_format='channels_first', or transpose with x.transpose(0, 2, 3, 1)"
+        )
 
     def diagnose_rank(self, shape: Shape, want: Optional[Shape]) -> str:
         shape = tuple(shape)
@@ -101,8 +110,10 @@ class ImageLayer(Layer):
             if single:
                 return "this looks like one image without the batch axis - use x[None, ...]"
             where = "x[:, None]" if self.channels_first else "x[..., None]"
-            return (f"this looks like a batch of grayscale images without the channel axis - "
-                    f"use {where} to add a channel axis of size 1")
+            return (
+                f"this looks like a batch of grayscale images without the channel axis - "
+                f"use {where} to add a channel axis of size 1"
+            )
         if len(shape) == 2:
             return "this looks like one grayscale image - use x[None, ..., None]"
         return super().diagnose_rank(shape, want)
@@ -117,8 +128,12 @@ class ImageLayer(Layer):
         super().check_input(shape)
         want = self.input_shape or self._declared_input_shape
         if want is None and _looks_swapped(tuple(shape), self.channels_first):
-            raise ShapeError(where=self.where, expected=f"{self.data_format} images",
-                             got=fmt_shape(shape, "batch"), fix=self._swap_fix())
+            raise ShapeError(
+                where=self.where,
+                expected=f"{self.data_format} images",
+                got=fmt_shape(shape, "batch"),
+                fix=self._swap_fix(),
+            )
         self.check_window(self.spatial(shape))
 
     def check_window(self, hw: Tuple[Optional[int], Optional[int]]) -> None:
@@ -130,16 +145,29 @@ def _looks_swapped(shape: Shape, channels_first: bool) -> bool:
     return chan in (1, 3, 4) and all(d is not None and d >= 8 for d in (h, w))
 
 
-def window_fits(layer: ImageLayer, hw, window: Tuple[int, int], padding: str,
-                dilation: Tuple[int, int] = (1, 1), what: str = "kernel") -> None:
+def window_fits(
+    layer: ImageLayer,
+    hw,
+    window: Tuple[int, int],
+    padding: str,
+    dilation: Tuple[int, int] = (1, 1),
+    what: str = "kernel",
+) -> None:
     """``ShapeError`` naming both sizes when a "valid" window is larger than the image."""
     if padding == "valid" and None not in hw:
         _ops.check_window_fits(hw, window, dilation, layer.where, what=what)
 
 
-def conv2d(x: Tensor, kernel: Tensor, bias: Optional[Tensor] = None, strides=(1, 1),
-           padding: str = "valid", dilation_rate=(1, 1), fused: bool = True,
-           activation: Optional[str] = None) -> Tensor:
+def conv2d(
+    x: Tensor,
+    kernel: Tensor,
+    bias: Optional[Tensor] = None,
+    strides=(1, 1),
+    padding: str = "valid",
+    dilation_rate=(1, 1),
+    fused: bool = True,
+    activation: Optional[str] = None,
+) -> Tensor:
     """Channels_last convolution: [B, H, W, C] (*) [kh, kw, C, F] + [F] -> [B, OH, OW, F],
     followed by a relu if ``activation == "relu"`` (inside the fused op: no extra pass)."""
     kh, kw = kernel.shape[:2]
@@ -148,14 +176,21 @@ def conv2d(x: Tensor, kernel: Tensor, bias: Optional[Tensor] = None, strides=(1,
     _ops.check_window_fits(padded, (kh, kw), dilation_rate, "conv2d")
     if fused:
         args = (x, kernel) if bias is None else (x, kernel, bias)
-        return tensor_from_op(_ops.Conv2D, *args, strides=tuple(strides), padding=pads,
-                              dilation=tuple(dilation_rate), activation=activation)
+        return tensor_from_op(
+            _ops.Conv2D,
+            *args,
+            strides=tuple(strides),
+            padding=pads,
+            dilation=tuple(dilation_rate),
+            activation=activation,
+        )
     out = conv2d_reference(x, kernel, bias, strides, pads, dilation_rate)
     return out.relu() if activation == "relu" else out
 
 
-def conv2d_reference(x: Tensor, kernel: Tensor, bias: Optional[Tensor], strides, pads,
-                     dilation) -> Tensor:
+def conv2d_reference(
+    x: Tensor, kernel: Tensor, bias: Optional[Tensor], strides, pads, dilation
+) -> Tensor:
     """The same convolution from primitive Tensor ops: sum over taps of ``slice_ij @ W[i, j]``.
 
     Tap (i, j) multiplies the input pixels it sees, [B, OH, OW, C], by its [C, F] weights.
@@ -181,22 +216,36 @@ class Conv2D(ImageLayer):
     ``data_format="channels_first"`` takes and returns ``[B, C, H, W]``.
     """
 
-    def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
-                 data_format: Optional[str] = "channels_last", dilation_rate=(1, 1),
-                 activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 activity_regularizer: Any = None, fused: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        strides=(1, 1),
+        padding: str = "valid",
+        data_format: Optional[str] = "channels_last",
+        dilation_rate=(1, 1),
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        fused: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.filters = positive_int(filters, "filters", self.where, "e.g. Conv2D(32, (3, 3))")
         self.kernel_size = as_pair(kernel_size, "kernel_size", self.where)
         self.strides = as_pair(strides, "strides", self.where)
         self.dilation_rate = as_pair(dilation_rate, "dilation_rate", self.where)
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ConfigError(where=self.where, expected="strides == 1 or dilation_rate == 1",
-                              got=f"strides={self.strides}, dilation_rate={self.dilation_rate}",
-                              fix="Keras does not combine strides > 1 with dilation > 1: "
-                              "set one of them to 1")
+            raise ConfigError(
+                where=self.where,
+                expected="strides == 1 or dilation_rate == 1",
+                got=f"strides={self.strides}, dilation_rate={self.dilation_rate}",
+                fix="Keras does not combine strides > 1 with dilation > 1: set one of them to 1",
+            )
         self.padding = check_choice(padding, "padding", PADDINGS, self.where)
         self._set_data_format(data_format)
         self.activation = _activations.get(activation)
@@ -217,27 +266,44 @@ class Conv2D(ImageLayer):
     def build(self, input_shape: Shape) -> None:
         channels = input_shape[self.feature_axis]
         if channels is None:
-            raise ShapeError(where=self.where, expected="a known number of input channels",
-                             got=fmt_shape(input_shape), fix="give input_shape=(H, W, C)")
+            raise ShapeError(
+                where=self.where,
+                expected="a known number of input channels",
+                got=fmt_shape(input_shape),
+                fix="give input_shape=(H, W, C)",
+            )
         shape = (*self.kernel_size, channels, self.filters)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+        self.kernel = self.add_weight(
+            "kernel", shape, self.kernel_initializer, regularizer=self.kernel_regularizer
+        )
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                        regularizer=self.bias_regularizer)
+            self.bias = self.add_weight(
+                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
+            )
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        hw = tuple(conv_output_length(n, k, s, self.padding, d) for n, k, s, d in zip(
-            self.spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate))
+        hw = tuple(
+            conv_output_length(n, k, s, self.padding, d)
+            for n, k, s, d in zip(
+                self.spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate
+            )
+        )
         return self.image_shape(input_shape[0], hw, self.filters)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         fused = self.fused and USE_FUSED
         # relu commutes with the channels_first transpose, so the fused op can apply it
         relu = fused and self.activation is _activations.relu
-        out = conv2d(self.to_channels_last(x), self.kernel, self.bias, self.strides,
-                     self.padding, self.dilation_rate, fused=fused,
-                     activation="relu" if relu else None)
+        out = conv2d(
+            self.to_channels_last(x),
+            self.kernel,
+            self.bias,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+            fused=fused,
+            activation="relu" if relu else None,
+        )
         out = self.from_channels_last(out)
         return out if relu else self.activation(out)
 
@@ -246,24 +312,33 @@ class Conv2D(ImageLayer):
         c = self.input_shape[self.feature_axis]
         oh, ow = ("?" if n is None else n for n in self.spatial(self.output_shape))
         bias = f" + [{f}]" if self.use_bias else ""
-        text = (f"im2col [B*{oh}*{ow}, {kh}*{kw}*{c}] @ [{kh * kw * c}, {f}]{bias} -> "
-                f"{bracket_shape(self.output_shape)}")
+        text = (
+            f"im2col [B*{oh}*{ow}, {kh}*{kw}*{c}] @ [{kh * kw * c}, {f}]{bias} -> "
+            f"{bracket_shape(self.output_shape)}"
+        )
         act = activation_label(self.activation)
         count = f"{kh}*{kw}*{c}*{f}" + (f" + {f}" if self.use_bias else "")
         return text + (f"; {act}" if act else ""), f"{count} = {fmt_count(self.count_params())}"
 
     def get_config(self) -> dict:
         kernel_reg, bias_reg, activity_reg = self._regularizer_args
-        return {**super().get_config(), "filters": self.filters,
-                "kernel_size": self.kernel_size, "strides": self.strides,
-                "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": self.dilation_rate,
-                "activation": _activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": _initializers.serialize(self.kernel_initializer),
-                "bias_initializer": _initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": kernel_reg, "bias_regularizer": bias_reg,
-                "activity_regularizer": activity_reg, "fused": self.fused}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "activation": _activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+            "bias_initializer": _initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": kernel_reg,
+            "bias_regularizer": bias_reg,
+            "activity_regularizer": activity_reg,
+            "fused": self.fused,
+        }
 
 
 Convolution2D = Conv2D  # Keras' alias

@@ -50,14 +50,23 @@ class Dense(Layer):
 
     min_ndim = 2
 
-    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, bias_regularizer: Any = None,
-                 activity_regularizer: Any = None, fused: Optional[bool] = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        fused: Optional[bool] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.units = positive_int(units, "units", self.where,
-                                  "e.g. Dense(32): the number of output features")
+        self.units = positive_int(
+            units, "units", self.where, "e.g. Dense(32): the number of output features"
+        )
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
         # resolved now so a bad name fails at construction, not at the first batch
@@ -70,11 +79,16 @@ class Dense(Layer):
 
     def build(self, input_shape: Shape) -> None:
         n = input_shape[-1]
-        self.kernel = self.add_weight("kernel", (n, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
-                                     regularizer=self.bias_regularizer)
-                     if self.use_bias else None)
+        self.kernel = self.add_weight(
+            "kernel", (n, self.units), self.kernel_initializer, regularizer=self.kernel_regularizer
+        )
+        self.bias = (
+            self.add_weight(
+                "bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer
+            )
+            if self.use_bias
+            else None
+        )
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         fused = USE_FUSED if self.fused is None else self.fused
@@ -100,27 +114,38 @@ class Dense(Layer):
         if want is None or shape[-1] is None or shape[-1] == want[-1]:
             return
         raise ShapeError(
-            where=self.where, expected=f"inputs with {want[-1]} features on the last axis "
-            f"(shape {fmt_shape(want, 'batch')})", got=fmt_shape(tuple(shape), "batch")
-            if shape[0] is None else str(tuple(shape)), fix=self.diagnose_features(shape, want))
+            where=self.where,
+            expected=f"inputs with {want[-1]} features on the last axis "
+            f"(shape {fmt_shape(want, 'batch')})",
+            got=fmt_shape(tuple(shape), "batch") if shape[0] is None else str(tuple(shape)),
+            fix=self.diagnose_features(shape, want),
+        )
 
     def diagnose_rank(self, shape: Shape, want: Optional[Shape]) -> str:
         if len(shape) != 1:
             return super().diagnose_rank(shape, want)
         n = shape[0]
         if want is not None and want[-1] == n:
-            return (f"this looks like one sample of {n} features without a batch axis - use "
-                    f"x.reshape(1, -1) (or x[None, :]); stack many samples into shape (m, {n})")
-        return (f"Dense needs (batch, features). If this is one sample of {n} features use "
-                f"x.reshape(1, -1); if it is {n} samples of one feature use x.reshape(-1, 1)")
+            return (
+                f"this looks like one sample of {n} features without a batch axis - use "
+                f"x.reshape(1, -1) (or x[None, :]); stack many samples into shape (m, {n})"
+            )
+        return (
+            f"Dense needs (batch, features). If this is one sample of {n} features use "
+            f"x.reshape(1, -1); if it is {n} samples of one feature use x.reshape(-1, 1)"
+        )
 
     def diagnose_features(self, shape: Shape, want: Shape) -> str:
         per_sample = shape[1:]
         if len(per_sample) > 1 and None not in per_sample and int(np.prod(per_sample)) == want[-1]:
-            return (f"each sample has shape {tuple(per_sample)} = {want[-1]} values: put a "
-                    "Flatten() layer before this Dense (or reshape to (batch, -1))")
-        return (f"this Dense was built for {want[-1]} input features but got {shape[-1]}: "
-                f"make the previous layer output {want[-1]} features, or fix input_shape")
+            return (
+                f"each sample has shape {tuple(per_sample)} = {want[-1]} values: put a "
+                "Flatten() layer before this Dense (or reshape to (batch, -1))"
+            )
+        return (
+            f"this Dense was built for {want[-1]} input features but got {shape[-1]}: "
+            f"make the previous layer output {want[-1]} features, or fix input_shape"
+        )
 
     def algebra(self) -> Tuple[str, str]:
         n, u = self.input_shape[-1], self.units
@@ -134,12 +159,15 @@ class Dense(Layer):
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update(
-            units=self.units, activation=_activations.serialize(self.activation),
+            units=self.units,
+            activation=_activations.serialize(self.activation),
             use_bias=self.use_bias,
             kernel_initializer=_initializers.serialize(self.kernel_initializer),
             bias_initializer=_initializers.serialize(self.bias_initializer),
-            kernel_regularizer=self.kernel_regularizer, bias_regularizer=self.bias_regularizer,
-            activity_regularizer=self.activity_regularizer)
+            kernel_regularizer=self.kernel_regularizer,
+            bias_regularizer=self.bias_regularizer,
+            activity_regularizer=self.activity_regularizer,
+        )
         if self.fused is not None:
             config["fused"] = self.fused
         return config
@@ -187,13 +215,25 @@ class Dropout(Layer):
 
     feature_axis = None
 
-    def __init__(self, rate: float, noise_shape: Optional[Sequence[Optional[int]]] = None,
-                 seed: Optional[int] = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        rate: float,
+        noise_shape: Optional[Sequence[Optional[int]]] = None,
+        seed: Optional[int] = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) or not (
-                0 <= rate < 1):
-            raise ConfigError(where=self.where, expected="rate in [0, 1): the fraction to drop",
-                              got=repr(rate), fix="e.g. Dropout(0.25) drops 25% of the values")
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, float, np.number))
+            or not (0 <= rate < 1)
+        ):
+            raise ConfigError(
+                where=self.where,
+                expected="rate in [0, 1): the fraction to drop",
+                got=repr(rate),
+                fix="e.g. Dropout(0.25) drops 25% of the values",
+            )
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else _noise_shape(noise_shape, self.where)
         self.seed = seed
@@ -211,30 +251,39 @@ class Dropout(Layer):
         if self.noise_shape is None:
             return shape
         if len(self.noise_shape) != len(shape) or any(
-                n not in (None, 1, s) for n, s in zip(self.noise_shape, shape)):
-            raise ShapeError(where=self.where, expected=f"noise_shape of rank {len(shape)} with "
-                             "each entry None, 1 or the input's size", got=f"noise_shape="
-                             f"{self.noise_shape} for input {shape}",
-                             fix="e.g. noise_shape=(None, 1, features) drops whole features")
+            n not in (None, 1, s) for n, s in zip(self.noise_shape, shape)
+        ):
+            raise ShapeError(
+                where=self.where,
+                expected=f"noise_shape of rank {len(shape)} with "
+                "each entry None, 1 or the input's size",
+                got=f"noise_shape={self.noise_shape} for input {shape}",
+                fix="e.g. noise_shape=(None, 1, features) drops whole features",
+            )
         return tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
 
     def algebra(self) -> Tuple[str, str]:
         return f"x * mask/{1 - self.rate:g} (training) | x (inference)", "0"
 
     def get_config(self) -> Dict[str, Any]:
-        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_shape": self.noise_shape,
+            "seed": self.seed,
+        }
 
 
 def _noise_shape(value: Any, where: str) -> Tuple[Optional[int], ...]:
     """A tuple of None or positive ints, checked at construction (Keras' noise_shape)."""
-    ok = isinstance(value, (tuple, list)) and all(
-        d is None or (is_int(d) and d > 0)
-        for d in value)
+    ok = isinstance(value, (tuple, list)) and all(d is None or (is_int(d) and d > 0) for d in value)
     if not ok:
-        raise ConfigError(where=where, expected="noise_shape as a tuple of None or positive ints",
-                          got=repr(value), fix="e.g. noise_shape=(None, 1, 64) shares the mask "
-                          "along the time axis")
+        raise ConfigError(
+            where=where,
+            expected="noise_shape as a tuple of None or positive ints",
+            got=repr(value),
+            fix="e.g. noise_shape=(None, 1, 64) shares the mask along the time axis",
+        )
     return tuple(None if d is None else int(d) for d in value)
 
 
@@ -248,9 +297,14 @@ class InputLayer(Layer):
 
     is_input = True
 
-    def __init__(self, shape: Optional[Sequence[Optional[int]]] = None,
-                 batch_size: Optional[int] = None, name: Optional[str] = None,
-                 batch_shape: Optional[Sequence[Optional[int]]] = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        shape: Optional[Sequence[Optional[int]]] = None,
+        batch_size: Optional[int] = None,
+        name: Optional[str] = None,
+        batch_shape: Optional[Sequence[Optional[int]]] = None,
+        **kwargs: Any,
+    ) -> None:
         if batch_shape is not None:
             batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
         # Keras 2 spelled it input_shape / batch_input_shape; the base accepts both
@@ -258,8 +312,12 @@ class InputLayer(Layer):
             kwargs["input_shape"] = shape
         super().__init__(name=name, **kwargs)
         if self._declared_input_shape is None:
-            raise ConfigError(where=self.where, expected="shape=(...) without the batch axis",
-                              got="no shape", fix="e.g. Input(shape=(784,))")
+            raise ConfigError(
+                where=self.where,
+                expected="shape=(...) without the batch axis",
+                got="no shape",
+                fix="e.g. Input(shape=(784,))",
+            )
         self.batch_size = batch_size
         self.expected_ndim = len(self._declared_input_shape)
         self.build_for(self._declared_input_shape)
@@ -278,8 +336,12 @@ class InputLayer(Layer):
         return config
 
 
-def Input(shape: Optional[Sequence[Optional[int]]] = None, batch_size: Optional[int] = None,
-          name: Optional[str] = None, **kwargs: Any) -> InputLayer:
+def Input(
+    shape: Optional[Sequence[Optional[int]]] = None,
+    batch_size: Optional[int] = None,
+    name: Optional[str] = None,
+    **kwargs: Any,
+) -> InputLayer:
     """``Input(shape=(784,))``: an ``InputLayer`` that declares the input shape to ``Sequential``.
 
     >>> Input(shape=(784,))._declared_input_shape

@@ -38,20 +38,36 @@ class BatchNormalization(Layer):
     (256, 128)
     """
 
-    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
-                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
-                 gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",
-                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
-                 gamma_regularizer: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 1e-3,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        beta_regularizer: Any = None,
+        gamma_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ConfigError(where=self.where, expected="axis as an int (the feature axis)",
-                              got=repr(axis), fix="axis=-1 for channels_last, axis=1 for "
-                              "channels_first")
+            raise ConfigError(
+                where=self.where,
+                expected="axis as an int (the feature axis)",
+                got=repr(axis),
+                fix="axis=-1 for channels_last, axis=1 for channels_first",
+            )
         if not 0 <= momentum <= 1 or not epsilon > 0:
-            raise ConfigError(where=self.where, expected="0 <= momentum <= 1 and epsilon > 0",
-                              got=f"momentum={momentum}, epsilon={epsilon}",
-                              fix="the Keras defaults are momentum=0.99, epsilon=1e-3")
+            raise ConfigError(
+                where=self.where,
+                expected="0 <= momentum <= 1 and epsilon > 0",
+                got=f"momentum={momentum}, epsilon={epsilon}",
+                fix="the Keras defaults are momentum=0.99, epsilon=1e-3",
+            )
         self.axis = int(axis)
         self.feature_axis = self.axis  # the base checks this axis' size after build
         self.momentum, self.epsilon = float(momentum), float(epsilon)
@@ -67,20 +83,30 @@ class BatchNormalization(Layer):
         ndim = len(input_shape)
         if not -ndim < self.axis < ndim or self.axis % ndim == 0:
             raise ShapeError(
-                where=self.where, expected=f"axis {self.axis} to be a feature axis of a "
+                where=self.where,
+                expected=f"axis {self.axis} to be a feature axis of a "
                 f"{ndim}-d input (1..{ndim - 1} or -1..{1 - ndim}, not the batch axis)",
                 got=f"input shape {tuple(input_shape)}",
-                fix="axis=-1 for channels_last data, axis=1 for channels_first")
+                fix="axis=-1 for channels_last data, axis=1 for channels_first",
+            )
         self.expected_ndim = ndim  # statistics per feature of this rank only
         n = (input_shape[self.axis],)
-        self.gamma = (self.add_weight("gamma", n, self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer) if self.scale else None)
-        self.beta = (self.add_weight("beta", n, self.beta_initializer,
-                                     regularizer=self.beta_regularizer) if self.center else None)
-        self.moving_mean = self.add_weight("moving_mean", n, self.moving_mean_initializer,
-                                           trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", n,
-                                               self.moving_variance_initializer, trainable=False)
+        self.gamma = (
+            self.add_weight("gamma", n, self.gamma_initializer, regularizer=self.gamma_regularizer)
+            if self.scale
+            else None
+        )
+        self.beta = (
+            self.add_weight("beta", n, self.beta_initializer, regularizer=self.beta_regularizer)
+            if self.center
+            else None
+        )
+        self.moving_mean = self.add_weight(
+            "moving_mean", n, self.moving_mean_initializer, trainable=False
+        )
+        self.moving_variance = self.add_weight(
+            "moving_variance", n, self.moving_variance_initializer, trainable=False
+        )
 
     def _axes(self, ndim: int) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
         """(the axes statistics reduce over, the shape that broadcasts a (F,) vector on axis)."""
@@ -108,8 +134,10 @@ class BatchNormalization(Layer):
     def _update_moving(self, batch_mean: np.ndarray, batch_var: np.ndarray) -> None:
         """moving = moving * momentum + batch * (1 - momentum), in place (outside the graph)."""
         with no_grad():
-            for moving, batch in ((self.moving_mean, batch_mean),
-                                  (self.moving_variance, batch_var)):
+            for moving, batch in (
+                (self.moving_mean, batch_mean),
+                (self.moving_variance, batch_var),
+            ):
                 moving.data[...] = moving.data * self.momentum + batch * (1 - self.momentum)
 
     def algebra(self) -> Tuple[str, str]:
@@ -119,19 +147,26 @@ class BatchNormalization(Layer):
         if not self.scale:
             formula = formula.replace("gamma*", "")
         k = 2 + self.scale + self.center
-        return (f"{shape}; {formula}",
-                f"{k}*{n} = {fmt_count(self.count_params())} ({2 * n} non-trainable)")
+        return (
+            f"{shape}; {formula}",
+            f"{k}*{n} = {fmt_count(self.count_params())} ({2 * n} non-trainable)",
+        )
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()
         config.update(
-            axis=self.axis, momentum=self.momentum, epsilon=self.epsilon, center=self.center,
-            scale=self.scale, beta_initializer=_initializers.serialize(self.beta_initializer),
+            axis=self.axis,
+            momentum=self.momentum,
+            epsilon=self.epsilon,
+            center=self.center,
+            scale=self.scale,
+            beta_initializer=_initializers.serialize(self.beta_initializer),
             gamma_initializer=_initializers.serialize(self.gamma_initializer),
             moving_mean_initializer=_initializers.serialize(self.moving_mean_initializer),
-            moving_variance_initializer=_initializers.serialize(
-                self.moving_variance_initializer),
-            beta_regularizer=self.beta_regularizer, gamma_regularizer=self.gamma_regularizer)
+            moving_variance_initializer=_initializers.serialize(self.moving_variance_initializer),
+            beta_regularizer=self.beta_regularizer,
+            gamma_regularizer=self.gamma_regularizer,
+        )
         return config
 
 

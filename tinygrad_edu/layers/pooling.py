@@ -38,8 +38,9 @@ USE_FUSED = True
 _ONE = (1, 1)
 
 
-def pool2d(x: Tensor, kind: str, pool_size=(2, 2), strides=None, padding: str = "valid",
-           fused: bool = True) -> Tensor:
+def pool2d(
+    x: Tensor, kind: str, pool_size=(2, 2), strides=None, padding: str = "valid", fused: bool = True
+) -> Tensor:
     """Channels_last pooling, ``kind`` "max" or "avg": [B, H, W, C] -> [B, OH, OW, C]."""
     pool = tuple(pool_size)
     strides = pool if strides is None else tuple(strides)
@@ -55,13 +56,15 @@ def pool2d_reference(x: Tensor, kind: str, pool, strides, pads) -> Tensor:
     (ph, pw), (b, h, w, c) = pool, x.shape
     if _ops.tiles(pool, strides, pads):
         oh, ow = h // ph, w // pw
-        tiled = x[:, :oh * ph, :ow * pw, :].reshape(b, oh, ph, ow, pw, c)
+        tiled = x[:, : oh * ph, : ow * pw, :].reshape(b, oh, ph, ow, pw, c)
         return tiled.max(axis=(2, 4)) if kind == "max" else tiled.mean(axis=(2, 4))
     if tuple(pads) != _conv_ops.NO_PADS:
         x = x.pad(((0, 0), *pads, (0, 0)), value=-np.inf if kind == "max" else 0.0)
     out_hw = _conv_ops.output_hw(x.shape[1:3], pool, strides, _ONE)
-    taps = stack([x[_conv_ops.tap_index(i, j, out_hw, strides, _ONE)]
-                  for i in range(ph) for j in range(pw)], axis=0)  # [ph*pw, B, OH, OW, C]
+    taps = stack(
+        [x[_conv_ops.tap_index(i, j, out_hw, strides, _ONE)] for i in range(ph) for j in range(pw)],
+        axis=0,
+    )  # [ph*pw, B, OH, OW, C]
     if kind == "max":
         return taps.max(axis=0)
     return taps.sum(axis=0) / _ops.real_pixel_counts((h, w), pool, strides, pads, x.dtype)
@@ -72,13 +75,20 @@ class _Pooling2D(ImageLayer):
 
     kind = "max"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid",
-                 data_format: Optional[str] = "channels_last", fused: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        pool_size=(2, 2),
+        strides=None,
+        padding: str = "valid",
+        data_format: Optional[str] = "channels_last",
+        fused: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.pool_size = as_pair(pool_size, "pool_size", self.where)
-        self.strides = self.pool_size if strides is None else as_pair(strides, "strides",
-                                                                       self.where)
+        self.strides = (
+            self.pool_size if strides is None else as_pair(strides, "strides", self.where)
+        )
         self.padding = check_choice(padding, "padding", PADDINGS, self.where)
         self._set_data_format(data_format)
         self.fused = bool(fused)
@@ -87,24 +97,41 @@ class _Pooling2D(ImageLayer):
         window_fits(self, hw, self.pool_size, self.padding, what="pool window")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
-        hw = tuple(conv_output_length(n, p, s, self.padding) for n, p, s in zip(
-            self.spatial(input_shape), self.pool_size, self.strides))
+        hw = tuple(
+            conv_output_length(n, p, s, self.padding)
+            for n, p, s in zip(self.spatial(input_shape), self.pool_size, self.strides)
+        )
         return self.image_shape(input_shape[0], hw, input_shape[self.feature_axis])
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        out = pool2d(self.to_channels_last(x), self.kind, self.pool_size, self.strides,
-                     self.padding, fused=self.fused and USE_FUSED)
+        out = pool2d(
+            self.to_channels_last(x),
+            self.kind,
+            self.pool_size,
+            self.strides,
+            self.padding,
+            fused=self.fused and USE_FUSED,
+        )
         return self.from_channels_last(out)
 
     def algebra(self) -> Tuple[str, str]:
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         verb = "max" if self.kind == "max" else "mean"
-        return (f"{verb} over {ph}x{pw} windows, stride {sh}x{sw}: "
-                f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}", "0")
+        return (
+            f"{verb} over {ph}x{pw} windows, stride {sh}x{sw}: "
+            f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}",
+            "0",
+        )
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding, "data_format": self.data_format, "fused": self.fused}
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "fused": self.fused,
+        }
 
 
 class MaxPooling2D(_Pooling2D):
@@ -125,16 +152,16 @@ class _GlobalPooling2D(ImageLayer):
 
     kind = "max"
 
-    def __init__(self, data_format: Optional[str] = "channels_last", keepdims: bool = False,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, data_format: Optional[str] = "channels_last", keepdims: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._set_data_format(data_format)
         self.keepdims = bool(keepdims)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         c = input_shape[self.feature_axis]
-        return self.image_shape(input_shape[0], (1, 1), c) if self.keepdims else (
-            input_shape[0], c)
+        return self.image_shape(input_shape[0], (1, 1), c) if self.keepdims else (input_shape[0], c)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         axes = (2, 3) if self.channels_first else (1, 2)
@@ -143,12 +170,14 @@ class _GlobalPooling2D(ImageLayer):
 
     def algebra(self) -> Tuple[str, str]:
         verb = "max" if self.kind == "max" else "mean"
-        return (f"{verb} over H, W: {bracket_shape(self.input_shape)} -> "
-                f"{bracket_shape(self.output_shape)}", "0")
+        return (
+            f"{verb} over H, W: {bracket_shape(self.input_shape)} -> "
+            f"{bracket_shape(self.output_shape)}",
+            "0",
+        )
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "data_format": self.data_format,
-                "keepdims": self.keepdims}
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):
@@ -166,5 +195,13 @@ class GlobalAveragePooling2D(_GlobalPooling2D):
 MaxPool2D, AvgPool2D = MaxPooling2D, AveragePooling2D  # Keras' aliases
 GlobalMaxPool2D, GlobalAvgPool2D = GlobalMaxPooling2D, GlobalAveragePooling2D
 
-__all__ = ["MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D",
-           "MaxPool2D", "AvgPool2D", "GlobalMaxPool2D", "GlobalAvgPool2D"]
+__all__ = [
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalMaxPooling2D",
+    "GlobalAveragePooling2D",
+    "MaxPool2D",
+    "AvgPool2D",
+    "GlobalMaxPool2D",
+    "GlobalAvgPool2D",
+]

@@ -49,17 +49,30 @@ class _RNN(Layer):
     n_states = 1
     fused_op: type = SimpleRNNSequence
 
-    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform",
-                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
-                 bias_regularizer: Any = None, return_sequences: bool = False,
-                 return_state: bool = False, go_backwards: bool = False, fused: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        recurrent_initializer: Any = "orthogonal",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        recurrent_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        fused: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.units = positive_int(units, "units", self.where,
-                                  f"e.g. {type(self).__name__}(32): the size of the state h "
-                                  "carried from step to step")
+        self.units = positive_int(
+            units,
+            "units",
+            self.where,
+            f"e.g. {type(self).__name__}(32): the size of the state h carried from step to step",
+        )
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -73,15 +86,20 @@ class _RNN(Layer):
     def build(self, input_shape: Shape) -> None:
         width = len(self.gate_names) * self.units
         kernel_reg, recurrent_reg, bias_reg = self.regularizers
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer,
-                                      regularizer=kernel_reg)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
-                                                self.recurrent_initializer,
-                                                regularizer=recurrent_reg)
+        self.kernel = self.add_weight(
+            "kernel", (input_shape[-1], width), self.kernel_initializer, regularizer=kernel_reg
+        )
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel",
+            (self.units, width),
+            self.recurrent_initializer,
+            regularizer=recurrent_reg,
+        )
         self.bias = None
         if self.use_bias:
-            self.bias = self.add_weight("bias", self._bias_shape(), self._bias_init(),
-                                        regularizer=bias_reg)
+            self.bias = self.add_weight(
+                "bias", self._bias_shape(), self._bias_init(), regularizer=bias_reg
+            )
 
     def _bias_shape(self) -> Tuple[int, ...]:
         return (len(self.gate_names) * self.units,)
@@ -101,15 +119,19 @@ class _RNN(Layer):
     def call(self, x: Tensor, training: bool = False) -> Union[Tensor, List[Tensor]]:
         if self._can_fuse():
             return self._call_fused(x)
-        outputs, states = run_sequence(self._cell, x, self.units, self.n_states,
-                                       self.go_backwards, **self._cell_args())
+        outputs, states = run_sequence(
+            self._cell, x, self.units, self.n_states, self.go_backwards, **self._cell_args()
+        )
         out = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [out, *states] if self.return_state else out
 
     def _can_fuse(self) -> bool:
         names = [activations.serialize(a) for a in self._activations()]
-        return (self.fused and USE_FUSED
-                and all(isinstance(n, str) and n in FUSED_ACTIVATIONS for n in names))
+        return (
+            self.fused
+            and USE_FUSED
+            and all(isinstance(n, str) and n in FUSED_ACTIVATIONS for n in names)
+        )
 
     def _activations(self) -> list:
         return [self.activation]
@@ -134,19 +156,25 @@ class _RNN(Layer):
         return seq[:, -1] if self.return_sequences else seq
 
     def _cell_args(self) -> Dict[str, Any]:
-        return {"weights": (self.kernel, self.recurrent_kernel, self.bias),
-                "activation": self.activation}
+        return {
+            "weights": (self.kernel, self.recurrent_kernel, self.bias),
+            "activation": self.activation,
+        }
 
     # ---------------------------------------------------------------- teaching
     def diagnose_rank(self, shape: Shape, want: Optional[Shape]) -> str:
         if len(shape) == 2 and want is not None and tuple(shape) == tuple(want[1:]):
-            return (f"this looks like one sequence of {shape[0]} steps without a batch axis - "
-                    f"use x[None, ...] or x.reshape(1, {shape[0]}, {shape[1]})")
+            return (
+                f"this looks like one sequence of {shape[0]} steps without a batch axis - "
+                f"use x[None, ...] or x.reshape(1, {shape[0]}, {shape[1]})"
+            )
         if len(shape) == 2:
             b, t = shape
-            return (f"recurrent layers need (batch, timesteps, features); {fmt_shape(shape)} "
-                    "looks like (batch, timesteps) without the feature axis - for one feature "
-                    f"per step use x[..., None] or x.reshape({b}, {t}, 1)")
+            return (
+                f"recurrent layers need (batch, timesteps, features); {fmt_shape(shape)} "
+                "looks like (batch, timesteps) without the feature axis - for one feature "
+                f"per step use x[..., None] or x.reshape({b}, {t}, 1)"
+            )
         return super().diagnose_rank(shape, want)
 
     def algebra(self) -> Tuple[str, str]:
@@ -158,8 +186,10 @@ class _RNN(Layer):
         gates = f"{g} gates [B,{u}] ({','.join(self.gate_names)})" if g > 1 else f"[B,{u}]"
         steps = self.input_shape[1] if self.input_shape[1] is not None else "T"
         out = self.output_shape[0] if self.return_state else self.output_shape
-        shape = (f"per step: [B,{f}] @ [{f},{g * u}] + [B,{u}] @ [{u},{g * u}]{bias} -> {gates}; "
-                 f"{steps} steps -> {bracket_shape(out)}")
+        shape = (
+            f"per step: [B,{f}] @ [{f},{g * u}] + [B,{u}] @ [{u},{g * u}]{bias} -> {gates}; "
+            f"{steps} steps -> {bracket_shape(out)}"
+        )
         terms = f"{f}*{u} + {u}*{u}" + {0: "", 1: f" + {u}", 2: f" + 2*{u}"}[n_bias]
         count = fmt_count(self.count_params())
         formula = f"{g} gates x ({terms}) = {count}" if g > 1 else f"{terms} = {count}"
@@ -169,14 +199,19 @@ class _RNN(Layer):
         config = super().get_config()
         kernel_reg, recurrent_reg, bias_reg = self.regularizers
         config.update(
-            units=self.units, activation=activations.serialize(self.activation),
+            units=self.units,
+            activation=activations.serialize(self.activation),
             use_bias=self.use_bias,
             kernel_initializer=initializers.serialize(self.kernel_initializer),
             recurrent_initializer=initializers.serialize(self.recurrent_initializer),
             bias_initializer=initializers.serialize(self.bias_initializer),
-            kernel_regularizer=kernel_reg, recurrent_regularizer=recurrent_reg,
-            bias_regularizer=bias_reg, return_sequences=self.return_sequences,
-            return_state=self.return_state, go_backwards=self.go_backwards, fused=self.fused,
+            kernel_regularizer=kernel_reg,
+            recurrent_regularizer=recurrent_reg,
+            bias_regularizer=bias_reg,
+            return_sequences=self.return_sequences,
+            return_state=self.return_state,
+            go_backwards=self.go_backwards,
+            fused=self.fused,
         )
         return config
 
@@ -184,8 +219,13 @@ class _RNN(Layer):
 class _Gated(_RNN):
     """LSTM and GRU: a second activation (``recurrent_activation``) for the gates."""
 
-    def __init__(self, units: int, activation: Any = "tanh",
-                 recurrent_activation: Any = "sigmoid", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
 
@@ -229,9 +269,14 @@ class LSTM(_Gated):
     fused_op = LSTMSequence
     _cell = staticmethod(lstm_cell)
 
-    def __init__(self, units: int, activation: Any = "tanh",
-                 recurrent_activation: Any = "sigmoid", unit_forget_bias: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        unit_forget_bias: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(units, activation, recurrent_activation, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -274,9 +319,14 @@ class GRU(_Gated):
     fused_op = GRUSequence
     _cell = staticmethod(gru_cell)
 
-    def __init__(self, units: int, activation: Any = "tanh",
-                 recurrent_activation: Any = "sigmoid", reset_after: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: Any = "tanh",
+        recurrent_activation: Any = "sigmoid",
+        reset_after: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(units, activation, recurrent_activation, **kwargs)
         self.reset_after = bool(reset_after)
 

@@ -33,21 +33,27 @@ def _affine(x_t: Tensor, h: Tensor, w: Tensor, u: Tensor, b: Optional[Tensor]) -
     return z if b is None else z + b
 
 
-def simple_rnn_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]],
-                    activation: Act) -> Tuple[Tensor, States]:
+def simple_rnn_cell(
+    x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], activation: Act
+) -> Tuple[Tensor, States]:
     """h_t = act(x_t @ W + h_{t-1} @ U + b):   [B, F] -> [B, u]."""
     w, u, b = weights
     h = activation(_affine(x_t, states[0], w, u, b))
     return h, [h]
 
 
-def lstm_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], activation: Act,
-              recurrent_activation: Act) -> Tuple[Tensor, States]:
+def lstm_cell(
+    x_t: Tensor,
+    states: States,
+    weights: Sequence[Optional[Tensor]],
+    activation: Act,
+    recurrent_activation: Act,
+) -> Tuple[Tensor, States]:
     """Keras LSTM step, gates in the order i, f, c, o (each ``[B, u]``)::
 
-        z = x_t @ W + h_{t-1} @ U + b                      [B, 4u]
-        i, f, o = ract(z_i), ract(z_f), ract(z_o);   c~ = act(z_c)
-        c_t = f * c_{t-1} + i * c~;   h_t = o * act(c_t)
+    z = x_t @ W + h_{t-1} @ U + b                      [B, 4u]
+    i, f, o = ract(z_i), ract(z_f), ract(z_o);   c~ = act(z_c)
+    c_t = f * c_{t-1} + i * c~;   h_t = o * act(c_t)
     """
     w, u, b = weights
     h, c = states
@@ -62,15 +68,21 @@ def lstm_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], 
     return h, [h, c]
 
 
-def gru_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], activation: Act,
-             recurrent_activation: Act, reset_after: bool = True) -> Tuple[Tensor, States]:
+def gru_cell(
+    x_t: Tensor,
+    states: States,
+    weights: Sequence[Optional[Tensor]],
+    activation: Act,
+    recurrent_activation: Act,
+    reset_after: bool = True,
+) -> Tuple[Tensor, States]:
     """Keras GRU step, gates in the order z, r, h (each ``[B, u]``)::
 
-        xz, xr, xh = x_t @ W + b_in                 (b_in = b[0] when reset_after, else b)
-        z = ract(xz + h U_z (+ b_rz));   r = ract(xr + h U_r (+ b_rr))
-        reset_after:   hh = act(xh + r * (h U_h + b_rh))       (b_r = b[1])
-        otherwise:     hh = act(xh + (r * h) U_h)
-        h_t = z * h_{t-1} + (1 - z) * hh
+    xz, xr, xh = x_t @ W + b_in                 (b_in = b[0] when reset_after, else b)
+    z = ract(xz + h U_z (+ b_rz));   r = ract(xr + h U_r (+ b_rr))
+    reset_after:   hh = act(xh + r * (h U_h + b_rh))       (b_r = b[1])
+    otherwise:     hh = act(xh + (r * h) U_h)
+    h_t = z * h_{t-1} + (1 - z) * hh
     """
     w, u, b = weights
     h = states[0]
@@ -91,9 +103,14 @@ def gru_cell(x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], a
     return h, [h]
 
 
-def run_sequence(cell: Callable[..., Tuple[Tensor, States]], x: Tensor, units: int,
-                 n_states: int, go_backwards: bool = False, **cell_args) -> Tuple[List[Tensor],
-                                                                                  States]:
+def run_sequence(
+    cell: Callable[..., Tuple[Tensor, States]],
+    x: Tensor,
+    units: int,
+    n_states: int,
+    go_backwards: bool = False,
+    **cell_args,
+) -> Tuple[List[Tensor], States]:
     """Run ``cell`` over ``x [B, T, F]`` from zero states: (outputs in processing order, states).
 
     ``go_backwards=True`` feeds ``x[:, T-1]`` first; the outputs stay in processing order (Keras).

@@ -11,6 +11,7 @@ from ..tensor import Tensor
 from .base import Layer, Shape, bracket_shape, fmt_count
 from .conv import DATA_FORMATS, check_choice
 
+
 def _product(dims: Sequence[Optional[int]]) -> Optional[int]:
     """Number of values in ``dims`` (None if any is unknown)."""
     return None if None in dims else int(np.prod(dims, dtype=np.int64))
@@ -34,8 +35,9 @@ class Flatten(Layer):
     def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # None means Keras' default image_data_format, channels_last
-        self.data_format = check_choice(data_format or "channels_last", "data_format",
-                                        DATA_FORMATS, self.where)
+        self.data_format = check_choice(
+            data_format or "channels_last", "data_format", DATA_FORMATS, self.where
+        )
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if self.data_format == "channels_first" and x.ndim > 2:
@@ -72,12 +74,14 @@ class Reshape(Layer):
             target = tuple(int(d) for d in target_shape)
         except (TypeError, ValueError):
             target = ()
-        if (not target or target.count(-1) > 1
-                or any(d <= 0 and d != -1 for d in target)):
-            raise ConfigError(where=self.where, expected="target_shape: a tuple of positive ints "
-                              "(without the batch axis), at most one of them -1",
-                              got=repr(target_shape), fix="e.g. Reshape((7, 7, 16)) or "
-                              "Reshape((-1, 1))")
+        if not target or target.count(-1) > 1 or any(d <= 0 and d != -1 for d in target):
+            raise ConfigError(
+                where=self.where,
+                expected="target_shape: a tuple of positive ints "
+                "(without the batch axis), at most one of them -1",
+                got=repr(target_shape),
+                fix="e.g. Reshape((7, 7, 16)) or Reshape((-1, 1))",
+            )
         self.target_shape = target
 
     def _resolve(self, dims: Sequence[Optional[int]]) -> Tuple[Optional[int], ...]:
@@ -95,10 +99,12 @@ class Reshape(Layer):
             ok, inferred, need = total == known, None, f"{known} values per sample"
         if not ok:
             raise ShapeError(
-                where=self.where, expected=f"{need} to fill {self.target_shape}",
+                where=self.where,
+                expected=f"{need} to fill {self.target_shape}",
                 got=f"{total} values per sample (shape {tuple(dims)})",
                 fix=f"choose a target_shape whose sizes multiply to {total}, or use -1 for one "
-                "axis so it is inferred")
+                "axis so it is inferred",
+            )
         return tuple(inferred if d == -1 else d for d in self.target_shape)
 
     def build(self, input_shape: Shape) -> None:

@@ -26,8 +26,9 @@ Pads = Tuple[Pair, Pair]
 NO_PADS: Pads = ((0, 0), (0, 0))
 
 
-def spatial_pads(hw: Sequence[int], kernel: Pair, strides: Pair, padding: str,
-                 dilation: Pair = (1, 1)) -> Pads:
+def spatial_pads(
+    hw: Sequence[int], kernel: Pair, strides: Pair, padding: str, dilation: Pair = (1, 1)
+) -> Pads:
     """((top, bottom), (left, right)) zero padding for "valid" (none) or "same" (TF's rule)."""
     if padding == "valid":
         return NO_PADS
@@ -43,15 +44,20 @@ def pad_hw(x: np.ndarray, pads: Pads, value: float = 0.0) -> np.ndarray:
 
 def output_hw(padded_hw: Sequence[int], kernel: Pair, strides: Pair, dilation: Pair) -> Pair:
     """Output size of a window sliding over an already padded input: floor((n - eff) / s) + 1."""
-    return tuple((n - d * (k - 1) - 1) // s + 1
-                 for n, k, s, d in zip(padded_hw, kernel, strides, dilation))
+    return tuple(
+        (n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(padded_hw, kernel, strides, dilation)
+    )
 
 
 def tap_index(i: int, j: int, out_hw: Pair, strides: Pair, dilation: Pair) -> tuple:
     """The strided slice of the padded input that kernel tap (i, j) reads: [B, OH, OW, C]."""
     (oh, ow), (sh, sw), (dh, dw) = out_hw, strides, dilation
-    return (slice(None), slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
-            slice(j * dw, j * dw + sw * (ow - 1) + 1, sw), slice(None))
+    return (
+        slice(None),
+        slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+        slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+        slice(None),
+    )
 
 
 def windows(xp: np.ndarray, kernel: Pair, strides: Pair, dilation: Pair) -> np.ndarray:
@@ -68,17 +74,19 @@ def windows(xp: np.ndarray, kernel: Pair, strides: Pair, dilation: Pair) -> np.n
 def crop_hw(xp: np.ndarray, pads: Pads) -> np.ndarray:
     """Undo ``pad_hw``: the gradient of zero padding is the gradient with the border cut off."""
     (top, bottom), (left, right) = pads
-    return xp[:, top:xp.shape[1] - bottom, left:xp.shape[2] - right, :]
+    return xp[:, top : xp.shape[1] - bottom, left : xp.shape[2] - right, :]
 
 
-def check_window_fits(padded_hw: Sequence[int], kernel: Pair, dilation: Pair, where: str,
-                      what: str = "kernel") -> None:
+def check_window_fits(
+    padded_hw: Sequence[int], kernel: Pair, dilation: Pair, where: str, what: str = "kernel"
+) -> None:
     """A window larger than the (padded) image has no valid position: say so before numpy does."""
     eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(e > n for e, n in zip(eff, padded_hw)):
         dilated = "" if tuple(dilation) == (1, 1) else f", {eff[0]}x{eff[1]} once dilated"
         raise ShapeError(
-            where=where, expected=f"a {what} that fits in the input ({what} size "
+            where=where,
+            expected=f"a {what} that fits in the input ({what} size "
             f"{kernel[0]}x{kernel[1]}{dilated})",
             got=f"an input of {padded_hw[0]}x{padded_hw[1]} pixels",
             fix=f"use padding='same' (then every input pixel gets an output), a smaller {what}, "
@@ -105,8 +113,17 @@ class Conv2D(Function):
 
     shape_rule = "x [B, H, W, C], kernel [kh, kw, C, F], bias [F]"
 
-    def forward(self, x, w, b=None, *, strides: Pair = (1, 1), padding: Pads = NO_PADS,
-                dilation: Pair = (1, 1), activation: Optional[str] = None):
+    def forward(
+        self,
+        x,
+        w,
+        b=None,
+        *,
+        strides: Pair = (1, 1),
+        padding: Pads = NO_PADS,
+        dilation: Pair = (1, 1),
+        activation: Optional[str] = None,
+    ):
         _check_operands(x, w, b, activation)
         kh, kw, c, f = w.shape
         xp = pad_hw(x, padding)
@@ -150,7 +167,7 @@ class Conv2D(Function):
             gx = crop_hw(dxp, padding)
         if any(need[1:]):
             gwb = self.cols.T @ g2  # [kh*kw*C (+1), F]: the last row is dL/db when there is a bias
-            gw = gwb[:kh * kw * c].reshape(w_shape) if need[1] else None
+            gw = gwb[: kh * kw * c].reshape(w_shape) if need[1] else None
             gb = gwb[-1] if len(need) == 3 and need[2] else None
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
@@ -161,24 +178,44 @@ def _as_patches(cols: np.ndarray, shape: Tuple[int, ...]) -> np.ndarray:
     _, oh, ow, _, kw, c = shape
     row, item = cols.strides
     return np.lib.stride_tricks.as_strided(
-        cols, shape, (oh * ow * row, ow * row, row, kw * c * item, c * item, item))
+        cols, shape, (oh * ow * row, ow * row, row, kw * c * item, c * item, item)
+    )
 
 
-def _check_operands(x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray],
-                    activation: Optional[str]) -> None:
+def _check_operands(
+    x: np.ndarray, w: np.ndarray, b: Optional[np.ndarray], activation: Optional[str]
+) -> None:
     if activation not in (None, "relu"):
-        raise ConfigError(where="op 'Conv2D'", expected="activation None or 'relu'",
-                          got=repr(activation), fix="apply other activations after the op")
+        raise ConfigError(
+            where="op 'Conv2D'",
+            expected="activation None or 'relu'",
+            got=repr(activation),
+            fix="apply other activations after the op",
+        )
     if x.ndim != 4 or w.ndim != 4 or w.shape[2] != x.shape[3]:
         raise ShapeError(
-            where="op 'Conv2D'", expected="x [B, H, W, C] and kernel [kh, kw, C, F] with equal C",
+            where="op 'Conv2D'",
+            expected="x [B, H, W, C] and kernel [kh, kw, C, F] with equal C",
             got=f"x {x.shape}, kernel {w.shape}",
             fix="the kernel's third axis must equal the input's channel (last) axis",
         )
     if b is not None and b.shape != (w.shape[3],):
-        raise ShapeError(where="op 'Conv2D'", expected=f"bias of shape ({w.shape[3]},)",
-                         got=str(b.shape), fix="one bias per filter")
+        raise ShapeError(
+            where="op 'Conv2D'",
+            expected=f"bias of shape ({w.shape[3]},)",
+            got=str(b.shape),
+            fix="one bias per filter",
+        )
 
 
-__all__ = ["Conv2D", "spatial_pads", "pad_hw", "output_hw", "tap_index", "windows", "crop_hw",
-           "check_window_fits", "NO_PADS"]
+__all__ = [
+    "Conv2D",
+    "spatial_pads",
+    "pad_hw",
+    "output_hw",
+    "tap_index",
+    "windows",
+    "crop_hw",
+    "check_window_fits",
+    "NO_PADS",
+]

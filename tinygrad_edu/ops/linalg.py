@@ -12,7 +12,9 @@ def _check_inner(a: np.ndarray, b: np.ndarray, op: str) -> None:
     """``a @ b`` needs a's last axis to equal b's second-to-last (b's only axis if b is 1-D)."""
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(
-            where=f"op '{op}'", expected="arrays with at least 1 axis", got=f"{a.shape} @ {b.shape}",
+            where=f"op '{op}'",
+            expected="arrays with at least 1 axis",
+            got=f"{a.shape} @ {b.shape}",
             fix="use * to multiply by a scalar",
         )
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]

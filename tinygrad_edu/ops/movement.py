@@ -78,7 +78,8 @@ def _is_basic_index(index) -> bool:
     """Slices, ints, None and Ellipsis select each element at most once (no scatter-add needed)."""
     items = index if isinstance(index, tuple) else (index,)
     return all(
-        isinstance(i, (slice, int, np.integer, type(None), type(Ellipsis))) and not isinstance(i, bool)
+        isinstance(i, (slice, int, np.integer, type(None), type(Ellipsis)))
+        and not isinstance(i, bool)
         for i in items
     )
 

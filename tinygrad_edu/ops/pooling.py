@@ -42,8 +42,9 @@ def tiles(pool: Pair, strides: Pair, padding: Pads) -> bool:
     return padding == NO_PADS and tuple(strides) == tuple(pool)
 
 
-def real_pixel_counts(hw: Pair, pool: Pair, strides: Pair, padding: Pads,
-                      dtype=np.float32) -> np.ndarray:
+def real_pixel_counts(
+    hw: Pair, pool: Pair, strides: Pair, padding: Pads, dtype=np.float32
+) -> np.ndarray:
     """How many real (not padding) pixels each window covers, ``[1, OH, OW, 1]``.
 
     "same" average pooling divides by this count (Keras/TF exclude the padding from the mean).
@@ -63,8 +64,9 @@ class _Pool(Function):
         xp = pad_hw(x, padding, self.fill)
         check_window_fits(xp.shape[1:3], pool, _ONE, f"op '{self.name}'", what="pool window")
         out_hw = output_hw(xp.shape[1:3], pool, strides, _ONE)
-        self.index = [tap_index(i, j, out_hw, strides, _ONE)
-                      for i in range(pool[0]) for j in range(pool[1])]
+        self.index = [
+            tap_index(i, j, out_hw, strides, _ONE) for i in range(pool[0]) for j in range(pool[1])
+        ]
         self.padded_shape, self.pads, self.dtype = xp.shape, padding, x.dtype
         self.disjoint = all(s >= p for s, p in zip(strides, pool))
         return xp, [xp[idx] for idx in self.index]
@@ -118,8 +120,11 @@ class AvgPool2D(_Pool):
         out = taps[0].copy()
         for tap in taps[1:]:
             out += tap
-        self.count = (pool[0] * pool[1] if padding == NO_PADS else
-                      real_pixel_counts(x.shape[1:3], pool, strides, padding, x.dtype))
+        self.count = (
+            pool[0] * pool[1]
+            if padding == NO_PADS
+            else real_pixel_counts(x.shape[1:3], pool, strides, padding, x.dtype)
+        )
         out /= self.count
         return out
 

@@ -168,8 +168,10 @@ class Erf(Function):
     def forward(self, a):
         self.a = a
         t = 1.0 / (1.0 + 0.3275911 * np.abs(a))
-        poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                                                                               + t * 1.061405429))))
+        poly = t * (
+            0.254829592
+            + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
+        )
         return (np.sign(a) * (1.0 - poly * np.exp(-a * a))).astype(a.dtype, copy=False)
 
     def backward(self, grad):

@@ -49,10 +49,25 @@ from .strategies import (
 )
 
 __all__ = [
-    "check_op", "load_profile", "register_profiles",
-    "shapes", "broadcastable_shapes", "arrays", "positive_arrays", "tensors", "away_from_kinks",
-    "distinct_values", "distinct_arrays", "axes", "reduce_axes", "keepdims",
-    "check_layer", "ops_in_graph", "dense_configs", "conv2d_configs", "pooling_configs",
+    "check_op",
+    "load_profile",
+    "register_profiles",
+    "shapes",
+    "broadcastable_shapes",
+    "arrays",
+    "positive_arrays",
+    "tensors",
+    "away_from_kinks",
+    "distinct_values",
+    "distinct_arrays",
+    "axes",
+    "reduce_axes",
+    "keepdims",
+    "check_layer",
+    "ops_in_graph",
+    "dense_configs",
+    "conv2d_configs",
+    "pooling_configs",
     "rnn_configs",
 ]
 # A further kit module adds its import block above and its names here.

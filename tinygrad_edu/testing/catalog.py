@@ -64,8 +64,7 @@ class OpCase:
 
     def draw(self, rng: Rng) -> List[np.ndarray]:
         """float64 inputs of freshly drawn shapes, each in its domain."""
-        domains = ((self.domain,) * len(self.shapes) if isinstance(self.domain, str)
-                   else self.domain)
+        domains = (self.domain,) * len(self.shapes) if isinstance(self.domain, str) else self.domain
         return [values(shape, d, rng) for shape, d in zip(self.draw_shapes(rng), domains)]
 
 
@@ -107,8 +106,8 @@ _OPS: List[OpCase] = [
     OpCase("mul", lambda a, b: a * b, ("m,n", "m,n")),
     OpCase("div", lambda a, b: a / b, ("m,n", "1,n"), ("any", "nonzero")),
     OpCase("neg", lambda a: -a, ("m,n",)),
-    OpCase("pow", lambda a, b: a ** b, ("m,n", "m,n"), ("positive", "any")),
-    OpCase("pow_scalar", lambda a: a ** 3, ("m,n",)),
+    OpCase("pow", lambda a, b: a**b, ("m,n", "m,n"), ("positive", "any")),
+    OpCase("pow_scalar", lambda a: a**3, ("m,n",)),
     OpCase("maximum", lambda a, b: maximum(a, b), ("m,n", "m,n"), "distinct"),
     OpCase("minimum", lambda a, b: minimum(a, b), ("m,n", "n")),
     # elementwise functions
@@ -148,26 +147,59 @@ _OPS: List[OpCase] = [
     OpCase("pad", lambda a: a.pad(((1, 0), (0, 2))), ("m,n",)),
     OpCase("where", lambda a, b: where(_every_other(a.shape), a, b), ("m,n", "m,n")),
     # neural-network ops
-    OpCase("dropout_mask", lambda a: tensor_from_op(
-        ops.DropoutMask, a, mask=_every_other(a.shape) / 0.5), ("m,n",)),
-    OpCase("softmax_cross_entropy", lambda z: tensor_from_op(
-        ops.SoftmaxCrossEntropy, z, target=_one_hot(z)), ("m,n",)),
-    OpCase("sparse_softmax_cross_entropy", lambda z: tensor_from_op(
-        ops.SparseSoftmaxCrossEntropy, z, labels=np.arange(z.shape[0]) % z.shape[1]),
-        ("m,n",)),
-    OpCase("conv2d", _op(ops.Conv2D, strides=(1, 1), padding=_NOPAD, dilation=(1, 1)),
-           ("b,h,w,c", "2,2,c,f", "f"), sizes=_IMG),
-    OpCase("conv2d_same_stride2", _op(ops.Conv2D, strides=(2, 2), padding=((1, 1), (1, 1)),
-                                      dilation=(1, 1)), ("b,h,w,c", "3,3,c,f"), sizes=_IMG),
-    OpCase("max_pool2d", _op(ops.MaxPool2D, pool=(2, 2), strides=(2, 2), padding=_NOPAD),
-           ("b,h,w,c",), "distinct", sizes=_IMG),
-    OpCase("avg_pool2d", _op(ops.AvgPool2D, pool=(2, 2), strides=(1, 1), padding=_NOPAD),
-           ("b,h,w,c",), sizes=_IMG),
-    OpCase("simple_rnn_sequence", _op(ops.SimpleRNNSequence, return_sequences=True),
-           ("b,t,f", "f,u", "u,u", "u")),
+    OpCase(
+        "dropout_mask",
+        lambda a: tensor_from_op(ops.DropoutMask, a, mask=_every_other(a.shape) / 0.5),
+        ("m,n",),
+    ),
+    OpCase(
+        "softmax_cross_entropy",
+        lambda z: tensor_from_op(ops.SoftmaxCrossEntropy, z, target=_one_hot(z)),
+        ("m,n",),
+    ),
+    OpCase(
+        "sparse_softmax_cross_entropy",
+        lambda z: tensor_from_op(
+            ops.SparseSoftmaxCrossEntropy, z, labels=np.arange(z.shape[0]) % z.shape[1]
+        ),
+        ("m,n",),
+    ),
+    OpCase(
+        "conv2d",
+        _op(ops.Conv2D, strides=(1, 1), padding=_NOPAD, dilation=(1, 1)),
+        ("b,h,w,c", "2,2,c,f", "f"),
+        sizes=_IMG,
+    ),
+    OpCase(
+        "conv2d_same_stride2",
+        _op(ops.Conv2D, strides=(2, 2), padding=((1, 1), (1, 1)), dilation=(1, 1)),
+        ("b,h,w,c", "3,3,c,f"),
+        sizes=_IMG,
+    ),
+    OpCase(
+        "max_pool2d",
+        _op(ops.MaxPool2D, pool=(2, 2), strides=(2, 2), padding=_NOPAD),
+        ("b,h,w,c",),
+        "distinct",
+        sizes=_IMG,
+    ),
+    OpCase(
+        "avg_pool2d",
+        _op(ops.AvgPool2D, pool=(2, 2), strides=(1, 1), padding=_NOPAD),
+        ("b,h,w,c",),
+        sizes=_IMG,
+    ),
+    OpCase(
+        "simple_rnn_sequence",
+        _op(ops.SimpleRNNSequence, return_sequences=True),
+        ("b,t,f", "f,u", "u,u", "u"),
+    ),
     OpCase("lstm_sequence", _op(ops.LSTMSequence), ("b,t,f", "f,4*u", "u,4*u", "4*u")),
-    OpCase("gru_sequence", _op(ops.GRUSequence, return_sequences=True),
-           ("b,t,f", "f,3*u", "u,3*u", "2,3*u")),
+    OpCase(
+        "gru_sequence",
+        _op(ops.GRUSequence, return_sequences=True),
+        ("b,t,f", "f,3*u", "u,3*u", "2,3*u"),
+    ),
 ]
 
 
@@ -205,8 +237,13 @@ def _dense(rng: Rng, units: Optional[int]):
 
 
 def _conv(rng: Rng, units: Optional[int]):
-    layer = L.Conv2D(_units(rng, units, 4), _n(rng, 1, 2), strides=_n(rng, 1, 2),
-                     padding=["valid", "same"][_n(rng, 0, 1)], activation="tanh")
+    layer = L.Conv2D(
+        _units(rng, units, 4),
+        _n(rng, 1, 2),
+        strides=_n(rng, 1, 2),
+        padding=["valid", "same"][_n(rng, 0, 1)],
+        activation="tanh",
+    )
     return layer, _image(rng)
 
 
@@ -215,6 +252,7 @@ def _rnn(cls_name: str) -> Callable[[Rng, Optional[int]], Tuple[Layer, Tuple[int
         cls = getattr(L, cls_name)
         layer = cls(_units(rng, units, 4), return_sequences=bool(rng.random() < 0.5))
         return layer, (_n(rng, 1, 2), _n(rng, 1, 3), _n(rng, 1, 3))
+
     return make
 
 
@@ -224,23 +262,33 @@ def _flat(rng: Rng) -> Tuple[int, ...]:
 
 _LAYERS: List[LayerCase] = [
     LayerCase("Dense", _dense, has_units=True),
-    LayerCase("Activation", lambda rng, u: (L.Activation(["tanh", "sigmoid", "softmax", "gelu"][
-        _n(rng, 0, 3)]), _flat(rng))),
-    LayerCase("Dropout", lambda rng, u: (L.Dropout(0.3, seed=_n(rng, 0, 99)), _flat(rng)),
-              training=True),
+    LayerCase(
+        "Activation",
+        lambda rng, u: (
+            L.Activation(["tanh", "sigmoid", "softmax", "gelu"][_n(rng, 0, 3)]),
+            _flat(rng),
+        ),
+    ),
+    LayerCase(
+        "Dropout", lambda rng, u: (L.Dropout(0.3, seed=_n(rng, 0, 99)), _flat(rng)), training=True
+    ),
     LayerCase("Flatten", lambda rng, u: (L.Flatten(), _image(rng, 1, 3))),
     LayerCase("Reshape", lambda rng, u: (L.Reshape((3, -1)), (_n(rng, 1, 3), 2, 3))),
-    LayerCase("BatchNormalization", lambda rng, u: (L.BatchNormalization(),
-                                                    (_n(rng, 2, 4), _n(rng, 1, 4))),
-              training=True),
+    LayerCase(
+        "BatchNormalization",
+        lambda rng, u: (L.BatchNormalization(), (_n(rng, 2, 4), _n(rng, 1, 4))),
+        training=True,
+    ),
     LayerCase("Conv2D", _conv, has_units=True),
     LayerCase("MaxPooling2D", lambda rng, u: (L.MaxPooling2D(2), _image(rng))),
-    LayerCase("AveragePooling2D", lambda rng, u: (L.AveragePooling2D(2, strides=1,
-                                                                     padding="same"),
-                                                  _image(rng))),
+    LayerCase(
+        "AveragePooling2D",
+        lambda rng, u: (L.AveragePooling2D(2, strides=1, padding="same"), _image(rng)),
+    ),
     LayerCase("GlobalMaxPooling2D", lambda rng, u: (L.GlobalMaxPooling2D(), _image(rng, 1, 3))),
-    LayerCase("GlobalAveragePooling2D", lambda rng, u: (L.GlobalAveragePooling2D(),
-                                                        _image(rng, 1, 3))),
+    LayerCase(
+        "GlobalAveragePooling2D", lambda rng, u: (L.GlobalAveragePooling2D(), _image(rng, 1, 3))
+    ),
     LayerCase("SimpleRNN", _rnn("SimpleRNN"), has_units=True),
     LayerCase("LSTM", _rnn("LSTM"), has_units=True),
     LayerCase("GRU", _rnn("GRU"), has_units=True),
@@ -291,5 +339,14 @@ def find_layer_case(name: str) -> Optional[LayerCase]:
     return _find(layer_cases(), name)
 
 
-__all__ = ["OpCase", "LayerCase", "values", "op_cases", "layer_cases", "register_op_case",
-           "register_layer_case", "find_op_case", "find_layer_case"]
+__all__ = [
+    "OpCase",
+    "LayerCase",
+    "values",
+    "op_cases",
+    "layer_cases",
+    "register_op_case",
+    "register_layer_case",
+    "find_op_case",
+    "find_layer_case",
+]

@@ -67,17 +67,24 @@ def check_op(
     if not isinstance(out, Tensor):
         raise AssertionError(f"check_op({name}): expected a Tensor, got {type(out).__name__}")
     if out.dtype != np.float64:
-        raise AssertionError(f"check_op({name}): float64 inputs gave a {out.dtype} output; "
-                             "an op should keep its input's dtype")
+        raise AssertionError(
+            f"check_op({name}): float64 inputs gave a {out.dtype} output; "
+            "an op should keep its input's dtype"
+        )
     if reference is not None:
         arrays = [x.data if isinstance(x, Tensor) else x for x in args]
         expected = np.asarray(reference(*arrays, **params))
         shown = ", ".join(str(a.shape) for a in arrays)
         if np.shape(out.data) != expected.shape:
-            raise AssertionError(f"check_op({name}): output shape {np.shape(out.data)} != the "
-                                 f"reference's {expected.shape} for input shapes {shown}")
+            raise AssertionError(
+                f"check_op({name}): output shape {np.shape(out.data)} != the "
+                f"reference's {expected.shape} for input shapes {shown}"
+            )
         np.testing.assert_allclose(
-            np.asarray(out.data), expected, rtol=forward_rtol, atol=forward_atol,
+            np.asarray(out.data),
+            expected,
+            rtol=forward_rtol,
+            atol=forward_atol,
             err_msg=f"check_op({name}): forward differs from the reference for input shapes "
             f"{shown} and params {params}",
         )

@@ -34,10 +34,17 @@ from ..layers.base import Layer
 from ..tensor import Tensor
 
 
-def check_layer(layer: Layer, input_shape: Sequence[int], *,
-                expected_output_shape: Optional[Sequence[Optional[int]]] = None,
-                expected_params: Optional[int] = None, seed: int = 0, training: bool = False,
-                atol: float = 1e-5, rtol: float = 1e-3) -> Dict[str, Any]:
+def check_layer(
+    layer: Layer,
+    input_shape: Sequence[int],
+    *,
+    expected_output_shape: Optional[Sequence[Optional[int]]] = None,
+    expected_params: Optional[int] = None,
+    seed: int = 0,
+    training: bool = False,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+) -> Dict[str, Any]:
     """Assert ``layer`` keeps its contract on inputs of ``input_shape`` (batch size included).
 
     Returns ``{"output_shape", "params", "trainable_params", "gradchecked"}`` where
@@ -56,8 +63,9 @@ def check_layer(layer: Layer, input_shape: Sequence[int], *,
         output_shape = _check_shapes(layer, x, training, expected_output_shape)
         params = layer.count_params()
         if expected_params is not None and params != expected_params:
-            raise AssertionError(f"{layer.where}: count_params() is {params:,}, "
-                                 f"expected {int(expected_params):,}")
+            raise AssertionError(
+                f"{layer.where}: count_params() is {params:,}, expected {int(expected_params):,}"
+            )
         checked = _check_gradients(layer, x, training, seed, atol, rtol)
         _check_config(layer, input_shape)
     finally:  # e.g. BatchNormalization's moving statistics, a Dropout's generator
@@ -65,21 +73,30 @@ def check_layer(layer: Layer, input_shape: Sequence[int], *,
         layer.set_weights(snapshot)
         _set_random_states(random_state)
     trainable = int(sum(w.data.size for w in layer.trainable_weights))
-    return {"output_shape": output_shape, "params": params, "trainable_params": trainable,
-            "gradchecked": checked}
+    return {
+        "output_shape": output_shape,
+        "params": params,
+        "trainable_params": trainable,
+        "gradchecked": checked,
+    }
 
 
-def _check_shapes(layer: Layer, x: np.ndarray, training: bool,
-                  expected: Optional[Sequence[Optional[int]]]) -> Tuple[Optional[int], ...]:
+def _check_shapes(
+    layer: Layer, x: np.ndarray, training: bool, expected: Optional[Sequence[Optional[int]]]
+) -> Tuple[Optional[int], ...]:
     """Run the layer once and compare the real output shape with every declared one."""
     got = tuple(layer(x.astype(np.float32), training=training).shape)
     static = tuple(layer.compute_output_shape((None, *x.shape[1:])))
     if static[0] is not None or static[1:] != got[1:]:
-        raise AssertionError(f"{layer.where}: the output has shape {got} but "
-                             f"compute_output_shape({(None, *x.shape[1:])}) gives {static}")
+        raise AssertionError(
+            f"{layer.where}: the output has shape {got} but "
+            f"compute_output_shape({(None, *x.shape[1:])}) gives {static}"
+        )
     if tuple(layer.output_shape) != static:
-        raise AssertionError(f"{layer.where}: layer.output_shape is {layer.output_shape}, "
-                             f"but compute_output_shape gives {static}")
+        raise AssertionError(
+            f"{layer.where}: layer.output_shape is {layer.output_shape}, "
+            f"but compute_output_shape gives {static}"
+        )
     if expected is not None:
         expected = tuple(expected)
         actual = (None, *got[1:]) if expected and expected[0] is None else got
@@ -88,8 +105,9 @@ def _check_shapes(layer: Layer, x: np.ndarray, training: bool,
     return static
 
 
-def _check_gradients(layer: Layer, x: np.ndarray, training: bool, seed: int, atol: float,
-                     rtol: float) -> List[str]:
+def _check_gradients(
+    layer: Layer, x: np.ndarray, training: bool, seed: int, atol: float, rtol: float
+) -> List[str]:
     """float64 gradcheck w.r.t. the input and each trainable weight (the caller restores dtype
     and weights afterwards).
 
@@ -132,8 +150,11 @@ def _unroute(weight: Tensor, data: np.ndarray) -> None:
 
 
 def _random_states(layer: Layer) -> List[Tuple[np.random.Generator, dict]]:
-    return [(g, g.bit_generator.state) for g in vars(layer).values()
-            if isinstance(g, np.random.Generator)]
+    return [
+        (g, g.bit_generator.state)
+        for g in vars(layer).values()
+        if isinstance(g, np.random.Generator)
+    ]
 
 
 def _set_random_states(states: List[Tuple[np.random.Generator, dict]]) -> None:
@@ -145,10 +166,14 @@ def _name_failure(err: GradcheckError, layer: Layer, labels: List[str]) -> Gradc
     """The same GradcheckError, saying which layer tensor ('input', 'kernel', ...) failed."""
     k = getattr(err, "input_index", 0)
     named = GradcheckError(
-        err.message, where=f"check_layer: {layer.where}, gradient w.r.t. {labels[k]!r}, element "
-        f"{getattr(err, 'element_index', '?')}", expected=err.expected, got=err.got, fix=err.fix)
-    for field in ("input_index", "element_index", "analytic", "numeric", "tolerance",
-                  "mismatches"):
+        err.message,
+        where=f"check_layer: {layer.where}, gradient w.r.t. {labels[k]!r}, element "
+        f"{getattr(err, 'element_index', '?')}",
+        expected=err.expected,
+        got=err.got,
+        fix=err.fix,
+    )
+    for field in ("input_index", "element_index", "analytic", "numeric", "tolerance", "mismatches"):
         setattr(named, field, getattr(err, field, None))
     named.tensor_name = labels[k]
     return named
@@ -165,12 +190,15 @@ def _check_config(layer: Layer, input_shape: Tuple[int, ...]) -> None:
         raise AssertionError(
             f"{layer.where}: from_config(get_config()) builds a layer with output shape {shape} "
             f"and {clone.count_params():,} params, not {layer.output_shape} and "
-            f"{layer.count_params():,}; is a constructor argument missing from get_config()?")
+            f"{layer.count_params():,}; is a constructor argument missing from get_config()?"
+        )
     again = clone.get_config()
     for key, value in config.items():
         if isinstance(value, _PLAIN) and again.get(key) != value:
-            raise AssertionError(f"{layer.where}: get_config()[{key!r}] is {value!r}, but the "
-                                 f"rebuilt layer's is {again.get(key)!r}")
+            raise AssertionError(
+                f"{layer.where}: get_config()[{key!r}] is {value!r}, but the "
+                f"rebuilt layer's is {again.get(key)!r}"
+            )
 
 
 def ops_in_graph(out: Tensor) -> set:
@@ -196,8 +224,14 @@ def _int_or_pair(draw: Any, lo: int, hi: int) -> Tuple[Any, Tuple[int, int]]:
     return pair, pair
 
 
-def _image_shape(draw: Any, window: Tuple[int, int], data_format: str, max_batch: int,
-                 max_spatial: int, max_channels: int) -> Tuple[int, ...]:
+def _image_shape(
+    draw: Any,
+    window: Tuple[int, int],
+    data_format: str,
+    max_batch: int,
+    max_spatial: int,
+    max_channels: int,
+) -> Tuple[int, ...]:
     """(batch, H, W, C) or (batch, C, H, W) with H, W at least the window (valid padding fits)."""
     batch = draw(st.integers(1, max_batch))
     h = draw(st.integers(window[0], max(window[0], max_spatial)))
@@ -210,57 +244,95 @@ _ACTIVATIONS = [None, "tanh", "sigmoid", "relu"]
 
 
 @st.composite
-def dense_configs(draw: Any, max_units: int = 6, max_features: int = 5, max_batch: int = 3,
-                  max_rank: int = 3) -> Dict[str, Any]:
+def dense_configs(
+    draw: Any, max_units: int = 6, max_features: int = 5, max_batch: int = 3, max_rank: int = 3
+) -> Dict[str, Any]:
     """Dense kwargs and an input of rank 2..max_rank (Dense maps the last axis)."""
     middle = draw(st.lists(st.integers(1, 3), max_size=max_rank - 2))
-    kwargs = {"units": draw(st.integers(1, max_units)),
-              "activation": draw(st.sampled_from(_ACTIVATIONS)), "use_bias": draw(st.booleans())}
+    kwargs = {
+        "units": draw(st.integers(1, max_units)),
+        "activation": draw(st.sampled_from(_ACTIVATIONS)),
+        "use_bias": draw(st.booleans()),
+    }
     shape = (draw(st.integers(1, max_batch)), *middle, draw(st.integers(1, max_features)))
     return {"kwargs": kwargs, "input_shape": shape}
 
 
 @st.composite
-def conv2d_configs(draw: Any, max_filters: int = 4, max_kernel: int = 3, max_stride: int = 2,
-                   max_spatial: int = 6, max_channels: int = 3,
-                   max_batch: int = 2) -> Dict[str, Any]:
+def conv2d_configs(
+    draw: Any,
+    max_filters: int = 4,
+    max_kernel: int = 3,
+    max_stride: int = 2,
+    max_spatial: int = 6,
+    max_channels: int = 3,
+    max_batch: int = 2,
+) -> Dict[str, Any]:
     """Conv2D kwargs (filters, kernel_size, strides, padding, data_format, activation, use_bias)
     and an input at least as big as the kernel."""
     kernel, kernel_pair = _int_or_pair(draw, 1, max_kernel)
     strides, _ = _int_or_pair(draw, 1, max_stride)
     data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
-    kwargs = {"filters": draw(st.integers(1, max_filters)), "kernel_size": kernel,
-              "strides": strides, "padding": draw(st.sampled_from(["valid", "same"])),
-              "data_format": data_format, "activation": draw(st.sampled_from(_ACTIVATIONS)),
-              "use_bias": draw(st.booleans())}
+    kwargs = {
+        "filters": draw(st.integers(1, max_filters)),
+        "kernel_size": kernel,
+        "strides": strides,
+        "padding": draw(st.sampled_from(["valid", "same"])),
+        "data_format": data_format,
+        "activation": draw(st.sampled_from(_ACTIVATIONS)),
+        "use_bias": draw(st.booleans()),
+    }
     shape = _image_shape(draw, kernel_pair, data_format, max_batch, max_spatial, max_channels)
     return {"kwargs": kwargs, "input_shape": shape}
 
 
 @st.composite
-def pooling_configs(draw: Any, max_pool: int = 3, max_stride: int = 3, max_spatial: int = 6,
-                    max_channels: int = 3, max_batch: int = 2) -> Dict[str, Any]:
+def pooling_configs(
+    draw: Any,
+    max_pool: int = 3,
+    max_stride: int = 3,
+    max_spatial: int = 6,
+    max_channels: int = 3,
+    max_batch: int = 2,
+) -> Dict[str, Any]:
     """2-D pooling kwargs (pool_size, strides or None, padding, data_format) and an input at
     least as big as the pool window."""
     pool, pool_pair = _int_or_pair(draw, 1, max_pool)
     strides = draw(st.one_of(st.none(), st.integers(1, max_stride)))
     data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
-    kwargs = {"pool_size": pool, "strides": strides,
-              "padding": draw(st.sampled_from(["valid", "same"])), "data_format": data_format}
+    kwargs = {
+        "pool_size": pool,
+        "strides": strides,
+        "padding": draw(st.sampled_from(["valid", "same"])),
+        "data_format": data_format,
+    }
     shape = _image_shape(draw, pool_pair, data_format, max_batch, max_spatial, max_channels)
     return {"kwargs": kwargs, "input_shape": shape}
 
 
 @st.composite
-def rnn_configs(draw: Any, max_units: int = 6, max_timesteps: int = 4, max_features: int = 5,
-                max_batch: int = 3) -> Dict[str, Any]:
+def rnn_configs(
+    draw: Any, max_units: int = 6, max_timesteps: int = 4, max_features: int = 5, max_batch: int = 3
+) -> Dict[str, Any]:
     """Recurrent kwargs (units, return_sequences, go_backwards) and a (batch, T, F) input."""
-    kwargs = {"units": draw(st.integers(1, max_units)),
-              "return_sequences": draw(st.booleans()), "go_backwards": draw(st.booleans())}
-    shape = (draw(st.integers(1, max_batch)), draw(st.integers(1, max_timesteps)),
-             draw(st.integers(1, max_features)))
+    kwargs = {
+        "units": draw(st.integers(1, max_units)),
+        "return_sequences": draw(st.booleans()),
+        "go_backwards": draw(st.booleans()),
+    }
+    shape = (
+        draw(st.integers(1, max_batch)),
+        draw(st.integers(1, max_timesteps)),
+        draw(st.integers(1, max_features)),
+    )
     return {"kwargs": kwargs, "input_shape": shape}
 
 
-__all__ = ["check_layer", "ops_in_graph", "dense_configs", "conv2d_configs", "pooling_configs",
-           "rnn_configs"]
+__all__ = [
+    "check_layer",
+    "ops_in_graph",
+    "dense_configs",
+    "conv2d_configs",
+    "pooling_configs",
+    "rnn_configs",
+]

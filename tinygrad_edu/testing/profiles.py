@@ -24,11 +24,19 @@ from ..errors import ConfigError, suggest
 #: does): a submission's tests then see the same examples every time, so a red run is
 #: reproducible. ``print_blob`` prints how to reproduce a failure (``@reproduce_failure``).
 PROFILES = {
-    "ci": dict(max_examples=15, deadline=None, print_blob=True,
-               derandomize=bool(os.environ.get("CI")),
-               suppress_health_check=[HealthCheck.too_slow]),
-    "thorough": dict(max_examples=300, deadline=None, print_blob=True,
-                     suppress_health_check=[HealthCheck.too_slow]),
+    "ci": dict(
+        max_examples=15,
+        deadline=None,
+        print_blob=True,
+        derandomize=bool(os.environ.get("CI")),
+        suppress_health_check=[HealthCheck.too_slow],
+    ),
+    "thorough": dict(
+        max_examples=300,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    ),
 }
 DEFAULT_PROFILE = "ci"
 ENV_VAR = "HYPOTHESIS_PROFILE"
@@ -47,9 +55,12 @@ def load_profile(name: Optional[str] = None) -> str:
     """
     name = name or os.environ.get(ENV_VAR) or DEFAULT_PROFILE
     if name not in PROFILES:
-        raise ConfigError(where="tinygrad_edu.testing.load_profile",
-                          expected="a registered hypothesis profile", got=repr(name),
-                          fix=suggest(name, PROFILES) + f" (set {ENV_VAR} to one of them)")
+        raise ConfigError(
+            where="tinygrad_edu.testing.load_profile",
+            expected="a registered hypothesis profile",
+            got=repr(name),
+            fix=suggest(name, PROFILES) + f" (set {ENV_VAR} to one of them)",
+        )
     register_profiles()
     settings.load_profile(name)
     return name

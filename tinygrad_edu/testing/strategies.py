@@ -25,21 +25,32 @@ from ..tensor import Tensor
 ShapeLike = Union[Tuple[int, ...], st.SearchStrategy]
 
 
-def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1,
-           max_side: int = 4) -> st.SearchStrategy:
+def shapes(
+    min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4
+) -> st.SearchStrategy:
     """Array shapes, e.g. ``()``, ``(3,)``, ``(2, 1, 4)``; small by default so tests stay fast."""
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
-                            max_side=max_side)
+    return hnp.array_shapes(
+        min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
+    )
 
 
-def broadcastable_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3,
-                         min_side: int = 1, max_side: int = 4,
-                         base_shape: Tuple[int, ...] = ()) -> st.SearchStrategy:
+def broadcastable_shapes(
+    num_shapes: int = 2,
+    min_dims: int = 0,
+    max_dims: int = 3,
+    min_side: int = 1,
+    max_side: int = 4,
+    base_shape: Tuple[int, ...] = (),
+) -> st.SearchStrategy:
     """Tuples of ``num_shapes`` shapes that broadcast together (numpy rules), e.g.
     ``((3, 1), (4,))``; their result is ``np.broadcast_shapes(*shapes)``."""
     return hnp.mutually_broadcastable_shapes(
-        num_shapes=num_shapes, base_shape=tuple(base_shape), min_dims=min_dims,
-        max_dims=max_dims, min_side=min_side, max_side=max_side,
+        num_shapes=num_shapes,
+        base_shape=tuple(base_shape),
+        min_dims=min_dims,
+        max_dims=max_dims,
+        min_side=min_side,
+        max_side=max_side,
     ).map(lambda bs: tuple(bs.input_shapes))
 
 
@@ -55,21 +66,35 @@ def _as_shape_strategy(shape: Optional[ShapeLike]) -> st.SearchStrategy:
 
 
 def _floats(min_value: float, max_value: float) -> st.SearchStrategy:
-    return st.floats(min_value=min_value, max_value=max_value, allow_nan=False,
-                     allow_infinity=False, allow_subnormal=False)
+    return st.floats(
+        min_value=min_value,
+        max_value=max_value,
+        allow_nan=False,
+        allow_infinity=False,
+        allow_subnormal=False,
+    )
 
 
-def arrays(shape: Optional[ShapeLike] = None, min_value: float = -3.0, max_value: float = 3.0,
-           dtype: Any = np.float64) -> st.SearchStrategy:
+def arrays(
+    shape: Optional[ShapeLike] = None,
+    min_value: float = -3.0,
+    max_value: float = 3.0,
+    dtype: Any = np.float64,
+) -> st.SearchStrategy:
     """Finite float arrays of ``shape`` with values in ``[min_value, max_value]``."""
     if not min_value <= max_value:
         raise ValueError(f"min_value={min_value} must not exceed max_value={max_value}")
-    return hnp.arrays(np.float64, _as_shape_strategy(shape),
-                      elements=_floats(min_value, max_value)).map(lambda a: a.astype(dtype))
+    return hnp.arrays(
+        np.float64, _as_shape_strategy(shape), elements=_floats(min_value, max_value)
+    ).map(lambda a: a.astype(dtype))
 
 
-def positive_arrays(shape: Optional[ShapeLike] = None, min_value: float = 0.1,
-                    max_value: float = 3.0, dtype: Any = np.float64) -> st.SearchStrategy:
+def positive_arrays(
+    shape: Optional[ShapeLike] = None,
+    min_value: float = 0.1,
+    max_value: float = 3.0,
+    dtype: Any = np.float64,
+) -> st.SearchStrategy:
     """Arrays in ``[min_value, max_value]`` with ``min_value > 0``: the domain of log, sqrt and a
     tensor exponent's base, kept away from 0 where their derivatives blow up."""
     if not min_value > 0:
@@ -77,11 +102,17 @@ def positive_arrays(shape: Optional[ShapeLike] = None, min_value: float = 0.1,
     return arrays(shape, min_value, max_value, dtype)
 
 
-def tensors(shape: Optional[ShapeLike] = None, min_value: float = -3.0, max_value: float = 3.0,
-            dtype: Any = np.float64, requires_grad: bool = True) -> st.SearchStrategy:
+def tensors(
+    shape: Optional[ShapeLike] = None,
+    min_value: float = -3.0,
+    max_value: float = 3.0,
+    dtype: Any = np.float64,
+    requires_grad: bool = True,
+) -> st.SearchStrategy:
     """``Tensor`` s wrapping ``arrays(shape, min_value, max_value, dtype)``."""
     return arrays(shape, min_value, max_value, dtype).map(
-        lambda a: Tensor(a, requires_grad=requires_grad))
+        lambda a: Tensor(a, requires_grad=requires_grad)
+    )
 
 
 def _push_away(a: np.ndarray, kinks: Sequence[float], margin: float) -> np.ndarray:
@@ -93,9 +124,14 @@ def _push_away(a: np.ndarray, kinks: Sequence[float], margin: float) -> np.ndarr
     return a
 
 
-def away_from_kinks(shape: Optional[ShapeLike] = None, kinks: Sequence[float] = (0.0,),
-                    margin: float = 0.1, min_value: float = -3.0, max_value: float = 3.0,
-                    dtype: Any = np.float64) -> st.SearchStrategy:
+def away_from_kinks(
+    shape: Optional[ShapeLike] = None,
+    kinks: Sequence[float] = (0.0,),
+    margin: float = 0.1,
+    min_value: float = -3.0,
+    max_value: float = 3.0,
+    dtype: Any = np.float64,
+) -> st.SearchStrategy:
     """Arrays whose every value is at least ``margin`` from each point in ``kinks`` (where the
     function is not differentiable: 0 for relu/abs, the bounds for clip). A value closer than
     ``margin`` is moved to ``kink +- margin``; kinks must be more than ``2 * margin`` apart."""
@@ -103,17 +139,24 @@ def away_from_kinks(shape: Optional[ShapeLike] = None, kinks: Sequence[float] = 
     if any(b - a <= 2 * margin for a, b in zip(ks, ks[1:])):
         raise ValueError(f"kinks {ks} must be more than 2 * margin = {2 * margin} apart")
     return arrays(shape, min_value, max_value, np.float64).map(
-        lambda a: _push_away(a, ks, margin).astype(dtype))
+        lambda a: _push_away(a, ks, margin).astype(dtype)
+    )
 
 
-def distinct_arrays(shapes_: Union[Sequence[Tuple[int, ...]], st.SearchStrategy],
-                    min_value: float = -3.0, max_value: float = 3.0,
-                    dtype: Any = np.float64) -> st.SearchStrategy:
+def distinct_arrays(
+    shapes_: Union[Sequence[Tuple[int, ...]], st.SearchStrategy],
+    min_value: float = -3.0,
+    max_value: float = 3.0,
+    dtype: Any = np.float64,
+) -> st.SearchStrategy:
     """A tuple of arrays, one per shape, whose values are all different - across the arrays too -
     and at least ``(max_value - min_value) / (2 * total_size)`` apart: max/min (reductions and
     elementwise ``maximum(a, b)``) then have no ties, and a small step cannot reorder values."""
-    shapes_st = shapes_ if isinstance(shapes_, st.SearchStrategy) else st.just(
-        tuple(tuple(s) for s in shapes_))
+    shapes_st = (
+        shapes_
+        if isinstance(shapes_, st.SearchStrategy)
+        else st.just(tuple(tuple(s) for s in shapes_))
+    )
 
     @st.composite
     def build(draw):
@@ -129,11 +172,16 @@ def distinct_arrays(shapes_: Union[Sequence[Tuple[int, ...]], st.SearchStrategy]
     return build()
 
 
-def distinct_values(shape: Optional[ShapeLike] = None, min_value: float = -3.0,
-                    max_value: float = 3.0, dtype: Any = np.float64) -> st.SearchStrategy:
+def distinct_values(
+    shape: Optional[ShapeLike] = None,
+    min_value: float = -3.0,
+    max_value: float = 3.0,
+    dtype: Any = np.float64,
+) -> st.SearchStrategy:
     """One array whose values are pairwise distinct and well separated (see ``distinct_arrays``)."""
-    return distinct_arrays(_as_shape_strategy(shape).map(lambda s: (s,)), min_value, max_value,
-                           dtype).map(lambda t: t[0])
+    return distinct_arrays(
+        _as_shape_strategy(shape).map(lambda s: (s,)), min_value, max_value, dtype
+    ).map(lambda t: t[0])
 
 
 def axes(ndim: int) -> st.SearchStrategy:
@@ -160,6 +208,15 @@ def keepdims() -> st.SearchStrategy:
 
 
 __all__ = [
-    "shapes", "broadcastable_shapes", "arrays", "positive_arrays", "tensors", "away_from_kinks",
-    "distinct_arrays", "distinct_values", "axes", "reduce_axes", "keepdims",
+    "shapes",
+    "broadcastable_shapes",
+    "arrays",
+    "positive_arrays",
+    "tensors",
+    "away_from_kinks",
+    "distinct_arrays",
+    "distinct_values",
+    "axes",
+    "reduce_axes",
+    "keepdims",
 ]
