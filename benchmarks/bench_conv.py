@@ -76,14 +76,22 @@ def numpy_grads(x: np.ndarray, y: np.ndarray, weights: List[np.ndarray]) -> List
     p[np.arange(b), y] -= 1  # d(mean CE)/d(logits) = (softmax - onehot) / B
     dlogits = p / b
     dz = (dlogits @ dense_w.T).reshape(z.shape) * (z > 0)
-    return [(cols.T @ dz).reshape(kernel.shape), dz.sum(axis=0), flat.T @ dlogits,
-            dlogits.sum(axis=0)]
+    return [
+        (cols.T @ dz).reshape(kernel.shape),
+        dz.sum(axis=0),
+        flat.T @ dlogits,
+        dlogits.sum(axis=0),
+    ]
 
 
 def torch_step(torch, x: np.ndarray, y: np.ndarray, filters: int) -> Step:
     """The same step with torch.nn (channels-first copy of the images)."""
-    model = torch.nn.Sequential(torch.nn.Conv2d(x.shape[3], filters, 3), torch.nn.ReLU(),
-                                torch.nn.Flatten(), torch.nn.LazyLinear(10))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(x.shape[3], filters, 3),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+        torch.nn.LazyLinear(10),
+    )
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     yt = torch.from_numpy(y.astype(np.int64))
     model(xt)  # materialize the lazy layer
@@ -110,21 +118,26 @@ def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> Dict[str, S
     for name, got in ((OURS, fused.grads()), (REFERENCE, reference.grads())):
         for g, want in zip(got, by_hand):  # same numbers before comparing speed
             np.testing.assert_allclose(g, want, rtol=1e-3, atol=1e-5, err_msg=name)
-    steps: Dict[str, Step] = {OURS: fused.step, REFERENCE: reference.step,
-                              NUMPY: lambda: numpy_grads(x, y, weights)}
+    steps: Dict[str, Step] = {
+        OURS: fused.step,
+        REFERENCE: reference.step,
+        NUMPY: lambda: numpy_grads(x, y, weights),
+    }
     torch = harness.torch_module()
     if torch is not None:
         steps[TORCH] = torch_step(torch, x, y, filters)
     return steps
 
 
-def time_paths(batch: int = 64, filters: int = 32, repeats: int = 31,
-               quick: bool = False) -> Dict[str, harness.Timing]:
+def time_paths(
+    batch: int = 64, filters: int = 32, repeats: int = 31, quick: bool = False
+) -> Dict[str, harness.Timing]:
     """``{contender: Timing}`` (ms per step) from ``harness.interleaved``."""
     steps = contenders(batch, filters)
     if quick:
-        return harness.interleaved(steps, repeats=3, warmup=1, min_block_ms=0.0,
-                                   switch_settle_ms=20)
+        return harness.interleaved(
+            steps, repeats=3, warmup=1, min_block_ms=0.0, switch_settle_ms=20
+        )
     return harness.interleaved(steps, repeats=repeats)
 
 
@@ -132,12 +145,22 @@ def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> List[har
     """One row for ``run_all``: our fused step against torch (target <= 1.0x) and numpy."""
     timings = time_paths(repeats=repeats, quick=quick, **sizes)
     ms = {name: t.median for name, t in timings.items()}
-    return [harness.Row(
-        "Conv2D training step (ours: fused)", ms[OURS], numpy_ms=ms[NUMPY],
-        torch_ms=ms.get(TORCH), against="torch", limit=1.0, group="conv",
-        note=f"our reference path {harness.fmt_ms(ms[REFERENCE])} ms",
-        extra={"key": "conv-Conv2D",
-               "spread": {name: round(t.spread, 3) for name, t in timings.items()}})]
+    return [
+        harness.Row(
+            "Conv2D training step (ours: fused)",
+            ms[OURS],
+            numpy_ms=ms[NUMPY],
+            torch_ms=ms.get(TORCH),
+            against="torch",
+            limit=1.0,
+            group="conv",
+            note=f"our reference path {harness.fmt_ms(ms[REFERENCE])} ms",
+            extra={
+                "key": "conv-Conv2D",
+                "spread": {name: round(t.spread, 3) for name, t in timings.items()},
+            },
+        )
+    ]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
@@ -152,8 +175,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     timings = time_paths(args.batch, args.filters, args.repeats, args.quick)
     ms = {name: t.median for name, t in timings.items()}
     base_name = TORCH if TORCH in ms else NUMPY
-    print(f"Conv2D({args.filters}, 3x3, relu) -> Flatten -> Dense(10), 28x28x1, batch "
-          f"{args.batch}: median ms per training step, float32, {harness.blas_text()}\n")
+    print(
+        f"Conv2D({args.filters}, 3x3, relu) -> Flatten -> Dense(10), 28x28x1, batch "
+        f"{args.batch}: median ms per training step, float32, {harness.blas_text()}\n"
+    )
     print(f"| path | ms / step | x {base_name} |")
     print("|---|---:|---:|")
     for name in (OURS, REFERENCE, NUMPY, TORCH):

@@ -83,8 +83,9 @@ def steps_sum_ms(model: Sequential, x: np.ndarray, y: np.ndarray, seed: int) -> 
     return total * 1e3
 
 
-def loop_overhead(n: int, rounds: int, x: Optional[np.ndarray] = None,
-                  y: Optional[np.ndarray] = None) -> Dict[str, Any]:
+def loop_overhead(
+    n: int, rounds: int, x: Optional[np.ndarray] = None, y: Optional[np.ndarray] = None
+) -> Dict[str, Any]:
     """Median fit-epoch ms and median sum-of-steps ms over ``rounds`` interleaved rounds."""
     if x is None or y is None:
         x, y = load_data(n)
@@ -93,13 +94,18 @@ def loop_overhead(n: int, rounds: int, x: Optional[np.ndarray] = None,
     fits, sums = [], []
     for r in range(rounds):
         pair = [("fit", fit_epoch_ms), ("steps", steps_sum_ms)]
-        for name, fn in (pair if r % 2 == 0 else pair[::-1]):
+        for name, fn in pair if r % 2 == 0 else pair[::-1]:
             (fits if name == "fit" else sums).append(fn(model, x, y, SEED + r))
     fit_ms, steps_ms = float(np.median(fits)), float(np.median(sums))
     n_steps = -(-len(x) // BATCH)
-    return {"fit_ms": fit_ms, "steps_ms": steps_ms, "n_steps": n_steps,
-            "overhead_us_per_step": (fit_ms - steps_ms) * 1e3 / n_steps,
-            "fits": fits, "sums": sums}
+    return {
+        "fit_ms": fit_ms,
+        "steps_ms": steps_ms,
+        "n_steps": n_steps,
+        "overhead_us_per_step": (fit_ms - steps_ms) * 1e3 / n_steps,
+        "fits": fits,
+        "sums": sums,
+    }
 
 
 def rss_child(n: int, seed: int = SEED) -> Dict[str, Any]:
@@ -115,8 +121,11 @@ def rss_child(n: int, seed: int = SEED) -> Dict[str, Any]:
     state = model.optimizer.state_dict()
     opt_bytes = sum(v.nbytes for v in state.values() if isinstance(v, np.ndarray))
     return {
-        "peak_mb": peak, "peak_reset": reset, "rss_after_imports_mb": after_imports,
-        "rss_before_fit_mb": before_fit, "data_mb": (x.nbytes + y.nbytes) / MB,
+        "peak_mb": peak,
+        "peak_reset": reset,
+        "rss_after_imports_mb": after_imports,
+        "rss_before_fit_mb": before_fit,
+        "data_mb": (x.nbytes + y.nbytes) / MB,
         "weights_mb": sum(w.data.nbytes for w in model.weights) / MB,
         "optimizer_state_mb": opt_bytes / MB,
     }
@@ -130,31 +139,50 @@ def memory(n: int) -> Dict[str, Any]:
     return res
 
 
-def bench_rows(quick: bool = False, only: Optional[str] = None, n: Optional[int] = None,
-               rounds: Optional[int] = None) -> List[harness.Row]:
+def bench_rows(
+    quick: bool = False,
+    only: Optional[str] = None,
+    n: Optional[int] = None,
+    rounds: Optional[int] = None,
+) -> List[harness.Row]:
     """The loop-overhead row and the peak-RSS row (``only="rss"`` or ``"fit-time"``: just one)."""
     n = n or (QUICK_N if quick else FULL_N)
     rows: List[harness.Row] = []
     label = f"{n:,} images, batch {BATCH}, Adam"
     if only != "rss":
         t = loop_overhead(n, rounds or (1 if quick else 5))
-        rows.append(harness.Row(
-            f"fit epoch vs sum of its steps ({label})", t["fit_ms"], against="custom",
-            limit=FIT_LIMIT, custom_ratio=t["fit_ms"] / t["steps_ms"], group="fit",
-            target=f"<= {FIT_LIMIT:g}x sum of steps ({harness.fmt_ms(t['steps_ms'])} ms)",
-            note=f"{t['overhead_us_per_step']:.0f} us/step outside the steps",
-            extra={"key": "fit-epoch", **t}))
+        rows.append(
+            harness.Row(
+                f"fit epoch vs sum of its steps ({label})",
+                t["fit_ms"],
+                against="custom",
+                limit=FIT_LIMIT,
+                custom_ratio=t["fit_ms"] / t["steps_ms"],
+                group="fit",
+                target=f"<= {FIT_LIMIT:g}x sum of steps ({harness.fmt_ms(t['steps_ms'])} ms)",
+                note=f"{t['overhead_us_per_step']:.0f} us/step outside the steps",
+                extra={"key": "fit-epoch", **t},
+            )
+        )
     if only != "fit-time":
         m = memory(n)
-        rows.append(harness.Row(
-            f"fit epoch peak RSS ({label})", m["peak_mb"], unit="MB", against="custom",
-            limit=1.0, custom_ratio=m["peak_mb"] / m["budget_mb"], group="fit",
-            target=f"<= {RSS_FACTOR:g} x {m['payload_mb']:.0f} MB (data + weights + optimizer "
-            f"state) + {RSS_SLACK_MB:.0f} MB = {m['budget_mb']:.0f} MB; ratio = peak/budget",
-            note=f"idle python+numpy {m['idle_python_numpy_mb']:.0f} MB, before fit "
-            f"{m['rss_before_fit_mb']:.0f} MB" + ("" if m["peak_reset"] else
-                                                  ", peak not resettable: includes data prep"),
-            extra={"key": "fit-rss", **m}))
+        rows.append(
+            harness.Row(
+                f"fit epoch peak RSS ({label})",
+                m["peak_mb"],
+                unit="MB",
+                against="custom",
+                limit=1.0,
+                custom_ratio=m["peak_mb"] / m["budget_mb"],
+                group="fit",
+                target=f"<= {RSS_FACTOR:g} x {m['payload_mb']:.0f} MB (data + weights + optimizer "
+                f"state) + {RSS_SLACK_MB:.0f} MB = {m['budget_mb']:.0f} MB; ratio = peak/budget",
+                note=f"idle python+numpy {m['idle_python_numpy_mb']:.0f} MB, before fit "
+                f"{m['rss_before_fit_mb']:.0f} MB"
+                + ("" if m["peak_reset"] else ", peak not resettable: includes data prep"),
+                extra={"key": "fit-rss", **m},
+            )
+        )
     return rows
 
 

@@ -89,8 +89,11 @@ def make_batches(spec: MLPSpec, n_batches: int = 4, seed: int = 0) -> List[Batch
     shape = (spec.batch, spec.sizes[0])
     pool = []
     for _ in range(n_batches):
-        x = (rng.random(shape, dtype=np.float32) if spec.sizes[0] == 784
-             else rng.standard_normal(shape, dtype=np.float32))
+        x = (
+            rng.random(shape, dtype=np.float32)
+            if spec.sizes[0] == 784
+            else rng.standard_normal(shape, dtype=np.float32)
+        )
         pool.append((x, rng.integers(0, spec.sizes[-1], spec.batch)))
     return pool
 
@@ -153,16 +156,25 @@ class NumpyMLP:
     ``mask_l`` = (u >= rate) / (1 - rate) with u ~ U[0, 1) of a's shape, from ``rngs[l]``.
     """
 
-    def __init__(self, weights: Sequence[np.ndarray], dropout: float = 0.0,
-                 rngs: Optional[Sequence[np.random.Generator]] = None, lr: float = LR) -> None:
+    def __init__(
+        self,
+        weights: Sequence[np.ndarray],
+        dropout: float = 0.0,
+        rngs: Optional[Sequence[np.random.Generator]] = None,
+        lr: float = LR,
+    ) -> None:
         self.params = [np.array(w, dtype=np.float32) for w in weights]  # W1, b1, W2, b2, ...
         self.dropout, self.lr = dropout, lr
         n_hidden = len(self.params) // 2 - 1
-        self.rngs = list(rngs) if rngs is not None else [
-            np.random.default_rng(100 + i) for i in range(n_hidden)]
+        self.rngs = (
+            list(rngs)
+            if rngs is not None
+            else [np.random.default_rng(100 + i) for i in range(n_hidden)]
+        )
 
-    def forward_backward(self, x: np.ndarray, y: np.ndarray
-                         ) -> Tuple[float, np.ndarray, List[np.ndarray]]:
+    def forward_backward(
+        self, x: np.ndarray, y: np.ndarray
+    ) -> Tuple[float, np.ndarray, List[np.ndarray]]:
         """(loss, softmax output, gradients in parameter order)."""
         ws, bs = self.params[0::2], self.params[1::2]
         acts, pre, masks = [x], [], []
@@ -245,9 +257,11 @@ def check_references(spec: MLPSpec, seed: int = 0) -> Dict[str, float]:
     ``AssertionError`` unless loss, output, every gradient and the updated weights agree.
     Returns the largest absolute differences."""
     model = build_ours(spec, seed)
-    ref = NumpyMLP(model.get_weights(), spec.dropout,
-                   rngs=[copy.deepcopy(layer._rng) for layer in model.layers
-                         if isinstance(layer, Dropout)])
+    ref = NumpyMLP(
+        model.get_weights(),
+        spec.dropout,
+        rngs=[copy.deepcopy(layer._rng) for layer in model.layers if isinstance(layer, Dropout)],
+    )
     x, y = make_batches(spec, 1, seed)[0]
     params = model.parameters()
     opt = SGD(params, learning_rate=LR)
@@ -261,8 +275,11 @@ def check_references(spec: MLPSpec, seed: int = 0) -> Dict[str, float]:
     r_loss, r_out, r_grads = ref.forward_backward(x, y)
     for param, grad in zip(ref.params, r_grads):
         param -= ref.lr * grad
-    diffs = harness.check_same_step(ours, harness.StepResult(r_loss, r_out, r_grads, ref.params),
-                                    what=f"{spec.key} numpy reference")
+    diffs = harness.check_same_step(
+        ours,
+        harness.StepResult(r_loss, r_out, r_grads, ref.params),
+        what=f"{spec.key} numpy reference",
+    )
     torch = harness.torch_module()
     if torch is not None and not spec.dropout:
         tmodel = torch_model(spec, build_ours(spec, seed).get_weights())
@@ -276,14 +293,21 @@ def check_references(spec: MLPSpec, seed: int = 0) -> Dict[str, float]:
         t_out = torch.softmax(logits, dim=1).detach().numpy()
         t = harness.StepResult(t_loss.item(), t_out, t_grads)
         ours_before = harness.StepResult(ours.loss, ours.output, ours.grads)
-        diffs.update({f"torch {k}": v for k, v in harness.check_same_step(
-            ours_before, t, what=f"{spec.key} torch").items()})
+        diffs.update(
+            {
+                f"torch {k}": v
+                for k, v in harness.check_same_step(
+                    ours_before, t, what=f"{spec.key} torch"
+                ).items()
+            }
+        )
     return diffs
 
 
 # ---------------------------------------------------------------------------- timing
-def bench_workload(spec: MLPSpec, quick: bool = False, repeats: Optional[int] = None,
-                   seed: int = 0) -> List[harness.Row]:
+def bench_workload(
+    spec: MLPSpec, quick: bool = False, repeats: Optional[int] = None, seed: int = 0
+) -> List[harness.Row]:
     """Two rows (our loop, our train_on_batch), each with the numpy and torch medians."""
     diffs = check_references(spec, seed)
     pool = make_batches(spec, 4, seed)
@@ -306,19 +330,38 @@ def bench_workload(spec: MLPSpec, quick: bool = False, repeats: Optional[int] = 
         nxt["torch"] = cycle(tpool)
         contenders["torch"] = lambda: tstep(*nxt["torch"]())
     if quick:
-        timings = harness.interleaved(contenders, repeats=repeats or 3, warmup=2,
-                                      min_block_ms=0.5, switch_settle_ms=20)
+        timings = harness.interleaved(
+            contenders, repeats=repeats or 3, warmup=2, min_block_ms=0.5, switch_settle_ms=20
+        )
     else:
-        timings = harness.interleaved(contenders, repeats=repeats or 31, warmup=20,
-                                      min_block_ms=10.0)
+        timings = harness.interleaved(
+            contenders, repeats=repeats or 31, warmup=20, min_block_ms=10.0
+        )
     med = {k: t.median for k, t in timings.items()}
-    extra = {"spread": {k: round(t.spread, 3) for k, t in timings.items()},
-             "inner": timings["loop"].inner, "max_abs_diff_vs_refs": max(diffs.values())}
+    extra = {
+        "spread": {k: round(t.spread, 3) for k, t in timings.items()},
+        "inner": timings["loop"].inner,
+        "max_abs_diff_vs_refs": max(diffs.values()),
+    }
     return [
-        harness.Row(f"{spec.name} (loop)", med["loop"], med["numpy"], med.get("torch"),
-                    limit=spec.limit, group="mlp", extra=dict(extra, key=spec.key)),
-        harness.Row(f"{spec.name} (train_on_batch)", med["tob"], med["numpy"], med.get("torch"),
-                    limit=spec.limit, group="mlp", extra=dict(extra, key=spec.key + "-tob")),
+        harness.Row(
+            f"{spec.name} (loop)",
+            med["loop"],
+            med["numpy"],
+            med.get("torch"),
+            limit=spec.limit,
+            group="mlp",
+            extra=dict(extra, key=spec.key),
+        ),
+        harness.Row(
+            f"{spec.name} (train_on_batch)",
+            med["tob"],
+            med["numpy"],
+            med.get("torch"),
+            limit=spec.limit,
+            group="mlp",
+            extra=dict(extra, key=spec.key + "-tob"),
+        ),
     ]
 
 
@@ -329,8 +372,9 @@ def select(only: Optional[str] = None) -> List[MLPSpec]:
     return [s for s in WORKLOADS if only.lower() in s.key]
 
 
-def bench_rows(quick: bool = False, only: Optional[str] = None,
-               repeats: Optional[int] = None) -> List[harness.Row]:
+def bench_rows(
+    quick: bool = False, only: Optional[str] = None, repeats: Optional[int] = None
+) -> List[harness.Row]:
     return [row for spec in select(only) for row in bench_workload(spec, quick, repeats)]
 
 

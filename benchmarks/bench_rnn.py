@@ -62,14 +62,22 @@ def theirs(torch, kind: str, x: np.ndarray, y: np.ndarray, units: int) -> Callab
     return step
 
 
-def time_layer(kind: str, batch: int = 64, steps: int = 20, units: int = 128,
-               repeats: int = 31, quick: bool = False) -> Dict[str, harness.Timing]:
+def time_layer(
+    kind: str,
+    batch: int = 64,
+    steps: int = 20,
+    units: int = 128,
+    repeats: int = 31,
+    quick: bool = False,
+) -> Dict[str, harness.Timing]:
     """Per-step timings: ``{"torch"?, "ours (fused)", "ours (reference)"}``."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, 1)).astype(np.float32)
     y = rng.standard_normal((batch, 20)).astype(np.float32)
-    contenders = {"ours (fused)": ours(LAYERS[kind], True, x, y, units),
-                  "ours (reference)": ours(LAYERS[kind], False, x, y, units)}
+    contenders = {
+        "ours (fused)": ours(LAYERS[kind], True, x, y, units),
+        "ours (reference)": ours(LAYERS[kind], False, x, y, units),
+    }
     torch = harness.torch_module()
     if torch is not None:
         contenders = {"torch": theirs(torch, kind, x, y, units), **contenders}
@@ -78,20 +86,30 @@ def time_layer(kind: str, batch: int = 64, steps: int = 20, units: int = 128,
     return harness.interleaved(contenders, repeats=repeats)
 
 
-def bench_rows(quick: bool = False, repeats: int = 31, only: Optional[str] = None,
-               **sizes: int) -> List[harness.Row]:
+def bench_rows(
+    quick: bool = False, repeats: int = 31, only: Optional[str] = None, **sizes: int
+) -> List[harness.Row]:
     """One row per layer (``only``: the layer of that name, any case) for ``run_all``: our fused
     step against torch (target <= 1.0x)."""
     rows = []
     for kind in [k for k in LAYERS if only is None or k.lower() == only.lower()]:
         timings = time_layer(kind, repeats=repeats, quick=quick, **sizes)
         ms = {name: t.median for name, t in timings.items()}
-        rows.append(harness.Row(
-            f"{kind} training step (ours: fused)", ms["ours (fused)"], torch_ms=ms.get("torch"),
-            against="torch", limit=1.0, group="rnn",
-            note=f"our reference path {harness.fmt_ms(ms['ours (reference)'])} ms",
-            extra={"key": f"rnn-{kind}",
-                   "spread": {name: round(t.spread, 3) for name, t in timings.items()}}))
+        rows.append(
+            harness.Row(
+                f"{kind} training step (ours: fused)",
+                ms["ours (fused)"],
+                torch_ms=ms.get("torch"),
+                against="torch",
+                limit=1.0,
+                group="rnn",
+                note=f"our reference path {harness.fmt_ms(ms['ours (reference)'])} ms",
+                extra={
+                    "key": f"rnn-{kind}",
+                    "spread": {name: round(t.spread, 3) for name, t in timings.items()},
+                },
+            )
+        )
     return rows
 
 
@@ -104,8 +122,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--units", type=int, default=128)
     harness.add_openblas_flag(parser)
     args = parser.parse_args(argv)
-    print(f"training step: RNN({args.units}) over {args.steps} steps of 1 feature, batch "
-          f"{args.batch} -> Dense(20), MSE; median ms, float32, {harness.blas_text()}\n")
+    print(
+        f"training step: RNN({args.units}) over {args.steps} steps of 1 feature, batch "
+        f"{args.batch} -> Dense(20), MSE; median ms, float32, {harness.blas_text()}\n"
+    )
     print("| layer | implementation | ms / step | ratio |")
     print("|---|---|---:|---:|")
     for kind in LAYERS:

@@ -89,8 +89,11 @@ def reexec_without_openblas_env(argv: Optional[Sequence[str]] = None) -> None:
 
 def add_openblas_flag(parser: Any) -> None:
     """The ``--keep-openblas-env`` option of every benchmark script (see ``reexec_...``)."""
-    parser.add_argument(KEEP_OPENBLAS_FLAG, action="store_true",
-                        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (default: re-run without)")
+    parser.add_argument(
+        KEEP_OPENBLAS_FLAG,
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (default: re-run without)",
+    )
 
 
 import numpy as np  # noqa: E402  (after the thread variables on purpose)
@@ -124,8 +127,13 @@ def openblas_cores() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (no threadpoolctl)"
-    cores = sorted({str(info.get("architecture")) for info in threadpool_info()
-                    if info.get("internal_api") == "openblas"})
+    cores = sorted(
+        {
+            str(info.get("architecture"))
+            for info in threadpool_info()
+            if info.get("internal_api") == "openblas"
+        }
+    )
     return ", ".join(cores) or "none loaded"
 
 
@@ -134,8 +142,10 @@ def blas_text() -> str:
     to ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE``."""
     text = f"{threads()} BLAS threads, OpenBLAS core type {openblas_cores()}"
     if os.environ.get(REEXEC_MARK):
-        return (f"{text}; {os.environ[REEXEC_MARK]} removed for this run "
-                f"({KEEP_OPENBLAS_FLAG} keeps them)")
+        return (
+            f"{text}; {os.environ[REEXEC_MARK]} removed for this run "
+            f"({KEEP_OPENBLAS_FLAG} keeps them)"
+        )
     kept = " ".join(f"{v}={os.environ[v]}" for v in OPENBLAS_ENV if v in os.environ)
     return f"{text}; {kept} kept" if kept else text
 
@@ -174,10 +184,16 @@ def default_group(name: str) -> str:
     return "torch" if "torch" in name.lower() else "numpy"
 
 
-def interleaved(contenders: Mapping[str, Callable[[], Any]], repeats: int = 31,
-                warmup: int = 5, min_block_ms: float = 5.0, inner: Optional[int] = None,
-                groups: Optional[Mapping[str, str]] = None,
-                switch_settle_ms: Optional[float] = None, seed: int = 0) -> Dict[str, Timing]:
+def interleaved(
+    contenders: Mapping[str, Callable[[], Any]],
+    repeats: int = 31,
+    warmup: int = 5,
+    min_block_ms: float = 5.0,
+    inner: Optional[int] = None,
+    groups: Optional[Mapping[str, str]] = None,
+    switch_settle_ms: Optional[float] = None,
+    seed: int = 0,
+) -> Dict[str, Timing]:
     """Time several step functions in interleaved rounds; returns ``{name: Timing}`` (ms per call).
 
     Warm-up: ``warmup`` calls of each (BLAS threads, allocator, caches). Then ``repeats`` rounds;
@@ -222,8 +238,9 @@ def interleaved(contenders: Mapping[str, Callable[[], Any]], repeats: int = 31,
     return {n: Timing(samples[n], inner) for n in names}
 
 
-def median_ms(fn: Callable[[], Any], repeats: int = 31, warmup: int = 5,
-              min_block_ms: float = 5.0) -> float:
+def median_ms(
+    fn: Callable[[], Any], repeats: int = 31, warmup: int = 5, min_block_ms: float = 5.0
+) -> float:
     """Median ms per call of one function (``interleaved`` with a single contender)."""
     return interleaved({"fn": fn}, repeats, warmup, min_block_ms)["fn"].median
 
@@ -265,7 +282,8 @@ class Row:
     def ratio(self) -> Optional[float]:
         """The ratio the target is about."""
         return {"numpy": self.ratio_numpy, "torch": self.ratio_torch}.get(
-            self.against, self.custom_ratio)
+            self.against, self.custom_ratio
+        )
 
     @property
     def met(self) -> Optional[bool]:
@@ -281,11 +299,20 @@ class Row:
         return f"<= {self.limit:g}x {self.against}"
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"workload": self.workload, "ours": self.ours_ms, "numpy_ms": self.numpy_ms,
-                "torch_ms": self.torch_ms, "ratio_numpy": self.ratio_numpy,
-                "ratio_torch": self.ratio_torch, "target": self.target_text(),
-                "ratio": self.ratio, "met": self.met, "unit": self.unit, "note": self.note,
-                **self.extra}
+        return {
+            "workload": self.workload,
+            "ours": self.ours_ms,
+            "numpy_ms": self.numpy_ms,
+            "torch_ms": self.torch_ms,
+            "ratio_numpy": self.ratio_numpy,
+            "ratio_torch": self.ratio_torch,
+            "target": self.target_text(),
+            "ratio": self.ratio,
+            "met": self.met,
+            "unit": self.unit,
+            "note": self.note,
+            **self.extra,
+        }
 
 
 def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -317,18 +344,26 @@ HEADER = ("workload", "ours", "numpy", "torch", "ours/numpy", "ours/torch", "tar
 
 def render_table(rows: Sequence[Row]) -> str:
     """The rows as one markdown table (times in ms unless the row's unit says otherwise)."""
-    lines = ["| " + " | ".join(HEADER) + " |",
-             "|---|---:|---:|---:|---:|---:|---|:---:|"]
+    lines = ["| " + " | ".join(HEADER) + " |", "|---|---:|---:|---:|---:|---:|---|:---:|"]
     for row in rows:
-        ours = fmt_ms(row.ours_ms) + ("" if row.unit == "ms" or row.ours_ms is None
-                                      else f" {row.unit}")
+        ours = fmt_ms(row.ours_ms) + (
+            "" if row.unit == "ms" or row.ours_ms is None else f" {row.unit}"
+        )
         target = row.target_text()
         if row.against not in ("numpy", "torch") and row.custom_ratio is not None:
             target += f": {row.custom_ratio:.2f}x"
         if row.note:
             target += f" ({row.note})"
-        cells = (row.workload, ours, fmt_ms(row.numpy_ms), fmt_ms(row.torch_ms),
-                 fmt_ratio(row.ratio_numpy), fmt_ratio(row.ratio_torch), target, fmt_met(row.met))
+        cells = (
+            row.workload,
+            ours,
+            fmt_ms(row.numpy_ms),
+            fmt_ms(row.torch_ms),
+            fmt_ratio(row.ratio_numpy),
+            fmt_ratio(row.ratio_torch),
+            target,
+            fmt_met(row.met),
+        )
         lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -385,13 +420,20 @@ def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 600) 
         f"print({RESULT_MARK!r} + json.dumps(res))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(list(args))], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(list(args))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):
-            return json.loads(line[len(RESULT_MARK):])
-    raise RuntimeError(f"{module}.{func} failed in a subprocess (exit {proc.returncode}):\n"
-                       f"{proc.stderr[-3000:]}")
+            return json.loads(line[len(RESULT_MARK) :])
+    raise RuntimeError(
+        f"{module}.{func} failed in a subprocess (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+    )
 
 
 def idle_rss_mb(imports: Sequence[str] = ("numpy",)) -> float:
@@ -403,10 +445,17 @@ def idle_rss_mb(imports: Sequence[str] = ("numpy",)) -> float:
         "          if line.startswith('VmHWM:')][0]\n"
         "except (OSError, IndexError):\n"
         "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(kb / 1024)\n")
+        "print(kb / 1024)\n"
+    )
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -422,36 +471,62 @@ class StepResult:
     params_after: Optional[List[np.ndarray]] = None
 
 
-def check_same_step(ours: StepResult, ref: StepResult, rtol: float = 1e-4, atol: float = 1e-6,
-                    what: str = "step") -> Dict[str, float]:
+def check_same_step(
+    ours: StepResult, ref: StepResult, rtol: float = 1e-4, atol: float = 1e-6, what: str = "step"
+) -> Dict[str, float]:
     """Raise ``AssertionError`` unless ``ref`` equals ``ours`` (float32 tolerances: each array is
     compared with ``atol`` scaled by its largest magnitude). Returns the largest absolute
     difference of each part, for the record."""
-    pairs = [("loss", np.float64(ours.loss), np.float64(ref.loss)),
-             ("output", ours.output, ref.output)]
+    pairs = [
+        ("loss", np.float64(ours.loss), np.float64(ref.loss)),
+        ("output", ours.output, ref.output),
+    ]
     if len(ours.grads) != len(ref.grads):
         raise AssertionError(f"{what}: {len(ours.grads)} gradients vs {len(ref.grads)}")
     pairs += [(f"grad[{i}]", a, b) for i, (a, b) in enumerate(zip(ours.grads, ref.grads))]
     if ours.params_after is not None and ref.params_after is not None:
-        pairs += [(f"param_after[{i}]", a, b)
-                  for i, (a, b) in enumerate(zip(ours.params_after, ref.params_after))]
+        pairs += [
+            (f"param_after[{i}]", a, b)
+            for i, (a, b) in enumerate(zip(ours.params_after, ref.params_after))
+        ]
     diffs: Dict[str, float] = {}
     for name, a, b in pairs:
         a, b = np.asarray(a), np.asarray(b)
         if a.shape != b.shape:
             raise AssertionError(f"{what}: {name} shapes differ: {a.shape} vs {b.shape}")
         scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol * scale,
-                                   err_msg=f"{what}: {name} differs from the reference")
+        np.testing.assert_allclose(
+            a, b, rtol=rtol, atol=atol * scale, err_msg=f"{what}: {name} differs from the reference"
+        )
         diffs[name] = float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
     return diffs
 
 
 __all__ = [
-    "REPO", "pin_threads", "threads", "default_group", "SWITCH_SETTLE_MS", "torch_module",
-    "limit_torch_threads", "OPENBLAS_ENV", "reexec_without_openblas_env", "add_openblas_flag",
-    "openblas_cores", "blas_text", "Timing",
-    "interleaved", "median_ms", "Row", "render_table", "fmt_ms", "fmt_ratio", "current_rss_mb",
-    "peak_rss_mb", "reset_peak_rss", "run_in_subprocess", "idle_rss_mb", "StepResult",
+    "REPO",
+    "pin_threads",
+    "threads",
+    "default_group",
+    "SWITCH_SETTLE_MS",
+    "torch_module",
+    "limit_torch_threads",
+    "OPENBLAS_ENV",
+    "reexec_without_openblas_env",
+    "add_openblas_flag",
+    "openblas_cores",
+    "blas_text",
+    "Timing",
+    "interleaved",
+    "median_ms",
+    "Row",
+    "render_table",
+    "fmt_ms",
+    "fmt_ratio",
+    "current_rss_mb",
+    "peak_rss_mb",
+    "reset_peak_rss",
+    "run_in_subprocess",
+    "idle_rss_mb",
+    "StepResult",
     "check_same_step",
 ]

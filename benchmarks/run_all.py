@@ -110,8 +110,9 @@ def load_text() -> str:
         return "unknown"
 
 
-def run(quick: bool = False, only: Optional[str] = None
-        ) -> Tuple[List[harness.Row], List[str], List[str]]:
+def run(
+    quick: bool = False, only: Optional[str] = None
+) -> Tuple[List[harness.Row], List[str], List[str]]:
     """(rows, tracebacks of the groups that crashed, names of those groups)."""
     rows: List[harness.Row] = []
     crashes: List[str] = []
@@ -142,24 +143,30 @@ def run(quick: bool = False, only: Optional[str] = None
     return rows, crashes, failures
 
 
-def _report(rows: Sequence[harness.Row], crashes: Sequence[str], quick: bool,
-            load_before: str = "") -> None:
+def _report(
+    rows: Sequence[harness.Row], crashes: Sequence[str], quick: bool, load_before: str = ""
+) -> None:
     torch = harness.torch_module()
     title = " (--quick: smoke run, times mean nothing)" if quick else ""
-    print(f"## tinygrad_edu benchmarks{title}"
-          f"\n\nmedian ms per training step (forward + backward + update unless stated), float32, "
-          f"{harness.blas_text()}; numpy {harness.np.__version__}, torch "
-          f"{torch.__version__ if torch else 'not installed'}, python {sys.version.split()[0]}; "
-          f"load average before: {load_before or load_text()}\n")
+    print(
+        f"## tinygrad_edu benchmarks{title}"
+        f"\n\nmedian ms per training step (forward + backward + update unless stated), float32, "
+        f"{harness.blas_text()}; numpy {harness.np.__version__}, torch "
+        f"{torch.__version__ if torch else 'not installed'}, python {sys.version.split()[0]}; "
+        f"load average before: {load_before or load_text()}\n"
+    )
     print(harness.render_table(rows))
     met = [r.met for r in rows if r.met is not None]
     print(f"\ntargets met: {sum(met)}/{len(met)}")
-    spreads = [(v, r.workload, k) for r in rows
-               for k, v in (r.extra.get("spread") or {}).items() if v == v]
+    spreads = [
+        (v, r.workload, k) for r in rows for k, v in (r.extra.get("spread") or {}).items() if v == v
+    ]
     if spreads:
         v, workload, who = max(spreads)
-        print(f"noise: largest IQR/median of any contender {v:.0%} ({who}, {workload}); "
-              "above ~10% treat the ratios with care")
+        print(
+            f"noise: largest IQR/median of any contender {v:.0%} ({who}, {workload}); "
+            "above ~10% treat the ratios with care"
+        )
     for block in crashes:
         print(f"\n{block}")
     print(f"\nload average after: {load_text()}")
@@ -168,22 +175,22 @@ def _report(rows: Sequence[harness.Row], crashes: Sequence[str], quick: bool,
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke run (< 30 s)")
-    parser.add_argument("--only", default=None,
-                        help="mlp|fit|rss|conv|rnn|LSTM|SimpleRNN or an MLP key part")
-    parser.add_argument("--threads", default=os.environ["BENCH_THREADS"],
-                        help="BLAS/torch threads (default 2)")
+    parser.add_argument(
+        "--only", default=None, help="mlp|fit|rss|conv|rnn|LSTM|SimpleRNN or an MLP key part"
+    )
+    parser.add_argument(
+        "--threads", default=os.environ["BENCH_THREADS"], help="BLAS/torch threads (default 2)"
+    )
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     harness.add_openblas_flag(parser)
     args = parser.parse_args(argv)
     if not harness._PINNED_BEFORE_NUMPY:
-        print("warning: numpy was imported before the thread variables were set",
-              file=sys.stderr)
+        print("warning: numpy was imported before the thread variables were set", file=sys.stderr)
     load_before = load_text()
     rows, crashes, failures = run(args.quick, args.only)
     _report(rows, crashes, args.quick, load_before)
     if args.json:
-        Path(args.json).write_text(json.dumps([r.to_dict() for r in rows], indent=1,
-                                              default=str))
+        Path(args.json).write_text(json.dumps([r.to_dict() for r in rows], indent=1, default=str))
     if failures:
         raise SystemExit(f"benchmarks that crashed: {', '.join(failures)}")
 

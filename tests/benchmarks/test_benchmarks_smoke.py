@@ -44,10 +44,17 @@ def table_rows(text: str) -> dict:
 def quick_output() -> str:
     # 1 BLAS thread: a smoke run must not depend on how loaded the (shared) machine is
     env = dict(os.environ, PYTHONPATH=str(REPO), BENCH_THREADS="1")
-    cmd = [sys.executable, str(BENCH / "run_all.py"), "--quick", "--threads", "1",
-           "--keep-openblas-env"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=REPO,
-                          check=False)
+    cmd = [
+        sys.executable,
+        str(BENCH / "run_all.py"),
+        "--quick",
+        "--threads",
+        "1",
+        "--keep-openblas-env",
+    ]
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=600, cwd=REPO, check=False
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -122,8 +129,9 @@ def test_steps_sum_walks_the_same_batches_as_fit() -> None:
 def test_row_targets_and_table() -> None:
     fast = harness.Row("w", 1.0, numpy_ms=1.0, torch_ms=2.0, limit=1.15)
     slow = harness.Row("w2", 3.0, numpy_ms=2.0, torch_ms=2.0, against="torch", limit=1.0)
-    custom = harness.Row("fit", 110.0, against="custom", limit=1.15, custom_ratio=1.1,
-                         target="<= 1.15x sum of steps")
+    custom = harness.Row(
+        "fit", 110.0, against="custom", limit=1.15, custom_ratio=1.1, target="<= 1.15x sum of steps"
+    )
     unknown = harness.Row("conv", None, against="torch", limit=1.0)
     assert (fast.met, slow.met, custom.met, unknown.met) == (True, False, True, None)
     assert fast.ratio_torch == 0.5 and slow.ratio == 1.5
@@ -142,7 +150,7 @@ def test_reexec_drops_the_openblas_variables_once(monkeypatch) -> None:
     harness.reexec_without_openblas_env(["--keep-openblas-env"])
     assert calls == []
     harness.reexec_without_openblas_env(["--quick"])
-    (exe, argv, env), = calls
+    ((exe, argv, env),) = calls
     assert argv[0] == exe and argv[-1] == "--quick"
     assert not set(harness.OPENBLAS_ENV) & set(env) and env[harness.REEXEC_MARK]
     monkeypatch.setenv(harness.REEXEC_MARK, env[harness.REEXEC_MARK])  # the re-executed run
@@ -154,10 +162,9 @@ def test_interleaved_rounds_shuffle_and_keep_pools_together() -> None:
     calls: list = []
     names = ("ours", "ours_tob", "numpy", "torch")
     contenders = {n: (lambda n=n: calls.append(n)) for n in names}
-    timings = harness.interleaved(contenders, repeats=20, warmup=1, inner=1,
-                                  switch_settle_ms=0)
+    timings = harness.interleaved(contenders, repeats=20, warmup=1, inner=1, switch_settle_ms=0)
     assert set(timings) == set(names) and all(len(t.samples) == 20 for t in timings.values())
-    rounds = [calls[-4 * (r + 1):len(calls) - 4 * r] for r in range(20)]
+    rounds = [calls[-4 * (r + 1) : len(calls) - 4 * r] for r in range(20)]
     assert all(sorted(r) == sorted(names) for r in rounds)
     # torch (its own pool) never sits between two numpy-pool blocks of the same round
     assert all(r.index("torch") in (0, 3) for r in rounds)

@@ -43,8 +43,20 @@ def _lstm_cell_with_c(x_t, states, **kwargs):
     return concatenate([h, states[1]], axis=-1), states
 
 
-def composed(op, x, w, u, b=None, *, activation="tanh", recurrent_activation="sigmoid",
-             return_sequences=False, go_backwards=False, return_cell=False, reset_after=True):
+def composed(
+    op,
+    x,
+    w,
+    u,
+    b=None,
+    *,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+    return_sequences=False,
+    go_backwards=False,
+    return_cell=False,
+    reset_after=True,
+):
     """What the op computes, written with the reference cells (plain Tensor ops)."""
     args = {"weights": (w, u, b), "activation": activations.get(activation)}
     if op is ops.SimpleRNNSequence:
@@ -78,20 +90,27 @@ def _equal_to_reference(op, c):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11, err_msg=name)
 
 
-@given(c=sequence_case(ops.SimpleRNNSequence, ALL_ACTIVATIONS, max_units=5, max_steps=5,
-                      bounded_gates=False))
+@given(
+    c=sequence_case(
+        ops.SimpleRNNSequence, ALL_ACTIVATIONS, max_units=5, max_steps=5, bounded_gates=False
+    )
+)
 def test_simple_rnn_op_equals_reference(c):
     _equal_to_reference(ops.SimpleRNNSequence, c)
 
 
-@given(c=sequence_case(ops.LSTMSequence, ALL_ACTIVATIONS, max_units=5, max_steps=5,
-                      bounded_gates=False))
+@given(
+    c=sequence_case(
+        ops.LSTMSequence, ALL_ACTIVATIONS, max_units=5, max_steps=5, bounded_gates=False
+    )
+)
 def test_lstm_op_equals_reference(c):
     _equal_to_reference(ops.LSTMSequence, c)
 
 
-@given(c=sequence_case(ops.GRUSequence, ALL_ACTIVATIONS, max_units=5, max_steps=5,
-                      bounded_gates=False))
+@given(
+    c=sequence_case(ops.GRUSequence, ALL_ACTIVATIONS, max_units=5, max_steps=5, bounded_gates=False)
+)
 def test_gru_op_equals_reference(c):
     _equal_to_reference(ops.GRUSequence, c)
 
@@ -102,19 +121,29 @@ def test_gradcheck_each_op(op):
     rng = np.random.default_rng(3)
     g, n = GATES[op], 3
     b_shape = (2, 3 * n) if op is ops.GRUSequence else (g * n,)
-    inputs = [rng.normal(size=(2, 4, 2)), rng.normal(0, 0.7, (2, g * n)),
-              rng.normal(0, 0.7, (n, g * n)), rng.normal(0, 0.5, b_shape)]
+    inputs = [
+        rng.normal(size=(2, 4, 2)),
+        rng.normal(0, 0.7, (2, g * n)),
+        rng.normal(0, 0.7, (n, g * n)),
+        rng.normal(0, 0.5, b_shape),
+    ]
     for return_sequences in (False, True):
-        assert gradcheck(lambda *ts: tensor_from_op(op, *ts, return_sequences=return_sequences,
-                                                     go_backwards=return_sequences), *inputs)
+        assert gradcheck(
+            lambda *ts: tensor_from_op(
+                op, *ts, return_sequences=return_sequences, go_backwards=return_sequences
+            ),
+            *inputs,
+        )
 
 
 def test_gradcheck_lstm_cell_output_and_gru_without_reset_after():
     rng = np.random.default_rng(4)
     x = rng.normal(size=(2, 3, 2))
     lstm = [x, rng.normal(0, 0.7, (2, 8)), rng.normal(0, 0.7, (2, 8)), rng.normal(0, 0.5, 8)]
-    assert gradcheck(lambda *ts: tensor_from_op(ops.LSTMSequence, *ts, return_cell=True,
-                                                return_sequences=True), *lstm)
+    assert gradcheck(
+        lambda *ts: tensor_from_op(ops.LSTMSequence, *ts, return_cell=True, return_sequences=True),
+        *lstm,
+    )
     gru = [x, rng.normal(0, 0.7, (2, 6)), rng.normal(0, 0.7, (2, 6)), rng.normal(0, 0.5, 6)]
     assert gradcheck(lambda *ts: tensor_from_op(ops.GRUSequence, *ts, reset_after=False), *gru)
 
@@ -124,8 +153,10 @@ def test_float32_stays_float32_and_unneeded_grads_are_skipped(op):
     rng = np.random.default_rng(0)
     g = GATES[op]
     x = Tensor(rng.normal(size=(2, 3, 2)).astype(np.float32))  # no grad wanted for x
-    w, u = (Tensor(rng.normal(size=s).astype(np.float32), requires_grad=True)
-            for s in ((2, g * 4), (4, g * 4)))
+    w, u = (
+        Tensor(rng.normal(size=s).astype(np.float32), requires_grad=True)
+        for s in ((2, g * 4), (4, g * 4))
+    )
     out = tensor_from_op(op, x, w, u, return_sequences=True)
     assert out.dtype == np.float32 and out.shape == (2, 3, 4)
     out.sum().backward()
@@ -137,8 +168,14 @@ def test_sigmoid_gates_do_not_overflow_for_huge_preactivations():
     w, u = np.ones((1, 4), np.float32), np.zeros((1, 4), np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an overflow in exp would warn
-        out = tensor_from_op(ops.LSTMSequence, Tensor(x), Tensor(w), Tensor(u),
-                             return_sequences=True, return_cell=True)
+        out = tensor_from_op(
+            ops.LSTMSequence,
+            Tensor(x),
+            Tensor(w),
+            Tensor(u),
+            return_sequences=True,
+            return_cell=True,
+        )
     expected = np_lstm(x.astype(np.float64), w, u, return_sequences=True, return_cell=True)
     np.testing.assert_allclose(out.data, expected, atol=1e-6)
 
@@ -172,10 +209,19 @@ def test_pooled_buffers_never_mix_live_graphs(op):
     backward twice, must still give exactly what each gives alone."""
     rng = np.random.default_rng(5)
     g, n = GATES[op], 3
-    cases = [[rng.normal(size=(2, 4, 2)), rng.normal(0, 0.7, (2, g * n)),
-              rng.normal(0, 0.7, (n, g * n)), rng.normal(0, 0.5, g * n)] for _ in range(2)]
-    alone = [values_and_grads(lambda *ts: tensor_from_op(op, *ts, return_sequences=True), c, {})
-             for c in cases]
+    cases = [
+        [
+            rng.normal(size=(2, 4, 2)),
+            rng.normal(0, 0.7, (2, g * n)),
+            rng.normal(0, 0.7, (n, g * n)),
+            rng.normal(0, 0.5, g * n),
+        ]
+        for _ in range(2)
+    ]
+    alone = [
+        values_and_grads(lambda *ts: tensor_from_op(op, *ts, return_sequences=True), c, {})
+        for c in cases
+    ]
     tensors = [[Tensor(a, requires_grad=True) for a in c] for c in cases]
     outs = [tensor_from_op(op, *ts, return_sequences=True) for ts in tensors]  # both alive
     ups = [np.random.default_rng(0).standard_normal(o.shape) for o in outs]

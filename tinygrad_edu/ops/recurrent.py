@@ -96,8 +96,12 @@ FUSED_ACTIVATIONS = frozenset(_ACTIVATIONS)
 
 def _activation(name: str, op: str) -> Tuple[Callable, Callable]:
     if name not in _ACTIVATIONS:
-        raise ConfigError(where=f"op '{op}'", expected="an activation the fused op implements",
-                          got=repr(name), fix=suggest(name, _ACTIVATIONS))
+        raise ConfigError(
+            where=f"op '{op}'",
+            expected="an activation the fused op implements",
+            got=repr(name),
+            fix=suggest(name, _ACTIVATIONS),
+        )
     return _ACTIVATIONS[name]
 
 
@@ -164,11 +168,16 @@ class _SequenceOp(Function):
         """Check the shapes; keep the weights, sizes, dtype and options."""
         n = u.shape[0] if u.ndim == 2 else -1
         g = self.gates * n
-        bad = (x.ndim != 3 or w.shape != (x.shape[-1], g) or u.shape != (n, g)
-               or (b is not None and b.shape != self.bias_shape(n)))
+        bad = (
+            x.ndim != 3
+            or w.shape != (x.shape[-1], g)
+            or u.shape != (n, g)
+            or (b is not None and b.shape != self.bias_shape(n))
+        )
         if bad:
             raise ShapeError(
-                where=f"op '{self.name}'", expected=self.shape_rule,
+                where=f"op '{self.name}'",
+                expected=self.shape_rule,
                 got=f"x {x.shape}, W {w.shape}, U {u.shape}, b {None if b is None else b.shape}",
                 fix="use the weight layouts of the Keras layer (kernel, recurrent_kernel, bias)",
             )
@@ -201,8 +210,9 @@ class _SequenceOp(Function):
             return dseq, np.zeros_like(dseq[0])
         return None, np.array(grad.T, dtype=self.dtype, order="C")
 
-    def _grads(self, dz: np.ndarray, w: np.ndarray,
-               layout: Callable[[np.ndarray], np.ndarray]) -> Tuple:
+    def _grads(
+        self, dz: np.ndarray, w: np.ndarray, layout: Callable[[np.ndarray], np.ndarray]
+    ) -> Tuple:
         """(dx, dW, dU, db) from the pre-activation grads ``dz [g*u, T*B]`` whose rows match
         ``w``'s columns: dU, dW and db from one GEMM ``dz @ [h; x; 1]^T`` (``[g*u, T*B] @
         [T*B, u+F+1]``); ``layout`` turns a ``[g*u, m]`` block into the weight layout
@@ -236,8 +246,9 @@ class SimpleRNNSequence(_SequenceOp):
 
     shape_rule = "x [B, T, F], W [F, u], U [u, u], b [u]"
 
-    def forward(self, x, w, u, b=None, *, activation="tanh", return_sequences=False,
-                go_backwards=False):
+    def forward(
+        self, x, w, u, b=None, *, activation="tanh", return_sequences=False, go_backwards=False
+    ):
         self._check(x, w, u, b, return_sequences, go_backwards)
         act, self.dact = _activation(activation, self.name)
         n, hs = self.units, self._state_columns(x, b is not None)
@@ -286,8 +297,19 @@ class LSTMSequence(_SequenceOp):
     gates = 4
     shape_rule = "x [B, T, F], W [F, 4u], U [u, 4u], b [4u]"
 
-    def forward(self, x, w, u, b=None, *, activation="tanh", recurrent_activation="sigmoid",
-                return_sequences=False, go_backwards=False, return_cell=False):
+    def forward(
+        self,
+        x,
+        w,
+        u,
+        b=None,
+        *,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        return_sequences=False,
+        go_backwards=False,
+        return_cell=False,
+    ):
         self._check(x, w, u, b, return_sequences, go_backwards)
         act, self.dact = _activation(activation, self.name)
         ract, self.dract = _activation(recurrent_activation, self.name)

@@ -68,8 +68,19 @@ class GRUSequence(_SequenceOp):
             z += b_in[:, None]
         return z
 
-    def forward(self, x, w, u, b=None, *, activation="tanh", recurrent_activation="sigmoid",
-                reset_after=True, return_sequences=False, go_backwards=False):
+    def forward(
+        self,
+        x,
+        w,
+        u,
+        b=None,
+        *,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        reset_after=True,
+        return_sequences=False,
+        go_backwards=False,
+    ):
         self.reset_after = bool(reset_after)
         self._check(x, w, u, b, return_sequences, go_backwards)
         z = self._projection(x, b)  # [T, 3u, B]
@@ -155,8 +166,13 @@ class GRUSequence(_SequenceOp):
         if need[2] and self.reset_after:
             du = self._recurrent_grad(hs[:-1], e_cols)
         elif need[2]:
-            du = np.concatenate([self._recurrent_grad(hs[:-1], a_cols[: 2 * n]),
-                                 self._recurrent_grad(self.saved, a_cols[2 * n :])], axis=1)
+            du = np.concatenate(
+                [
+                    self._recurrent_grad(hs[:-1], a_cols[: 2 * n]),
+                    self._recurrent_grad(self.saved, a_cols[2 * n :]),
+                ],
+                axis=1,
+            )
         if db is not None and self.reset_after:
             db = np.stack([db, e_cols @ np.ones(e_cols.shape[1], self.dtype)])
         return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
