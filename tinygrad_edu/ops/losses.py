@@ -19,8 +19,9 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
 
 def _reduce(per_row: np.ndarray, reduction: str):
     """Per-row losses -> 'none' (as they are), 'mean' or 'sum'; and the factor d(out)/d(row)."""
-    if reduction == "mean":
-        return per_row.mean(), 1.0 / max(per_row.size, 1)
+    if reduction == "mean":  # sum * (1/n): ndarray.mean's Python wrapper costs more than the math
+        factor = 1.0 / max(per_row.size, 1)
+        return np.asarray(per_row.sum() * per_row.dtype.type(factor)), factor
     if reduction == "sum":
         return per_row.sum(), 1.0
     return per_row, None
