@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict
 
-from .errors import ConfigError, suggest
+from .errors import resolve
 from .tensor import Tensor
 
 Activation = Callable[[Tensor], Tensor]
@@ -100,24 +100,7 @@ def get(identifier: Any) -> Activation:
     """None/"linear" -> identity; a Keras name; or any callable Tensor -> Tensor."""
     if identifier is None:
         return linear
-    if isinstance(identifier, str):
-        fn = _BY_NAME.get(identifier.lower())
-        if fn is None:
-            raise ConfigError(
-                where="activation",
-                expected="an activation name or a callable",
-                got=repr(identifier),
-                fix=suggest(identifier, _BY_NAME),
-            )
-        return fn
-    if callable(identifier):
-        return identifier
-    raise ConfigError(
-        where="activation",
-        expected="a name or a callable",
-        got=repr(identifier),
-        fix=suggest(str(identifier), _BY_NAME),
-    )
+    return resolve(identifier, _BY_NAME, "activation", "an activation")
 
 
 def serialize(fn: Activation) -> Any:

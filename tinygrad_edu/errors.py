@@ -89,6 +89,24 @@ def suggest(name: str, valid) -> str:
     return hint + "valid names: " + ", ".join(repr(v) for v in valid)
 
 
+def resolve(identifier, table, where: str, kind: str):
+    """``identifier`` looked up by name in ``table`` (case-insensitive), or returned as is when
+    callable; anything else raises a ``ConfigError`` listing the valid names, closest first.
+    The ``get`` of activations, initializers, regularizers, losses and metrics share it."""
+    if isinstance(identifier, str):
+        value = table.get(identifier.lower())
+        if value is not None:
+            return value
+    elif callable(identifier):
+        return identifier
+    raise ConfigError(
+        where=where,
+        expected=f"{kind} name or a callable",
+        got=repr(identifier),
+        fix=suggest(str(identifier), table),
+    )
+
+
 __all__ = [
     "TinygradEduError",
     "ShapeError",
@@ -99,4 +117,5 @@ __all__ = [
     "GradcheckError",
     "CheckpointError",
     "suggest",
+    "resolve",
 ]

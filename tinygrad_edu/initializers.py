@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 
 from ._rng import global_rng, make_rng
-from .errors import ConfigError, suggest
+from .errors import resolve
 
 
 def compute_fans(shape: Tuple[int, ...]) -> Tuple[float, float]:
@@ -206,24 +206,8 @@ _BY_NAME = {
 
 def get(identifier: Any) -> Initializer:
     """A name (``"glorot_uniform"``), an Initializer, or any callable ``(shape, dtype)``."""
-    if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _BY_NAME:
-            raise ConfigError(
-                where="initializers.get",
-                expected="an initializer name",
-                got=repr(identifier),
-                fix=suggest(identifier, _BY_NAME),
-            )
-        return _BY_NAME[key]()
-    if callable(identifier):
-        return identifier
-    raise ConfigError(
-        where="initializers.get",
-        expected="a name, Initializer or callable",
-        got=repr(identifier),
-        fix=suggest(str(identifier), _BY_NAME),
-    )
+    found = resolve(identifier, _BY_NAME, "initializers.get", "an initializer")
+    return found() if isinstance(found, type) else found  # a name gives a fresh instance
 
 
 def serialize(init: Any) -> Any:

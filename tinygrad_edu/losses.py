@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Optional
 import numpy as np
 
 from . import ops
-from .errors import ConfigError, DataError, ShapeError, suggest
+from .errors import ConfigError, DataError, ShapeError, resolve
 from .functional import where
 from .tensor import Tensor, tensor_from_op
 
@@ -315,24 +315,8 @@ def get(identifier: Any) -> Loss:
     """A Keras loss name, a ``Loss``, or any callable ``(y_true, y_pred) -> scalar Tensor``."""
     if isinstance(identifier, Loss):
         return identifier
-    if isinstance(identifier, str):
-        fn = _BY_NAME.get(identifier.lower())
-        if fn is None:
-            raise ConfigError(
-                where="compile(loss=...)",
-                expected="a loss name or callable",
-                got=repr(identifier),
-                fix=suggest(identifier, _BY_NAME),
-            )
-        return Loss(fn)
-    if callable(identifier):
-        return Loss(identifier, name=getattr(identifier, "__name__", "loss"))
-    raise ConfigError(
-        where="compile(loss=...)",
-        expected="a loss name or callable",
-        got=repr(identifier),
-        fix=suggest(str(identifier), _BY_NAME),
-    )
+    found = resolve(identifier, _BY_NAME, "compile(loss=...)", "a loss")
+    return Loss(found, name=getattr(found, "__name__", "loss"))
 
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Dict, Optional
 
-from .errors import ConfigError, suggest
+from .errors import ConfigError, resolve
 from .tensor import Tensor
 
 
@@ -63,23 +63,8 @@ def get(identifier: Any) -> Optional[Regularizer]:
     """None, a name (``"l2"`` with the Keras default factor 0.01), or a callable penalty."""
     if identifier is None:
         return None
-    if isinstance(identifier, str):
-        if identifier.lower() not in _BY_NAME:
-            raise ConfigError(
-                where="regularizers.get",
-                expected="a regularizer name",
-                got=repr(identifier),
-                fix=suggest(identifier, _BY_NAME),
-            )
-        return _BY_NAME[identifier.lower()]()
-    if callable(identifier):
-        return identifier
-    raise ConfigError(
-        where="regularizers.get",
-        expected="None, a name or a callable",
-        got=repr(identifier),
-        fix="use e.g. regularizers.l2(1e-4)",
-    )
+    found = resolve(identifier, _BY_NAME, "regularizers.get", "a regularizer")
+    return found() if isinstance(found, type) else found  # a name gives the Keras default factor
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get"]
