@@ -25,14 +25,13 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Tuple
 
 from .. import activations as _activations
-from .. import initializers as _initializers
-from .. import regularizers as _regularizers
 from .._shapes import as_pair, conv_output_length, fmt_shape, positive_int
 from ..errors import ConfigError, ShapeError, suggest
 from ..ops import conv as _ops
 from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
 from .core import activation_label
+from .kernel_bias import KernelBiasMixin
 
 #: Module switch: False makes every Conv2D use the composed reference form (slower, step-able).
 USE_FUSED = True
@@ -207,7 +206,7 @@ def conv2d_reference(
     return out if bias is None else out + bias
 
 
-class Conv2D(ImageLayer):
+class Conv2D(KernelBiasMixin, ImageLayer):
     """2-D convolution: ``[B, H, W, C] (*) kernel [kh, kw, C, filters] + bias [filters]``.
 
     im2col form: ``[B*OH*OW, kh*kw*C] @ [kh*kw*C, filters] + [filters] -> [B, OH, OW, filters]``;
@@ -248,14 +247,15 @@ class Conv2D(ImageLayer):
             )
         self.padding = check_choice(padding, "padding", PADDINGS, self.where)
         self._set_data_format(data_format)
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
-        self._regularizer_args = (kernel_regularizer, bias_regularizer, activity_regularizer)
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
-        self.bias_regularizer = _regularizers.get(bias_regularizer)
-        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self._set_kernel_options(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+        )
         self.fused = bool(fused)
         self.kernel: Optional[Tensor] = None
         self.bias: Optional[Tensor] = None
@@ -272,14 +272,7 @@ class Conv2D(ImageLayer):
                 got=fmt_shape(input_shape),
                 fix="give input_shape=(H, W, C)",
             )
-        shape = (*self.kernel_size, channels, self.filters)
-        self.kernel = self.add_weight(
-            "kernel", shape, self.kernel_initializer, regularizer=self.kernel_regularizer
-        )
-        if self.use_bias:
-            self.bias = self.add_weight(
-                "bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer
-            )
+        self._add_kernel_and_bias((*self.kernel_size, channels, self.filters), self.filters)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         hw = tuple(
@@ -321,7 +314,6 @@ class Conv2D(ImageLayer):
         return text + (f"; {act}" if act else ""), f"{count} = {fmt_count(self.count_params())}"
 
     def get_config(self) -> dict:
-        kernel_reg, bias_reg, activity_reg = self._regularizer_args
         return {
             **super().get_config(),
             "filters": self.filters,
@@ -330,13 +322,7 @@ class Conv2D(ImageLayer):
             "padding": self.padding,
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
-            "activation": _activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": _initializers.serialize(self.kernel_initializer),
-            "bias_initializer": _initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": kernel_reg,
-            "bias_regularizer": bias_reg,
-            "activity_regularizer": activity_reg,
+            **self._kernel_config(),
             "fused": self.fused,
         }
 

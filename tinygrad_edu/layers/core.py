@@ -12,14 +12,13 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import activations as _activations
-from .. import initializers as _initializers
 from .. import ops
-from .. import regularizers as _regularizers
 from .._rng import make_rng
 from .._shapes import fmt_shape, is_int, positive_int
 from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
+from .kernel_bias import KernelBiasMixin
 
 USE_FUSED = True
 
@@ -32,7 +31,7 @@ def activation_label(fn: Any) -> str:
     return name if isinstance(name, str) else getattr(fn, "__name__", type(fn).__name__)
 
 
-class Dense(Layer):
+class Dense(KernelBiasMixin, Layer):
     """Fully connected layer on the last axis: ``out = activation(x @ kernel + bias)``.
 
     ``[B, n] @ [n, units] + [units] -> [B, units]``; any leading axes pass through, so
@@ -67,28 +66,19 @@ class Dense(Layer):
         self.units = positive_int(
             units, "units", self.where, "e.g. Dense(32): the number of output features"
         )
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        # resolved now so a bad name fails at construction, not at the first batch
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
-        self.bias_regularizer = _regularizers.get(bias_regularizer)
-        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self._set_kernel_options(
+            activation,
+            use_bias,
+            kernel_initializer,
+            bias_initializer,
+            kernel_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+        )
         self.fused = fused
 
     def build(self, input_shape: Shape) -> None:
-        n = input_shape[-1]
-        self.kernel = self.add_weight(
-            "kernel", (n, self.units), self.kernel_initializer, regularizer=self.kernel_regularizer
-        )
-        self.bias = (
-            self.add_weight(
-                "bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer
-            )
-            if self.use_bias
-            else None
-        )
+        self._add_kernel_and_bias((input_shape[-1], self.units), self.units)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         fused = USE_FUSED if self.fused is None else self.fused
@@ -157,17 +147,7 @@ class Dense(Layer):
         return text + (f"; {act}" if act else ""), f"{formula} = {fmt_count(self.count_params())}"
 
     def get_config(self) -> Dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            units=self.units,
-            activation=_activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=_initializers.serialize(self.kernel_initializer),
-            bias_initializer=_initializers.serialize(self.bias_initializer),
-            kernel_regularizer=self.kernel_regularizer,
-            bias_regularizer=self.bias_regularizer,
-            activity_regularizer=self.activity_regularizer,
-        )
+        config = {**super().get_config(), "units": self.units, **self._kernel_config()}
         if self.fused is not None:
             config["fused"] = self.fused
         return config

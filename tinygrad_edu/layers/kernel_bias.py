@@ -1,0 +1,62 @@
+"""What Dense and Conv2D share: an activation, a ``kernel`` and an optional ``bias``, with their
+initializers and regularizers - one place for the arguments, the weights and their config."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Sequence
+
+from .. import activations as _activations
+from .. import initializers as _initializers
+from .. import regularizers as _regularizers
+
+
+class KernelBiasMixin:
+    """Mixed into a ``Layer`` whose weights are Keras' ``kernel`` and ``bias``."""
+
+    def _set_kernel_options(
+        self,
+        activation: Any,
+        use_bias: bool,
+        kernel_initializer: Any,
+        bias_initializer: Any,
+        kernel_regularizer: Any,
+        bias_regularizer: Any,
+        activity_regularizer: Any,
+    ) -> None:
+        # resolved now so a bad name fails at construction, not at the first batch
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        # the arguments as given, for get_config (a name round-trips better than an object)
+        self._regularizer_args = (kernel_regularizer, bias_regularizer, activity_regularizer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+
+    def _add_kernel_and_bias(self, kernel_shape: Sequence[int], bias_size: int) -> None:
+        self.kernel = self.add_weight(
+            "kernel",
+            tuple(kernel_shape),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = (
+            self.add_weight(
+                "bias", (bias_size,), self.bias_initializer, regularizer=self.bias_regularizer
+            )
+            if self.use_bias
+            else None
+        )
+
+    def _kernel_config(self) -> Dict[str, Any]:
+        kernel_reg, bias_reg, activity_reg = self._regularizer_args
+        return {
+            "activation": _activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _initializers.serialize(self.kernel_initializer),
+            "bias_initializer": _initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": kernel_reg,
+            "bias_regularizer": bias_reg,
+            "activity_regularizer": activity_reg,
+        }
