@@ -57,6 +57,27 @@ def test_same_tensor_as_both_operands():
     np.testing.assert_allclose(y.grad, ones @ y.data.T + y.data.T @ ones)
 
 
+def test_order_is_by_creation_even_when_paths_differ_in_length():
+    # x reaches the output by a 1-op path and by a 30-op path: x's gradient must wait for both
+    x = leaf([0.3, -0.7])
+    long = x
+    for _ in range(30):
+        long = long * 1.0 + 0.0
+    out = (x * 3.0 + long).sum()
+    out.backward()
+    np.testing.assert_allclose(x.grad, [4.0, 4.0])
+
+
+def test_deep_copied_tensors_with_equal_creation_numbers_mix_in_one_graph():
+    import copy
+
+    w = leaf([1.0, 2.0])
+    w2 = copy.deepcopy(w)  # same creation number as w: the backward must not compare tensors
+    (w * w2 + w2).sum().backward()
+    np.testing.assert_allclose(w.grad, w2.data)
+    np.testing.assert_allclose(w2.grad, w.data + 1)
+
+
 def test_100k_op_chain_is_iterative():
     x = leaf([1.0])
     y = x

@@ -1,9 +1,11 @@
 """``Tensor``: a numpy array that remembers how it was made, and ``backward()`` that walks back.
 
 Each op call records ``(op, parents)`` on its output - only when grad mode is on and some input
-requires grad. ``backward`` sorts the recorded graph topologically (iteratively: a 100,000-op chain
-is fine), calls each op's ``backward`` once, un-broadcasts and accumulates the gradients, and
-frees the graph.
+requires grad. Every tensor also gets a creation number (``_seq``): a tensor is always created
+after the tensors it is computed from, so walking back in decreasing creation number is a
+topological order. ``backward`` does exactly that (a heap of the tensors that received a gradient,
+no recursion: a 100,000-op chain is fine), calls each op's ``backward`` once, un-broadcasts and
+accumulates the gradients, and frees the graph.
 
 >>> x = Tensor([[1.0, 2.0]], requires_grad=True)
 >>> y = (x * x).sum()          # y = x1^2 + x2^2
@@ -14,6 +16,8 @@ array([[2., 4.]], dtype=float32)
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+from itertools import count
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -58,6 +62,10 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
+#: creation numbers: ``next(_creation)`` for every new tensor (see the module docstring)
+_creation = count()
+
+
 _FLOATS = (np.float32, np.float64)
 
 
@@ -96,6 +104,7 @@ class Tensor:
         "name",
         "logits",
         "logits_kind",
+        "_seq",
         "__weakref__",
     )
     __array_ufunc__ = None  # make numpy defer to our reflected operators: np_array * tensor
@@ -112,6 +121,7 @@ class Tensor:
         self.name = name
         self.logits: Optional["Tensor"] = None
         self.logits_kind: Optional[str] = None
+        self._seq = next(_creation)
 
     # ---------------------------------------------------------------- numpy-like properties
     @property
@@ -214,28 +224,6 @@ class Tensor:
                     fix="give one gradient per element",
                 )
         _run_backward(self, grad, retain_graph)
-
-    def _topological_order(self) -> list:
-        """Every tensor that needs a gradient, each after all the tensors it was made from.
-
-        Iterative depth-first search (no recursion limit), post-order: a tensor is placed once
-        every input below it is. Tensors hash by identity.
-        """
-        order, seen, stack = [], set(), [(self, False)]
-        while stack:
-            t, expanded = stack.pop()
-            if expanded:
-                order.append(t)
-                continue
-            if t in seen:
-                continue
-            seen.add(t)
-            stack.append((t, True))
-            if t._ctx is not None:
-                for p in t._ctx.parents:
-                    if p.requires_grad and p not in seen:
-                        stack.append((p, False))
-        return order
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, other):
@@ -418,17 +406,20 @@ def _lift(x: Any, like: Tensor) -> Tensor:
     """A Python/numpy operand -> a constant Tensor of ``like``'s dtype (float32 stays float32)."""
     if isinstance(x, Tensor):
         return x
+    return _new_tensor(np.asarray(x, dtype=like.data.dtype), None)
+
+
+def _new_tensor(data: np.ndarray, ctx: Optional[Function]) -> Tensor:
+    """A tensor around ``data`` without ``__init__``'s conversions: made by ``ctx`` (requires
+    grad), or a constant when ``ctx`` is None. The hot path: every op output is made here."""
     t = Tensor.__new__(Tensor)
-    t.data = np.asarray(x, dtype=like.data.dtype)
-    t.grad, t.requires_grad, t._ctx, t._leaf, t._retain, t.name = (
-        None,
-        False,
-        None,
-        True,
-        False,
-        None,
-    )
-    t.logits = t.logits_kind = None
+    t.data = data
+    t.grad = t.name = t.logits = t.logits_kind = None
+    t._ctx = ctx
+    t.requires_grad = ctx is not None
+    t._leaf = ctx is None
+    t._retain = False
+    t._seq = next(_creation)
     return t
 
 
@@ -440,8 +431,7 @@ def _with_logits(out: Tensor, logits: Optional[Tensor], kind: str) -> Tensor:
 def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
     """Run one op on tensors; record it in the graph when a gradient will be needed."""
     fn = fn_cls()
-    needs = tuple(t.requires_grad for t in inputs)
-    record = _GradMode.enabled and True in needs
+    needs = tuple([t.requires_grad for t in inputs])
     fn.needs_input_grad = needs
     try:
         data = fn.forward(*[t.data for t in inputs], **params)
@@ -457,16 +447,10 @@ def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
         ) from None
     if type(data) is not np.ndarray:  # numpy ufuncs turn 0-d results into numpy scalars
         data = np.asarray(data)
-    out = Tensor.__new__(Tensor)
-    out.data, out.grad, out._leaf, out._retain, out.name = data, None, not record, False, None
-    out.logits = out.logits_kind = None
-    out.requires_grad = record
-    if record:
+    if True in needs and _GradMode.enabled:
         fn.parents = inputs
-        out._ctx = fn
-    else:
-        out._ctx = None
-    return out
+        return _new_tensor(data, fn)
+    return _new_tensor(data, None)
 
 
 def _describe(params: dict) -> str:
@@ -491,12 +475,17 @@ def _keepable(g: np.ndarray, dtype: np.dtype, handed: set) -> np.ndarray:
 
 
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
+    """Hand gradients back through the graph below ``root``, newest tensor first.
+
+    ``grads`` holds the gradient summed so far of each tensor reached; ``waiting`` (a heap on
+    the negated creation number) the tensors reached but not yet processed. A tensor is popped
+    only after every newer one, so all its consumers have already added their share."""
     grads = {root: grad}
+    waiting = [(-root._seq, id(root), root)]  # id(): a tie-breaker that never compares tensors
     handed = {id(grad)}  # arrays someone else holds: the caller's grad, grads already kept
-    for t in reversed(root._topological_order()):
-        g = grads.pop(t, None)
-        if g is None:
-            continue
+    while waiting:
+        t = heappop(waiting)[2]
+        g = grads.pop(t)
         fn = t._ctx
         if fn is None or t._retain:
             # leaves keep their gradient, summed over backward calls until zero_grad()
@@ -507,36 +496,49 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        if len(in_grads) != len(fn.parents) and (
-            len(in_grads) < len(fn.parents)
-            or any(g is not None for g in in_grads[len(fn.parents) :])
-        ):
-            # extra trailing Nones are fine: they belong to optional inputs not given
-            raise GradientShapeError(
-                where=f"op '{fn.name}'",
-                expected=f"{len(fn.parents)} gradients (one per input)",
-                got=f"{len(in_grads)}",
-                fix=f"{fn.name}.backward must return a tuple with one "
-                "gradient (or None) per input of forward, in forward's order",
-            )
-        for p, pg, need in zip(fn.parents, in_grads, fn.needs_input_grad):
+        parents = fn.parents
+        if len(in_grads) != len(parents):
+            _check_grad_count(fn, in_grads)
+        for p, pg, need in zip(parents, in_grads, fn.needs_input_grad):
             if not need or pg is None:
                 continue
             if pg.shape != p.data.shape:
-                reduced = unbroadcast(pg, p.data.shape)
-                if reduced is None:
-                    raise GradientShapeError(
-                        where=f"op '{fn.name}'",
-                        expected=f"a gradient shaped like its input {p.data.shape}",
-                        got=f"{pg.shape}",
-                        fix=f"{fn.name}.backward must return one gradient per input, "
-                        "each with that input's shape (or a broadcast of it)",
-                    )
-                pg = reduced
+                pg = _unbroadcast_grad(fn, pg, p)
             prev = grads.get(p)
-            grads[p] = pg if prev is None else prev + pg
+            if prev is None:
+                grads[p] = pg
+                heappush(waiting, (-p._seq, id(p), p))
+            else:
+                grads[p] = prev + pg
         if not retain_graph:
             t._ctx = None
+
+
+def _check_grad_count(fn: Function, in_grads: tuple) -> None:
+    """Extra trailing Nones are fine (they belong to optional inputs not given); anything else
+    is the op's mistake."""
+    n = len(fn.parents)
+    if len(in_grads) < n or any(g is not None for g in in_grads[n:]):
+        raise GradientShapeError(
+            where=f"op '{fn.name}'",
+            expected=f"{n} gradients (one per input)",
+            got=f"{len(in_grads)}",
+            fix=f"{fn.name}.backward must return a tuple with one "
+            "gradient (or None) per input of forward, in forward's order",
+        )
+
+
+def _unbroadcast_grad(fn: Function, pg: np.ndarray, p: Tensor) -> np.ndarray:
+    reduced = unbroadcast(pg, p.data.shape)
+    if reduced is None:
+        raise GradientShapeError(
+            where=f"op '{fn.name}'",
+            expected=f"a gradient shaped like its input {p.data.shape}",
+            got=f"{pg.shape}",
+            fix=f"{fn.name}.backward must return one gradient per input, "
+            "each with that input's shape (or a broadcast of it)",
+        )
+    return reduced
 
 
 def tensor_from_op(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:

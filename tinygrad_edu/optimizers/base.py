@@ -109,6 +109,7 @@ class Optimizer:
         self._state: list[dict[str, np.ndarray]] = []  # one {slot name: array} per parameter
         self._pending: dict[str, Any] | None = None  # state loaded before set_params
         self._buffers: dict[tuple[str, int], np.ndarray] = {}  # reusable scratch, see _scratch
+        self._views: dict[tuple[Any, ...], np.ndarray] = {}  # shaped views of _buffers
         self._max_size = 0
         if params is not None:
             self.set_params(params)
@@ -166,35 +167,41 @@ class Optimizer:
         """
         params = self._require_params("step")
         lr = self.learning_rate
-        active = [i for i, p in enumerate(params) if p.requires_grad and p.grad is not None]
+        active = [i for i, p in enumerate(params) if p.grad is not None and p.requires_grad]
         grads = [self._checked_grad(i) for i in active]
         scale = 1.0
         if self.global_clipnorm is not None and grads:
             total = math.sqrt(sum(_squared_norm(g) for g in grads))
             scale = self.global_clipnorm / max(total, self.global_clipnorm)
+        clip = scale < 1.0 or self.clipvalue is not None or self.clipnorm is not None
+        decay = self.weight_decay
+        state = self._state
         for i, grad in zip(active, grads):
             param = params[i].data
-            grad = self._clip(grad, param, scale)
-            if self.weight_decay:
-                param *= param.dtype.type(1.0 - lr * self.weight_decay)
-            self.update_step(param, grad, self._state[i], lr)
+            if clip:
+                grad = self._clip(grad, param, scale)
+            if decay:
+                param *= param.dtype.type(1.0 - lr * decay)
+            self.update_step(param, grad, state[i], lr)
         self.iterations += 1
 
     def _checked_grad(self, i: int) -> np.ndarray:
         p = self._params[i]
-        grad = p.grad if isinstance(p.grad, np.ndarray) else np.asarray(p.grad, p.data.dtype)
-        if grad.shape != p.data.shape:
+        grad, shape = p.grad, p.data.shape
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad, p.data.dtype)
+        if grad.shape != shape:
             raise ShapeError(
                 where=f"{self._where}.step (parameter {i})",
-                expected=f"a gradient shaped like the parameter {p.data.shape}",
+                expected=f"a gradient shaped like the parameter {shape}",
                 got=f"{grad.shape}",
                 fix="set p.grad to an array of the parameter's shape (backward() does this)",
             )
         for slot, array in self._state[i].items():
-            if array.shape != p.data.shape:
+            if array.shape != shape:
                 raise ShapeError(
                     where=f"{self._where}.step (parameter {i})",
-                    expected=f"state {slot!r} shaped like the parameter {p.data.shape}",
+                    expected=f"state {slot!r} shaped like the parameter {shape}",
                     got=f"{array.shape}",
                     fix="the parameter's array was replaced by one of another shape; call "
                     "opt.set_params(model.parameters()) again after rebuilding the model",
@@ -213,12 +220,18 @@ class Optimizer:
 
     def _scratch(self, like: np.ndarray, k: int = 0) -> np.ndarray:
         """Work array ``k`` shaped like ``like``: a view of a buffer that every parameter and step
-        reuses, so ``step()`` allocates nothing after the first call."""
-        key = (like.dtype.str, k)
-        buf = self._buffers.get(key)
-        if buf is None or buf.size < like.size:
-            buf = self._buffers[key] = np.empty(max(like.size, self._max_size), like.dtype)
-        return buf[: like.size].reshape(like.shape)
+        reuses, so ``step()`` allocates nothing after the first call. The views are kept too
+        (slicing and reshaping a buffer costs more than the update of a small bias)."""
+        key = (like.shape, like.dtype, k)
+        view = self._views.get(key)
+        if view is None:
+            buf_key = (like.dtype.str, k)
+            buf = self._buffers.get(buf_key)
+            if buf is None or buf.size < like.size:
+                buf = self._buffers[buf_key] = np.empty(max(like.size, self._max_size), like.dtype)
+                self._views = {}  # views of the old buffer would not be shared any more
+            view = self._views[key] = buf[: like.size].reshape(like.shape)
+        return view
 
     # ------------------------------------------------------------------ learning rate
     @property
