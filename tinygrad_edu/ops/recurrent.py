@@ -196,6 +196,24 @@ class _SequenceOp(Function):
         hs[n:, steps] = 0
         return hs
 
+    def _weight_rows(self, w, u, b, halve: Optional[float] = None) -> np.ndarray:
+        """``[U; W; b]`` as ``[u+F(+1), g*u]`` in ``self.dtype``, from ``_POOL`` (the caller gives it
+        back): the gate columns rolled by one gate for LSTM (see ``_roll``), with the first three
+        gates (o, i, f) multiplied by ``halve`` if given."""
+        parts = [u, w] + ([b[None]] if b is not None else [])
+        mk = _POOL.take((sum(p.shape[0] for p in parts), u.shape[1]), self.dtype)
+        n, k = self.units, 0
+        for p in parts:
+            dst, k = mk[k : k + p.shape[0]], k + p.shape[0]
+            if self.gates == 1:
+                np.copyto(dst, p)
+                continue
+            np.copyto(dst[:, :n], p[:, 3 * n :])
+            np.copyto(dst[:, n:], p[:, : 3 * n])
+        if halve is not None:
+            mk[:, : 3 * n] *= halve
+        return mk
+
     def _emit(self, hs: np.ndarray) -> np.ndarray:
         """``[B, T, u]`` (processing order) or the last state ``[B, u]`` from ``[u, T+1, B]``;
         always a copy (``hs`` goes back to the pool)."""
@@ -231,6 +249,15 @@ class _SequenceOp(Function):
         return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
 
 
+def _small_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``out = a @ b`` for a small inner size (step 0's x and bias rows): numpy's matmul takes a
+    slow non-BLAS loop for an inner size of 1 (~30 us here), a broadcast product does not."""
+    if a.shape[1] == 1:
+        np.multiply(a, b, out=out)
+    else:
+        np.matmul(a, b, out=out)
+
+
 def _transposed(rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows.T)
 
@@ -252,11 +279,16 @@ class SimpleRNNSequence(_SequenceOp):
         self._check(x, w, u, b, return_sequences, go_backwards)
         act, self.dact = _activation(activation, self.name)
         n, hs = self.units, self._state_columns(x, b is not None)
-        m = np.concatenate([u, w] + ([b[None]] if b is not None else [])).astype(self.dtype).T
+        mk = self._weight_rows(w, u, b)
+        m = mk.T  # [u, u+F+1], a transposed view
         a = np.empty((n, hs.shape[2]), self.dtype)  # (a GEMM writing into hs would copy)
         for t in range(hs.shape[1] - 1):
-            np.matmul(m, hs[:, t], out=a)  # [u, u+F+1] @ [u+F+1, B]
+            if t:
+                np.matmul(m, hs[:, t], out=a)  # [u, u+F+1] @ [u+F+1, B]
+            else:  # h_0 = 0: only the x and bias rows
+                _small_matmul(m[:, n:], hs[n:, 0], a)
             act(a, hs[:n, t + 1])
+        _POOL.give(mk)
         self.hs = hs
         _POOL.give_when_gone(self, hs)
         return self._emit(hs[:n])
@@ -314,14 +346,11 @@ class LSTMSequence(_SequenceOp):
         act, self.dact = _activation(activation, self.name)
         ract, self.dract = _activation(recurrent_activation, self.name)
         n, self.return_cell = self.units, bool(return_cell)
-        m = _roll(np.concatenate([u, w] + ([b[None]] if b is not None else [])), n)
-        m = m.astype(self.dtype, copy=False)
         # sigmoid(a) = (1 + tanh(a / 2)) / 2: with the o, i, f columns halved here (exact in
         # floating point), one tanh call per step activates all four gates
         fast = act is _tanh and ract is _sigmoid
-        if fast:
-            m[:, : 3 * n] *= 0.5
-        m = m.T  # [4u, u+F+1], a transposed view (BLAS takes it as it is)
+        mk = self._weight_rows(w, u, b, 0.5 if fast else None)  # [u+F+1, 4u]
+        m = mk.T  # [4u, u+F+1], a transposed view (BLAS takes it as it is)
         hs = self._state_columns(x, b is not None)
         steps, batch = hs.shape[1] - 1, hs.shape[2]
         z = _POOL.take((steps, 4 * n, batch), self.dtype)  # activated gates [o; i; f; c~]
@@ -331,7 +360,10 @@ class LSTMSequence(_SequenceOp):
         tmp = np.empty((n, batch), self.dtype)
         for t in range(steps):
             g = z[t]
-            np.matmul(m, hs[:, t], out=g)  # [4u, u+F+1] @ [u+F+1, B]: h, x and 1 at once
+            if t:
+                np.matmul(m, hs[:, t], out=g)  # [4u, u+F+1] @ [u+F+1, B]: h, x and 1 at once
+            else:  # h_0 = 0: only the x and bias rows
+                _small_matmul(m[:, n:], hs[n:, 0], g)
             sig, o, i, f, cc = g[: 3 * n], g[:n], g[n : 2 * n], g[2 * n : 3 * n], g[3 * n :]
             if fast:
                 np.tanh(g, out=g)
@@ -340,11 +372,15 @@ class LSTMSequence(_SequenceOp):
             else:
                 ract(sig, sig)
                 act(cc, cc)
-            np.multiply(f, cs[t], out=cs[t + 1])
-            np.multiply(i, cc, out=tmp)
-            cs[t + 1] += tmp
+            if t:
+                np.multiply(f, cs[t], out=cs[t + 1])
+                np.multiply(i, cc, out=tmp)
+                cs[t + 1] += tmp
+            else:  # c_0 = 0
+                np.multiply(i, cc, out=cs[1])
             act(cs[t + 1], ac[t])
             np.multiply(o, ac[t], out=hs[:n, t + 1])
+        _POOL.give(mk)
         self.hs, self.cs, self.ac, self.z = hs, cs, ac, z
         _POOL.give_when_gone(self, hs, cs, ac, z)
         out = self._emit(hs[:n])
