@@ -6,6 +6,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from .errors import DataError
+
 Shape = Tuple[Optional[int], ...]
 
 
@@ -133,8 +135,8 @@ __all__ = [
 def as_numeric_array(data, where: str) -> np.ndarray:
     """``np.asarray`` that refuses, with a teaching ``DataError``, what cannot be numbers:
     ragged nested lists (samples of different lengths), strings, objects, complex numbers."""
-    from .errors import DataError
-
+    if type(data) is np.ndarray and data.dtype.kind in "biuf":
+        return data  # the common case, checked without a call to numpy
     try:
         arr = np.asarray(data)
     except (ValueError, TypeError) as exc:

@@ -141,7 +141,9 @@ def _sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
             fix="convert labels to integers",
         )
     labels = t.astype(np.intp, copy=False)
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    # one pass for both ends: seen as unsigned, a negative label is huge, so max < classes
+    # holds exactly when every label is in 0..classes-1
+    if labels.size and np.maximum.reduce(labels.view(np.uintp), axis=None) >= classes:
         bad = (labels < 0) | (labels >= classes)
         first = labels[bad].flat[0]
         raise DataError(

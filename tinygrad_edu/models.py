@@ -197,7 +197,7 @@ class Sequential(TrainingMixin):
                 fix="check how x was built or sliced",
             )
         if self.layers:
-            self.layers[0].check_input(arr.shape)
+            self.layers[0].accept_input_shape(arr.shape)
         return arr
 
     # ------------------------------------------------------------------ weights

@@ -213,7 +213,7 @@ class Tensor:
                     fix="reduce it first (loss.mean() or loss.sum()), or pass "
                     "grad=np.ones(shape) to weight every element",
                 )
-            grad = np.ones_like(self.data)
+            grad = np.ones(self.data.shape, self.data.dtype)
         else:
             grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
             if grad.shape != self.shape:
@@ -478,19 +478,20 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     """Hand gradients back through the graph below ``root``, newest tensor first.
 
     ``grads`` holds the gradient summed so far of each tensor reached; ``waiting`` (a heap on
-    the negated creation number) the tensors reached but not yet processed. A tensor is popped
-    only after every newer one, so all its consumers have already added their share."""
+    the negated creation number) the op outputs reached but not yet processed. A tensor is
+    popped only after every newer one, so all its consumers have already added their share.
+    Leaves (weights, inputs) have nothing to pass on: they only collect, in ``leaves``, and
+    keep their sums at the end."""
     grads = {root: grad}
+    leaves = {}
     waiting = [(-root._seq, id(root), root)]  # id(): a tie-breaker that never compares tensors
     handed = {id(grad)}  # arrays someone else holds: the caller's grad, grads already kept
     while waiting:
         t = heappop(waiting)[2]
         g = grads.pop(t)
         fn = t._ctx
-        if fn is None or t._retain:
-            # leaves keep their gradient, summed over backward calls until zero_grad()
-            g = _keepable(g, t.data.dtype, handed)
-            t.grad = g if t.grad is None else t.grad + g
+        if fn is None or t._retain:  # the root itself is a leaf, or a retain_grad tensor
+            _keep_grad(t, g, handed)
         if fn is None:
             continue
         in_grads = fn.backward(g)
@@ -504,6 +505,10 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                 continue
             if pg.shape != p.data.shape:
                 pg = _unbroadcast_grad(fn, pg, p)
+            if p._ctx is None:  # a leaf
+                prev = leaves.get(p)
+                leaves[p] = pg if prev is None else prev + pg
+                continue
             prev = grads.get(p)
             if prev is None:
                 grads[p] = pg
@@ -512,6 +517,15 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
                 grads[p] = prev + pg
         if not retain_graph:
             t._ctx = None
+    for t, g in leaves.items():
+        _keep_grad(t, g, handed)
+
+
+def _keep_grad(t: Tensor, g: np.ndarray, handed: set) -> None:
+    """Leaves (and retain_grad tensors) keep their gradient, summed over backward calls until
+    zero_grad()."""
+    g = _keepable(g, t.data.dtype, handed)
+    t.grad = g if t.grad is None else t.grad + g
 
 
 def _check_grad_count(fn: Function, in_grads: tuple) -> None:

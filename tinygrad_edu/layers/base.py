@@ -113,15 +113,20 @@ class Layer:
     # ------------------------------------------------------------------ the life cycle
     def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
         x = self._to_tensor(x)
-        if x.shape != self._accepted_shape:  # the same shape as last time needs no new check
-            self.check_input(x.shape)
-            self._accepted_shape = x.shape
+        self.accept_input_shape(x.shape)
         if not self.built:
             self.build_for((None, *x.shape[1:]))
         out = self.call(x, training=self.training if training is None else training)
         if self.activity_regularizer is not None:
             self.activity_loss = self.activity_regularizer(out)
         return out
+
+    def accept_input_shape(self, shape: Tuple[int, ...]) -> None:
+        """``check_input(shape)``, skipped when ``shape`` is the one accepted last time (a
+        training loop feeds the same batch shape again and again)."""
+        if shape != self._accepted_shape:
+            self.check_input(shape)
+            self._accepted_shape = shape
 
     def build_for(self, input_shape: Shape) -> Shape:
         """Build (once) for ``input_shape`` and return the output shape, without any data."""

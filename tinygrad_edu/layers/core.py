@@ -224,7 +224,10 @@ class Dropout(Layer):
             return x
         shape = self._mask_shape(x.shape)
         keep = self._rng.random(shape) >= self.rate
-        mask = keep.astype(x.dtype) / x.dtype.type(1 - self.rate)
+        # kept values scaled by 1/(1 - rate), computed in x's dtype: the mask holds exactly
+        # keep.astype(dtype) / dtype(1 - rate), in one pass
+        one = x.dtype.type(1)
+        mask = np.multiply(keep, one / x.dtype.type(1 - self.rate), dtype=x.dtype)
         return tensor_from_op(ops.DropoutMask, x, mask=mask)
 
     def _mask_shape(self, shape: Tuple[int, ...]) -> Tuple[int, ...]:

@@ -13,17 +13,17 @@ from ..function import Function
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=-1, keepdims=True)  # the max shift keeps exp() finite
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    shifted = z - np.maximum.reduce(z, axis=-1, keepdims=True)  # the shift keeps exp() finite
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=-1, keepdims=True))
 
 
 def _reduce(per_row: np.ndarray, reduction: str):
     """Per-row losses -> 'none' (as they are), 'mean' or 'sum'; and the factor d(out)/d(row)."""
     if reduction == "mean":  # sum * (1/n): ndarray.mean's Python wrapper costs more than the math
         factor = 1.0 / max(per_row.size, 1)
-        return np.asarray(per_row.sum() * per_row.dtype.type(factor)), factor
+        return np.asarray(np.add.reduce(per_row, axis=None) * per_row.dtype.type(factor)), factor
     if reduction == "sum":
-        return per_row.sum(), 1.0
+        return np.add.reduce(per_row, axis=None), 1.0
     return per_row, None
 
 

@@ -130,9 +130,10 @@ class Softmax(Function):
 
     def forward(self, a, *, axis=-1):
         self.axis = axis
-        self.shifted = a - a.max(axis=axis, keepdims=True)  # shift: same result, no overflow
+        # shift by the max: same result, no overflow (ufunc reduce: no Python wrapper)
+        self.shifted = a - np.maximum.reduce(a, axis=axis, keepdims=True)
         e = np.exp(self.shifted)
-        self.total = e.sum(axis=axis, keepdims=True)
+        self.total = np.add.reduce(e, axis=axis, keepdims=True)
         self.out = e / self.total
         return self.out
 
