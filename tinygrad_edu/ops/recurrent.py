@@ -200,7 +200,7 @@ class _SequenceOp(Function):
         """``[U; W; b]`` as ``[u+F(+1), g*u]`` in ``self.dtype``, from ``_POOL`` (the caller gives it
         back): the gate columns rolled by one gate for LSTM (see ``_roll``), with the first three
         gates (o, i, f) multiplied by ``halve`` if given."""
-        parts = [u, w] + ([b[None]] if b is not None else [])
+        parts = [u] + ([w] if w is not None else []) + ([b[None]] if b is not None else [])
         mk = _POOL.take((sum(p.shape[0] for p in parts), u.shape[1]), self.dtype)
         n, k = self.units, 0
         for p in parts:
@@ -208,10 +208,13 @@ class _SequenceOp(Function):
             if self.gates == 1:
                 np.copyto(dst, p)
                 continue
-            np.copyto(dst[:, :n], p[:, 3 * n :])
-            np.copyto(dst[:, n:], p[:, : 3 * n])
-        if halve is not None:
-            mk[:, : 3 * n] *= halve
+            if halve is None:
+                np.copyto(dst[:, :n], p[:, 3 * n :])
+                np.copyto(dst[:, n:], p[:, : 3 * n])
+            else:
+                np.multiply(p[:, 3 * n :], halve, out=dst[:, :n])
+                np.multiply(p[:, : 2 * n], halve, out=dst[:, n : 3 * n])
+                np.copyto(dst[:, 3 * n :], p[:, 2 * n : 3 * n])
         return mk
 
     def _emit(self, hs: np.ndarray) -> np.ndarray:
@@ -241,11 +244,17 @@ class _SequenceOp(Function):
             dx = (w @ dz).reshape(feats, -1, self.batch).transpose(2, 1, 0)
             dx = dx[:, ::-1] if self.go_backwards else dx
         if any(need[1:]):
-            hs = self.hs[:, :-1].reshape(self.hs.shape[0], -1)  # [u+F(+1), T*B], a view
-            r = dz @ hs.T
+            # h_0 = 0: step 0 adds nothing to dU, so the big GEMM leaves it out (dz [g*u, T*B]
+            # and [h; x; 1] [u+F+1, T*B] hold step t in columns t*B ... (t+1)*B - 1); its dW, db
+            # part is a small product of its own
+            k, batch = self.hs.shape[0], self.batch
+            r = _POOL.take((dz.shape[0], k), self.dtype)
+            np.matmul(dz[:, batch:], self.hs[:, 1:-1].reshape(k, -1).T, out=r)
+            r[:, n:] += dz[:, :batch] @ self.hs[n:, 0].T
             du = layout(r[:, :n]) if need[2] else None
             dw = layout(r[:, n : n + feats]) if need[1] else None
             db = layout(r[:, n + feats :])[0] if len(need) > 3 and need[3] else None
+            _POOL.give(r)
         return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
 
 
@@ -415,7 +424,7 @@ class LSTMSequence(_SequenceOp):
             dc_seq, dc = self._upstream(grad_c)
         dseq, dh = self._upstream(grad)
         dc = np.zeros_like(dh) if dc is None else dc
-        z, u = self.z, _roll(self.u, n)
+        z, u = self.z, self._weight_rows(None, self.u, None)  # U, gates rolled
         steps, g, batch = z.shape
         a, p = self._factors()
         dz = _POOL.take((g, steps, batch), self.dtype)  # [4u, T, B]: dz_t is dz[:, t]
@@ -433,7 +442,7 @@ class LSTMSequence(_SequenceOp):
             if t:  # the initial states need no gradient
                 dc *= z[t, 2 * n : 3 * n]
                 np.matmul(u, dz[:, t], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
-        _POOL.give(a, p)
+        _POOL.give(a, p, u)
         grads = self._grads(dz.reshape(g, -1), _roll(self.w, n), lambda r: _unroll(r, n))
         _POOL.give(dz)
         return grads
