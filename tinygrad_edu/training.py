@@ -10,6 +10,7 @@ One training step is the PyTorch loop, spelled out in ``train_on_batch``::
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -108,7 +109,7 @@ class TrainingMixin:
                 got="none (every layer is frozen or has no weights)",
                 fix="set layer.trainable = True on the layers to train, or add a Dense layer",
             )
-        if self.optimizer.params != params:
+        if not self.optimizer.updates(params):
             self.optimizer.set_params(params)
 
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> Dict[str, float]:
@@ -118,7 +119,7 @@ class TrainingMixin:
         for p in penalties:
             loss = loss + p
         value = float(loss.data)
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             raise _Diverged(value)
         loss.backward()
         self.optimizer.step()

@@ -148,6 +148,10 @@ class Optimizer:
         """The Tensors this optimizer updates (empty until they are handed over)."""
         return list(self._params or ())
 
+    def updates(self, params: list[Any]) -> bool:
+        """True when ``params`` are exactly the tensors this optimizer updates, in this order."""
+        return self._params == params  # Tensors compare by identity: a cheap check per step
+
     @property
     def built(self) -> bool:
         """True once the optimizer has its parameters (Keras name)."""
