@@ -398,23 +398,25 @@ class LSTMSequence(_SequenceOp):
         c_out = cs.transpose(1, 0, 2)  # [u, T+1, B] like the h rows of hs
         return np.concatenate([out, self._emit(c_out)], axis=-1)
 
-    def _factors(self) -> Tuple[np.ndarray, np.ndarray]:
+    def _factors(self) -> np.ndarray:
         """The derivative factors of every step at once (vectorized over T), from ``_POOL``:
-        ``a [T, 4u, B] = [act(c_t) ract'(o); c~ ract'(i); c_{t-1} ract'(f); i act'(c~)]``
-        (dz_t = a_t times dh_t for o, times dc_t for i, f, c) and ``p = o act'(c_t)``
-        ``[T, u, B]``."""
+        ``a [T, 5u, B] = [o act'(c_t); act(c_t) ract'(o); c~ ract'(i); c_{t-1} ract'(f);
+        i act'(c~)]``: dc_t gets dh_t times the first, and dz_t = the others times dh_t for o,
+        times dc_t for i, f, c."""
         n, z, ac = self.units, self.z, self.ac
         o, i, cc = z[:, :n], z[:, n : 2 * n], z[:, 3 * n :]
-        a, p = _POOL.take(z.shape, self.dtype), _POOL.take(ac.shape, self.dtype)
-        self.dract(z[:, : 3 * n], a[:, : 3 * n])
-        a[:, :n] *= ac
-        a[:, n : 2 * n] *= cc
-        a[:, 2 * n : 3 * n] *= self.cs[:-1]
-        self.dact(cc, a[:, 3 * n :])
-        a[:, 3 * n :] *= i
+        steps, _, batch = z.shape
+        a = _POOL.take((steps, 5 * n, batch), self.dtype)
+        p, az = a[:, :n], a[:, n:]
         self.dact(ac, p)
         p *= o
-        return a, p
+        self.dract(z[:, : 3 * n], az[:, : 3 * n])
+        az[:, :n] *= ac
+        az[:, n : 2 * n] *= cc
+        az[:, 2 * n : 3 * n] *= self.cs[:-1]
+        self.dact(cc, az[:, 3 * n :])
+        az[:, 3 * n :] *= i
+        return a
 
     def backward(self, grad):
         n = self.units
@@ -426,23 +428,25 @@ class LSTMSequence(_SequenceOp):
         dc = np.zeros_like(dh) if dc is None else dc
         z, u = self.z, self._weight_rows(None, self.u, None)  # U, gates rolled
         steps, g, batch = z.shape
-        a, p = self._factors()
-        dz = _POOL.take((g, steps, batch), self.dtype)  # [4u, T, B]: dz_t is dz[:, t]
-        a4, dz4 = a.reshape(steps, 4, n, batch), dz.reshape(4, n, steps, batch)
-        tmp = np.empty_like(dh)
+        # the factors become the products in place, step by step (contiguous rows): slot t ends
+        # as [dh_t p_t; dz_t]
+        a = self._factors()
+        a5 = a.reshape(steps, 5, n, batch)
         for t in range(steps - 1, -1, -1):
             if dseq is not None:
                 dh += dseq[t]
             if dc_seq is not None:
                 dc += dc_seq[t]
-            np.multiply(dh, p[t], out=tmp)  # dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t)
-            dc += tmp
-            np.multiply(a4[t, 0], dh, out=dz4[0, :, t])  # o: its factor times dh
-            np.multiply(a4[t, 1:], dc, out=dz4[1:, :, t])  # i, f, c: theirs times dc
+            a5[t, :2] *= dh  # [dh_t o act'(c_t); dz_o]
+            dc += a5[t, 0]  # dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t)
+            a5[t, 2:] *= dc  # dz_i, dz_f, dz_c: their factors times dc
             if t:  # the initial states need no gradient
                 dc *= z[t, 2 * n : 3 * n]
-                np.matmul(u, dz[:, t], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
-        _POOL.give(a, p, u)
+                np.matmul(u, a[t, n:], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
+        # the weight GEMMs want [4u, T*B] (steps side by side in the columns)
+        dz = _POOL.take((g, steps, batch), self.dtype)
+        np.copyto(dz.transpose(1, 0, 2), a[:, n:])
+        _POOL.give(a, u)
         grads = self._grads(dz.reshape(g, -1), _roll(self.w, n), lambda r: _unroll(r, n))
         _POOL.give(dz)
         return grads
