@@ -196,9 +196,7 @@ class _SequenceOp(Function):
         hs[n:, steps] = 0
         return hs
 
-    def _weight_rows(
-        self, w, u, b, halve: Optional[float] = None
-    ) -> Tuple[np.ndarray, np.ndarray]:
+    def _weight_rows(self, w, u, b, halve: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
         """``[U; W; b]`` as ``[u+F(+1), g*u]`` in ``self.dtype``: (the array from ``_POOL`` that
         the caller gives back, the matrix, a view of it). The gate columns are rolled by one gate
         for LSTM (see ``_roll``), the first three gates (o, i, f) multiplied by ``halve`` if
