@@ -11,18 +11,26 @@ records ~15 graph nodes per time step. SimpleRNN and LSTM here cost, for the who
 - forward: one GEMM per step, ``z_t^T = [U; W; b]^T [h_{t-1}; x_t; 1]`` (``[g*u, u+F+1] @
   [u+F+1, B]``): the states are stored feature-major with x and a row of ones under them, so the
   input projection and the bias ride along in the recurrent GEMM, which writes ``z_t`` straight
-  into its slot; then in-place gate arithmetic;
+  into its slot; then in-place gate arithmetic. Step 0 multiplies only the x and bias rows
+  (h_0 = 0), and the LSTM's c_1 is just i * c~ (c_0 = 0);
 - backward: the elementwise derivative factors of all steps at once (vectorized over T); the step
   loop only carries dh (and dc) back through ``dh_{t-1} = U dz_t``; then ONE GEMM
-  ``dz [g*u, T*B] @ [h; x; 1]^T`` gives dU, dW and db together, and one more ``dx = dz W^T``;
+  ``dz [g*u, T*B] @ [h; x; 1]^T`` over steps 1..T-1 gives dU, dW and db together (step 0 adds
+  nothing to dU; its dW, db part is a small product), and one more ``dx = dz W^T``. The LSTM
+  turns its factors into dz in place, one contiguous ``[4u, B]`` slab per step, and copies them
+  into the ``[4u, T*B]`` layout of those GEMMs once at the end (cheaper than writing every step's
+  rows into that strided layout);
 - memory: the multi-megabyte work arrays come from ``_POOL`` (reused from call to call; fresh
-  ones cost a page fault per 4 KB - see ``_BufferPool``).
+  ones cost a page fault per 4 KB - see ``_BufferPool``), and so do the rearranged weights.
 
 Feature-major (``[k, B]`` per step) because OpenBLAS runs these small GEMMs fastest that way
 (measured on 2 cores: ``[512, 128] @ [128, 64]`` at ~320 GFLOP/s, the batch-major
-``[64, 128] @ [128, 512]`` at ~150) and each gate is then a contiguous block of rows. Measured on
-2 cores, the LSTM(128) training step of ``benchmarks/bench_rnn.py`` spends about two thirds of its
-time in those GEMMs.
+``[64, 128] @ [128, 512]`` at ~150) and each gate is then a contiguous block of rows; the weights
+go in as a C-contiguous ``[g*u, u+F+1]`` copy (~8% faster than the transposed view, see
+``_gate_matrix``). Measured on 2 cores, the LSTM(128) op of ``benchmarks/bench_rnn.py`` (batch
+64, 20 steps) spends about 60% of its forward + backward time in those GEMMs, which run near
+the BLAS peak; most of the rest is numpy's elementwise calls (11 a step, forward and backward,
+plus the vectorized passes over all steps).
 
 Keyword arguments common to all three: ``activation`` (and ``recurrent_activation``) names from
 ``FUSED_ACTIVATIONS``; ``return_sequences`` (output ``[B, T, u]`` instead of the last state
@@ -250,8 +258,8 @@ class _SequenceOp(Function):
     ) -> Tuple:
         """(dx, dW, dU, db) from the pre-activation grads ``dz [g*u, T*B]`` whose rows match
         ``w``'s columns: dU, dW and db from one GEMM ``dz @ [h; x; 1]^T`` (``[g*u, T*B] @
-        [T*B, u+F+1]``); ``layout`` turns a ``[g*u, m]`` block into the weight layout
-        ``[m, g*u]`` (a fresh array)."""
+        [T*B, u+F+1]``, step 0 apart); ``layout`` turns a ``[g*u, m]`` block into the weight
+        layout ``[m, g*u]`` (a fresh array)."""
         need, n, feats = self.needs_input_grad, self.units, w.shape[0]
         dx = dw = du = db = None
         if need[0]:
@@ -274,7 +282,8 @@ class _SequenceOp(Function):
 
 def _small_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """``out = a @ b`` for a small inner size (step 0's x and bias rows): numpy's matmul takes a
-    slow non-BLAS loop for an inner size of 1 (~30 us here), a broadcast product does not."""
+    slow non-BLAS loop for an inner size of 1 (~30 us for LSTM(128) at batch 64), a broadcast
+    product does not."""
     if a.shape[1] == 1:
         np.multiply(a, b, out=out)
     else:
