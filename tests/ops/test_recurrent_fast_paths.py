@@ -95,3 +95,33 @@ def test_step_zero_paths_equal_reference(op, steps, feats, bias, activation):
         if op is ops.LSTMSequence:
             params.update(return_cell=True, return_sequences=True)
         _check(op, arrs, params, [True] * len(arrs))
+
+
+@pytest.mark.parametrize("op", FUSED, ids=lambda o: o.__name__)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_weights_in_either_memory_order_equal_reference(op, order):
+    """The weight matrices are rearranged one way for C-ordered and another for F-ordered U (the
+    orthogonal initializer makes F-ordered ones); forward and backward agree with the reference
+    either way, LSTM with its default activations (the halved-gates path) and others."""
+    rng = np.random.default_rng(7)
+    units, g = 3, GATES[op] * 3
+    arrs = [rng.normal(size=(2, 4, 2)), rng.normal(0, 0.7, (2, g)), rng.normal(0, 0.7, (units, g))]
+    arrs = [np.asarray(a, order=order) for a in arrs] + [rng.normal(0, 0.5, g)]
+    assert arrs[2].flags.f_contiguous == (order == "F")
+    for activation in ("tanh", "relu"):
+        params = {"activation": activation, "return_sequences": True}
+        _check(op, arrs, params, [True] * len(arrs))
+
+
+def test_large_pool_arrays_are_aligned_reused_and_writable():
+    """Arrays from HUGE_FROM bytes up come from their own 2 MB-aligned mapping (huge pages where
+    the system has them) and are handed on like the small ones."""
+    pool = ops.recurrent._BufferPool()
+    shape = (pool.HUGE_FROM // 4 + 5,)
+    a = pool.take(shape, np.float32)
+    assert a.shape == shape and a.dtype == np.float32 and a.flags.writeable
+    assert a.ctypes.data % (2 << 20 if ops.recurrent._HUGE_PAGES else 64) == 0
+    a[:] = 1.5
+    assert a.sum() == 1.5 * a.size
+    pool.give(a)
+    assert pool.take(shape, np.float32) is a

@@ -16,12 +16,10 @@ records ~15 graph nodes per time step. SimpleRNN and LSTM here cost, for the who
 - backward: the elementwise derivative factors of all steps at once (vectorized over T); the step
   loop only carries dh (and dc) back through ``dh_{t-1} = U dz_t``; then ONE GEMM
   ``dz [g*u, T*B] @ [h; x; 1]^T`` over steps 1..T-1 gives dU, dW and db together (step 0 adds
-  nothing to dU; its dW, db part is a small product), and one more ``dx = dz W^T``. The LSTM
-  turns its factors into dz in place, one contiguous ``[4u, B]`` slab per step, and copies them
-  into the ``[4u, T*B]`` layout of those GEMMs once at the end (cheaper than writing every step's
-  rows into that strided layout);
+  nothing to dU; its dW, db part is a small product), and one more ``dx = dz W^T``;
 - memory: the multi-megabyte work arrays come from ``_POOL`` (reused from call to call; fresh
-  ones cost a page fault per 4 KB - see ``_BufferPool``), and so do the rearranged weights.
+  ones cost a page fault per 4 KB; the large ones sit on 2 MB pages where the system allows -
+  see ``_BufferPool``), and so do the rearranged weights.
 
 Feature-major (``[k, B]`` per step) because OpenBLAS runs these small GEMMs fastest that way
 (measured on 2 cores: ``[512, 128] @ [128, 64]`` at ~320 GFLOP/s, the batch-major
@@ -29,7 +27,7 @@ Feature-major (``[k, B]`` per step) because OpenBLAS runs these small GEMMs fast
 go in as a C-contiguous ``[g*u, u+F+1]`` copy (~8% faster than the transposed view, see
 ``_gate_matrix``). Measured on 2 cores, the LSTM(128) op of ``benchmarks/bench_rnn.py`` (batch
 64, 20 steps) spends about 60% of its forward + backward time in those GEMMs, which run near
-the BLAS peak; most of the rest is numpy's elementwise calls (11 a step, forward and backward,
+the BLAS peak; most of the rest is numpy's elementwise calls (13 a step, forward and backward,
 plus the vectorized passes over all steps).
 
 Keyword arguments common to all three: ``activation`` (and ``recurrent_activation``) names from
@@ -40,6 +38,7 @@ processing order, as in Keras).
 
 from __future__ import annotations
 
+import mmap
 import threading
 import weakref
 from typing import Callable, Dict, List, Optional, Tuple
@@ -126,7 +125,15 @@ class _BufferPool:
     arrays at the end of backward. At most ``max_bytes`` are kept; beyond that the oldest are
     freed. Arrays start on a 64-byte boundary (numpy's own large arrays start 16 bytes into a
     page, so every AVX-512 load would straddle two cache lines).
+
+    Arrays of ``HUGE_FROM`` bytes or more are mapped on their own, 2 MB aligned, with
+    ``madvise(MADV_HUGEPAGE)`` where the platform has it: with 2 MB pages the steps' strided
+    rows (one 256-byte row every few KB) stop missing the TLB (measured on 2 cores: the LSTM(128)
+    training step of ``benchmarks/bench_rnn.py`` 1-3% faster). Where transparent huge pages are
+    off, the advice does nothing. Such an array holds whole 2 MB pages once touched.
     """
+
+    HUGE_FROM = 1 << 19
 
     def __init__(self, max_bytes: int = 64 << 20) -> None:
         self.max_bytes = max_bytes
@@ -142,8 +149,17 @@ class _BufferPool:
                 if arr.shape == shape and arr.dtype == dtype:
                     return self._free.pop(k)
         nbytes = int(np.prod(shape)) * dtype.itemsize
-        raw = np.empty(nbytes + 64, np.uint8)  # 64-byte aligned: no vector load straddles a line
-        start = -raw.ctypes.data % 64
+        raw, align = None, 64  # 64-byte aligned: no vector load straddles a line
+        if nbytes >= self.HUGE_FROM and _HUGE_PAGES:
+            align = 2 << 20
+            size = -(-nbytes // align) * align + align  # whole huge pages, room to align
+            mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            raw = np.frombuffer(mapping, np.uint8)
+            start = -raw.ctypes.data % align
+            mapping.madvise(mmap.MADV_HUGEPAGE, start, size - start)
+        else:
+            raw = np.empty(nbytes + align, np.uint8)
+            start = -raw.ctypes.data % align
         return raw[start : start + nbytes].view(dtype).reshape(shape)
 
     def give(self, *arrays: np.ndarray) -> None:
@@ -159,6 +175,7 @@ class _BufferPool:
         weakref.finalize(owner, self.give, *arrays)
 
 
+_HUGE_PAGES = all(hasattr(mmap, a) for a in ("MADV_HUGEPAGE", "MAP_PRIVATE", "MAP_ANONYMOUS"))
 _POOL = _BufferPool()
 
 
@@ -204,40 +221,53 @@ class _SequenceOp(Function):
         hs[n:, steps] = 0
         return hs
 
-    def _weight_rows(self, w, u, b, halve: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """``[U; W; b]`` as ``[u+F(+1), g*u]`` in ``self.dtype``: (the array from ``_POOL`` that
-        the caller gives back, the matrix, a view of it). The gate columns are rolled by one gate
-        for LSTM (see ``_roll``), the first three gates (o, i, f) multiplied by ``halve`` if
-        given. The rows are padded by 16 numbers: a row stride of a power of two bytes (g*u =
-        512) makes the transposing copy in ``_gate_matrix`` four times slower."""
-        parts = [u] + ([w] if w is not None else []) + ([b[None]] if b is not None else [])
-        rows, cols = sum(p.shape[0] for p in parts), u.shape[1]
-        buf = _POOL.take((rows, cols + 16), self.dtype)
-        mk, n, k = buf[:, :cols], self.units, 0
-        for p in parts:
-            dst, k = mk[k : k + p.shape[0]], k + p.shape[0]
-            if self.gates == 1:
-                np.copyto(dst, p)
-                continue
-            if halve is None:
-                np.copyto(dst[:, :n], p[:, 3 * n :])
-                np.copyto(dst[:, n:], p[:, : 3 * n])
-            else:
-                np.multiply(p[:, 3 * n :], halve, out=dst[:, :n])
-                np.multiply(p[:, : 2 * n], halve, out=dst[:, n : 3 * n])
-                np.copyto(dst[:, 3 * n :], p[:, 2 * n : 3 * n])
-        return buf, mk
+    def _rolled_copy(self, dst: np.ndarray, src: np.ndarray, halve: Optional[float]) -> None:
+        """``dst = src`` for ``[g*u, m]`` blocks (gates along the first axis, in Keras' order in
+        ``src``): LSTM's gates rolled to o, i, f, c (see ``_roll``), o, i, f times ``halve``."""
+        n = self.units
+        if self.gates == 1:
+            np.copyto(dst, src)
+        elif halve is None:
+            np.copyto(dst[:n], src[3 * n :])
+            np.copyto(dst[n:], src[: 3 * n])
+        else:
+            np.multiply(src[3 * n :], halve, out=dst[:n])
+            np.multiply(src[: 2 * n], halve, out=dst[n : 3 * n])
+            np.copyto(dst[3 * n :], src[2 * n : 3 * n])
 
     def _gate_matrix(self, w, u, b, halve: Optional[float] = None) -> np.ndarray:
-        """The forward GEMM's left operand ``[U; W; b]^T`` (``[g*u, u+F(+1)]``, C-contiguous,
-        from ``_POOL``; see ``_weight_rows``). A C-contiguous copy, not the transposed view:
-        measured on 2 cores, ``[512, 130] @ [130, 64]`` takes 22.5 us with it, 24.6 with the
-        view (the copy takes a fraction of the 19 steps' saving)."""
-        buf, mk = self._weight_rows(w, u, b, halve)
-        m = _POOL.take(mk.T.shape, self.dtype)
-        np.copyto(m, mk.T)
-        _POOL.give(buf)
+        """The forward GEMM's left operand ``[U; W; b]^T`` as a C-contiguous ``[g*u, u+F(+1)]``
+        array from ``_POOL`` in ``self.dtype``, gates rolled and halved as in ``_rolled_copy``.
+        C-contiguous, not a transposed view: measured on 2 cores, ``[512, 130] @ [130, 64]``
+        takes 22.5 us so, 24.6 with the view. From an F-ordered U (the orthogonal initializer
+        makes one) that is a plain copy; from a C-ordered U, numpy's transposing copy is four
+        times slower when the row stride is a power of two bytes (g*u = 512), so the rows go
+        first into an array padded by 16 numbers a row."""
+        parts = [u, w] + ([b[None]] if b is not None else [])
+        cols, k = u.shape[1], sum(p.shape[0] for p in parts)
+        m = _POOL.take((cols, k), self.dtype)
+        buf = None if u.flags.f_contiguous else _POOL.take((k, cols + 16), self.dtype)
+        dst = m if buf is None else buf[:, :cols].T  # [g*u, k] either way
+        j = 0
+        for p in parts:
+            self._rolled_copy(dst[:, j : j + p.shape[0]], p.T, halve)
+            j += p.shape[0]
+        if buf is not None:
+            np.copyto(m, dst)
+            _POOL.give(buf)
         return m
+
+    def _rolled_u(self) -> Tuple[np.ndarray, np.ndarray]:
+        """(the array from ``_POOL`` to give back, U with its gate columns rolled), in U's memory
+        order (a C-ordered copy of an F-ordered U would be a slow transposing copy)."""
+        shape = self.u.shape
+        if self.u.flags.f_contiguous:
+            buf = _POOL.take(shape[::-1], self.dtype)
+            ur = buf.T
+        else:
+            buf = ur = _POOL.take(shape, self.dtype)
+        self._rolled_copy(ur.T, self.u.T, None)
+        return buf, ur
 
     def _emit(self, hs: np.ndarray) -> np.ndarray:
         """``[B, T, u]`` (processing order) or the last state ``[B, u]`` from ``[u, T+1, B]``;
@@ -419,25 +449,23 @@ class LSTMSequence(_SequenceOp):
         c_out = cs.transpose(1, 0, 2)  # [u, T+1, B] like the h rows of hs
         return np.concatenate([out, self._emit(c_out)], axis=-1)
 
-    def _factors(self) -> np.ndarray:
+    def _factors(self) -> Tuple[np.ndarray, np.ndarray]:
         """The derivative factors of every step at once (vectorized over T), from ``_POOL``:
-        ``a [T, 5u, B] = [o act'(c_t); act(c_t) ract'(o); c~ ract'(i); c_{t-1} ract'(f);
-        i act'(c~)]``: dc_t gets dh_t times the first, and dz_t = the others times dh_t for o,
-        times dc_t for i, f, c."""
+        ``a [T, 4u, B] = [act(c_t) ract'(o); c~ ract'(i); c_{t-1} ract'(f); i act'(c~)]``
+        (dz_t = a_t times dh_t for o, times dc_t for i, f, c) and ``p = o act'(c_t)``
+        ``[T, u, B]``."""
         n, z, ac = self.units, self.z, self.ac
         o, i, cc = z[:, :n], z[:, n : 2 * n], z[:, 3 * n :]
-        steps, _, batch = z.shape
-        a = _POOL.take((steps, 5 * n, batch), self.dtype)
-        p, az = a[:, :n], a[:, n:]
+        a, p = _POOL.take(z.shape, self.dtype), _POOL.take(ac.shape, self.dtype)
+        self.dract(z[:, : 3 * n], a[:, : 3 * n])
+        a[:, :n] *= ac
+        a[:, n : 2 * n] *= cc
+        a[:, 2 * n : 3 * n] *= self.cs[:-1]
+        self.dact(cc, a[:, 3 * n :])
+        a[:, 3 * n :] *= i
         self.dact(ac, p)
         p *= o
-        self.dract(z[:, : 3 * n], az[:, : 3 * n])
-        az[:, :n] *= ac
-        az[:, n : 2 * n] *= cc
-        az[:, 2 * n : 3 * n] *= self.cs[:-1]
-        self.dact(cc, az[:, 3 * n :])
-        az[:, 3 * n :] *= i
-        return a
+        return a, p
 
     def backward(self, grad):
         n = self.units
@@ -447,27 +475,25 @@ class LSTMSequence(_SequenceOp):
             dc_seq, dc = self._upstream(grad_c)
         dseq, dh = self._upstream(grad)
         dc = np.zeros_like(dh) if dc is None else dc
-        z, (buf, u) = self.z, self._weight_rows(None, self.u, None)  # U, gates rolled
+        z, (buf, u) = self.z, self._rolled_u()  # U, gates rolled
         steps, g, batch = z.shape
-        # the factors become the products in place, step by step (contiguous rows): slot t ends
-        # as [dh_t p_t; dz_t]
-        a = self._factors()
-        a5 = a.reshape(steps, 5, n, batch)
+        a, p = self._factors()
+        dz = _POOL.take((g, steps, batch), self.dtype)  # [4u, T, B]: dz_t is dz[:, t]
+        a4, dz4 = a.reshape(steps, 4, n, batch), dz.reshape(4, n, steps, batch)
+        tmp = np.empty_like(dh)
         for t in range(steps - 1, -1, -1):
             if dseq is not None:
                 dh += dseq[t]
             if dc_seq is not None:
                 dc += dc_seq[t]
-            a5[t, :2] *= dh  # [dh_t o act'(c_t); dz_o]
-            dc += a5[t, 0]  # dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t)
-            a5[t, 2:] *= dc  # dz_i, dz_f, dz_c: their factors times dc
+            np.multiply(dh, p[t], out=tmp)  # dc_t = dc_{t+1} * f_{t+1} + dh_t * o * act'(c_t)
+            dc += tmp
+            np.multiply(a4[t, 0], dh, out=dz4[0, :, t])  # o: its factor times dh
+            np.multiply(a4[t, 1:], dc, out=dz4[1:, :, t])  # i, f, c: theirs times dc
             if t:  # the initial states need no gradient
                 dc *= z[t, 2 * n : 3 * n]
-                np.matmul(u, a[t, n:], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
-        # the weight GEMMs want [4u, T*B] (steps side by side in the columns)
-        dz = _POOL.take((g, steps, batch), self.dtype)
-        np.copyto(dz.transpose(1, 0, 2), a[:, n:])
-        _POOL.give(a, buf)
+                np.matmul(u, dz[:, t], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
+        _POOL.give(a, p, buf)
         grads = self._grads(dz.reshape(g, -1), _roll(self.w, n), lambda r: _unroll(r, n))
         _POOL.give(dz)
         return grads
