@@ -25,10 +25,11 @@ Feature-major (``[k, B]`` per step) because OpenBLAS runs these small GEMMs fast
 (measured on 2 cores: ``[512, 128] @ [128, 64]`` at ~320 GFLOP/s, the batch-major
 ``[64, 128] @ [128, 512]`` at ~150) and each gate is then a contiguous block of rows; the weights
 go in as a C-contiguous ``[g*u, u+F+1]`` copy (~8% faster than the transposed view, see
-``_gate_matrix``). Measured on 2 cores, the LSTM(128) op of ``benchmarks/bench_rnn.py`` (batch
-64, 20 steps) spends about 60% of its forward + backward time in those GEMMs, which run near
-the BLAS peak; most of the rest is numpy's elementwise calls (13 a step, forward and backward,
-plus the vectorized passes over all steps).
+``_gate_matrix``). Measured on 2 cores, the LSTM(128) op in the training step of
+``benchmarks/bench_rnn.py`` (batch 64, 20 steps) spends a little over half of its forward +
+backward time in those GEMMs, which run near the BLAS peak; most of the rest is numpy's
+elementwise calls (13 a step, forward and backward, plus the vectorized passes over all steps),
+bound by memory traffic more than by call overhead.
 
 Keyword arguments common to all three: ``activation`` (and ``recurrent_activation``) names from
 ``FUSED_ACTIVATIONS``; ``return_sequences`` (output ``[B, T, u]`` instead of the last state
