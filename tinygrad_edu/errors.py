@@ -75,6 +75,15 @@ class GradcheckError(TinygradEduError, AssertionError):
     """Analytic and numerical gradients disagree beyond the tolerance."""
 
 
+class TensorIndexError(ShapeError, IndexError):
+    """An index is out of range or of the wrong kind; an ``IndexError`` too, so iteration,
+    ``list(t)`` and unpacking stop where Python expects."""
+
+
+class InplaceModificationError(TinygradEduError, RuntimeError):
+    """A tensor an op saved for backward was written in place before ``backward()``."""
+
+
 class CheckpointError(TinygradEduError, OSError):
     """A saved model/weights file is missing, corrupt, or from a different architecture."""
 
@@ -115,6 +124,8 @@ __all__ = [
     "NotBuiltError",
     "GradientShapeError",
     "GradcheckError",
+    "TensorIndexError",
+    "InplaceModificationError",
     "CheckpointError",
     "suggest",
     "resolve",

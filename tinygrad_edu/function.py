@@ -32,12 +32,29 @@ Grad = Optional[np.ndarray]
 
 
 class Function:
-    """Base class of every op. Subclasses implement ``forward`` and ``backward``."""
+    """Base class of every op. Subclasses implement ``forward`` and ``backward``.
+
+    An op that borrows reusable work buffers (``tinygrad_edu.workspace``) overrides ``release``
+    to give them back; the engine calls it exactly when the op is done with them: right after
+    ``forward`` when no graph is recorded, after ``backward`` when the graph is freed. Arrays an
+    op returns (its output, its gradients) must never be views of such buffers.
+    """
 
     #: What the op needs of its input shapes, used in the ``ShapeError`` when numpy rejects them.
     shape_rule: str = "shapes this op accepts"
     needs_input_grad: Tuple[bool, ...] = ()
     parents: Tuple[Any, ...] = ()
+    #: the input versions when the op was recorded (the engine checks them in backward)
+    saved_versions: Any = ()
+    #: True when the subclass overrides ``release`` (set for each subclass, read by the engine)
+    releases: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.releases = cls.release is not Function.release
+
+    def release(self) -> None:
+        """Give back work buffers (called by the engine; the default op borrows none)."""
 
     def forward(self, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward")

@@ -16,6 +16,7 @@ array([[2., 4.]], dtype=float32)
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from heapq import heappop, heappush
 from itertools import count
 from typing import Any, Optional, Tuple
@@ -24,16 +25,26 @@ import numpy as np
 
 from . import ops
 from ._shapes import as_numeric_array, unbroadcast
-from .errors import GradientShapeError, ShapeError, TinygradEduError
+from .errors import (
+    ConfigError,
+    GradientShapeError,
+    InplaceModificationError,
+    ShapeError,
+    TensorIndexError,
+    TinygradEduError,
+)
 from .function import Function
 
 
-class _GradMode:
-    enabled = True
+#: Grad mode lives in a context variable: each thread (and each asyncio task) has its own, so a
+#: ``predict`` under ``no_grad`` in one thread never switches recording off in another.
+_grad_enabled: ContextVar[bool] = ContextVar("tinygrad_edu_grad_enabled", default=True)
 
 
 class no_grad:
     """Context manager (and decorator) in which no graph is recorded: for inference and updates.
+
+    Grad mode is per thread (and per async task): ``no_grad`` here changes nothing elsewhere.
 
     >>> with no_grad():
     ...     y = Tensor([1.0], requires_grad=True) * 2
@@ -42,12 +53,11 @@ class no_grad:
     """
 
     def __enter__(self) -> "no_grad":
-        self.prev = _GradMode.enabled
-        _GradMode.enabled = False
+        self.__dict__.setdefault("_tokens", []).append(_grad_enabled.set(False))
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _GradMode.enabled = self.prev
+        _grad_enabled.reset(self._tokens.pop())
 
     def __call__(self, fn):
         def wrapper(*args, **kwargs):
@@ -59,7 +69,8 @@ class no_grad:
 
 
 def is_grad_enabled() -> bool:
-    return _GradMode.enabled
+    """True when ops record the graph (in this thread / async task)."""
+    return _grad_enabled.get()
 
 
 #: creation numbers: ``next(_creation)`` for every new tensor (see the module docstring)
@@ -94,8 +105,17 @@ class Tensor:
     # ``logits``: for a softmax/sigmoid output, the tensor it was computed from, so cross-entropy
     # losses can work from logits (finite even when a probability rounds to exactly 0 or 1);
     # ``logits_kind`` says which ("softmax" or "sigmoid"): a loss only uses logits of its kind.
+    #
+    # In-place safety (the version counter, as in PyTorch): ``_version`` counts in-place writes
+    # made through the library (``assign``, optimizer updates); every recorded op notes the
+    # versions of its inputs, and ``backward`` refuses an input whose version moved. Raw numpy
+    # writes (``w.data[...] = 0``) cannot be counted, so the ``data`` property, while an op of a
+    # live graph holds the tensor (``_saves`` > 0), hands out the array after keeping a copy
+    # (``_snap``, taken at creation number ``_snap_seq``); ``backward`` compares the array with
+    # that copy. Reading costs one copy per new graph; nothing is copied on the hot path (the
+    # engine and the optimizers use ``_data``).
     __slots__ = (
-        "data",
+        "_data",
         "grad",
         "requires_grad",
         "_ctx",
@@ -105,6 +125,11 @@ class Tensor:
         "logits",
         "logits_kind",
         "_seq",
+        "_version",
+        "_saves",
+        "_saved_at",
+        "_snap",
+        "_snap_seq",
         "__weakref__",
     )
     __array_ufunc__ = None  # make numpy defer to our reflected operators: np_array * tensor
@@ -112,9 +137,9 @@ class Tensor:
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None
     ) -> None:
-        self.data = _as_array(data, dtype)
+        self._data = _as_array(data, dtype)
         self.grad: Optional[np.ndarray] = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = _check_flag(requires_grad, "requires_grad")
         self._ctx: Optional[Function] = None
         self._leaf = True
         self._retain = False
@@ -122,23 +147,69 @@ class Tensor:
         self.logits: Optional["Tensor"] = None
         self.logits_kind: Optional[str] = None
         self._seq = next(_creation)
+        self._version = self._saves = self._saved_at = self._snap_seq = 0
+        self._snap: Optional[np.ndarray] = None
+
+    # ---------------------------------------------------------------- the array and its version
+    @property
+    def data(self) -> np.ndarray:
+        """The numpy array. Writing into it while a graph that saved this tensor is alive makes
+        that graph's ``backward`` raise ``InplaceModificationError`` (see the class comment)."""
+        if self._saves > 0 and self._snap_seq < self._saved_at:
+            self._take_snapshot()
+        return self._data
+
+    @data.setter
+    def data(self, value: np.ndarray) -> None:
+        # a new array object: arrays saved by ops stay as they were, so no version change
+        self._data = value if isinstance(value, np.ndarray) else _as_array(value, None)
+        self._snap = None
+
+    def _take_snapshot(self) -> None:
+        if self._snap is not None and not _same_values(self._snap, self._data):
+            self._version += 1  # written through an earlier reference since the last copy
+        self._snap = self._data.copy()
+        self._snap_seq = next(_creation)
+
+    def _bump_version(self) -> None:
+        """Record an in-place write made through the library (after it happened)."""
+        self._version += 1
+        self._snap = None
+
+    def assign(self, value: Any) -> "Tensor":
+        """Write ``value`` into this tensor's array in place (optimizers keep references to the
+        array), counting it as an in-place modification. Shapes must match (broadcasting is
+        allowed, as in ``arr[...] = value``)."""
+        value = np.asarray(_raw(value))
+        try:
+            np.copyto(self._data, value, casting="same_kind")
+        except (ValueError, TypeError) as exc:
+            raise ShapeError(
+                where="Tensor.assign",
+                expected=f"values of shape {self.shape} (or one that broadcasts to it), "
+                f"dtype castable to {self.dtype}",
+                got=f"shape {value.shape}, dtype {value.dtype}",
+                fix="reshape the values to the tensor's shape first",
+            ) from exc
+        self._bump_version()
+        return self
 
     # ---------------------------------------------------------------- numpy-like properties
     @property
     def shape(self) -> Tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
@@ -153,26 +224,38 @@ class Tensor:
         return self.data
 
     def item(self) -> float:
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __len__(self) -> int:
-        return len(self.data)
+        if self._data.ndim == 0:
+            raise TensorIndexError(
+                where="len(Tensor)",
+                expected="a tensor with at least one axis",
+                got="a 0-d tensor (a single number)",
+                fix="use t.item() to get the number",
+            )
+        return len(self._data)
+
+    def __iter__(self):
+        """Rows along the first axis, each a tensor in the graph (``for row in t``, ``a, b = t``)."""
+        for k in range(len(self)):
+            yield self[k]
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         return f"Tensor({body}, dtype={self.dtype}{grad})"
 
     # ---------------------------------------------------------------- autograd
     def detach(self) -> "Tensor":
-        """The same data, cut off from the graph (no grad)."""
-        return Tensor(self.data)
+        """The same data (the same memory), cut off from the graph (no grad)."""
+        return Tensor(self._data)
 
     def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this intermediate tensor after backward."""
@@ -205,7 +288,7 @@ class Tensor:
                 "backward(retain_graph=True) the first time",
             )
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise ShapeError(
                     where="Tensor.backward",
                     expected="a one-element tensor (a scalar loss), or an explicit grad",
@@ -213,9 +296,9 @@ class Tensor:
                     fix="reduce it first (loss.mean() or loss.sum()), or pass "
                     "grad=np.ones(shape) to weight every element",
                 )
-            grad = np.ones(self.data.shape, self.data.dtype)
+            grad = np.ones(self._data.shape, self._data.dtype)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.dtype)
+            grad = as_numeric_array(_raw(grad), "Tensor.backward(grad=...)").astype(self.dtype)
             if grad.shape != self.shape:
                 raise ShapeError(
                     where="Tensor.backward",
@@ -269,16 +352,16 @@ class Tensor:
 
     # comparisons give plain numpy boolean masks (no gradient flows through a comparison)
     def __gt__(self, other):
-        return self.data > _raw(other)
+        return self._data > _operand(other, "comparison")
 
     def __ge__(self, other):
-        return self.data >= _raw(other)
+        return self._data >= _operand(other, "comparison")
 
     def __lt__(self, other):
-        return self.data < _raw(other)
+        return self._data < _operand(other, "comparison")
 
     def __le__(self, other):
-        return self.data <= _raw(other)
+        return self._data <= _operand(other, "comparison")
 
     def matmul(self, other):
         return self @ other
@@ -393,7 +476,7 @@ class Tensor:
 
 # -------------------------------------------------------------------- the engine
 def _raw(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _raw_index(index: Any) -> Any:
@@ -402,24 +485,51 @@ def _raw_index(index: Any) -> Any:
     return _raw(index)
 
 
+def _same_values(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal arrays, NaN equal to NaN (a NaN saved by an op is not a modification)."""
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+
+
+def _check_flag(value: Any, what: str) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ConfigError(
+        where="Tensor()",
+        expected=f"{what}=True or False",
+        got=repr(value),
+        fix=f"pass {what}=True",
+    )
+
+
+def _operand(x: Any, op: str) -> Any:
+    """The array or Python number on the other side of an operator; ``None``, strings and other
+    non-numbers are refused (numpy would turn ``None`` into NaN without a word)."""
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (bool, int, float, np.number, np.bool_)):
+        return x
+    return as_numeric_array(x, f"Tensor {op}")
+
+
 def _lift(x: Any, like: Tensor) -> Tensor:
     """A Python/numpy operand -> a constant Tensor of ``like``'s dtype (float32 stays float32)."""
     if isinstance(x, Tensor):
         return x
-    return _new_tensor(np.asarray(x, dtype=like.data.dtype), None)
+    return _new_tensor(np.asarray(_operand(x, "operator"), dtype=like._data.dtype), None)
 
 
 def _new_tensor(data: np.ndarray, ctx: Optional[Function]) -> Tensor:
     """A tensor around ``data`` without ``__init__``'s conversions: made by ``ctx`` (requires
     grad), or a constant when ``ctx`` is None. The hot path: every op output is made here."""
     t = Tensor.__new__(Tensor)
-    t.data = data
-    t.grad = t.name = t.logits = t.logits_kind = None
+    t._data = data
+    t.grad = t.name = t.logits = t.logits_kind = t._snap = None
     t._ctx = ctx
     t.requires_grad = ctx is not None
     t._leaf = ctx is None
     t._retain = False
     t._seq = next(_creation)
+    t._version = t._saves = t._saved_at = t._snap_seq = 0
     return t
 
 
@@ -429,16 +539,23 @@ def _with_logits(out: Tensor, logits: Optional[Tensor], kind: str) -> Tensor:
 
 
 def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
-    """Run one op on tensors; record it in the graph when a gradient will be needed."""
+    """Run one op on tensors; record it in the graph when a gradient will be needed.
+
+    Recording notes, for each input, its version (``backward`` checks it did not change) and
+    that a live op holds it (``_saves``). An op not recorded gives its work buffers back at once
+    (``Function.release``); a recorded one when ``backward`` frees it."""
     fn = fn_cls()
     needs = tuple([t.requires_grad for t in inputs])
     fn.needs_input_grad = needs
     try:
-        data = fn.forward(*[t.data for t in inputs], **params)
+        data = fn.forward(*[t._data for t in inputs], **params)
     except (ValueError, IndexError) as exc:
+        if fn.releases:
+            fn.release()
         if isinstance(exc, TinygradEduError):
             raise
-        raise ShapeError(
+        error = TensorIndexError if isinstance(exc, IndexError) else ShapeError
+        raise error(
             str(exc),
             where=f"op '{fn_cls.__name__}'",
             expected=fn_cls.shape_rule,
@@ -447,9 +564,19 @@ def _apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
         ) from None
     if type(data) is not np.ndarray:  # numpy ufuncs turn 0-d results into numpy scalars
         data = np.asarray(data)
-    if True in needs and _GradMode.enabled:
+    if True in needs and _grad_enabled.get():
+        out = _new_tensor(data, fn)
         fn.parents = inputs
-        return _new_tensor(data, fn)
+        seq = out._seq
+        versions = []
+        for t in inputs:
+            versions.append(t._version)
+            t._saves += 1
+            t._saved_at = seq
+        fn.saved_versions = versions
+        return out
+    if fn.releases:
+        fn.release()
     return _new_tensor(data, None)
 
 
@@ -481,7 +608,9 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     the negated creation number) the op outputs reached but not yet processed. A tensor is
     popped only after every newer one, so all its consumers have already added their share.
     Leaves (weights, inputs) have nothing to pass on: they only collect, in ``leaves``, and
-    keep their sums at the end."""
+    keep their sums at the end. Before an op's backward runs, its inputs and output are checked
+    unmodified since it ran (``_check_unmodified``); after it, unless ``retain_graph``, the op
+    is freed: unlinked and its work buffers released."""
     grads = {root: grad}
     leaves = {}
     waiting = [(-root._seq, id(root), root)]  # id(): a tie-breaker that never compares tensors
@@ -494,16 +623,17 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             _keep_grad(t, g, handed)
         if fn is None:
             continue
+        parents = fn.parents
+        _check_unmodified(fn, t, parents)
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
-        parents = fn.parents
         if len(in_grads) != len(parents):
             _check_grad_count(fn, in_grads)
         for p, pg, need in zip(parents, in_grads, fn.needs_input_grad):
             if not need or pg is None:
                 continue
-            if pg.shape != p.data.shape:
+            if pg.shape != p._data.shape:
                 pg = _unbroadcast_grad(fn, pg, p)
             if p._ctx is None:  # a leaf
                 prev = leaves.get(p)
@@ -516,15 +646,53 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             else:
                 grads[p] = prev + pg
         if not retain_graph:
-            t._ctx = None
+            _free(t, fn, parents)
     for t, g in leaves.items():
         _keep_grad(t, g, handed)
+
+
+def _free(t: Tensor, fn: Function, parents: tuple) -> None:
+    """Unlink a processed op from the graph: its inputs are no longer held by it, and its work
+    buffers go back (the gradients it returned were fresh arrays, never views of them)."""
+    t._ctx = None
+    for p in parents:
+        p._saves -= 1
+    if fn.releases:
+        fn.release()
+
+
+def _check_unmodified(fn: Function, out: Tensor, parents: tuple) -> None:
+    """Refuse an op whose input (or output) was written in place after the op ran: its saved
+    arrays no longer hold what the forward pass used, so its gradient would be wrong."""
+    for k, (p, version) in enumerate(zip(parents, fn.saved_versions)):
+        if p._version != version or _written_since(p, out._seq):
+            raise _inplace_error(fn, p, f"input {k}")
+    if out._version or _written_since(out, out._seq):
+        raise _inplace_error(fn, out, "output")
+
+
+def _written_since(t: Tensor, seq: int) -> bool:
+    """``t.data`` was handed out after creation number ``seq`` and differs from the copy kept."""
+    return t._snap is not None and t._snap_seq > seq and not _same_values(t._snap, t._data)
+
+
+def _inplace_error(fn: Function, t: Tensor, role: str) -> InplaceModificationError:
+    name = f" '{t.name}'" if t.name else ""
+    return InplaceModificationError(
+        f"the tensor{name} of shape {t.shape} ({role} of op '{fn.name}') was modified in place "
+        "after the op saved it, so the gradient would be computed from the wrong values",
+        where="Tensor.backward",
+        expected=f"{role} of '{fn.name}' unchanged between the forward pass and backward()",
+        got="values written into it (.data[...] = ..., assign, or an optimizer step)",
+        fix="change weights only after backward() (opt.step() after loss.backward()); to edit "
+        "values mid-graph, compute a new tensor (y = y.clip(0, 1)) instead of writing into .data",
+    )
 
 
 def _keep_grad(t: Tensor, g: np.ndarray, handed: set) -> None:
     """Leaves (and retain_grad tensors) keep their gradient, summed over backward calls until
     zero_grad()."""
-    g = _keepable(g, t.data.dtype, handed)
+    g = _keepable(g, t._data.dtype, handed)
     t.grad = g if t.grad is None else t.grad + g
 
 
@@ -543,11 +711,11 @@ def _check_grad_count(fn: Function, in_grads: tuple) -> None:
 
 
 def _unbroadcast_grad(fn: Function, pg: np.ndarray, p: Tensor) -> np.ndarray:
-    reduced = unbroadcast(pg, p.data.shape)
+    reduced = unbroadcast(pg, p._data.shape)
     if reduced is None:
         raise GradientShapeError(
             where=f"op '{fn.name}'",
-            expected=f"a gradient shaped like its input {p.data.shape}",
+            expected=f"a gradient shaped like its input {p._data.shape}",
             got=f"{pg.shape}",
             fix=f"{fn.name}.backward must return one gradient per input, "
             "each with that input's shape (or a broadcast of it)",
