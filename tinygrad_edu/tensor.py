@@ -27,6 +27,7 @@ from . import ops
 from ._shapes import as_numeric_array, unbroadcast
 from .errors import (
     ConfigError,
+    DataError,
     GradientShapeError,
     InplaceModificationError,
     ShapeError,
@@ -343,9 +344,9 @@ class Tensor:
         return _apply(ops.MatMul, _lift(other, self), self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return _apply(ops.Pow, self, exponent)
-        return _apply(ops.PowScalar, self, exponent=exponent)
+        if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
+            return _apply(ops.PowScalar, self, exponent=exponent)
+        return _apply(ops.Pow, self, _lift(exponent, self))
 
     def __rpow__(self, base):
         return _apply(ops.Pow, _lift(base, self), self)
@@ -508,6 +509,14 @@ def _operand(x: Any, op: str) -> Any:
         return x._data
     if isinstance(x, (bool, int, float, np.number, np.bool_)):
         return x
+    if x is None or isinstance(x, (str, bytes)):
+        raise DataError(
+            where=f"Tensor {op}",
+            expected="a number, a numpy array or a Tensor",
+            got=repr(x) if x is None else f"the {type(x).__name__} {x!r}",
+            fix="compute the value first (a missing return gives None), or convert text with "
+            "float(value)",
+        )
     return as_numeric_array(x, f"Tensor {op}")
 
 
