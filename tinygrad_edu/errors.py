@@ -88,6 +88,11 @@ class CheckpointError(TinygradEduError, OSError):
     """A saved model/weights file is missing, corrupt, or from a different architecture."""
 
 
+class DivergenceError(TinygradEduError, FloatingPointError):
+    """Training diverged: a loss, a gradient or an updated weight became NaN/inf. The step that
+    met it was not applied (or was undone), so the weights stay the last finite ones."""
+
+
 def suggest(name: str, valid) -> str:
     """Return a 'did you mean' hint listing the valid names, closest first."""
     import difflib
@@ -127,6 +132,7 @@ __all__ = [
     "TensorIndexError",
     "InplaceModificationError",
     "CheckpointError",
+    "DivergenceError",
     "suggest",
     "resolve",
 ]
