@@ -16,6 +16,7 @@ LEVELS = {
     "_rng": 0,
     "datasets": 0,
     "function": 1,
+    "workspace": 1,
     "ops": 2,
     "tensor": 3,
     "functional": 4,

@@ -111,17 +111,3 @@ def test_weights_in_either_memory_order_equal_reference(op, order):
     for activation in ("tanh", "relu"):
         params = {"activation": activation, "return_sequences": True}
         _check(op, arrs, params, [True] * len(arrs))
-
-
-def test_large_pool_arrays_are_aligned_reused_and_writable():
-    """Arrays from HUGE_FROM bytes up come from their own 2 MB-aligned mapping (huge pages where
-    the system has them) and are handed on like the small ones."""
-    pool = ops.recurrent._BufferPool()
-    shape = (pool.HUGE_FROM // 4 + 5,)
-    a = pool.take(shape, np.float32)
-    assert a.shape == shape and a.dtype == np.float32 and a.flags.writeable
-    assert a.ctypes.data % (2 << 20 if ops.recurrent._HUGE_PAGES else 64) == 0
-    a[:] = 1.5
-    assert a.sum() == 1.5 * a.size
-    pool.give(a)
-    assert pool.take(shape, np.float32) is a

@@ -14,6 +14,7 @@ if str(Path(__file__).parent) not in sys.path:  # entries_recurrent sits beside 
     sys.path.insert(0, str(Path(__file__).parent))
 
 from entries_recurrent import GATES, SMOOTH, np_lstm, sequence_case  # noqa: E402
+from op_table import case  # noqa: E402
 
 from tinygrad_edu import (  # noqa: E402  # noqa: E402
     ConfigError,
@@ -204,8 +205,8 @@ def test_smooth_activations_are_the_gradchecked_subset():
 
 @pytest.mark.parametrize("op", [ops.SimpleRNNSequence, ops.LSTMSequence], ids=lambda o: o.__name__)
 def test_pooled_buffers_never_mix_live_graphs(op):
-    """SimpleRNN and LSTM take their large work arrays from a pool that hands them on from call
-    to call: two graphs alive at once, one of them kept with ``retain_graph=True`` and run
+    """SimpleRNN and LSTM borrow their large work arrays from a pool that hands them on from op
+    to op (``tinygrad_edu.workspace``): two graphs alive at once, one of them kept with ``retain_graph=True`` and run
     backward twice, must still give exactly what each gives alone."""
     rng = np.random.default_rng(5)
     g, n = GATES[op], 3
@@ -234,14 +235,23 @@ def test_pooled_buffers_never_mix_live_graphs(op):
             np.testing.assert_allclose(t.grad, w * (2 if k == 0 else 1), rtol=1e-12)
 
 
-def test_buffer_pool_reuses_aligned_arrays_and_keeps_at_most_its_budget():
-    pool = ops.recurrent._BufferPool(max_bytes=3 * 800)
-    a = pool.take((10, 20), np.float32)
-    assert a.shape == (10, 20) and a.dtype == np.float32 and a.ctypes.data % 64 == 0
-    pool.give(a)
-    assert pool.take((10, 20), np.float32) is a  # handed on, not freed
-    assert pool.take((10, 20), np.float32) is not a  # ... once
-    b, c, d, e = (pool.take((10, 20), np.float32) for _ in range(4))
-    pool.give(b, c, d, e)  # 4 x 800 bytes: the oldest (b) goes
-    assert {id(pool.take((10, 20), np.float32)) for _ in range(3)} == {id(c), id(d), id(e)}
-    assert pool.take((20, 10), np.float32).shape == (20, 10)
+@pytest.mark.parametrize("op", OPS, ids=lambda o: o.__name__)
+@pytest.mark.parametrize("units", [1, 7, 64])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_each_op_equals_reference_at_units_1_7_64(op, units, go_backwards):
+    """float64, every output form: one unit (where a weight-grad block's transpose is already
+    contiguous), a few, and many (the sizes of real layers)."""
+    rng = np.random.default_rng(units)
+    g = GATES[op] * units
+    b_shape = (2, g) if op is ops.GRUSequence else (g,)
+    arrays = [
+        rng.normal(size=(3, 5, 2)),
+        rng.normal(0, 0.5, (2, g)),
+        rng.normal(0, 0.5 / np.sqrt(units), (units, g)),
+        rng.normal(0, 0.3, b_shape),
+    ]
+    for return_sequences in (False, True):
+        params = {"return_sequences": return_sequences, "go_backwards": go_backwards}
+        if op is ops.LSTMSequence:
+            params["return_cell"] = return_sequences
+        _equal_to_reference(op, case(*arrays, **params))

@@ -17,9 +17,11 @@ records ~15 graph nodes per time step. SimpleRNN and LSTM here cost, for the who
   loop only carries dh (and dc) back through ``dh_{t-1} = U dz_t``; then ONE GEMM
   ``dz [g*u, T*B] @ [h; x; 1]^T`` over steps 1..T-1 gives dU, dW and db together (step 0 adds
   nothing to dU; its dW, db part is a small product), and one more ``dx = dz W^T``;
-- memory: the multi-megabyte work arrays come from ``_POOL`` (reused from call to call; fresh
-  ones cost a page fault per 4 KB; the large ones sit on 2 MB pages where the system allows -
-  see ``_BufferPool``), and so do the rearranged weights.
+- memory: the multi-megabyte work arrays, and the rearranged weights, are borrowed from the
+  op's ``Workspace`` (``tinygrad_edu.workspace``: reused from call to call, since fresh ones
+  cost a page fault per 4 KB). Forward-only and backward-only temporaries go back as soon as the
+  pass ends; what backward reads stays until the engine calls ``release`` (the graph is freed, or
+  was never recorded). Everything returned - output and gradients - is a fresh array.
 
 Feature-major (``[k, B]`` per step) because OpenBLAS runs these small GEMMs fastest that way
 (measured on 2 cores: ``[512, 128] @ [128, 64]`` at ~320 GFLOP/s, the batch-major
@@ -39,15 +41,13 @@ processing order, as in Keras).
 
 from __future__ import annotations
 
-import mmap
-import threading
-import weakref
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
 from ..errors import ConfigError, ShapeError, suggest
 from ..function import Function
+from ..workspace import Workspace
 
 
 # ---------------------------------------------------------------- activations, in place
@@ -113,76 +113,9 @@ def _activation(name: str, op: str) -> Tuple[Callable, Callable]:
     return _ACTIVATIONS[name]
 
 
-# ---------------------------------------------------------------- reused work arrays
-class _BufferPool:
-    """Work arrays handed from one call to the next (most recently returned first).
-
-    A fresh multi-megabyte numpy array is mapped from the operating system page by page: the
-    first touch of every 4 KB costs a page fault and a zeroed page (measured: ~2,700 faults,
-    about a third of an LSTM(128) forward + backward at batch 64 over 20 steps). An array of the
-    same shape and dtype that an earlier call gave back is already mapped. Only arrays nothing
-    else can see are given back: an op's saved arrays when the op itself is garbage collected
-    (its graph was freed; a graph kept with ``retain_graph`` keeps them), its backward-only
-    arrays at the end of backward. At most ``max_bytes`` are kept; beyond that the oldest are
-    freed. Arrays start on a 64-byte boundary (numpy's own large arrays start 16 bytes into a
-    page, so every AVX-512 load would straddle two cache lines).
-
-    Arrays of ``HUGE_FROM`` bytes or more are mapped on their own, 2 MB aligned, with
-    ``madvise(MADV_HUGEPAGE)`` where the platform has it: with 2 MB pages the steps' strided
-    rows (one 256-byte row every few KB) stop missing the TLB (measured on 2 cores: the LSTM(128)
-    training step of ``benchmarks/bench_rnn.py`` 1-3% faster). Where transparent huge pages are
-    off, the advice does nothing. Such an array holds whole 2 MB pages once touched.
-    """
-
-    HUGE_FROM = 1 << 19
-
-    def __init__(self, max_bytes: int = 64 << 20) -> None:
-        self.max_bytes = max_bytes
-        self._free: List[np.ndarray] = []
-        self._lock = threading.Lock()
-
-    def take(self, shape: Tuple[int, ...], dtype) -> np.ndarray:
-        """An uninitialized array of this shape and dtype."""
-        shape, dtype = tuple(shape), np.dtype(dtype)
-        with self._lock:
-            for k in range(len(self._free) - 1, -1, -1):
-                arr = self._free[k]
-                if arr.shape == shape and arr.dtype == dtype:
-                    return self._free.pop(k)
-        nbytes = int(np.prod(shape)) * dtype.itemsize
-        raw, align = None, 64  # 64-byte aligned: no vector load straddles a line
-        if nbytes >= self.HUGE_FROM and _HUGE_PAGES:
-            align = 2 << 20
-            size = -(-nbytes // align) * align + align  # whole huge pages, room to align
-            mapping = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-            raw = np.frombuffer(mapping, np.uint8)
-            start = -raw.ctypes.data % align
-            mapping.madvise(mmap.MADV_HUGEPAGE, start, size - start)
-        else:
-            raw = np.empty(nbytes + align, np.uint8)
-            start = -raw.ctypes.data % align
-        return raw[start : start + nbytes].view(dtype).reshape(shape)
-
-    def give(self, *arrays: np.ndarray) -> None:
-        """Hand arrays back; the caller must keep no reference (nor any view) to them."""
-        with self._lock:
-            self._free.extend(arrays)
-            total = sum(a.nbytes for a in self._free)
-            while self._free and total > self.max_bytes:
-                total -= self._free.pop(0).nbytes
-
-    def give_when_gone(self, owner: object, *arrays: np.ndarray) -> None:
-        """Give ``arrays`` back once ``owner`` (the op that holds them) is garbage collected."""
-        weakref.finalize(owner, self.give, *arrays)
-
-
-_HUGE_PAGES = all(hasattr(mmap, a) for a in ("MADV_HUGEPAGE", "MAP_PRIVATE", "MAP_ANONYMOUS"))
-_POOL = _BufferPool()
-
-
 # ---------------------------------------------------------------- shared by every sequence op
 class _SequenceOp(Function):
-    """Shared plumbing: input checks, the state columns, output layout, upstream grads."""
+    """Shared plumbing of all three ops: input checks, output layout, upstream grads."""
 
     gates = 1
     shape_rule = "x [B, T, F], W [F, g*u], U [u, g*u], b [g*u] (g = number of gates)"
@@ -211,11 +144,36 @@ class _SequenceOp(Function):
         self.w, self.u, self.units, self.batch = w, u, n, x.shape[0]
         self.dtype = np.result_type(x, w, u)
 
+    def _emit(self, hs: np.ndarray) -> np.ndarray:
+        """``[B, T, u]`` (processing order) or the last state ``[B, u]`` from ``[u, T+1, B]``;
+        always a copy (``hs`` may be a workspace buffer)."""
+        if self.return_sequences:
+            return np.array(hs[:, 1:].transpose(2, 1, 0), order="C")
+        return np.array(hs[:, -1].T, order="C")
+
+    def _upstream(self, grad: np.ndarray) -> Tuple[Optional[np.ndarray], np.ndarray]:
+        """(dL/dh_t of every step as ``[T, u, B]`` or None, a fresh ``[u, B]`` dL/dh_T)."""
+        if self.return_sequences:
+            dseq = np.ascontiguousarray(grad.transpose(1, 2, 0), dtype=self.dtype)
+            return dseq, np.zeros_like(dseq[0])
+        return None, np.array(grad.T, dtype=self.dtype, order="C")
+
+
+class _PooledSequenceOp(_SequenceOp):
+    """SimpleRNN and LSTM: their work arrays are borrowed from ``self.ws``, a ``Workspace`` made
+    by forward; ``release`` (called by the engine when the op is done) gives them all back."""
+
+    ws: Optional[Workspace] = None  # None until forward borrows
+
+    def release(self) -> None:
+        if self.ws is not None:  # None: forward failed before borrowing anything
+            self.ws.release()
+
     def _state_columns(self, x: np.ndarray, bias: bool) -> np.ndarray:
-        """``[u+F(+1), T+1, B]`` from ``_POOL``: slot t holds the column ``[h_{t-1}; x_t; 1]``
+        """``[u+F(+1), T+1, B]`` from the workspace: slot t holds the column ``[h_{t-1}; x_t; 1]``
         of step t (processing order); slot t+1's h rows receive the state after step t."""
         n, (batch, steps, feats) = self.units, x.shape
-        hs = _POOL.take((n + feats + bias, steps + 1, batch), self.dtype)
+        hs = self.ws.take((n + feats + bias, steps + 1, batch), self.dtype)
         hs[:n, 0] = 0
         hs[n : n + feats, :steps] = (x[:, ::-1] if self.go_backwards else x).transpose(2, 1, 0)
         hs[n + feats :, :steps] = 1
@@ -238,7 +196,7 @@ class _SequenceOp(Function):
 
     def _gate_matrix(self, w, u, b, halve: Optional[float] = None) -> np.ndarray:
         """The forward GEMM's left operand ``[U; W; b]^T`` as a C-contiguous ``[g*u, u+F(+1)]``
-        array from ``_POOL`` in ``self.dtype``, gates rolled and halved as in ``_rolled_copy``.
+        array from the workspace in ``self.dtype``, gates rolled and halved as in ``_rolled_copy``.
         C-contiguous, not a transposed view: measured on 2 cores, ``[512, 130] @ [130, 64]``
         takes 22.5 us so, 24.6 with the view. From an F-ordered U (the orthogonal initializer
         makes one) that is a plain copy; from a C-ordered U, numpy's transposing copy is four
@@ -246,8 +204,8 @@ class _SequenceOp(Function):
         first into an array padded by 16 numbers a row."""
         parts = [u, w] + ([b[None]] if b is not None else [])
         cols, k = u.shape[1], sum(p.shape[0] for p in parts)
-        m = _POOL.take((cols, k), self.dtype)
-        buf = None if u.flags.f_contiguous else _POOL.take((k, cols + 16), self.dtype)
+        m = self.ws.take((cols, k), self.dtype)
+        buf = None if u.flags.f_contiguous else self.ws.take((k, cols + 16), self.dtype)
         dst = m if buf is None else buf[:, :cols].T  # [g*u, k] either way
         j = 0
         for p in parts:
@@ -255,34 +213,20 @@ class _SequenceOp(Function):
             j += p.shape[0]
         if buf is not None:
             np.copyto(m, dst)
-            _POOL.give(buf)
+            self.ws.give(buf)
         return m
 
     def _rolled_u(self) -> Tuple[np.ndarray, np.ndarray]:
-        """(the array from ``_POOL`` to give back, U with its gate columns rolled), in U's memory
+        """(the workspace array to give back, U with its gate columns rolled), in U's memory
         order (a C-ordered copy of an F-ordered U would be a slow transposing copy)."""
         shape = self.u.shape
         if self.u.flags.f_contiguous:
-            buf = _POOL.take(shape[::-1], self.dtype)
+            buf = self.ws.take(shape[::-1], self.dtype)
             ur = buf.T
         else:
-            buf = ur = _POOL.take(shape, self.dtype)
+            buf = ur = self.ws.take(shape, self.dtype)
         self._rolled_copy(ur.T, self.u.T, None)
         return buf, ur
-
-    def _emit(self, hs: np.ndarray) -> np.ndarray:
-        """``[B, T, u]`` (processing order) or the last state ``[B, u]`` from ``[u, T+1, B]``;
-        always a copy (``hs`` goes back to the pool)."""
-        if self.return_sequences:
-            return np.array(hs[:, 1:].transpose(2, 1, 0), order="C")
-        return np.array(hs[:, -1].T, order="C")
-
-    def _upstream(self, grad: np.ndarray) -> Tuple[Optional[np.ndarray], np.ndarray]:
-        """(dL/dh_t of every step as ``[T, u, B]`` or None, a fresh ``[u, B]`` dL/dh_T)."""
-        if self.return_sequences:
-            dseq = np.ascontiguousarray(grad.transpose(1, 2, 0), dtype=self.dtype)
-            return dseq, np.zeros_like(dseq[0])
-        return None, np.array(grad.T, dtype=self.dtype, order="C")
 
     def _grads(
         self, dz: np.ndarray, w: np.ndarray, layout: Callable[[np.ndarray], np.ndarray]
@@ -301,13 +245,13 @@ class _SequenceOp(Function):
             # and [h; x; 1] [u+F+1, T*B] hold step t in columns t*B ... (t+1)*B - 1); its dW, db
             # part is a small product of its own
             k, batch = self.hs.shape[0], self.batch
-            r = _POOL.take((dz.shape[0], k), self.dtype)
+            r = self.ws.take((dz.shape[0], k), self.dtype)
             np.matmul(dz[:, batch:], self.hs[:, 1:-1].reshape(k, -1).T, out=r)
             r[:, n:] += dz[:, :batch] @ self.hs[n:, 0].T
             du = layout(r[:, :n]) if need[2] else None
             dw = layout(r[:, n : n + feats]) if need[1] else None
             db = layout(r[:, n + feats :])[0] if len(need) > 3 and need[3] else None
-            _POOL.give(r)
+            self.ws.give(r)  # du, dw, db are fresh arrays (``layout`` copies)
         return (dx, dw, du, db)[: len(need)]  # no bias input: three grads
 
 
@@ -322,10 +266,12 @@ def _small_matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
 
 
 def _transposed(rows: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(rows.T)
+    """``rows.T`` as a fresh C-contiguous array - always a copy: ``np.ascontiguousarray`` would
+    hand back a view of the workspace when ``rows.T`` is already contiguous (one unit)."""
+    return np.array(rows.T, order="C")
 
 
-class SimpleRNNSequence(_SequenceOp):
+class SimpleRNNSequence(_PooledSequenceOp):
     """Keras SimpleRNN over a whole sequence: h_t = act(x_t @ W + h_{t-1} @ U + b), h_0 = 0.
 
     x [B, T, F], W [F, u], U [u, u], b [u] -> [B, T, u] (return_sequences) or h_T [B, u].
@@ -341,6 +287,7 @@ class SimpleRNNSequence(_SequenceOp):
     ):
         self._check(x, w, u, b, return_sequences, go_backwards)
         act, self.dact = _activation(activation, self.name)
+        self.ws = Workspace()
         n, hs = self.units, self._state_columns(x, b is not None)
         m = self._gate_matrix(w, u, b)  # [u, u+F+1]
         a = np.empty((n, hs.shape[2]), self.dtype)  # (a GEMM writing into hs would copy)
@@ -350,16 +297,15 @@ class SimpleRNNSequence(_SequenceOp):
             else:  # h_0 = 0: only the x and bias rows
                 _small_matmul(m[:, n:], hs[n:, 0], a)
             act(a, hs[:n, t + 1])
-        _POOL.give(m)
-        self.hs = hs
-        _POOL.give_when_gone(self, hs)
+        self.ws.give(m)
+        self.hs = hs  # backward's; back to the pool in release()
         return self._emit(hs[:n])
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
         hs, u, n = self.hs, self.u, self.units
         steps = hs.shape[1] - 1
-        da = _POOL.take((n, steps, self.batch), self.dtype)  # [u, T, B]: da_t is da[:, t]
+        da = self.ws.take((n, steps, self.batch), self.dtype)  # [u, T, B]: da_t is da[:, t]
         self.dact(hs[:n, 1:], da)  # act'(a_t) of every step at once
         for t in range(steps - 1, -1, -1):
             if dseq is not None:
@@ -368,11 +314,11 @@ class SimpleRNNSequence(_SequenceOp):
             if t:  # the initial state needs no gradient
                 np.matmul(u, da[:, t], out=dh)  # dh_{t-1} = U da_t  ([u, u] @ [u, B])
         grads = self._grads(da.reshape(n, -1), self.w, _transposed)
-        _POOL.give(da)
+        self.ws.give(da)
         return grads
 
 
-class LSTMSequence(_SequenceOp):
+class LSTMSequence(_PooledSequenceOp):
     """Keras LSTM over a whole sequence, gates side by side in the order i, f, c, o.
 
     z_t = x_t @ W + h_{t-1} @ U + b  [B, 4u];  i, f, o = ract(z_i), ract(z_f), ract(z_o);
@@ -408,15 +354,16 @@ class LSTMSequence(_SequenceOp):
         act, self.dact = _activation(activation, self.name)
         ract, self.dract = _activation(recurrent_activation, self.name)
         n, self.return_cell = self.units, bool(return_cell)
+        self.ws = Workspace()
         # sigmoid(a) = (1 + tanh(a / 2)) / 2: with the o, i, f columns halved here (exact in
         # floating point), one tanh call per step activates all four gates
         fast = act is _tanh and ract is _sigmoid
         m = self._gate_matrix(w, u, b, 0.5 if fast else None)  # [4u, u+F+1]
         hs = self._state_columns(x, b is not None)
         steps, batch = hs.shape[1] - 1, hs.shape[2]
-        z = _POOL.take((steps, 4 * n, batch), self.dtype)  # activated gates [o; i; f; c~]
-        cs = _POOL.take((steps + 1, n, batch), self.dtype)  # c_t in slot t+1
-        ac = _POOL.take((steps, n, batch), self.dtype)  # act(c_t)
+        z = self.ws.take((steps, 4 * n, batch), self.dtype)  # activated gates [o; i; f; c~]
+        cs = self.ws.take((steps + 1, n, batch), self.dtype)  # c_t in slot t+1
+        ac = self.ws.take((steps, n, batch), self.dtype)  # act(c_t)
         cs[0] = 0
         tmp = np.empty((n, batch), self.dtype)
         for t in range(steps):
@@ -441,9 +388,8 @@ class LSTMSequence(_SequenceOp):
                 np.multiply(i, cc, out=cs[1])
             act(cs[t + 1], ac[t])
             np.multiply(o, ac[t], out=hs[:n, t + 1])
-        _POOL.give(m)
-        self.hs, self.cs, self.ac, self.z = hs, cs, ac, z
-        _POOL.give_when_gone(self, hs, cs, ac, z)
+        self.ws.give(m)
+        self.hs, self.cs, self.ac, self.z = hs, cs, ac, z  # backward's, until release()
         out = self._emit(hs[:n])
         if not self.return_cell:
             return out
@@ -451,13 +397,13 @@ class LSTMSequence(_SequenceOp):
         return np.concatenate([out, self._emit(c_out)], axis=-1)
 
     def _factors(self) -> Tuple[np.ndarray, np.ndarray]:
-        """The derivative factors of every step at once (vectorized over T), from ``_POOL``:
+        """The derivative factors of every step at once (vectorized over T), from the workspace:
         ``a [T, 4u, B] = [act(c_t) ract'(o); c~ ract'(i); c_{t-1} ract'(f); i act'(c~)]``
         (dz_t = a_t times dh_t for o, times dc_t for i, f, c) and ``p = o act'(c_t)``
         ``[T, u, B]``."""
         n, z, ac = self.units, self.z, self.ac
         o, i, cc = z[:, :n], z[:, n : 2 * n], z[:, 3 * n :]
-        a, p = _POOL.take(z.shape, self.dtype), _POOL.take(ac.shape, self.dtype)
+        a, p = self.ws.take(z.shape, self.dtype), self.ws.take(ac.shape, self.dtype)
         self.dract(z[:, : 3 * n], a[:, : 3 * n])
         a[:, :n] *= ac
         a[:, n : 2 * n] *= cc
@@ -479,7 +425,7 @@ class LSTMSequence(_SequenceOp):
         z, (buf, u) = self.z, self._rolled_u()  # U, gates rolled
         steps, g, batch = z.shape
         a, p = self._factors()
-        dz = _POOL.take((g, steps, batch), self.dtype)  # [4u, T, B]: dz_t is dz[:, t]
+        dz = self.ws.take((g, steps, batch), self.dtype)  # [4u, T, B]: dz_t is dz[:, t]
         a4, dz4 = a.reshape(steps, 4, n, batch), dz.reshape(4, n, steps, batch)
         tmp = np.empty_like(dh)
         for t in range(steps - 1, -1, -1):
@@ -494,9 +440,9 @@ class LSTMSequence(_SequenceOp):
             if t:  # the initial states need no gradient
                 dc *= z[t, 2 * n : 3 * n]
                 np.matmul(u, dz[:, t], out=dh)  # dh_{t-1} = U dz_t  ([u, 4u] @ [4u, B])
-        _POOL.give(a, p, buf)
+        self.ws.give(a, p, buf)
         grads = self._grads(dz.reshape(g, -1), _roll(self.w, n), lambda r: _unroll(r, n))
-        _POOL.give(dz)
+        self.ws.give(dz)
         return grads
 
 
