@@ -72,7 +72,7 @@ def test_wrong_backward_raises_with_input_and_element():
     assert len(err.element_index) == 2
     i, j = err.element_index
     assert err.numeric == pytest.approx(err.analytic / np.sin(x[i, j]) * np.cos(x[i, j]), rel=1e-4)
-    assert err.tolerance == pytest.approx(1e-5 + 1e-3 * abs(err.numeric))
+    assert err.tolerance == pytest.approx(1e-8 + 1e-6 * abs(err.numeric))  # the defaults
     assert err.mismatches == 4
     assert f"input 0, element {err.element_index}" in err.where
     assert "numeric" in err.expected and "analytic" in err.got
@@ -94,6 +94,76 @@ def test_fix_hints_for_sign_and_factor():
     with pytest.raises(GradcheckError) as info:
         gradcheck(lambda t: tensor_from_op(DoubledSin, t), x)
     assert "factor" in info.value.fix
+
+
+class TransposedGradScale(Function):
+    """out = 3 a, but backward hands back the *transposed* gradient: 3 g^T. For a square input
+    and a symmetric upstream gradient (all ones, from out.sum()) that is still right."""
+
+    def forward(self, a):
+        return 3 * a
+
+    def backward(self, grad):
+        return 3 * grad.T
+
+
+class SlightlyOffSin(Sin):
+    """d/da sin(a) = cos(a), off by a factor of 1 + 1e-4 (say, a rounded constant)."""
+
+    def backward(self, grad):
+        return grad * np.cos(self.a) * (1 + 1e-4)
+
+
+def test_random_upstream_gradient_catches_a_transposed_gradient():
+    x = RNG.normal(size=(3, 3))
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda t: tensor_from_op(TransposedGradScale, t), x)
+    assert info.value.mismatches == 6  # every element off the diagonal
+    i, j = info.value.element_index
+    assert i != j
+
+    # why the random upstream gradient is needed: with L = out.sum() (all-ones upstream
+    # gradient) the transposed gradient is exactly the right one, and nothing would fail
+    t = Tensor(x, requires_grad=True)
+    tensor_from_op(TransposedGradScale, t).sum().backward()
+    np.testing.assert_array_equal(t.grad, np.full((3, 3), 3.0))
+
+
+def test_tight_default_tolerance_catches_a_backward_off_by_1e_minus_4():
+    x = RNG.uniform(-1.0, 1.0, size=(4, 3))
+    assert gradcheck(sin, x)  # the correct backward passes on the same inputs
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda t: tensor_from_op(SlightlyOffSin, t), x)
+    err = info.value
+    assert err.mismatches == x.size
+    assert err.analytic / err.numeric == pytest.approx(1 + 1e-4, rel=1e-7)
+    assert "relative" in err.fix
+    # the old defaults (atol=1e-5, rtol=1e-3) let it through
+    assert gradcheck(lambda t: tensor_from_op(SlightlyOffSin, t), x, atol=1e-5, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "fn, x",
+    [
+        (lambda t: t.exp(), np.linspace(-3.0, 3.0, 7)),
+        (lambda t: t**-1.5, np.linspace(0.2, 3.0, 7)),
+        (lambda t: t.log(), np.linspace(0.2, 3.0, 7)),
+        (lambda t: (t @ t.T).tanh().sum(axis=0), RNG.normal(size=(3, 4)) * 2),
+    ],
+    ids=["exp", "pow-1.5", "log", "matmul-tanh"],
+)
+def test_numeric_side_is_good_far_below_the_default_tolerance(fn, x):
+    """Richardson's differences are good to ~1e-10: 100x headroom under rtol=1e-6, atol=1e-8,
+    so the tight default does not make gradcheck flaky (x**-1.5 at 0.2 has a third derivative
+    of ~2e4, which a plain central difference with the same step would get wrong by ~3e-5)."""
+    assert gradcheck(fn, x, rtol=1e-8, atol=1e-10)
+
+
+def test_outputs_an_element_does_not_move_cancel_exactly():
+    """Outputs are differenced before weighting: an inf that x does not touch gives 0, not
+    inf - inf = nan, and large unmoved outputs add no rounding."""
+    const = Tensor(np.array([np.inf, 1e300, -3.0]))
+    assert gradcheck(lambda t: tge.concatenate([t * 2, const]), RNG.normal(size=3))
 
 
 def test_kink_is_reported():
@@ -202,11 +272,12 @@ def test_samples_elements_above_max_elements():
         calls.append(1)
         return x * x
 
+    # one call for the analytic side, then 4 per element checked (+-h and +-h/2, Richardson)
     assert gradcheck(fn, RNG.normal(size=(10, 100)), max_elements=30)
-    assert len(calls) == 1 + 2 * 30
+    assert len(calls) == 1 + 4 * 30
     calls.clear()
     gradcheck(fn, RNG.normal(size=7), max_elements=30)
-    assert len(calls) == 1 + 2 * 7
+    assert len(calls) == 1 + 4 * 7
 
 
 def test_sampling_is_seeded_and_still_catches_bugs():

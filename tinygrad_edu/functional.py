@@ -14,21 +14,32 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import ops
+from .errors import ConfigError
 from .tensor import Tensor, _apply, _lift, _raw
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (``np.concatenate``)."""
-    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
-    ts += [_lift(t, ts[0]) for t in tensors[1:]]
-    return _apply(ops.Concatenate, *ts, axis=axis)
+    return _apply(ops.Concatenate, *_as_tensors(tensors, "concatenate"), axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis (``np.stack``)."""
-    ts = [tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])]
-    ts += [_lift(t, ts[0]) for t in tensors[1:]]
-    return _apply(ops.Stack, *ts, axis=axis)
+    return _apply(ops.Stack, *_as_tensors(tensors, "stack"), axis=axis)
+
+
+def _as_tensors(tensors: Sequence[Any], name: str) -> list:
+    """The tensors to join (arrays lifted to the first one's dtype); at least one is needed."""
+    listed = isinstance(tensors, (Sequence, np.ndarray)) and not isinstance(tensors, str)
+    if isinstance(tensors, Tensor) or not listed or len(tensors) == 0:
+        raise ConfigError(
+            where=name,
+            expected="a non-empty list of tensors",
+            got=repr(tensors) if not isinstance(tensors, Tensor) else "a single Tensor",
+            fix=f"{name}([a, b], axis=0)",
+        )
+    first = tensors[0] if isinstance(tensors[0], Tensor) else Tensor(tensors[0])
+    return [first] + [_lift(t, first) for t in tensors[1:]]
 
 
 def where(cond: Any, a: Any, b: Any) -> Tensor:

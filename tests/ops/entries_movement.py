@@ -20,8 +20,12 @@ def reshape_case(draw):
 
 @st.composite
 def transpose_case(draw):
+    """None (reverse), or a permutation with some axes counted from the end (-1 the last)."""
     a = draw(arrays(SMALL_SHAPES))
     perm = draw(st.none() | st.permutations(range(a.ndim)).map(tuple))
+    if perm is not None:
+        negative = draw(st.lists(st.booleans(), min_size=a.ndim, max_size=a.ndim))
+        perm = tuple(k - a.ndim if neg else k for k, neg in zip(perm, negative))
     return case(a, axes=perm)
 
 

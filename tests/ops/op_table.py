@@ -46,6 +46,9 @@ from tinygrad_edu.testing import arrays, broadcastable_shapes, positive_arrays, 
 #: Default shapes of the table: up to 3 axes of up to 4 (64 elements) keep every test fast.
 SMALL_SHAPES = shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 
+#: The gradcheck tolerance every entry gets unless it states a reason: (atol, rtol).
+TIGHT = (1e-8, 1e-6)
+
 
 @dataclass(frozen=True)
 class Case:
@@ -105,8 +108,13 @@ class OpEntry:
     call: Optional[Callable[..., Tensor]] = None  #: default: ``tensor_from_op(op, *ts, **params)``
     reference: Optional[Callable[..., Any]] = None  #: numpy version; None skips the forward test
     grad: bool = True  #: gradient-check this entry
-    atol: float = 1e-5  #: gradcheck tolerance
-    rtol: float = 1e-3
+    #: gradcheck tolerance: |analytic - numeric| <= atol + rtol * |numeric|. Near float64's reach
+    #: (gradcheck's Richardson differences are good to ~1e-10): ``TIGHT``. An entry that loosens
+    #: it must say why in ``tolerance_reason`` (``test_op_table`` checks).
+    atol: float = 1e-8
+    rtol: float = 1e-6
+    eps: float = 1e-4  #: gradcheck's step h (it also steps h/2); inputs keep farther from kinks
+    tolerance_reason: str = ""
     forward_rtol: float = 1e-7  #: float64 forward tolerance against ``reference``
     forward_atol: float = 1e-10
     float32: bool = True  #: also run forward in float32 and require a float32 output
@@ -158,6 +166,7 @@ __all__ = [
     "all_entries",
     "entry_modules",
     "SMALL_SHAPES",
+    "TIGHT",
     "positive",
     "anyvalue",
 ]

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 if str(Path(__file__).parent) not in sys.path:  # op_table and entries_* sit beside this file
     sys.path.insert(0, str(Path(__file__).parent))
 
-from op_table import OpEntry, all_entries  # noqa: E402
+from op_table import TIGHT, OpEntry, all_entries  # noqa: E402
 
 import tinygrad_edu.ops  # noqa: E402
 from tinygrad_edu import Tensor  # noqa: E402
@@ -76,7 +76,20 @@ def test_forward_keeps_float32(entry: OpEntry, data):
 @given(data=st.data())
 def test_gradcheck(entry: OpEntry, data):
     c = data.draw(entry.inputs, label="case")
-    assert check_op(entry.run, *c.arrays, atol=entry.atol, rtol=entry.rtol, **c.params)
+    tolerance = {"atol": entry.atol, "rtol": entry.rtol, "eps": entry.eps}
+    assert check_op(entry.run, *c.arrays, **tolerance, **c.params)
+
+
+@pytest.mark.parametrize("entry", _params("tolerance", ENTRIES, lambda e: e.grad))
+def test_gradcheck_tolerance_is_tight_or_explained(entry: OpEntry):
+    """rtol 1e-6 / atol 1e-8 for every entry; a looser one names its reason (approximate math),
+    so a tolerance loosened to hide a wrong backward does not pass unnoticed."""
+    atol, rtol = TIGHT
+    if entry.atol > atol or entry.rtol > rtol:
+        assert len(entry.tolerance_reason) > 20, (
+            f"{entry.name}: gradcheck tolerance atol={entry.atol}, rtol={entry.rtol} is looser "
+            f"than atol={atol}, rtol={rtol}; set tolerance_reason to say why"
+        )
 
 
 def function_classes_in_ops() -> dict:

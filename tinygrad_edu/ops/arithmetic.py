@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..function import BinaryBroadcast, Function
 
 
@@ -69,7 +70,13 @@ class Neg(Function):
 
 
 class Pow(BinaryBroadcast):
-    """out = a ** b (both tensors).   d/da = b * a^(b-1),   d/db = a^b * ln(a)  (needs a > 0)."""
+    """out = a ** b (both tensors).
+
+    d/da = b * a^(b-1), and 0 where b = 0 (a^0 = 1 is flat; the formula would give 0 * 0^-1 =
+    nan at a = 0).   d/db = a^b * ln(a), and 0 where a = 0 and b >= 0 (0^b does not move with
+    b there; the formula would give 0 * -inf = nan). Both as torch. Elsewhere the formula
+    stands: d/db is nan for a < 0 (ln a) and -inf for a = 0, b < 0.
+    """
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -77,25 +84,54 @@ class Pow(BinaryBroadcast):
         return self.out
 
     def backward(self, grad):
-        ga = grad * self.b * self.a ** (self.b - 1) if self.needs_input_grad[0] else None
+        a, b = self.a, self.b
+        ga = grad * power_slope(a, b) if self.needs_input_grad[0] else None
         gb = None
         if self.needs_input_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
-                gb = grad * self.out * np.log(self.a)
+                gb = grad * np.where((a == 0) & (b >= 0), 0.0, self.out * np.log(a))
         return ga, gb
 
 
 class PowScalar(Function):
-    """out = a ** p for a constant p.   d/da = p * a^(p-1)."""
+    """out = a ** p for a constant p.   d/da = p * a^(p-1), taken as 0 when p = 0 (as torch).
+
+    At a = 0 that gives, as torch: p = 0 -> 0, p = 1 -> 1, p = 2 -> 0, p = 0.5 -> inf,
+    p = -1 -> -inf. ``p`` may also be an array (broadcast against ``a``).
+    """
 
     def forward(self, a, *, exponent):
-        self.a, self.p = a, exponent
-        return a**exponent
+        self.a, self.p = a, _check_exponent(exponent)
+        return a**self.p
 
     def backward(self, grad):
-        if self.p == 2:  # the common square: skip the general power
+        if isinstance(self.p, (int, float)) and self.p == 2:  # the common square: no power
             return grad * 2 * self.a
-        return grad * self.p * self.a ** (self.p - 1)
+        return grad * power_slope(self.a, self.p)
+
+
+def _check_exponent(p):
+    """A number or a numeric array, else a ``ConfigError`` (numpy would raise a bare TypeError)."""
+    if isinstance(p, (list, tuple)):
+        p = np.asarray(p)  # exponents per element, as numpy takes them
+    numeric = isinstance(p, (int, float, np.number)) and not isinstance(p, (bool, np.bool_))
+    if numeric or (isinstance(p, np.ndarray) and p.dtype.kind in "iuf"):
+        return p
+    raise ConfigError(
+        where="op 'PowScalar'",
+        expected="an exponent that is a number (or a numeric array)",
+        got=f"{p!r} ({type(p).__name__})",
+        fix="t ** 2",
+    )
+
+
+def power_slope(a, p):
+    """d/da a^p = p * a^(p-1), and 0 wherever p = 0 (no nan from 0 * 0^-1 at a = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = p * a ** (p - 1)
+    if np.ndim(p) == 0:
+        return slope if p != 0 else np.zeros_like(slope)
+    return np.where(p == 0, 0, slope)
 
 
 class Maximum(BinaryBroadcast):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError, ShapeError
 from ..function import Function
+from .reduce import check_axes
 
 
 class Reshape(Function):
@@ -22,17 +24,32 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """out = a with axes permuted (reversed if ``axes`` is None).   dL/da = g with the inverse
-    permutation."""
+    """out = a with axes permuted: out.shape[k] = a.shape[axes[k]] (reversed if ``axes`` is
+    None).   dL/da = g with the inverse permutation (argsort of the axes counted from 0, so
+    negative axes work too)."""
 
     shape_rule = "a permutation of every axis"
+    axis_call = "t.transpose({})"
 
     def forward(self, a, *, axes=None):
-        self.axes = tuple(range(a.ndim))[::-1] if axes is None else tuple(axes)
+        self.axes = tuple(range(a.ndim))[::-1] if axes is None else self._permutation(axes, a)
         return np.transpose(a, self.axes)
 
     def backward(self, grad):
         return np.transpose(grad, np.argsort(self.axes))
+
+    def _permutation(self, axes, a):
+        """``axes`` counted from 0, after checking they name every axis of ``a`` once."""
+        reverse = tuple(range(a.ndim))[::-1]
+        if not isinstance(axes, (tuple, list)) or len(axes) != a.ndim:
+            raise ShapeError(
+                where="op 'Transpose'",
+                expected=f"a permutation of all {a.ndim} axes of a tensor of shape {a.shape}",
+                got=f"axes={axes!r}",
+                fix="name every axis once, e.g. " + self.axis_call.format(reverse),
+            )
+        check_axes(self, axes, a.ndim, example=reverse)  # ints, in range, each once
+        return tuple(int(k) % a.ndim for k in axes)
 
 
 class BroadcastTo(Function):
@@ -49,26 +66,43 @@ class BroadcastTo(Function):
 
 
 class Squeeze(Function):
-    """out = a without the given size-1 axes (all of them if ``axis`` is None)."""
+    """out = a without the given size-1 axes (all of them if ``axis`` is None).
+    dL/da = g reshaped back to a's shape."""
 
     shape_rule = "axes of size 1"
+    axis_call = "t.squeeze(axis={})"
 
     def forward(self, a, *, axis=None):
         self.shape = a.shape
-        return np.squeeze(a, axis=axis)
+        ones = tuple(k for k, n in enumerate(a.shape) if n == 1)
+        axes = ones if axis is None else check_axes(self, axis, a.ndim, example=None)
+        wide = [k for k in axes if a.shape[k] != 1]
+        if wide:
+            raise ShapeError(
+                where="op 'Squeeze'",
+                expected=f"axes of size 1 of a tensor of shape {a.shape} "
+                f"(its size-1 axes: {ones or 'none'})",
+                got=f"axis={axis!r}: axis {wide[0]} has size {a.shape[wide[0]]}",
+                fix="squeeze only size-1 axes, e.g. " + self.axis_call.format(ones or None),
+            )
+        return a.reshape([n for k, n in enumerate(a.shape) if k not in axes])
 
     def backward(self, grad):
         return grad.reshape(self.shape)
 
 
 class Unsqueeze(Function):
-    """out = a with a new size-1 axis at ``axis`` (numpy's expand_dims)."""
+    """out = a with a new size-1 axis at ``axis`` (numpy's expand_dims; a tuple adds several),
+    counted in the output's axes.   dL/da = g reshaped back to a's shape."""
 
     shape_rule = "a valid position for the new axis"
+    axis_call = "t.unsqueeze({})"
 
     def forward(self, a, *, axis):
         self.shape = a.shape
-        return np.expand_dims(a, axis)
+        added = len(axis) if isinstance(axis, (tuple, list)) else 1
+        result = f"the {a.ndim + added}-d result"
+        return np.expand_dims(a, check_axes(self, axis, a.ndim + added, of=result))
 
     def backward(self, grad):
         return grad.reshape(self.shape)
@@ -110,27 +144,49 @@ class Concatenate(Function):
     """out = the inputs joined along ``axis``.   dL/d(input_k) = the slice of g it came from."""
 
     shape_rule = "equal shapes except along the concatenation axis"
+    axis_call = "concatenate(tensors, axis={})"
 
     def forward(self, *arrays, axis=0):
-        self.axis = axis
-        self.splits = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        if arrays[0].ndim == 0:
+            raise ShapeError(
+                where="op 'Concatenate'",
+                expected="tensors with at least one axis to join along",
+                got="0-d tensors (single numbers)",
+                fix="stack numbers into a new axis instead, e.g. stack(tensors, axis=0)",
+            )
+        self.axis = _one_axis(self, axis, arrays[0].ndim)
+        self.splits = np.cumsum([a.shape[self.axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=self.axis)
 
     def backward(self, grad):
         return tuple(np.split(grad, self.splits, axis=self.axis))
 
 
 class Stack(Function):
-    """out = the inputs stacked along a new ``axis``.   dL/d(input_k) = g indexed at k on it."""
+    """out = the inputs stacked along a new ``axis`` (counted in the output's axes).
+    dL/d(input_k) = g indexed at k on that axis."""
 
     shape_rule = "identical shapes"
+    axis_call = "stack(tensors, axis={})"
 
     def forward(self, *arrays, axis=0):
-        self.axis = axis
-        return np.stack(arrays, axis=axis)
+        self.axis = _one_axis(self, axis, arrays[0].ndim + 1, f"the {arrays[0].ndim + 1}-d result")
+        return np.stack(arrays, axis=self.axis)
 
     def backward(self, grad):
         return tuple(np.moveaxis(grad, self.axis, 0))
+
+
+def _one_axis(op: Function, axis, ndim: int, of: str = "") -> int:
+    """A single int axis of an ``ndim``-d array (``ndim >= 1``), counted from 0."""
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise ConfigError(
+            where=f"op '{op.name}'",
+            expected="axis as one int",
+            got=f"axis={axis!r}",
+            fix="join along one axis, e.g. " + op.axis_call.format(-1),
+        )
+    return check_axes(op, axis, ndim, many=False, of=of)[0]
 
 
 class Pad(Function):
