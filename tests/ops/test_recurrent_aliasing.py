@@ -222,7 +222,7 @@ def test_retain_graph_keeps_the_saved_buffers_until_the_graph_is_freed(op):
     ts = [Tensor(a, requires_grad=True) for a in op_inputs(op, 5)]
     out = tensor_from_op(op, *ts, return_sequences=True)
     fn = out._ctx
-    saved = list(fn.ws.held)  # what backward reads: hs (and LSTM's cs, ac, z)
+    saved = list(fn.ws.held)  # what backward reads: the state columns (LSTM: and z, c, act(c))
     assert len(saved) == (1 if op is ops.SimpleRNNSequence else 4)
     out.backward(np.ones(out.shape), retain_graph=True)
     first = [t.grad.copy() for t in ts]

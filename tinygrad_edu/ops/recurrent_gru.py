@@ -115,7 +115,7 @@ class GRUSequence(_SequenceOp):
             hs[t + 1] *= g[:n]
             hs[t + 1] += hh
         self.hs, self.saved, self.z = hs, saved, z
-        return self._emit(hs.transpose(1, 0, 2))
+        return self._emit(hs)
 
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
