@@ -291,3 +291,24 @@ def test_render_with_real_graphviz(tmp_path):
     *_, loss = small_graph()
     out = render(loss, tmp_path / "g.svg")
     assert "<svg" in open(out).read()
+
+
+# ====================================================================== arguments
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda m, x: trace(m, x, print_fn="stdout"),
+        lambda m, x: trace(m, x, training="yes"),
+        lambda m, x: with_batch("[B,3]", "32"),
+        lambda m, x: with_batch(3, 32),
+        lambda m, x: graph(Tensor([1.0]), title=3),
+        lambda m, x: render(3, "g.dot"),
+        lambda m, x: render("digraph {}", None),
+        lambda m, x: render("digraph {}", "g.svg", timeout=-1),
+    ],
+)
+def test_public_entries_check_their_arguments(call):
+    model = Sequential([L.Dense(2, input_shape=(3,))])
+    with pytest.raises(ConfigError) as err:
+        call(model, np.zeros((2, 3)))
+    assert err.value.fix

@@ -108,6 +108,32 @@ def test_two_layers_with_the_same_explicit_name_are_refused():
     assert [layer.name for layer in model.layers] == ["a"]
 
 
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [((Dense(2),), {}), (("dense",), {}), ((3,), {}), ((), {"name": 3}), ((), {"name": ["m"]})],
+)
+def test_constructor_arguments_are_checked(args, kwargs):
+    with pytest.raises(ConfigError) as err:
+        Sequential(*args, **kwargs)
+    assert err.value.fix
+
+
+def test_auto_names_after_many_layers_match_a_full_search():
+    """The remembered next suffix gives what a search from 1 would: the first free name."""
+    model = Sequential([Dense(2, name="dense_2"), Dense(2, name="dense_4")])
+    for _ in range(5):
+        model.add(Dense(2))
+    assert [layer.name for layer in model.layers] == [
+        "dense_2",
+        "dense_4",
+        "dense",
+        "dense_1",
+        "dense_3",
+        "dense_5",
+        "dense_6",
+    ]
+
+
 # ---------------------------------------------------------------------- building before data
 FIRST_LAYER_SPELLINGS = {
     "input_shape": lambda: [Dense(32, input_shape=(784,))],

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import pickle
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -527,3 +532,132 @@ def test_reduced_learning_rate_is_restored(tmp_path, data):
     model.optimizer.learning_rate = 0.00123
     model.save(tmp_path / "m.keras")
     assert load_model(tmp_path / "m.keras").optimizer.learning_rate == pytest.approx(0.00123)
+
+
+# ---------------------------------------------------------------------- how the file is written
+def test_the_temp_file_is_ours_and_in_the_target_directory(tmp_path, monkeypatch):
+    """The rename is atomic only within one file system: the temporary file must sit beside the
+    target, under our naming, and the target must not exist before the rename."""
+    renames = []
+    real_replace = os.replace
+
+    def recording_replace(src, dst):
+        renames.append((src, dst, os.path.exists(dst), os.path.getsize(src)))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(archive.os, "replace", recording_replace)
+    target = tmp_path / "m.keras"
+    tiny_model().save(target)
+    [(src, dst, existed, size)] = renames
+    assert os.path.dirname(os.path.abspath(src)) == str(tmp_path)
+    assert archive._TEMP_NAME.match(os.path.basename(src))
+    assert dst == str(target) and not existed and size == target.stat().st_size
+
+
+def test_the_directory_is_fsynced_after_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def recording_fsync(fd):
+        events.append("fsync dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        return real_fsync(fd)
+
+    def recording_replace(src, dst):
+        events.append("replace")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(archive.os, "fsync", recording_fsync)
+    monkeypatch.setattr(archive.os, "replace", recording_replace)
+    tiny_model().save(tmp_path / "m.keras")
+    assert events == ["fsync file", "replace", "fsync dir"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077, 0o002])
+def test_a_new_file_gets_the_permissions_of_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        tiny_model().save(tmp_path / "m.keras")
+        tiny_model().save_weights(tmp_path / "w.npz")
+    finally:
+        os.umask(old)
+    for name in ("m.keras", "w.npz"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_overwriting_keeps_the_mode_of_the_file(tmp_path):
+    path = tmp_path / "m.keras"
+    tiny_model().save(path)
+    path.chmod(0o640)
+    tiny_model().save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def _temp_name(target: str, pid: int) -> str:
+    return f".{target}.tgedu-{pid}-0123456789abcdef.tmp"
+
+
+def test_stale_temp_files_of_ours_are_removed_on_the_next_save(tmp_path):
+    day_ago = time.time() - 86_400
+    files = {
+        "stale (dead writer, old)": _temp_name("m.keras", 2**30),
+        "other target, stale": _temp_name("other.keras", 2**30),
+        "fresh (may be a save under way)": _temp_name("m.keras", 2**30 + 1),
+        "writer still runs": _temp_name("m.keras", os.getppid()),
+        "not our naming": ".m.keras.someone-else.tmp",
+        "a user's file": "notes.tmp",
+    }
+    for label, name in files.items():
+        (tmp_path / name).write_bytes(b"partial")
+        if not label.startswith("fresh"):
+            os.utime(tmp_path / name, (day_ago, day_ago))
+    tiny_model().save(tmp_path / "m.keras")
+    left = set(os.listdir(tmp_path))
+    assert files["stale (dead writer, old)"] not in left
+    assert files["other target, stale"] not in left
+    for label in ("fresh (may be a save under way)", "writer still runs", "not our naming"):
+        assert files[label] in left, label
+    assert "notes.tmp" in left and "m.keras" in left
+
+
+KILLED_SAVE = """
+import os, sys, numpy as np
+from tinygrad_edu.layers import Dense
+from tinygrad_edu.models import Sequential
+from tinygrad_edu.saving import archive
+def die(file, **arrays):
+    file.write(b"PK partial")
+    file.flush()
+    os._exit(9)  # killed mid-save: no cleanup runs
+archive.np.savez = die
+Sequential([Dense(2, input_shape=(3,))]).save(sys.argv[1])
+"""
+
+
+def test_a_killed_save_leaves_a_temp_file_that_a_later_process_removes(tmp_path):
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    target = str(tmp_path / "m.keras")
+    done = subprocess.run([sys.executable, "-c", KILLED_SAVE, target], env=env, timeout=120)
+    assert done.returncode == 9
+    [leftover] = os.listdir(tmp_path)
+    assert archive._TEMP_NAME.match(leftover)
+    later = (
+        "import sys; from tinygrad_edu.saving import archive; "
+        "archive.remove_stale_temps(sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", later, str(tmp_path)], env=env, timeout=120, check=True)
+    assert os.listdir(tmp_path) == []
+
+
+def test_load_weights_writes_through_assign(tmp_path):
+    """In place (the optimizer keeps its references) and counted as an in-place write."""
+    source = tiny_model()
+    source.save_weights(tmp_path / "w.npz")
+    model = tiny_model()
+    arrays = [w.data for w in model.weights]
+    versions = [w._version for w in model.weights]
+    model.load_weights(tmp_path / "w.npz")
+    assert all(w.data is a for w, a in zip(model.weights, arrays))
+    assert all(w._version > v for w, v in zip(model.weights, versions))
+    for ours, theirs in zip(model.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)

@@ -160,3 +160,45 @@ def test_rule_lines_span_the_table(show_algebra):
     assert len(rules) >= 4 and len({len(r) for r in rules}) == 1
     table = [line for line in lines if re.match(r"\s*\w+ \([A-Z]\w*\)", line)]
     assert max(map(len, table)) <= len(rules[0])
+
+
+# ---------------------------------------------------------------------- without weight storage
+def test_a_summary_with_weight_placeholders_is_the_same_text():
+    from tinygrad_edu.summary import render, weights_without_storage
+
+    def layers():
+        return [
+            Conv2D(8, 3, activation="relu", input_shape=(12, 12, 2)),
+            BatchNormalization(),
+            Flatten(),
+            Dense(5),
+        ]
+
+    real = Sequential(layers())
+    placeholders = layers()
+    with weights_without_storage(placeholders):
+        described = Sequential(placeholders)
+    assert render(described) == render(real)
+    assert all(w.data.strides == (0,) * w.data.ndim for w in described.weights)
+    assert "add_weight" not in vars(placeholders[0])  # the layers are left as they were
+
+
+def test_sizes_are_shown_up_to_exabytes():
+    from tinygrad_edu.summary import _bytes
+
+    assert _bytes(10**12 // 4) == "931.32 GB"
+    assert _bytes(10**12) == "3.64 TB"
+    assert _bytes(10**18) == "3.47 EB"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"print_fn": "stdout"}, {"line_length": 0}, {"line_length": "wide"}, {"show_algebra": "no"}],
+)
+def test_summary_options_are_checked(kwargs):
+    from tinygrad_edu.errors import ConfigError
+
+    model = Sequential([Dense(2, input_shape=(3,))])
+    with pytest.raises(ConfigError) as err:
+        model.summary(**kwargs)
+    assert err.value.fix

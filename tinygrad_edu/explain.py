@@ -55,6 +55,17 @@ def with_batch(text: str, batch: int) -> str:
     >>> with_batch("im2col [B*26*26, 9] @ [9, 32] -> [B,26,26,32]; Batch stays", 32)
     'im2col [32*26*26, 9] @ [9, 32] -> [32,26,26,32]; Batch stays'
     """
+    if (
+        not isinstance(text, str)
+        or isinstance(batch, bool)
+        or not isinstance(batch, (int, np.integer))
+    ):
+        raise ConfigError(
+            where="explain.with_batch",
+            expected="(algebra text as str, batch size as int)",
+            got=f"({type(text).__name__}, {type(batch).__name__})",
+            fix='with_batch("[B,784] @ [784,32]", 32)',
+        )
     return _BATCH_TOKEN.sub(str(int(batch)), text)
 
 
@@ -128,6 +139,7 @@ def trace(
     batch filled in) and ``shape_ok``. A mismatch is printed as ``!!! SHAPE MISMATCH`` and warned
     (``ShapeMismatchWarning``): it means the layer's ``compute_output_shape`` is wrong.
     """
+    _check_trace_options(print_fn, training)
     layers, arr = _layers_and_input(model, x)
     emit = print_fn if print_fn is not None else (lambda line: None)
     batch = int(arr.shape[0])
@@ -168,6 +180,23 @@ def trace(
                 warnings.warn(msg, ShapeMismatchWarning, stacklevel=2)
     emit(f"output: {_brackets(rows[-1]['output_shape'])}")
     return rows
+
+
+def _check_trace_options(print_fn: Any, training: Any) -> None:
+    if print_fn is not None and not callable(print_fn):
+        raise ConfigError(
+            where="explain.trace",
+            expected="print_fn as a function of one line (or None)",
+            got=type(print_fn).__name__,
+            fix="trace(model, x, print_fn=lines.append)",
+        )
+    if not isinstance(training, (bool, np.bool_)):
+        raise ConfigError(
+            where="explain.trace",
+            expected="training as True or False",
+            got=repr(training),
+            fix="trace(model, x, training=True)",
+        )
 
 
 def _same(expected: Any, measured: Any) -> bool:
@@ -263,6 +292,13 @@ def graph(tensor: Tensor, title: Optional[str] = None) -> str:
             got=type(tensor).__name__,
             fix="pass the tensor, e.g. graph(loss)",
         )
+    if title is not None and not isinstance(title, str):
+        raise ConfigError(
+            where="explain.graph",
+            expected="title as a str (or None)",
+            got=type(title).__name__,
+            fix='graph(loss, title="my loss")',
+        )
     order = _collect(tensor)
     ids = {id(t): i for i, t in enumerate(order)}
     out = ["digraph autograd {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
@@ -311,8 +347,32 @@ def render(
     (default: from the file suffix, else ``svg``); ``dot``/``gv`` write the text itself.
     Drawing needs the Graphviz program ``dot``; without it a ``ConfigError`` says how to get it.
     """
-    text = graph(source) if isinstance(source, Tensor) else str(source)
-    path = os.fspath(path)
+    if not isinstance(source, (Tensor, str)):
+        raise ConfigError(
+            where="explain.render",
+            expected="a Tensor or DOT text",
+            got=type(source).__name__,
+            fix="render(loss, 'graph.svg') or render(graph(loss), 'graph.svg')",
+        )
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        path = None
+    if not isinstance(path, str) or not path:
+        raise ConfigError(
+            where="explain.render",
+            expected="a file path (str or pathlib.Path)",
+            got=repr(path) if path is not None else "not a path",
+            fix="render(loss, 'graph.svg')",
+        )
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ConfigError(
+            where="explain.render",
+            expected="timeout as a positive number of seconds",
+            got=repr(timeout),
+            fix="render(loss, 'graph.svg', timeout=60)",
+        )
+    text = graph(source) if isinstance(source, Tensor) else source
     fmt = (format or os.path.splitext(path)[1].lstrip(".") or "svg").lower()
     if fmt not in _FORMATS:
         raise ConfigError(

@@ -32,16 +32,22 @@ class Sequential(TrainingMixin):
     def __init__(
         self, layers: Optional[Iterable[Layer]] = None, name: Optional[str] = None
     ) -> None:
+        _check_constructor_arguments(layers, name)
         self.name = name or "sequential"
         self.layers: List[Layer] = []
         self.input_shape: Optional[tuple] = None
+        self._names = _LayerNames()
         super().__init__()
         for layer in layers or []:
             self.add(layer)
 
     # ------------------------------------------------------------------ structure
     def add(self, layer: Layer) -> None:
-        """Append a layer (named uniquely within the model) and build it if shapes are known."""
+        """Append a layer (named uniquely within the model) and build it if shapes are known.
+
+        Constant work per call (the names in use and the previous layer's output shape are kept),
+        so a model of n layers is built in O(n). A layer that cannot be built is not added.
+        """
         if not isinstance(layer, Layer):
             raise ConfigError(
                 where=f"model '{self.name}'.add",
@@ -67,9 +73,10 @@ class Sequential(TrainingMixin):
                 fix="Sequential passes one tensor from layer to layer: drop return_state=True, "
                 "or call the layer yourself and pick the outputs",
             )
+        names = self._layer_names().synced_with(self.layers)
         if layer._auto_name:
-            layer.name = self._unique_name(layer.name)
-        elif any(other.name == layer.name for other in self.layers):
+            layer.name = names.free_name(layer.name)
+        elif layer.name in names:
             raise ConfigError(
                 where=f"model '{self.name}'.add",
                 expected="unique layer names",
@@ -78,19 +85,26 @@ class Sequential(TrainingMixin):
             )
         if not self.layers and self.input_shape is None:
             self.input_shape = layer._declared_input_shape
-        self.layers.append(layer)
         if self.input_shape is not None:
-            self._build_chain(self.input_shape)
+            self._build_next(layer)
+        self.layers.append(layer)
+        names.added(self.layers)
 
-    def _unique_name(self, base: str) -> str:
-        taken = {layer.name for layer in self.layers}
-        root = base.rsplit("_", 1)[0] if base.rsplit("_", 1)[-1].isdigit() else base
-        if root not in taken:
-            return root
-        i = 1
-        while f"{root}_{i}" in taken:
-            i += 1
-        return f"{root}_{i}"
+    def _layer_names(self) -> "_LayerNames":
+        if getattr(self, "_names", None) is None:  # e.g. a model made without __init__
+            self._names = _LayerNames()
+        return self._names
+
+    def _build_next(self, layer: Layer) -> None:
+        """Build ``layer`` for the output of the last layer (the whole chain only when some
+        earlier layer is not built yet)."""
+        previous = self.layers[-1] if self.layers else None
+        if previous is None:
+            layer.build_for(self.input_shape)
+        elif previous.built:
+            layer.build_for(previous.output_shape)
+        else:
+            layer.build_for(self._build_chain(self.input_shape))
 
     def _build_chain(self, input_shape: Sequence[Optional[int]]) -> tuple:
         """Build every layer from the input shape alone; return the model's output shape."""
@@ -346,11 +360,80 @@ class Sequential(TrainingMixin):
         return f"<Sequential name={self.name!r} layers={[layer.name for layer in self.layers]}>"
 
 
-def load_model(path: str) -> "Sequential":
-    """Rebuild a model saved with ``model.save(path)`` (never unpickles anything)."""
+class _LayerNames:
+    """The layer names in use in a model, and per name root the next suffix to try: finding a
+    free automatic name is O(1) amortized instead of a scan over every layer.
+
+    ``synced_with`` notices a ``model.layers`` list changed behind the model's back (replaced,
+    shortened, or its last layer swapped) and re-reads the names then; a layer renamed after it
+    was added is not noticed (rename layers before adding them).
+    """
+
+    def __init__(self) -> None:
+        self._taken: set = set()
+        self._next_suffix: Dict[str, int] = {}
+        self._seen: tuple = (None, 0, None)
+
+    def synced_with(self, layers: List[Layer]) -> "_LayerNames":
+        if self._seen != _list_identity(layers):
+            self._taken = {layer.name for layer in layers}
+            self._next_suffix = {}
+            self._seen = _list_identity(layers)
+        return self
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._taken
+
+    def free_name(self, base: str) -> str:
+        """``base`` without a numeric suffix if free, else the first free ``root_i``."""
+        stem, _, suffix = base.rpartition("_")
+        root = stem if stem and suffix.isdigit() else base
+        if root not in self._taken:
+            return root
+        i = self._next_suffix.get(root, 1)
+        while f"{root}_{i}" in self._taken:
+            i += 1
+        self._next_suffix[root] = i + 1
+        return f"{root}_{i}"
+
+    def added(self, layers: List[Layer]) -> None:
+        self._taken.add(layers[-1].name)
+        self._seen = _list_identity(layers)
+
+
+def _list_identity(layers: List[Layer]) -> tuple:
+    return (id(layers), len(layers), id(layers[-1]) if layers else None)
+
+
+def _check_constructor_arguments(layers: Any, name: Any) -> None:
+    if name is not None and not isinstance(name, str):
+        raise ConfigError(
+            where="Sequential()",
+            expected="name as a str (or None)",
+            got=type(name).__name__,
+            fix="Sequential([...], name='classifier')",
+        )
+    if layers is None:
+        return
+    if (
+        isinstance(layers, Layer)
+        or isinstance(layers, (str, bytes))
+        or not hasattr(layers, "__iter__")
+    ):
+        raise ConfigError(
+            where="Sequential()",
+            expected="a list of layers",
+            got=type(layers).__name__,
+            fix="wrap the layers in a list: Sequential([Dense(32), Dense(10)])",
+        )
+
+
+def load_model(path: str, compile: bool = True) -> "Sequential":
+    """Rebuild a model saved with ``model.save(path)`` (never unpickles anything); see
+    ``tinygrad_edu.saving.load_model``."""
     from .saving import load_model as _load
 
-    return _load(path)
+    return _load(path, compile=compile)
 
 
 __all__ = ["Sequential", "load_model"]

@@ -12,19 +12,41 @@ exit code 1 if any fails).
     python -m tinygrad_edu gradcheck
     python -m tinygrad_edu gradcheck --layer Dense --units 300 --seed 1
 
-Exit codes: 0 success, 1 a gradient check failed, 2 rejected input (bad model text or options).
+Exit codes: 0 success, 1 a gradient check failed, 2 rejected input (bad model text or options),
+130 interrupted (Ctrl-C), 141 the reader of the output went away (``| head``), 3 an internal error
+(a bug: the message says how to see its traceback).
+
+The work is bounded: the model text and its layer count are capped (see ``cli.parse``), the
+summary is computed with weight placeholders (``Dense(10**9)`` costs no memory), a traced batch
+is refused when its weights or activations would pass ``MAX_TRACE_PARAMS``/``MAX_TRACE_VALUES``,
+and the gradcheck options are capped; every refusal is one message and exit code 2, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import time
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence
 
 import numpy as np
 
-from ..errors import TinygradEduError, suggest
+from ..errors import ConfigError, TinygradEduError, suggest
+
+EXIT_OK, EXIT_FAILED, EXIT_REJECTED, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # as a shell reports SIGINT/SIGPIPE
+#: a traced batch runs real weights: at most this many parameters (200 MB of float32)
+MAX_TRACE_PARAMS = 50_000_000
+#: ... and at most this many values in one layer's input (times its window) plus output
+MAX_TRACE_VALUES = 2**25
+MAX_TRACE_BATCH = 4096
+MAX_INPUT_RANK = 8
+#: caps of the gradcheck options (their work grows with each)
+GRADCHECK_LIMITS = {"units": 1024, "trials": 100, "max_elements": 100_000}
+MAX_SEED = 2**32 - 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,60 +118,170 @@ def _parser() -> argparse.ArgumentParser:
 
 def _fail(message: str, print_fn: Callable[[str], None]) -> int:
     print_fn(message)
-    return 2
+    return EXIT_REJECTED
+
+
+class OptionError(ValueError):
+    """A command-line option outside what the command accepts (message = what to pass)."""
 
 
 def _parse_shape(text: str) -> tuple:
     parts = [p for p in text.replace("(", "").replace(")", "").split(",") if p.strip()]
+    if len(parts) > MAX_INPUT_RANK:
+        raise ValueError(text)
     shape = tuple(int(p) for p in parts)
     if not shape or any(d <= 0 for d in shape):
         raise ValueError(text)
     return shape
 
 
+def _input_shape_option(text: Optional[str]) -> Optional[tuple]:
+    if text is None:
+        return None
+    try:
+        return _parse_shape(text)
+    except ValueError:
+        raise OptionError(
+            f"--input-shape {text[:40]!r}: expected up to {MAX_INPUT_RANK} positive integers "
+            "separated by commas, e.g. 28,28,1"
+        ) from None
+
+
+def _batch_option(batch: Optional[int]) -> Optional[int]:
+    if batch is not None and not 1 <= batch <= MAX_TRACE_BATCH:
+        raise OptionError(f"--batch must be from 1 to {MAX_TRACE_BATCH:,} (got {batch})")
+    return batch
+
+
+def _model_text(args: argparse.Namespace) -> str:
+    from .parse import MAX_TEXT_CHARS, ModelTextError, check_text_size
+
+    if args.model != "-":
+        return check_text_size(args.model)
+    if sys.stdin is None:
+        raise OptionError("model '-' reads the text from standard input, but there is none")
+    try:
+        text = sys.stdin.read(MAX_TEXT_CHARS + 1)
+    except UnicodeDecodeError:
+        raise ModelTextError(
+            where="model text (standard input)",
+            expected="UTF-8 text",
+            got="bytes that are not UTF-8",
+            fix="save the model definition as UTF-8 text",
+        ) from None
+    return check_text_size(text)
+
+
+def _described_model(specs: Sequence[Any], input_shape: Optional[tuple]) -> Any:
+    """The model with weight placeholders: exact shapes and counts, no weight storage."""
+    from ..models import Sequential
+    from ..summary import weights_without_storage
+    from .parse import make_layers
+
+    layers = make_layers(specs)
+    with weights_without_storage(layers):
+        model = _built(lambda: Sequential(layers), input_shape)
+    return model
+
+
+def _runnable_model(specs: Sequence[Any], input_shape: Optional[tuple]) -> Any:
+    from .parse import build_model
+
+    return _built(lambda: build_model(specs), input_shape)
+
+
+def _built(make: Callable[[], Any], input_shape: Optional[tuple]) -> Any:
+    from .parse import LAYER_ARGUMENT_ERRORS, ModelTextError
+
+    try:
+        model = make()
+        if input_shape is not None:
+            model.build((None, *input_shape))
+    except TinygradEduError:
+        raise
+    except LAYER_ARGUMENT_ERRORS as exc:
+        raise ModelTextError(
+            where="building the model",
+            expected="layers whose shapes fit together",
+            got=f"{type(exc).__name__}: {str(exc)[:160]}",
+            fix="check the layer arguments and the input shape",
+        ) from None
+    return model
+
+
+def _check_traceable(model: Any, batch: int) -> tuple:
+    """The input shape of a traced batch, after refusing what would take too much memory."""
+    from ..summary import weight_elements
+
+    if not model.built:
+        raise OptionError(
+            "--batch needs the input shape: give the first layer input_shape=(...) or pass "
+            "--input-shape"
+        )
+    sample = tuple(model.input_shape[1:])
+    if any(d is None for d in sample):
+        raise OptionError(
+            f"--batch needs every input size, but the input shape is {sample}: pass "
+            "--input-shape with all of them"
+        )
+    params = weight_elements(model)
+    if params > MAX_TRACE_PARAMS:
+        raise OptionError(
+            f"--batch: the model has {params:,} parameters; a traced batch runs real weights, "
+            f"at most {MAX_TRACE_PARAMS:,} - leave out --batch to see only the summary"
+        )
+    values = batch * max(_layer_values(layer) for layer in model.layers)
+    if values > MAX_TRACE_VALUES:
+        raise OptionError(
+            f"--batch {batch}: a layer would hold {values:,} values (at most "
+            f"{MAX_TRACE_VALUES:,}) - use a smaller --batch or input shape"
+        )
+    return sample
+
+
+def _layer_values(layer: Any) -> int:
+    """Values one sample needs in a layer: its input times its window, plus its output."""
+    window = math.prod(getattr(layer, "kernel_size", None) or (1,))
+    return _elements(layer.input_shape) * window + _elements(layer.output_shape)
+
+
+def _elements(shape: Any) -> int:
+    if shape and isinstance(shape[0], (tuple, list)):
+        return sum(_elements(s) for s in shape)
+    return math.prod(int(d) for d in tuple(shape)[1:] if d is not None)
+
+
 def cmd_explain(
     args: argparse.Namespace, out: Callable[[str], None], err: Callable[[str], None]
 ) -> int:
-    from ..models import Sequential
-    from .parse import ModelTextError, build_model, parse_model_text
+    from ..explain import trace
+    from .parse import ModelTextError, parse_model_text
 
-    text = sys.stdin.read() if args.model == "-" else args.model
     try:
-        model = build_model(parse_model_text(text))
+        input_shape = _input_shape_option(args.input_shape)
+        batch = _batch_option(args.batch)
+        specs = parse_model_text(_model_text(args))
+        model = _described_model(specs, input_shape)
+        sample = _check_traceable(model, batch) if batch is not None else None
+    except OptionError as exc:
+        return _fail(str(exc), err)
     except ModelTextError as exc:
         return _fail(f"rejected: {exc}", err)
     except TinygradEduError as exc:
         return _fail(str(exc), err)
-    assert isinstance(model, Sequential)
+    model.summary(print_fn=out)
+    if batch is None:
+        return EXIT_OK
     try:
-        if args.input_shape is not None:
-            try:
-                shape = _parse_shape(args.input_shape)
-            except ValueError:
-                return _fail(
-                    f"--input-shape {args.input_shape!r}: expected positive integers "
-                    "separated by commas, e.g. 28,28,1",
-                    err,
-                )
-            model.build((None, *shape))
-        model.summary(print_fn=out)
-        if args.batch is not None:
-            if args.batch < 1:
-                return _fail("--batch must be at least 1", err)
-            if not model.built:
-                return _fail(
-                    "--batch needs the input shape: give the first layer "
-                    "input_shape=(...) or pass --input-shape",
-                    err,
-                )
-            from ..explain import trace
-
-            out("")
-            x = np.random.default_rng(0).standard_normal((args.batch, *model.input_shape[1:]))
-            trace(model, x, print_fn=out)
+        runnable = _runnable_model(specs, input_shape)
+        x = np.random.default_rng(0).standard_normal((batch, *sample))
+        out("")
+        trace(runnable, x, print_fn=out)
     except TinygradEduError as exc:
         return _fail(str(exc), err)
-    return 0
+    except MemoryError:
+        return _fail("--batch: not enough memory to trace this batch; use a smaller one", err)
+    return EXIT_OK
 
 
 def cmd_gradcheck(
@@ -163,8 +295,9 @@ def cmd_gradcheck(
         out("layers: " + ", ".join(c.name for c in catalog.layer_cases()))
         out("ops: " + ", ".join(c.name for c in catalog.op_cases()))
         return 0
-    if args.trials < 1 or args.max_elements < 1 or (args.units is not None and args.units < 1):
-        return _fail("--trials, --max-elements and --units must be at least 1", err)
+    problem = _gradcheck_option_problem(args)
+    if problem:
+        return _fail(problem, err)
     layers, ops = catalog.layer_cases(), catalog.op_cases()
     if args.layer or args.op:
         layers = []
@@ -203,19 +336,115 @@ def cmd_gradcheck(
     return 0 if all(r.passed for r in rows) else 1
 
 
+def _gradcheck_option_problem(args: argparse.Namespace) -> str:
+    for option, limit in GRADCHECK_LIMITS.items():
+        value = getattr(args, option)
+        if value is not None and not 1 <= value <= limit:
+            flag = "--" + option.replace("_", "-")
+            return f"{flag} must be from 1 to {limit:,} (got {value})"
+    if not 0 <= args.seed <= MAX_SEED:
+        return f"--seed must be from 0 to {MAX_SEED:,} (got {args.seed})"
+    return ""
+
+
+def _stream_writer(name: str) -> Callable[[str], None]:
+    """Print to ``sys.<name>`` as it is at call time; characters the stream cannot encode are
+    written as escapes instead of failing."""
+
+    def write(line: str) -> None:
+        stream = getattr(sys, name)
+        try:
+            print(line, file=stream)
+        except UnicodeEncodeError:
+            encoding = getattr(stream, "encoding", None) or "utf-8"
+            print(line.encode(encoding, "backslashreplace").decode(encoding), file=stream)
+
+    return write
+
+
+def _checked_argv(argv: Any) -> List[str]:
+    if argv is None:
+        return list(sys.argv[1:])
+    if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
+        raise ConfigError(
+            where="cli.main",
+            expected="argv as a list of str",
+            got=type(argv).__name__ if isinstance(argv, (str, bytes)) else repr(list(argv))[:80],
+            fix='main(["explain", "[Dense(2, input_shape=(3,))]"])',
+        )
+    return list(argv)
+
+
 def main(argv: Optional[Sequence[str]] = None, print_fn: Callable[[str], None] = print) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
-    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
-    def err(message: str) -> None:
-        if print_fn is print:
-            print(message, file=sys.stderr)
-        else:
-            print_fn(message)
+    ``print_fn`` receives every line (errors too) unless it is ``print``: then output goes to
+    stdout and errors to stderr. A closed output pipe (``| head``) ends the command quietly with
+    exit code 141; Ctrl-C with 130.
+    """
+    argv = _checked_argv(argv)
+    if not callable(print_fn):
+        raise ConfigError(
+            where="cli.main",
+            expected="print_fn as a function of one line",
+            got=type(print_fn).__name__,
+            fix="main(argv, print_fn=lines.append)",
+        )
+    args = _parser().parse_args(argv)
+    to_console = print_fn is print
+    out = _stream_writer("stdout") if to_console else print_fn
+    err = _stream_writer("stderr") if to_console else print_fn
+    command = cmd_explain if args.command == "explain" else cmd_gradcheck
+    try:
+        return command(args, out, err)
+    except BrokenPipeError:
+        if to_console:
+            _detach_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        _quietly(err, "interrupted")
+        return EXIT_INTERRUPTED
 
-    if args.command == "explain":
-        return cmd_explain(args, print_fn, err)
-    return cmd_gradcheck(args, print_fn, err)
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m tinygrad_edu``: ``main`` that never ends in a traceback. An unexpected error
+    (a bug) is one message and exit code 3; ``TINYGRAD_EDU_DEBUG=1`` shows its traceback."""
+    try:
+        code = main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _detach_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the last resort of the command line
+        if os.environ.get("TINYGRAD_EDU_DEBUG"):
+            raise
+        _quietly(
+            _stream_writer("stderr"),
+            f"internal error (a bug in tinygrad_edu - please report it): "
+            f"{type(exc).__name__}: {str(exc)[:300]}\n"
+            "Run again with TINYGRAD_EDU_DEBUG=1 to see the traceback.",
+        )
+        return EXIT_INTERNAL
+    return code
 
 
-__all__ = ["main", "cmd_explain", "cmd_gradcheck"]
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _quietly(write: Callable[[str], None], message: str) -> None:
+    try:
+        write(message)
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
+__all__ = ["main", "run", "cmd_explain", "cmd_gradcheck"]

@@ -14,6 +14,9 @@ literals: numbers (negative too), strings, ``None``/``True``/``False``, and tupl
 Anything else - names, other calls, attribute access, lambdas, comprehensions, f-strings,
 imports, ``*args``/``**kwargs`` - raises ``ModelTextError`` naming what was rejected.
 
+The work is bounded: text longer than ``MAX_TEXT_CHARS`` or of more than ``MAX_LAYERS`` layers
+is refused before it is parsed further, and so is text nested too deeply for the parser.
+
 >>> specs = parse_model_text("Sequential([Dense(32, activation='relu', input_shape=(784,))])")
 >>> specs
 [('Dense', (32,), {'activation': 'relu', 'input_shape': (784,)})]
@@ -29,11 +32,27 @@ from __future__ import annotations
 
 import ast
 import textwrap
+import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from ..errors import ConfigError, suggest
+from ..errors import ConfigError, TinygradEduError, suggest
 
 LayerSpec = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
+
+#: the longest model text read (some 2,000 layer calls with arguments)
+MAX_TEXT_CHARS = 100_000
+#: the most layers one model text may define
+MAX_LAYERS = 1_000
+#: what a layer constructor may raise on arguments of the wrong kind or size
+LAYER_ARGUMENT_ERRORS = (
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    LookupError,
+    AttributeError,
+    RecursionError,
+    MemoryError,
+)
 
 ALLOWED = (
     "Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...], or model = "
@@ -86,10 +105,30 @@ def _dotted(node: ast.AST) -> Optional[Tuple[str, ...]]:
     return tuple(reversed(parts))
 
 
+def check_text_size(text: Any) -> str:
+    """``text`` if it is a str of at most ``MAX_TEXT_CHARS`` characters, else ModelTextError."""
+    if not isinstance(text, str):
+        raise ModelTextError(
+            where="model text",
+            expected="a str",
+            got=type(text).__name__,
+            fix="pass the model definition as text",
+        )
+    if len(text) > MAX_TEXT_CHARS:
+        raise ModelTextError(
+            where="model text",
+            expected=f"at most {MAX_TEXT_CHARS:,} characters",
+            got=f"{len(text):,} characters",
+            fix="explain a smaller model (fewer or shorter layer calls)",
+        )
+    return text
+
+
 class _Reader:
     def __init__(self, text: str) -> None:
-        self.text = textwrap.dedent(str(text)).strip()
+        self.text = textwrap.dedent(check_text_size(text)).strip()
         self.known = layer_names()
+        self.layer_count = 0
 
     def reject(
         self,
@@ -111,15 +150,7 @@ class _Reader:
 
     # ---------------------------------------------------------------- statements
     def read(self) -> List[LayerSpec]:
-        try:
-            tree = ast.parse(self.text, mode="exec")
-        except SyntaxError as exc:
-            raise ModelTextError(
-                where=f"model text, line {exc.lineno}",
-                expected="valid Python syntax",
-                got=f"a syntax error: {exc.msg}",
-                fix=ALLOWED,
-            ) from None
+        tree = self._parse()
         if not tree.body:
             raise ModelTextError(
                 where="model text", expected="a model definition", got="empty text", fix=ALLOWED
@@ -137,6 +168,36 @@ class _Reader:
             specs = self._model(value)
             model_var = target
         return specs or []
+
+    def _parse(self) -> ast.Module:
+        try:
+            with warnings.catch_warnings():  # e.g. "invalid decimal literal": we report errors
+                warnings.simplefilter("ignore", SyntaxWarning)
+                return ast.parse(self.text, mode="exec")
+        except SyntaxError as exc:
+            line = exc.lineno if exc.lineno is not None else "?"
+            got = f"a syntax error: {exc.msg}"
+        except ValueError as exc:  # a NUL character (Python < 3.12), lone surrogates
+            line, got = "?", f"text Python cannot read ({str(exc)[:60]})"
+        except (RecursionError, MemoryError):
+            line, got = "?", "an expression nested too deeply for the parser"
+        raise ModelTextError(
+            where=f"model text, line {line}",
+            expected="valid Python syntax",
+            got=got,
+            fix=ALLOWED,
+        )
+
+    def _count_layers(self, node: ast.AST, more: int) -> None:
+        """Refuse the text once it defines more than MAX_LAYERS layers."""
+        self.layer_count += more
+        if self.layer_count > MAX_LAYERS:
+            raise self.reject(
+                node,
+                f"more than {MAX_LAYERS:,} layers",
+                fix="explain a smaller model",
+                expected=f"at most {MAX_LAYERS:,} layers",
+            )
 
     def _statement(self, stmt: ast.stmt) -> Tuple[ast.expr, Optional[str]]:
         if isinstance(stmt, ast.Expr):
@@ -167,11 +228,13 @@ class _Reader:
             raise self.reject(value, "add() on something that is not the model defined above")
         if len(value.args) != 1 or value.keywords:
             raise self.reject(value, "add() takes exactly one layer")
+        self._count_layers(value, 1)
         return self._layer(value.args[0])
 
     # ---------------------------------------------------------------- expressions
     def _model(self, node: ast.expr) -> List[LayerSpec]:
         if isinstance(node, (ast.List, ast.Tuple)):
+            self._count_layers(node, len(node.elts))
             return [self._layer(item) for item in node.elts]
         if isinstance(node, ast.Call):
             name = _dotted(node.func)
@@ -208,6 +271,7 @@ class _Reader:
                 layers_node,
                 f"{self._describe(layers_node)}; Sequential needs a literal list of layer calls",
             )
+        self._count_layers(layers_node, len(layers_node.elts))
         return [self._layer(item) for item in layers_node.elts]
 
     def _layer(self, node: ast.expr) -> LayerSpec:
@@ -299,27 +363,71 @@ def parse_model_text(text: str) -> List[LayerSpec]:
     return _Reader(text).read()
 
 
-def build_model(specs: Sequence[LayerSpec], name: Optional[str] = None) -> Any:
-    """A ``Sequential`` of the specs' layers (constructor errors surface as ``ModelTextError``)."""
+def make_layers(specs: Sequence[LayerSpec]) -> List[Any]:
+    """The layer objects of ``specs`` (not built); wrong arguments raise ``ModelTextError``
+    (our own errors, such as ``ConfigError``, pass unchanged)."""
     from .. import layers
-    from ..errors import TinygradEduError
-    from ..models import Sequential
 
-    built = []
-    for cls_name, args, kwargs in specs:
-        cls = getattr(layers, cls_name)
+    known = set(layer_names())
+    if isinstance(specs, (str, bytes)) or not hasattr(specs, "__iter__"):
+        raise ModelTextError(
+            where="build_model",
+            expected="a list of (class name, args, kwargs) as parse_model_text returns",
+            got=type(specs).__name__,
+            fix="build_model(parse_model_text(text))",
+        )
+    made = []
+    for spec in specs:
+        cls_name, args, kwargs = _checked_spec(spec, known)
         try:
-            built.append(cls(*args, **kwargs))
+            made.append(getattr(layers, cls_name)(*args, **kwargs))
         except TinygradEduError:
             raise
-        except (TypeError, ValueError) as exc:
+        except LAYER_ARGUMENT_ERRORS as exc:
             raise ModelTextError(
                 where=f"{cls_name}(...)",
                 expected="valid layer arguments",
-                got=str(exc),
+                got=f"{type(exc).__name__}: {str(exc)[:160]}",
                 fix=f"see help(tinygrad_edu.layers.{cls_name})",
             ) from None
-    return Sequential(built, name=name)
+    return made
 
 
-__all__ = ["parse_model_text", "build_model", "layer_names", "ModelTextError", "LayerSpec"]
+def _checked_spec(spec: Any, known: set) -> LayerSpec:
+    ok = (
+        isinstance(spec, tuple)
+        and len(spec) == 3
+        and isinstance(spec[0], str)
+        and spec[0] in known
+        and isinstance(spec[1], (tuple, list))
+        and isinstance(spec[2], dict)
+        and all(isinstance(k, str) for k in spec[2])
+    )
+    if not ok:
+        raise ModelTextError(
+            where="build_model",
+            expected="(layer class name, args tuple, kwargs dict) of a tinygrad_edu layer",
+            got=repr(spec)[:80],
+            fix="build_model(parse_model_text(text))",
+        )
+    return spec[0], tuple(spec[1]), spec[2]
+
+
+def build_model(specs: Sequence[LayerSpec], name: Optional[str] = None) -> Any:
+    """A ``Sequential`` of the specs' layers (constructor errors surface as ``ModelTextError``)."""
+    from ..models import Sequential
+
+    return Sequential(make_layers(specs), name=name)
+
+
+__all__ = [
+    "parse_model_text",
+    "build_model",
+    "make_layers",
+    "layer_names",
+    "check_text_size",
+    "ModelTextError",
+    "LayerSpec",
+    "MAX_TEXT_CHARS",
+    "MAX_LAYERS",
+]

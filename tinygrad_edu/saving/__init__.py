@@ -17,9 +17,18 @@ Paths are used exactly as given: ``model.save("run.keras")`` writes ``run.keras`
 ``model.save("run")`` writes ``run`` (numpy's habit of appending ``.npz`` does not apply, because
 the archive is written through a file object). Load with the same path.
 
-Atomic writes: the archive goes to a temporary file in the target's directory, is flushed and
-fsynced, then ``os.replace``-d onto the target. If anything fails, the temporary file is removed and
-an existing file at the target is left untouched.
+Atomic writes: the archive goes to a temporary file of our naming in the target's directory, is
+flushed and fsynced, gets the permissions of a new file (``0o666 & ~umask``, or those of the file
+it replaces), is ``os.replace``-d onto the target, and the directory is fsynced. If anything fails,
+the temporary file is removed and an existing file at the target is left untouched; the temporary
+file of a save that was killed is removed by the next save into that directory. Read-only files,
+directories, pipes and devices are never replaced.
+
+Safe reading: every size a file declares (zip directory, members, npy headers, the parameters its
+config asks for) is checked against what the file holds before anything is allocated, JSON is
+read strictly (UTF-8, bounded length and depth, no NaN, no duplicate keys), and every damaged or
+hostile file is one ``CheckpointError``. Wrong argument types (a path that is not a str/Path, a
+model that is not a model) are refused with a fix.
 
 The package, by responsibility:
 

@@ -3,12 +3,18 @@
 Built-in initializers and regularizers inside a layer config are stored as plain data
 (``{"__object__", "module", "config"}``) and rebuilt only from a whitelist of library classes;
 losses, metrics, optimizers and layers are likewise rebuilt only from the library's own names.
+
+Reading JSON from a file is strict: text that is not valid UTF-8, longer than
+``MAX_CONFIG_CHARS``, nested deeper than ``MAX_JSON_DEPTH`` (checked before parsing, so no
+``RecursionError``), with NaN/Infinity or a key twice in one object is a ``CheckpointError``.
+Saving refuses NaN/Infinity too, so every file it writes can be read back.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import re
 import warnings
 from typing import Any, Dict, List, Optional
 
@@ -21,7 +27,23 @@ from .. import metrics as _metrics
 from .. import optimizers as _optimizers
 from .. import regularizers as _regularizers
 from ..errors import CheckpointError, TinygradEduError
-from .archive import OPTIMIZER_PREFIX, _scalar, _text
+from .archive import OPTIMIZER_PREFIX, _text
+
+#: the longest JSON text read from a file (a model of some 100,000 Dense layers)
+MAX_CONFIG_CHARS = 50_000_000
+#: the deepest JSON nesting read from a file (a model config needs about 8)
+MAX_JSON_DEPTH = 64
+#: what building a layer from a file's config may raise besides our own errors
+CONFIG_ERRORS = (
+    KeyError,
+    IndexError,
+    TypeError,
+    AttributeError,
+    ValueError,
+    ArithmeticError,
+    RecursionError,
+)
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # one char a step: no backtracking
 
 #: library objects a layer config may hold, stored as {"__object__", "module", "config"}
 _OBJECT_MODULES = {
@@ -72,7 +94,7 @@ def _json_default(value: Any) -> Any:
 
 def _dumps(obj: Any, what: str) -> str:
     try:
-        return json.dumps(obj, default=_json_default)
+        return json.dumps(obj, default=_json_default, allow_nan=False)
     except TypeError as err:
         raise CheckpointError(
             where="save_model",
@@ -81,18 +103,83 @@ def _dumps(obj: Any, what: str) -> str:
             fix="layers with custom Python objects in their "
             "config cannot be saved whole; use model.save_weights(path)",
         ) from None
+    except ValueError as err:
+        raise CheckpointError(
+            where="save_model",
+            expected=f"{what} with finite numbers",
+            got=str(err),
+            fix="a hyperparameter is NaN or infinite: set it to a finite value first",
+        ) from None
 
 
 def _loads(data: Dict[str, np.ndarray], key: str, where: str) -> Any:
+    """The JSON entry ``key`` of a file, strictly parsed (see the module docstring)."""
+    text = _json_text(data, key, where)
+    _check_json_depth(text, key, where)
     try:
-        return json.loads(_scalar(data[key]), object_hook=_decode_object)
-    except (KeyError, ValueError, TypeError):
-        raise CheckpointError(
-            where=where,
-            expected=f"a JSON {key!r} entry",
-            got="missing or damaged",
-            fix="save the model again",
+        return json.loads(
+            text, object_pairs_hook=_object_from_pairs, parse_constant=_refuse_constant
+        )
+    except (*CONFIG_ERRORS, TinygradEduError) as err:
+        raise _json_error(
+            where, key, f"damaged JSON ({type(err).__name__}: {str(err)[:80]})"
         ) from None
+
+
+def _json_text(data: Dict[str, np.ndarray], key: str, where: str) -> str:
+    entry = data.get(key)
+    if not isinstance(entry, np.ndarray) or entry.ndim != 0 or entry.dtype.kind not in "US":
+        got = "no such entry" if entry is None else f"an array of dtype {entry.dtype}"
+        raise _json_error(where, key, got)
+    try:
+        if entry.dtype.kind == "S":
+            text = entry.item().decode("utf-8")
+        else:
+            text = str(entry.item())
+            if not text.isascii():
+                text.encode("utf-8")  # lone surrogates cannot be UTF-8
+    except (UnicodeError, ValueError) as err:
+        raise _json_error(
+            where, key, f"text that is not valid UTF-8 ({err.__class__.__name__})"
+        ) from None
+    if len(text) > MAX_CONFIG_CHARS:
+        raise _json_error(where, key, f"{len(text):,} characters (at most {MAX_CONFIG_CHARS:,})")
+    return text
+
+
+def _check_json_depth(text: str, key: str, where: str) -> None:
+    """Refuse nesting deeper than MAX_JSON_DEPTH before ``json`` recurses into it."""
+    depth = 0
+    for token in _JSON_TOKENS.finditer(text):
+        bracket = token.group()
+        if bracket in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise _json_error(where, key, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        elif bracket in "]}":
+            depth -= 1
+
+
+def _object_from_pairs(pairs: List[tuple]) -> Any:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"the key {twice!r} twice in one object")
+    return _decode_object(obj)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _json_error(where: str, key: str, got: str) -> CheckpointError:
+    return CheckpointError(
+        where=where,
+        expected=f"a JSON {key!r} entry as tinygrad_edu writes it",
+        got=got,
+        fix="the file was altered or damaged; save the model again",
+    )
 
 
 # ---------------------------------------------------------------------- saving configs
@@ -100,7 +187,9 @@ def _optimizer_arrays(optimizer: Any) -> Dict[str, np.ndarray]:
     config = optimizer.get_config()
     try:
         text = json.dumps(
-            {"class_name": type(optimizer).__name__, "config": config}, default=_json_default
+            {"class_name": type(optimizer).__name__, "config": config},
+            default=_json_default,
+            allow_nan=False,
         )
     except TypeError:  # a plain function as learning-rate schedule
         config["learning_rate"] = float(optimizer.learning_rate)
@@ -110,8 +199,8 @@ def _optimizer_arrays(optimizer: Any) -> Dict[str, np.ndarray]:
             f"{config['learning_rate']}",
             stacklevel=3,
         )
-        text = json.dumps(
-            {"class_name": type(optimizer).__name__, "config": config}, default=_json_default
+        text = _dumps(
+            {"class_name": type(optimizer).__name__, "config": config}, "the optimizer config"
         )
     arrays = {"optimizer_config": _text(text)}
     for key, value in optimizer.state_dict().items():
@@ -133,8 +222,8 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
         )
         return None
     try:
-        loss_config = json.loads(json.dumps(loss.config, default=_json_default))
-    except TypeError:
+        loss_config = json.loads(json.dumps(loss.config, default=_json_default, allow_nan=False))
+    except (TypeError, ValueError):
         return None
     metrics: List[str] = []
     for name, metric_fn in model.metric_fns:
@@ -165,7 +254,18 @@ def _metric_by_name(name: str, loss_name: str) -> Any:
 
 
 # ---------------------------------------------------------------------- rebuilding from configs
-def _layer_from_config(spec: Dict[str, Any], where: str) -> Any:
+def _layer_from_config(spec: Any, where: str) -> Any:
+    if not (
+        isinstance(spec, dict)
+        and isinstance(spec.get("class_name"), str)
+        and isinstance(spec.get("config"), dict)
+    ):
+        raise CheckpointError(
+            where=where,
+            expected='layer entries {"class_name": str, "config": {...}}',
+            got=f"{type(spec).__name__} {str(spec)[:60]}",
+            fix="the file was altered or damaged; save the model again",
+        )
     name = spec["class_name"]
     cls = getattr(_layers, name, None) if name in _layers.__all__ else None
     if not (isinstance(cls, type) and issubclass(cls, _layers.Layer)):
@@ -176,7 +276,15 @@ def _layer_from_config(spec: Dict[str, Any], where: str) -> Any:
             fix="only built-in layers can be loaded; a newer tinygrad_edu may "
             "have it, or rebuild the model in code and use load_weights",
         )
-    return cls.from_config(dict(spec["config"]))
+    try:
+        return cls.from_config(dict(spec["config"]))
+    except (*CONFIG_ERRORS, TinygradEduError) as err:
+        raise CheckpointError(
+            where=where,
+            expected=f"a {name} config this version can build",
+            got=f"{type(err).__name__}: {str(err)[:160]}",
+            fix="the file was altered, or written by another version; save the model again",
+        ) from None
 
 
 def _restore_compile(model: Any, data: Dict[str, np.ndarray], where: str) -> None:
@@ -206,7 +314,7 @@ def _restore_compile(model: Any, data: Dict[str, np.ndarray], where: str) -> Non
             model.optimizer.load_state_dict(state)
     except CheckpointError:
         raise
-    except (KeyError, TypeError, TinygradEduError) as err:
+    except (*CONFIG_ERRORS, TinygradEduError) as err:
         raise CheckpointError(
             where=where,
             expected="compile settings this version understands",

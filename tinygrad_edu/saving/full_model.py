@@ -4,12 +4,17 @@ compile settings and optimizer state)."""
 from __future__ import annotations
 
 import json
+import os
 import warnings
-from typing import Any
+from typing import Any, Dict, List
 
-from ..errors import CheckpointError, TinygradEduError
-from .archive import _header, _scalar, _show, _text, _write_atomic, read_archive
+import numpy as np
+
+from ..errors import CheckpointError, ConfigError, TinygradEduError
+from ..summary import weight_elements, weights_without_storage
+from .archive import _header, _scalar, _show, _text, _write_atomic, checked_path, read_archive
 from .configs import (
+    CONFIG_ERRORS,
     _compile_config,
     _dumps,
     _layer_from_config,
@@ -17,27 +22,45 @@ from .configs import (
     _optimizer_arrays,
     _restore_compile,
 )
-from .weights import _assign_weights, _weight_arrays, _weights_in
+from .weights import (
+    _assign_weights,
+    _weight_arrays,
+    _weights_in,
+    check_model_argument,
+    check_weights_match,
+)
 
 
 def save_model(model: Any, path: Any) -> None:
     """Architecture, weights, compile settings and optimizer state, in one atomic ``.npz``."""
+    check_model_argument(model, "save_model")
+    checked_path(path, "saving")
     arrays = _header("model")
     arrays["model_config"] = _text(_dumps(model.get_config(), "the model config"))
     arrays.update(_weight_arrays(model))
     if getattr(model, "loss_fn", None) is not None:
         compile_config = _compile_config(model)
         if compile_config is not None:
-            arrays["compile_config"] = _text(json.dumps(compile_config))
+            arrays["compile_config"] = _text(json.dumps(compile_config, allow_nan=False))
         arrays.update(_optimizer_arrays(model.optimizer))
     _write_atomic(path, arrays)
 
 
 def load_model(path: Any, compile: bool = True) -> Any:
     """Rebuild a ``Sequential`` saved by ``save_model``: layers, weights, and (when
-    ``compile``) the loss, metrics and optimizer with its state, so training continues exactly."""
-    from ..models import Sequential  # models imports this package lazily too
+    ``compile``) the loss, metrics and optimizer with its state, so training continues exactly.
 
+    Nothing is allocated that the file cannot hold: the architecture is first built with weight
+    placeholders (no storage), and a config asking for more parameters than the file's weights
+    hold, or for other names/shapes, is refused before any weight is created.
+    """
+    if not isinstance(compile, bool):
+        raise ConfigError(
+            where="load_model",
+            expected="compile as True or False",
+            got=repr(compile),
+            fix="load_model(path) or load_model(path, compile=False)",
+        )
     data = read_archive(path)
     where = f"load_model({_show(path)})"
     if _scalar(data["kind"]) != "model":
@@ -47,29 +70,11 @@ def load_model(path: Any, compile: bool = True) -> Any:
             got="a weights-only file (model.save_weights)",
             fix="build the same model in code, then call model.load_weights(path)",
         )
-    config = _loads(data, "model_config", where)
-    try:
-        layers = [_layer_from_config(spec, where) for spec in config["layers"]]
-        model = Sequential(layers, name=config.get("name"))
-        if config.get("input_shape") is not None and not model.built:
-            model.build((None, *config["input_shape"]))
-    except (KeyError, TypeError, AttributeError) as err:
-        raise CheckpointError(
-            where=where,
-            expected="a valid model_config",
-            got=f"{type(err).__name__}: {err}",
-            fix="the file is damaged; save the model again",
-        ) from None
-    except TinygradEduError as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(
-            where=where,
-            expected="a config this version can build",
-            got=str(err),
-            fix="save the model again with this version",
-        ) from None
-    _assign_weights(model, _weights_in(data), path)
+    config = _model_config(data, where)
+    weights = _weights_in(data)
+    _check_planned_weights(config, weights, path, where)
+    model = _build_from_config(config, where)
+    _assign_weights(model, weights, path)
     if compile and "compile_config" in data:
         _restore_compile(model, data, where)
     elif compile and "optimizer_config" in data:
@@ -78,4 +83,78 @@ def load_model(path: Any, compile: bool = True) -> Any:
             "it is returned uncompiled - call model.compile(...) again",
             stacklevel=2,
         )
+    return model
+
+
+def _model_config(data: Dict[str, np.ndarray], where: str) -> Dict[str, Any]:
+    """The model config, checked to have the shape ``get_config`` gives it."""
+    config = _loads(data, "model_config", where)
+    ok = (
+        isinstance(config, dict)
+        and isinstance(config.get("layers"), list)
+        and isinstance(config.get("name", ""), (str, type(None)))
+        and isinstance(config.get("input_shape"), (list, type(None)))
+    )
+    if not ok:
+        raise CheckpointError(
+            where=where,
+            expected='a model_config {"name": str, "input_shape": [...], "layers": [...]}',
+            got=f"{type(config).__name__} {str(config)[:60]}",
+            fix="the file was altered or damaged; save the model again",
+        )
+    return config
+
+
+def _check_planned_weights(
+    config: Dict[str, Any], weights: Dict[str, np.ndarray], path: Any, where: str
+) -> None:
+    """Build the architecture with weight placeholders and compare it with the file's weights:
+    refuse a config that needs more elements than the file holds (with the numbers), or other
+    names/shapes, before any real weight is allocated."""
+    layers = [_layer_from_config(spec, where) for spec in config["layers"]]
+    with weights_without_storage(layers):
+        planned = _build_model(layers, config, where)
+    needed = weight_elements(planned)
+    held = sum(int(a.size) for a in weights.values())
+    if needed > held:
+        file_bytes = os.path.getsize(checked_path(path, "reading"))
+        raise CheckpointError(
+            where=where,
+            expected=f"weights for the {needed:,} parameters the config asks for "
+            f"({needed * 4:,} bytes as float32)",
+            got=f"{held:,} weight values ({sum(a.nbytes for a in weights.values()):,} bytes) "
+            f"in a file of {file_bytes:,} bytes",
+            fix="the config was altered or the weights are missing; save the model again",
+        )
+    check_weights_match(planned, weights, path)
+
+
+def _build_from_config(config: Dict[str, Any], where: str) -> Any:
+    layers = [_layer_from_config(spec, where) for spec in config["layers"]]
+    return _build_model(layers, config, where)
+
+
+def _build_model(layers: List[Any], config: Dict[str, Any], where: str) -> Any:
+    from ..models import Sequential  # models imports this package lazily too
+
+    try:
+        model = Sequential(layers, name=config.get("name"))
+        if config.get("input_shape") is not None and not model.built:
+            model.build((None, *config["input_shape"]))
+    except CheckpointError:
+        raise
+    except TinygradEduError as err:
+        raise CheckpointError(
+            where=where,
+            expected="a config this version can build",
+            got=str(err),
+            fix="save the model again with this version",
+        ) from None
+    except CONFIG_ERRORS as err:
+        raise CheckpointError(
+            where=where,
+            expected="a valid model_config",
+            got=f"{type(err).__name__}: {str(err)[:120]}",
+            fix="the file is damaged; save the model again",
+        ) from None
     return model

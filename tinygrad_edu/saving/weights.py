@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
 
-from ..errors import CheckpointError
-from .archive import WEIGHTS_PREFIX, _header, _show, _write_atomic, read_archive
+from ..errors import CheckpointError, ConfigError
+from .archive import WEIGHTS_PREFIX, _header, _show, _write_atomic, checked_path, read_archive
 
 
 def save_weights(model: Any, path: Any) -> None:
     """Only the weights, by ``layer/weight`` name, in one atomic ``.npz``."""
+    check_model_argument(model, "save_weights")
+    checked_path(path, "saving")
     arrays = _header("weights")
     arrays.update(_weight_arrays(model))
     _write_atomic(path, arrays)
@@ -24,6 +27,7 @@ def load_weights(model: Any, path: Any) -> None:
     ``CheckpointError`` listing all three (also as ``err.missing``, ``err.unexpected``,
     ``err.mismatched``), and then nothing is loaded.
     """
+    check_model_argument(model, "load_weights")
     data = read_archive(path)
     if not model.built:
         raise CheckpointError(
@@ -60,7 +64,28 @@ def _weights_in(data: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
     return {k[len(WEIGHTS_PREFIX) :]: v for k, v in data.items() if k.startswith(WEIGHTS_PREFIX)}
 
 
+def check_model_argument(model: Any, where: str) -> None:
+    """Refuse anything but a model (a ``Sequential``, or an object with ``named_weights``)."""
+    if not callable(getattr(model, "named_weights", None)) or isinstance(model, (str, os.PathLike)):
+        raise ConfigError(
+            where=where,
+            expected="a model (tinygrad_edu.models.Sequential) as first argument",
+            got=type(model).__name__,
+            fix=f"{where}(model, path) - or model.{where}(path)",
+        )
+
+
 def _assign_weights(model: Any, arrays: Dict[str, np.ndarray], path: Any) -> None:
+    """Check every name, shape and dtype first, then write the arrays in place (``assign``:
+    the optimizer keeps its references and the version counter sees the write)."""
+    check_weights_match(model, arrays, path)
+    for name, w in model.named_weights().items():
+        w.assign(arrays[name])
+
+
+def check_weights_match(model: Any, arrays: Dict[str, np.ndarray], path: Any) -> None:
+    """One ``CheckpointError`` listing missing, unexpected, mis-shaped and non-numeric weights
+    between ``model`` and ``arrays`` (also as ``err.missing``/``unexpected``/``mismatched``)."""
     missing, unexpected, mismatched = weight_mismatches(model, arrays)
     bad_dtype = [n for n, a in arrays.items() if a.dtype.kind not in "biuf"]
     if missing or unexpected or mismatched or bad_dtype:
@@ -76,8 +101,6 @@ def _assign_weights(model: Any, arrays: Dict[str, np.ndarray], path: Any) -> Non
         )
         err.missing, err.unexpected, err.mismatched = missing, unexpected, mismatched
         raise err
-    for name, w in model.named_weights().items():
-        w.data[...] = arrays[name]  # in place: the optimizer keeps its references
 
 
 def _mismatch_fix(
