@@ -474,3 +474,99 @@ def test_regression_with_mae_and_mse_metrics():
     assert mae == pytest.approx(float(np.mean(np.abs(pred - y))), rel=1e-5)
     assert mse == pytest.approx(float(np.mean((pred - y) ** 2)), rel=1e-5)
     assert loss == pytest.approx(mse, rel=1e-5)
+
+
+# ---------------------------------------------------------------------- arguments
+def _refused(call, separable, **kwargs):
+    """``call`` refuses ``kwargs`` with a ConfigError that teaches, before changing any weight."""
+    from tinygrad_edu.errors import ConfigError
+
+    x, y = separable
+    model = classifier()
+    before = model.get_weights()
+    fn = {
+        "fit": lambda: model.fit(x, y, **{"verbose": 0, **kwargs}),
+        "evaluate": lambda: model.evaluate(x, y, **kwargs),
+        "train_on_batch": lambda: model.train_on_batch(x, y, **kwargs),
+    }[call]
+    with pytest.raises(ConfigError) as err:
+        fn()
+    e = err.value
+    assert e.where and e.fix and e.expected is not None and e.got is not None
+    assert call in e.where
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    return e
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"batch_size": 32.5}, "batch_size"),
+        ({"batch_size": np.float64(32)}, "batch_size"),
+        ({"epochs": "3"}, "epochs"),
+        ({"epochs": True}, "epochs"),
+        ({"epochs": 2.0}, "epochs"),
+        ({"initial_epoch": True}, "initial_epoch"),
+        ({"epochs": 2, "initial_epoch": 3}, "initial_epoch"),
+        ({"verbose": True}, "verbose"),
+        ({"verbose": "1"}, "verbose"),
+        ({"verbose": 1.0}, "verbose"),
+        ({"verbose": 3}, "verbose"),
+        ({"verbose": -1}, "verbose"),
+        ({"verbose": None}, "verbose"),
+        ({"shuffle": "false"}, "shuffle"),
+        ({"shuffle": 0}, "shuffle"),
+        ({"shuffle": None}, "shuffle"),
+        ({"check_finite": "no"}, "check_finite"),
+        ({"seed": 1.5}, "seed"),
+        ({"seed": -1}, "seed"),
+        ({"seed": True}, "seed"),
+        ({"seed": "0"}, "seed"),
+        ({"validation_split": True}, "validation_split"),
+        ({"sample_weight": np.ones(48)}, "sample_weight"),
+        ({"class_weight": {0: 1.0, 1: 2.0}}, "class_weight"),
+    ],
+)
+def test_fit_refuses_arguments_it_would_have_to_reinterpret(separable, kwargs, name):
+    e = _refused("fit", separable, **kwargs)
+    assert name in e.expected
+
+
+def test_validation_sample_weights_are_refused_not_ignored(separable):
+    x, y = separable
+    e = _refused("fit", separable, validation_data=(x, y, np.ones(len(x))))
+    assert "sample_weight" in e.got and "(x_val, y_val)" in e.expected
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"verbose": True}, "verbose"),
+        ({"verbose": "0"}, "verbose"),
+        ({"return_dict": "yes"}, "return_dict"),
+        ({"check_finite": 1}, "check_finite"),
+        ({"batch_size": 8.0}, "batch_size"),
+        ({"sample_weight": np.ones(48)}, "sample_weight"),
+    ],
+)
+def test_evaluate_refuses_bad_arguments(separable, kwargs, name):
+    e = _refused("evaluate", separable, **kwargs)
+    assert name in e.expected
+
+
+@pytest.mark.parametrize("name", ["sample_weight", "class_weight"])
+def test_train_on_batch_refuses_weights(separable, name):
+    e = _refused("train_on_batch", separable, **{name: np.ones(48)})
+    assert name in e.expected
+
+
+def test_numpy_ints_and_verbose_auto_are_accepted(separable, capsys):
+    x, y = separable
+    model = classifier()
+    history = model.fit(
+        x, y, batch_size=np.int64(16), epochs=np.int32(2), verbose="auto", seed=np.int64(3)
+    )
+    assert len(history.history["loss"]) == 2
+    assert "Epoch 2/2" in capsys.readouterr().out
+    model.evaluate(x, y, batch_size=np.int64(16), verbose="auto")

@@ -83,16 +83,22 @@ class CallbackList(Callback):
 
 
 class History(Callback):
-    """Records every epoch's logs: ``history.history["loss"]`` is the list of epoch losses."""
+    """Records every epoch's logs: ``history.history["loss"]`` is the list of epoch losses.
+
+    ``stop_reason`` is None, or the message of ``fit`` when it stopped by itself because the
+    training diverged (a NaN/inf loss, gradient or weight); the diverging epoch is not recorded.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.history: Dict[str, List[float]] = {}
         self.epoch: List[int] = []
+        self.stop_reason: Optional[str] = None
 
     def on_train_begin(self, logs: Logs = None) -> None:
         self.epoch = []
         self.history = {}
+        self.stop_reason = None
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         self.epoch.append(epoch)

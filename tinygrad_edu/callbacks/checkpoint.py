@@ -3,6 +3,8 @@
 ``filepath`` may hold format fields filled from the epoch (1-based) and the logs, e.g.
 ``"ckpt/model-{epoch:02d}-{val_loss:.2f}.keras"``. Every write is atomic (see
 ``tinygrad_edu.saving``): an interrupted save never leaves a half-written checkpoint behind.
+Weights holding NaN/inf are never written: that save is skipped with a warning, so a file
+always keeps its last good checkpoint.
 
 >>> cb = ModelCheckpoint("best.keras", monitor="val_accuracy", save_best_only=True)
 >>> cb.mode, cb.best
@@ -13,9 +15,13 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Optional, Union
+import warnings
+from typing import Any, List, Optional, Union
+
+import numpy as np
 
 from ..errors import ConfigError
+from ._args import check_flag, check_optional_number, check_path, check_verbose
 from .base import Callback, Logs
 from .monitoring import monitored_value, resolve_mode
 
@@ -42,15 +48,7 @@ class ModelCheckpoint(Callback):
     ) -> None:
         super().__init__()
         where = "ModelCheckpoint"
-        try:
-            self.filepath = os.fspath(filepath)
-        except TypeError:
-            raise ConfigError(
-                where=where,
-                expected="filepath as a str or pathlib.Path",
-                got=type(filepath).__name__,
-                fix="e.g. 'model-{epoch:02d}.keras'",
-            ) from None
+        self.filepath = check_path(where, "filepath", filepath, "'model-{epoch:02d}.keras'")
         if save_freq != "epoch" and not (
             isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
         ):
@@ -60,13 +58,15 @@ class ModelCheckpoint(Callback):
                 got=repr(save_freq),
                 fix="e.g. save_freq='epoch'",
             )
-        self.monitor = monitor
-        self.verbose = verbose
-        self.save_best_only = save_best_only
-        self.save_weights_only = save_weights_only
-        self.save_freq = save_freq
         self.mode = resolve_mode(monitor, mode, where)
-        self.initial_value_threshold = initial_value_threshold
+        self.monitor = monitor
+        self.verbose = check_verbose(where, verbose)
+        self.save_best_only = check_flag(where, "save_best_only", save_best_only)
+        self.save_weights_only = check_flag(where, "save_weights_only", save_weights_only)
+        self.save_freq = save_freq
+        self.initial_value_threshold = check_optional_number(
+            where, "initial_value_threshold", initial_value_threshold
+        )
         self.best = self._initial_best()
         self._current_epoch = 0
         self._batches_since_save = 0
@@ -106,6 +106,9 @@ class ModelCheckpoint(Callback):
                 if self.verbose > 0:
                     print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
                 return
+        if self._refuse_non_finite_weights(epoch, filepath):
+            return  # and self.best stays: a value whose weights were not saved is no best
+        if self.save_best_only:
             if self.verbose > 0:
                 print(
                     f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
@@ -115,6 +118,21 @@ class ModelCheckpoint(Callback):
         elif self.verbose > 0:
             print(f"Epoch {epoch + 1}: saving model to {filepath}")
         self._write(filepath)
+
+    def _refuse_non_finite_weights(self, epoch: int, filepath: str) -> bool:
+        """True (after a warning) when a weight holds NaN/inf: writing it would replace a good
+        checkpoint with a model that only predicts NaN."""
+        bad = _non_finite_weights(self.model)
+        if not bad:
+            return False
+        warnings.warn(
+            f"ModelCheckpoint: not saving epoch {epoch + 1} to {filepath}: the weights "
+            f"{', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} hold NaN/inf values; the file "
+            "keeps its last good checkpoint. Lower the learning rate to avoid the divergence.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return True
 
     def _write(self, filepath: str) -> None:
         from .. import saving  # saving imports layers/optimizers: keep callbacks light to import
@@ -142,6 +160,17 @@ class ModelCheckpoint(Callback):
                 fix=f"use only {{epoch}}, {'{batch}, ' if batch is not None else ''}"
                 f"and the log keys: {', '.join(sorted(logs)) or '(none)'}",
             ) from None
+
+
+def _non_finite_weights(model: Any) -> List[str]:
+    """Names of the model's weights that hold NaN/inf (checked in full: saving is rare)."""
+    named = getattr(model, "named_weights", None)
+    weights = named() if callable(named) else dict(enumerate(model.weights))
+    return [
+        str(name)
+        for name, w in weights.items()
+        if w._data.dtype.kind == "f" and not np.isfinite(w._data).all()
+    ]
 
 
 __all__ = ["ModelCheckpoint"]

@@ -16,7 +16,9 @@ from typing import Any, Callable, List, Optional
 import numpy as np
 
 from ..errors import ConfigError
+from ._args import check_flag, check_path, check_verbose
 from .base import Callback, Logs
+from .monitoring import require_fixed_rate
 
 
 class CSVLogger(Callback):
@@ -30,15 +32,7 @@ class CSVLogger(Callback):
 
     def __init__(self, filename: Any, separator: str = ",", append: bool = False) -> None:
         super().__init__()
-        try:
-            self.filename = os.fspath(filename)
-        except TypeError:
-            raise ConfigError(
-                where="CSVLogger",
-                expected="filename as a str or pathlib.Path",
-                got=type(filename).__name__,
-                fix="e.g. CSVLogger('training.csv')",
-            ) from None
+        self.filename = check_path("CSVLogger", "filename", filename, "CSVLogger('training.csv')")
         if not isinstance(separator, str) or len(separator) != 1:
             raise ConfigError(
                 where="CSVLogger",
@@ -47,7 +41,7 @@ class CSVLogger(Callback):
                 fix="e.g. separator=',' or ';' or '\\t'",
             )
         self.sep = separator
-        self.append = append
+        self.append = check_flag("CSVLogger", "append", append)
         self.keys: Optional[List[str]] = None
         self.writer: Optional[csv.DictWriter] = None
         self.csv_file = None
@@ -121,8 +115,11 @@ class LearningRateScheduler(Callback):
                 fix="e.g. LearningRateScheduler(lambda epoch, lr: lr * 0.95)",
             )
         self.schedule = schedule
-        self.verbose = verbose
+        self.verbose = check_verbose("LearningRateScheduler", verbose)
         self._takes_lr = _positional_count(schedule) != 1
+
+    def on_train_begin(self, logs: Logs = None) -> None:
+        require_fixed_rate(self.model, "LearningRateScheduler")
 
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         optimizer = self.model.optimizer

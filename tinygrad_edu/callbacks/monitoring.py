@@ -20,7 +20,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, suggest
+from ._args import check_flag, check_monitor, check_optional_number, check_verbose
 from .base import Callback, Logs
 
 MODES = ("auto", "min", "max")
@@ -29,7 +30,8 @@ MODES = ("auto", "min", "max")
 def resolve_mode(monitor: str, mode: str, where: str) -> str:
     """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` max when ``"acc"`` is in the
     monitored name (accuracy goes up), else min (losses go down)."""
-    if mode not in MODES:
+    monitor = check_monitor(where, monitor)
+    if not isinstance(mode, str) or mode not in MODES:
         raise ConfigError(
             where=where,
             expected="mode 'auto', 'min' or 'max'",
@@ -50,11 +52,12 @@ def check_number(
     if ok and (not math.isfinite(float(value)) or value < low):
         ok = False
     if not ok:
+        bound = f" >= {low:g}" if math.isfinite(low) else " (finite)"
         raise ConfigError(
             where=where,
-            expected=f"{name} as {'an int' if integer else 'a number'} >= {low:g}",
+            expected=f"{name} as {'an int' if integer else 'a number'}{bound}",
             got=repr(value),
-            fix=fix or f"e.g. {name}={low:g}",
+            fix=fix or f"e.g. {name}={max(low, 0):g}",
         )
     return value
 
@@ -64,15 +67,29 @@ def monitored_value(logs: Logs, monitor: str, owner: str) -> Optional[float]:
     logs = logs or {}
     value = logs.get(monitor)
     if value is None:
+        hint = suggest(monitor, logs) if logs else "(no keys)"
         warnings.warn(
-            f"{owner} is conditioned on {monitor!r}, which is not in the logs. "
-            f"Available keys: {', '.join(sorted(logs)) or '(none)'}. Pass "
+            f"{owner} is conditioned on {monitor!r}, which is not in the logs: {hint}. Pass "
             "validation_data=/validation_split= to fit for 'val_*' keys.",
             UserWarning,
             stacklevel=3,
         )
         return None
     return float(np.asarray(value))
+
+
+def require_fixed_rate(model: Any, owner: str) -> None:
+    """Callbacks that set the learning rate need an optimizer without a schedule: refuse at the
+    start of training rather than after the first epochs."""
+    optimizer = getattr(model, "optimizer", None)
+    if getattr(optimizer, "schedule", None) is not None:
+        raise ConfigError(
+            where=owner,
+            expected="an optimizer with a fixed learning rate (this callback sets it)",
+            got=f"{type(optimizer).__name__} following the schedule {optimizer.schedule!r}",
+            fix="use either the callback or the schedule: e.g. compile with "
+            f"{type(optimizer).__name__}(learning_rate=1e-3)",
+        )
 
 
 class EarlyStopping(Callback):
@@ -101,8 +118,8 @@ class EarlyStopping(Callback):
     ) -> None:
         super().__init__()
         where = "EarlyStopping"
-        self.monitor = monitor
         self.mode = resolve_mode(monitor, mode, where)
+        self.monitor = monitor
         self.min_delta = abs(float(check_number(where, "min_delta", min_delta, low=-math.inf)))
         self.patience = check_number(
             where,
@@ -114,9 +131,9 @@ class EarlyStopping(Callback):
         self.start_from_epoch = check_number(
             where, "start_from_epoch", start_from_epoch, integer=True
         )
-        self.verbose = verbose
-        self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
+        self.verbose = check_verbose(where, verbose)
+        self.baseline = check_optional_number(where, "baseline", baseline)
+        self.restore_best_weights = check_flag(where, "restore_best_weights", restore_best_weights)
         self._reset()
 
     def _reset(self) -> None:
@@ -199,6 +216,7 @@ class ReduceLROnPlateau(Callback):
                 fix="see help(ReduceLROnPlateau)",
             )
         check_number(where, "factor", factor)
+        self.mode = resolve_mode(monitor, mode, where)
         if not 0 < factor < 1:
             raise ConfigError(
                 where=where,
@@ -212,8 +230,7 @@ class ReduceLROnPlateau(Callback):
         self.cooldown = check_number(where, "cooldown", cooldown, integer=True)
         self.min_lr = float(check_number(where, "min_lr", min_lr))
         self.min_delta = float(check_number(where, "min_delta", min_delta))
-        self.mode = resolve_mode(monitor, mode, where)
-        self.verbose = verbose
+        self.verbose = check_verbose(where, verbose)
         self._reset()
 
     def _reset(self) -> None:
@@ -230,6 +247,7 @@ class ReduceLROnPlateau(Callback):
         return self.cooldown_counter > 0
 
     def on_train_begin(self, logs: Logs = None) -> None:
+        require_fixed_rate(self.model, "ReduceLROnPlateau")
         self._reset()
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
@@ -281,5 +299,6 @@ __all__ = [
     "TerminateOnNaN",
     "check_number",
     "monitored_value",
+    "require_fixed_rate",
     "resolve_mode",
 ]

@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Dict, Optional
 
+from ..errors import ConfigError
+from ._args import check_verbose
 from .base import Callback, Logs
 
 BAR_WIDTH = 30
@@ -36,7 +38,21 @@ class ProgbarLogger(Callback):
 
     def __init__(self, verbose: int = 1, stream=None, live: Optional[bool] = None) -> None:
         super().__init__()
-        self.verbose = verbose
+        self.verbose = check_verbose("ProgbarLogger", verbose)
+        if stream is not None and not callable(getattr(stream, "write", None)):
+            raise ConfigError(
+                where="ProgbarLogger",
+                expected="stream as a file-like object with write(), or None for stdout",
+                got=repr(stream),
+                fix="e.g. ProgbarLogger(stream=sys.stderr), or open('log.txt', 'w')",
+            )
+        if live is not None and not isinstance(live, bool):
+            raise ConfigError(
+                where="ProgbarLogger",
+                expected="live as True, False or None (None: live only on a terminal)",
+                got=repr(live),
+                fix="write live=True or live=False (without quotes)",
+            )
         self.stream = stream
         self.live = live
 

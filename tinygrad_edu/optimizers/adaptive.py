@@ -62,8 +62,8 @@ class Adam(Optimizer):
     ) -> None:
         self.beta_1 = self._check("beta_1", beta_1, low=0, high=1, high_open=True)
         self.beta_2 = self._check("beta_2", beta_2, low=0, high=1, high_open=True)
-        self.epsilon = self._check("epsilon", epsilon, low=0)
-        self.amsgrad = bool(amsgrad)
+        self.epsilon = self._check("epsilon", epsilon, low=0, low_open=True)
+        self.amsgrad = self._flag("amsgrad", amsgrad)
         super().__init__(
             params,
             learning_rate,
@@ -188,8 +188,8 @@ class RMSprop(Optimizer):
     ) -> None:
         self.rho = self._check("rho", rho, low=0, high=1, high_open=True)
         self.momentum = self._check("momentum", momentum, low=0, high=1)
-        self.epsilon = self._check("epsilon", epsilon, low=0)
-        self.centered = bool(centered)
+        self.epsilon = self._check("epsilon", epsilon, low=0, low_open=True)
+        self.centered = self._flag("centered", centered)
         super().__init__(
             params,
             learning_rate,
@@ -270,7 +270,7 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = self._check(
             "initial_accumulator_value", initial_accumulator_value, low=0
         )
-        self.epsilon = self._check("epsilon", epsilon, low=0)
+        self.epsilon = self._check("epsilon", epsilon, low=0, low_open=True)
         super().__init__(
             params,
             learning_rate,

@@ -2,8 +2,13 @@
 state, learning-rate schedules and checkpoints. A subclass writes only its update rule.
 
 An optimizer sees a list of Tensors, never a layer. It reads ``p.grad`` (never modifies it: the
-engine may share gradient arrays) and updates ``p.data`` in place, so anything holding the array
-(a layer, a view, a test) sees the new values.
+engine may share gradient arrays) and updates the parameter's array in place, so anything holding
+the array (a layer, a view, a test) sees the new values. It writes through ``p._data`` (the
+``data`` property may copy while a graph holds the tensor) and then calls ``p._bump_version()``,
+so ``backward`` of a graph recorded before the step refuses the stale values.
+
+A step is all or nothing for bad input: every gradient is checked (shape, NaN/inf) before any
+weight is touched, and a schedule's rate is checked before it is used.
 """
 
 from __future__ import annotations
@@ -16,16 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.errors import ConfigError, NotBuiltError, ShapeError
+from tinygrad_edu.errors import ConfigError, DivergenceError, NotBuiltError, ShapeError, suggest
 from tinygrad_edu.optimizers import checkpoint
 from tinygrad_edu.optimizers.schedules import (
     LearningRateSchedule,
+    check_flag,
     check_number,
+    check_schedule,
+    checked_rate,
     deserialize,
     serialize,
 )
+from tinygrad_edu.tensor import Tensor
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "all_finite"]
 
 #: What each hyperparameter means, used as the ``fix`` of a ConfigError about it.
 _HINTS = {
@@ -34,7 +43,7 @@ _HINTS = {
     "beta_1": "beta_1 is the decay of the running mean of gradients; 0.9 is typical",
     "beta_2": "beta_2 is the decay of the running mean of squared gradients; 0.999 is typical",
     "rho": "rho is the decay of the running mean of squared gradients; 0.9 is typical",
-    "epsilon": "epsilon only keeps the division finite; 1e-7 is typical",
+    "epsilon": "epsilon keeps the division finite, so it must be > 0; 1e-7 is typical",
     "weight_decay": "weight_decay shrinks weights by lr * weight_decay per step; try 0.004 or None",
     "initial_accumulator_value": "the sum of squared gradients starts here; 0.1 is typical",
 }
@@ -86,6 +95,7 @@ class Optimizer:
         lr: Any = None,
     ) -> None:
         params, learning_rate = self._resolve_learning_rate(params, learning_rate, lr)
+        self.iterations = 0  # steps taken (Keras name); the next step is number iterations + 1
         self._schedule: Any = None
         self._lr = 0.0
         self.learning_rate = learning_rate
@@ -104,7 +114,6 @@ class Optimizer:
         self.global_clipnorm = self._optional(
             "global_clipnorm", global_clipnorm, low=0, low_open=True
         )
-        self.iterations = 0  # steps taken (Keras name); the next step is number iterations + 1
         self._params: list[Any] | None = None
         self._state: list[dict[str, np.ndarray]] = []  # one {slot name: array} per parameter
         self._pending: dict[str, Any] | None = None  # state loaded before set_params
@@ -137,7 +146,7 @@ class Optimizer:
         old = {id(p): state for p, state in zip(self._params or (), self._state)}
         self._params = new
         self._state = [self._reuse_or_new_state(old.get(id(p)), p) for p in new]
-        self._max_size = max(p.data.size for p in new)
+        self._max_size = max(p._data.size for p in new)
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.load_state_dict(pending)
@@ -157,6 +166,12 @@ class Optimizer:
         """True once the optimizer has its parameters (Keras name)."""
         return self._params is not None
 
+    def state_arrays(self) -> list[np.ndarray]:
+        """Every state array this optimizer keeps (the live arrays, not copies): what a step
+        changes besides the weights and ``iterations``. For undoing a step exactly (``fit`` does
+        when an update overflows the weights); use ``state_dict()`` for checkpoints."""
+        return [array for slots in self._state for array in slots.values()]
+
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``p.grad = None``) before the next backward."""
         for p in self._params or ():
@@ -168,11 +183,15 @@ class Optimizer:
 
         Order: clip the gradients, decay the weights (if ``weight_decay``), apply the rule at
         ``lr = self.learning_rate``, then ``iterations += 1``.
+
+        Nothing changes unless everything is usable: the rate (a schedule's must be finite and
+        >= 0: ``ConfigError``) and every gradient (its shape: ``ShapeError``; NaN/inf:
+        ``DivergenceError`` naming the parameter) are checked before any weight is written.
         """
         params = self._require_params("step")
         lr = self.learning_rate
         active = [i for i, p in enumerate(params) if p.grad is not None and p.requires_grad]
-        grads = [self._checked_grad(i) for i in active]
+        grads = [self._checked_grad(i) for i in active]  # all of them before the first write
         scale = 1.0
         if self.global_clipnorm is not None and grads:
             total = math.sqrt(sum(_squared_norm(g) for g in grads))
@@ -181,19 +200,21 @@ class Optimizer:
         decay = self.weight_decay
         state = self._state
         for i, grad in zip(active, grads):
-            param = params[i].data
+            p = params[i]
+            param = p._data  # not .data: that may copy the array while a graph holds it
             if clip:
                 grad = self._clip(grad, param, scale)
             if decay:
                 param *= param.dtype.type(1.0 - lr * decay)
             self.update_step(param, grad, state[i], lr)
+            p._bump_version()  # graphs recorded before this write must not backpropagate
         self.iterations += 1
 
     def _checked_grad(self, i: int) -> np.ndarray:
         p = self._params[i]
-        grad, shape = p.grad, p.data.shape
+        grad, shape = p.grad, p._data.shape
         if type(grad) is not np.ndarray:
-            grad = np.asarray(grad, p.data.dtype)
+            grad = np.asarray(grad, p._data.dtype)
         if grad.shape != shape:
             raise ShapeError(
                 where=f"{self._where}.step (parameter {i})",
@@ -210,7 +231,26 @@ class Optimizer:
                     fix="the parameter's array was replaced by one of another shape; call "
                     "opt.set_params(model.parameters()) again after rebuilding the model",
                 )
+        if not all_finite(grad):
+            raise self._non_finite_gradient(i, grad)
         return grad
+
+    def _non_finite_gradient(self, i: int, grad: np.ndarray) -> DivergenceError:
+        p = self._params[i]
+        counts = (("NaN", int(np.isnan(grad).sum())), ("inf", int(np.isinf(grad).sum())))
+        kinds = " and ".join(f"{n} {kind}" for kind, n in counts if n)
+        err = DivergenceError(
+            "no weight was changed (every gradient is checked before the first update)",
+            where=f"{self._where}.step",
+            expected="finite gradients",
+            got=f"{kinds} in the gradient of {_describe(p, i)}",
+            fix="a NaN/inf gradient comes from the loss or an op (log(0), sqrt(0), 0/0, an "
+            "overflow): check the data for NaN/inf, lower the learning rate, scale the inputs; "
+            "clipping (clipnorm=...) bounds large gradients but cannot repair NaN",
+        )
+        # for callers that know the weights' names (fit says 'dense/kernel', not 'kernel')
+        err.parameter, err.parameter_index, err.bad_values = p, i, kinds
+        return err
 
     def _clip(self, grad: np.ndarray, param: np.ndarray, scale: float) -> np.ndarray:
         """The gradient after clipping (in a scratch array: ``p.grad`` itself is never changed)."""
@@ -245,7 +285,7 @@ class Optimizer:
         Settable (e.g. by ReduceLROnPlateau) with a number > 0 or a new schedule.
         """
         if self._schedule is not None:
-            return float(self._schedule(self.iterations))
+            return checked_rate(self._schedule, self.iterations, self._where)
         return self._lr
 
     @learning_rate.setter
@@ -258,6 +298,8 @@ class Optimizer:
                 fix=f"create the schedule first: {value.__name__}(...)",
             )
         if callable(value):
+            check_schedule(value, self._where)  # a bad schedule fails here, early
+            checked_rate(value, self.iterations, self._where)
             self._schedule = value
             return
         if self._schedule is not None:
@@ -269,6 +311,12 @@ class Optimizer:
                 "optimizer with a fixed learning_rate to set numbers (e.g. ReduceLROnPlateau)",
             )
         self._lr = self._check("learning_rate", value, low=0, low_open=True)
+
+    @property
+    def schedule(self) -> Any:
+        """The learning-rate schedule the rate follows, or None for a fixed rate (which
+        callbacks such as ReduceLROnPlateau may set)."""
+        return self._schedule
 
     @property
     def lr(self) -> float:
@@ -292,7 +340,23 @@ class Optimizer:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Optimizer:
         """A new optimizer (without parameters) from ``get_config()``'s output."""
+        if not isinstance(config, Mapping):
+            raise ConfigError(
+                where=f"{cls.__name__}.from_config",
+                expected="a dict from get_config()",
+                got=type(config).__name__,
+                fix=f"{cls.__name__}.from_config(opt.get_config())",
+            )
         config = dict(config)
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "params"}
+        unknown = sorted(str(k) for k in set(config) - accepted)
+        if unknown:
+            raise ConfigError(
+                where=f"{cls.__name__}.from_config",
+                expected=f"{cls.__name__}'s argument names",
+                got=", ".join(repr(k) for k in unknown),
+                fix=suggest(unknown[0], accepted),
+            )
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = deserialize(config["learning_rate"])
         return cls(**config)
@@ -338,6 +402,9 @@ class Optimizer:
 
     def _check(self, name: str, value: Any, **bounds: Any) -> float:
         return check_number(self._where, name, value, fix=_HINTS.get(name, ""), **bounds)
+
+    def _flag(self, name: str, value: Any) -> bool:
+        return check_flag(self._where, name, value)
 
     def _optional(self, name: str, value: Any, **bounds: Any) -> float | None:
         return None if value is None else self._check(name, value, **bounds)
@@ -394,11 +461,11 @@ class Optimizer:
                     got=f"item {i} of type {type(p).__name__}",
                     fix=fix,
                 )
-            if not np.issubdtype(p.data.dtype, np.floating):
+            if not np.issubdtype(p._data.dtype, np.floating):
                 raise ConfigError(
                     where=where,
                     expected="floating-point Tensors",
-                    got=f"item {i} of dtype {p.data.dtype}",
+                    got=f"item {i} of dtype {p._data.dtype}",
                     fix="create it as Tensor(x, dtype=np.float32)",
                 )
         if not unique:
@@ -412,9 +479,9 @@ class Optimizer:
         return unique
 
     def _reuse_or_new_state(self, old: dict[str, np.ndarray] | None, p: Any) -> dict:
-        if old is not None and all(a.shape == p.data.shape for a in old.values()):
+        if old is not None and all(a.shape == p._data.shape for a in old.values()):
             return old
-        return {slot: np.full_like(p.data, value) for slot, value in self._initial_state().items()}
+        return {slot: np.full_like(p._data, value) for slot, value in self._initial_state().items()}
 
     def _require_params(self, what: str) -> list[Any]:
         if self._params is None:
@@ -433,7 +500,23 @@ class Optimizer:
 
 
 def _is_tensor(x: Any) -> bool:
-    return isinstance(getattr(x, "data", None), np.ndarray) and hasattr(x, "requires_grad")
+    return isinstance(x, Tensor)
+
+
+def _describe(p: Tensor, i: int) -> str:
+    """``parameter 2 'kernel' of shape (3, 1)``: how errors name a parameter."""
+    name = f" {p.name!r}" if p.name else ""
+    return f"parameter {i}{name} of shape {p._data.shape}"
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """True when ``a`` holds no NaN/inf, in one fast pass: NaN/inf make the sum of squares
+    non-finite (a BLAS dot, ~2x faster than ``np.isfinite(a).all()``); only when it is - or when
+    it overflowed, for float32 values beyond ~1e19 - is the exact elementwise check run."""
+    flat = a.ravel(order="K")  # a view for C- and F-ordered arrays alike
+    if flat.dtype.kind != "f" or math.isfinite(np.vdot(flat, flat)):
+        return True
+    return bool(np.isfinite(flat).all())
 
 
 def _squared_norm(g: np.ndarray) -> float:

@@ -70,6 +70,14 @@ def validate(opt: Optimizer, state: dict[str, Any]) -> tuple[dict[str, np.ndarra
                 fix="the state belongs to a model with other layer sizes; build the same "
                 "architecture, or continue without loading the optimizer state",
             )
+        if arrays[key].dtype.kind in "fc" and not np.isfinite(arrays[key]).all():
+            raise CheckpointError(
+                where=where,
+                expected=f"finite values in {key!r}",
+                got="NaN/inf values (the state was saved from a run that diverged)",
+                fix="load an earlier checkpoint, or continue without the optimizer state "
+                "(a new optimizer starts from zero moments)",
+            )
     rate = opt._lr
     if "learning_rate" in state and opt._schedule is None:
         rate = opt._check("learning_rate", np.asarray(state["learning_rate"]), low=0, low_open=True)

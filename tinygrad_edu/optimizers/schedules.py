@@ -14,9 +14,13 @@ taken, so the first step uses ``schedule(0)``).
 from __future__ import annotations
 
 import bisect
+import inspect
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from tinygrad_edu.errors import ConfigError, suggest
 
@@ -25,6 +29,10 @@ __all__ = [
     "ExponentialDecay",
     "LearningRateSchedule",
     "PiecewiseConstantDecay",
+    "check_flag",
+    "check_number",
+    "check_schedule",
+    "checked_rate",
     "deserialize",
     "serialize",
 ]
@@ -47,7 +55,7 @@ def check_number(
     """
     try:
         number = math.nan if isinstance(value, (bool, str)) else float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = math.nan
     too_low = low is not None and (number <= low if low_open else number < low)
     too_high = high is not None and (number >= high if high_open else number > high)
@@ -69,6 +77,70 @@ def check_number(
     )
 
 
+def check_flag(owner: str, name: str, value: Any) -> bool:
+    """``value`` if it is a bool (numpy's too), else a ConfigError: ``bool("False")`` is True, so
+    a string or a number here would be silently reinterpreted."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ConfigError(
+        where=owner,
+        expected=f"{name} as True or False",
+        got=repr(value),
+        fix=f"write {name}=True or {name}=False (without quotes)",
+    )
+
+
+def check_schedule(schedule: Any, owner: str) -> None:
+    """A ConfigError unless ``schedule`` can be called with a step: ``schedule(step)``."""
+    try:
+        signature = inspect.signature(schedule)
+    except (TypeError, ValueError):  # a builtin without a signature: the first call decides
+        return
+    try:
+        signature.bind(0)
+    except TypeError:
+        raise ConfigError(
+            where=f"{owner}, learning-rate schedule {_schedule_name(schedule)}",
+            expected="a callable taking the step number: schedule(step) -> rate",
+            got=f"a callable with signature {signature}",
+            fix="e.g. lambda step: 0.01 * 0.5 ** (step / 1000), or ExponentialDecay(...)",
+        ) from None
+
+
+def checked_rate(schedule: Any, step: int, owner: str) -> float:
+    """``schedule(step)`` as a float, or a ConfigError naming the schedule and the step when it is
+    not a finite number >= 0. Called at every step: kept to a call and a few comparisons."""
+    value = schedule(step)
+    if type(value) is not float:  # the common case skips the conversions below
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()
+        if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)):
+            raise _bad_rate(schedule, step, owner, value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond the float range
+            raise _bad_rate(schedule, step, owner, value) from None
+    if math.isfinite(value) and value >= 0:
+        return float(value)
+    raise _bad_rate(schedule, step, owner, value)
+
+
+def _bad_rate(schedule: Any, step: int, owner: str, value: Any) -> ConfigError:
+    return ConfigError(
+        where=f"{owner}, learning-rate schedule {_schedule_name(schedule)}",
+        expected="a learning rate: a finite number >= 0",
+        got=f"{value!r} at step {step}",
+        fix="make the schedule return a finite rate >= 0 at every step (check the formula "
+        "near that step: a division by zero, a negative base, a log of 0?)",
+    )
+
+
+def _schedule_name(schedule: Any) -> str:
+    if isinstance(schedule, LearningRateSchedule):
+        return repr(schedule)
+    return getattr(schedule, "__qualname__", None) or type(schedule).__name__
+
+
 class LearningRateSchedule:
     """Base class: ``schedule(step)`` returns the learning rate (a float) for that step.
 
@@ -84,6 +156,27 @@ class LearningRateSchedule:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        unknown = sorted(str(k) for k in set(config) - accepted) if isinstance(config, dict) else []
+        if not isinstance(config, dict) or unknown:
+            raise ConfigError(
+                where=f"schedule {cls.__name__}.from_config",
+                expected=f"a dict of {cls.__name__}'s arguments",
+                got=", ".join(repr(k) for k in unknown) if unknown else type(config).__name__,
+                fix=suggest(unknown[0], accepted) if unknown else "pass schedule.get_config()",
+            )
+        missing = [
+            name
+            for name, p in inspect.signature(cls.__init__).parameters.items()
+            if name != "self" and p.default is p.empty and name not in config
+        ]
+        if missing:
+            raise ConfigError(
+                where=f"schedule {cls.__name__}.from_config",
+                expected=f"every required argument of {cls.__name__}",
+                got=f"missing {', '.join(missing)}",
+                fix="pass schedule.get_config()",
+            )
         return cls(**config)
 
     def __eq__(self, other: object) -> bool:
@@ -126,7 +219,7 @@ class ExponentialDecay(LearningRateSchedule):
             low_open=True,
             fix="decay_rate multiplies the rate every decay_steps steps; 0.96 or 0.5 are typical",
         )
-        self.staircase = bool(staircase)
+        self.staircase = check_flag(owner, "staircase", staircase)
 
     def __call__(self, step: int) -> float:
         p = float(step) / self.decay_steps
@@ -154,6 +247,14 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     def __init__(self, boundaries: Sequence[float], values: Sequence[float]) -> None:
         owner = "schedule PiecewiseConstantDecay"
+        for name, given in (("boundaries", boundaries), ("values", values)):
+            if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__"):
+                raise ConfigError(
+                    where=owner,
+                    expected=f"{name} as a list of numbers",
+                    got=repr(given),
+                    fix="e.g. PiecewiseConstantDecay(boundaries=[1000], values=[0.1, 0.01])",
+                )
         self.boundaries: list[float] = [check_number(owner, "boundary", b) for b in boundaries]
         self.values: list[float] = [check_number(owner, "value", v, low=0) for v in values]
         if len(self.values) != len(self.boundaries) + 1:

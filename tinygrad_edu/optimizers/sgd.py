@@ -52,7 +52,7 @@ class SGD(Optimizer):
         lr: Any = None,
     ) -> None:
         self.momentum = self._check("momentum", momentum, low=0, high=1)
-        self.nesterov = bool(nesterov)
+        self.nesterov = self._flag("nesterov", nesterov)
         super().__init__(
             params,
             learning_rate,
