@@ -141,10 +141,16 @@ def test_bad_callback_arguments_are_config_errors(make, name):
 
 
 def test_good_callback_arguments_in_numpy_and_path_forms_are_accepted(tmp_path):
-    ModelCheckpoint(tmp_path / "m.keras", verbose=np.int64(1), save_best_only=np.bool_(True))
-    EarlyStopping(patience=np.int64(2), min_delta=np.float32(0.1), baseline=np.float64(0.5))
+    checkpoint = ModelCheckpoint(
+        tmp_path / "m.keras", verbose=np.int64(1), save_best_only=np.bool_(True)
+    )
+    stopping = EarlyStopping(
+        patience=np.int64(2), min_delta=np.float32(0.1), baseline=np.float64(0.5)
+    )
     ProgbarLogger(verbose=2, stream=io.StringIO(), live=False)
     CSVLogger(tmp_path / "log.csv", append=True)
+    assert checkpoint.save_best_only is True and checkpoint.verbose == 1
+    assert stopping.patience == 2 and stopping.min_delta == pytest.approx(0.1)
 
 
 def test_a_misspelled_monitor_warns_with_the_closest_name():
