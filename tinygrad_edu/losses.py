@@ -59,7 +59,7 @@ def _logits(y_pred: Tensor, from_logits: bool, kind: str) -> Optional[Tensor]:
     (a sigmoid's logits are no use to a categorical loss, nor a softmax's to a binary one)."""
     if from_logits:
         return y_pred
-    return y_pred.logits if y_pred.logits_kind == kind else None
+    return y_pred.logits_of(kind)
 
 
 def _saved_log_softmax(y_pred: Tensor, from_logits: bool) -> Optional[np.ndarray]:

@@ -103,9 +103,9 @@ class Tensor:
     that require grad (and on intermediates after ``retain_grad()``).
     """
 
-    # ``logits``: for a softmax/sigmoid output, the tensor it was computed from, so cross-entropy
-    # losses can work from logits (finite even when a probability rounds to exactly 0 or 1);
-    # ``logits_kind`` says which ("softmax" or "sigmoid"): a loss only uses logits of its kind.
+    # ``_logits``: for a softmax/sigmoid output, ``(kind, the tensor it was computed from)``, so
+    # cross-entropy losses can work from logits (finite even when a probability rounds to exactly
+    # 0 or 1); read through ``logits_of(kind)``: a loss only uses logits of its own kind.
     #
     # In-place safety (the version counter, as in PyTorch): ``_version`` counts in-place writes
     # made through the library (``assign``, optimizer updates); every recorded op notes the
@@ -123,8 +123,7 @@ class Tensor:
         "_leaf",
         "_retain",
         "name",
-        "logits",
-        "logits_kind",
+        "_logits",
         "_seq",
         "_version",
         "_saves",
@@ -138,18 +137,34 @@ class Tensor:
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None
     ) -> None:
-        self._data = _as_array(data, dtype)
-        self.grad: Optional[np.ndarray] = None
-        self.requires_grad = _check_flag(requires_grad, "requires_grad")
-        self._ctx: Optional[Function] = None
-        self._leaf = True
-        self._retain = False
+        self._init(_as_array(data, dtype), None, _check_flag(requires_grad, "requires_grad"))
         self.name = name
-        self.logits: Optional["Tensor"] = None
-        self.logits_kind: Optional[str] = None
+
+    def _init(self, data: np.ndarray, ctx: Optional[Function], requires_grad: bool) -> None:
+        """Every slot's starting value, in one place; ``__init__`` converts the user's data
+        first, the engine's ``_new_tensor`` (the hot path: every op output) does not."""
+        self._data = data
+        self.grad: Optional[np.ndarray] = None
+        self.requires_grad = requires_grad
+        self._ctx = ctx
+        self._leaf = ctx is None
+        self._retain = False
+        self.name: Optional[str] = None
+        self._logits: Optional[Tuple[str, "Tensor"]] = None
         self._seq = next(_creation)
         self._version = self._saves = self._saved_at = self._snap_seq = 0
         self._snap: Optional[np.ndarray] = None
+
+    def logits_of(self, kind: str) -> Optional["Tensor"]:
+        """The tensor this one was computed from by ``softmax`` (``kind="softmax"``) or
+        ``sigmoid`` (``kind="sigmoid"``), or None: cross-entropy losses use it to work from
+        logits."""
+        return self._logits[1] if self._logits is not None and self._logits[0] == kind else None
+
+    @property
+    def logits(self) -> Optional["Tensor"]:
+        """The logits of a softmax/sigmoid output (either kind), else None."""
+        return None if self._logits is None else self._logits[1]
 
     # ---------------------------------------------------------------- the array and its version
     @property
@@ -531,19 +546,12 @@ def _new_tensor(data: np.ndarray, ctx: Optional[Function]) -> Tensor:
     """A tensor around ``data`` without ``__init__``'s conversions: made by ``ctx`` (requires
     grad), or a constant when ``ctx`` is None. The hot path: every op output is made here."""
     t = Tensor.__new__(Tensor)
-    t._data = data
-    t.grad = t.name = t.logits = t.logits_kind = t._snap = None
-    t._ctx = ctx
-    t.requires_grad = ctx is not None
-    t._leaf = ctx is None
-    t._retain = False
-    t._seq = next(_creation)
-    t._version = t._saves = t._saved_at = t._snap_seq = 0
+    t._init(data, ctx, ctx is not None)
     return t
 
 
 def _with_logits(out: Tensor, logits: Optional[Tensor], kind: str) -> Tensor:
-    out.logits, out.logits_kind = logits, kind
+    out._logits = None if logits is None else (kind, logits)
     return out
 
 
@@ -594,22 +602,6 @@ def _describe(params: dict) -> str:
     return f" with {shown}" if shown else ""
 
 
-def _keepable(g: np.ndarray, dtype: np.dtype, handed: set) -> np.ndarray:
-    """The array a tensor may keep as ``.grad``: ``g`` itself when nothing else can see it (a
-    fresh result, e.g. of Linear's GEMM), else a copy - so writing into one ``.grad`` never
-    changes another (an Add hands the same array to both inputs). Saves a copy per weight."""
-    if (
-        type(g) is np.ndarray
-        and g.dtype == dtype
-        and g.base is None
-        and g.flags.writeable
-        and id(g) not in handed
-    ):
-        handed.add(id(g))
-        return g
-    return np.array(g, dtype=dtype)  # a copy, and an ndarray even when 0-d
-
-
 def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     """Hand gradients back through the graph below ``root``, newest tensor first.
 
@@ -629,7 +621,7 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         g = grads.pop(t)
         fn = t._ctx
         if fn is None or t._retain:  # the root itself is a leaf, or a retain_grad tensor
-            _keep_grad(t, g, handed)
+            _accumulate_grad(t, g, handed)
         if fn is None:
             continue
         parents = fn.parents
@@ -657,7 +649,7 @@ def _run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         if not retain_graph:
             _free(t, fn, parents)
     for t, g in leaves.items():
-        _keep_grad(t, g, handed)
+        _accumulate_grad(t, g, handed)
 
 
 def _free(t: Tensor, fn: Function, parents: tuple) -> None:
@@ -698,10 +690,26 @@ def _inplace_error(fn: Function, t: Tensor, role: str) -> InplaceModificationErr
     )
 
 
-def _keep_grad(t: Tensor, g: np.ndarray, handed: set) -> None:
-    """Leaves (and retain_grad tensors) keep their gradient, summed over backward calls until
-    zero_grad()."""
-    g = _keepable(g, t._data.dtype, handed)
+def _accumulate_grad(t: Tensor, g: np.ndarray, handed: set) -> None:
+    """``t.grad += g`` for a leaf (or a ``retain_grad`` tensor), summed over backward calls until
+    ``zero_grad()``.
+
+    The first gradient is kept as the very array the op returned when nothing else can see it
+    (a fresh result such as Linear's GEMM: it owns its memory, is writable, and was not handed
+    to another tensor in this backward - ``handed`` holds the ids of arrays already kept or held
+    by the caller, since an Add returns one array for both inputs); otherwise a copy is kept,
+    so writing into one ``.grad`` (gradient clipping does) never changes another. This saves
+    one copy of every weight's gradient per step."""
+    if (
+        type(g) is np.ndarray
+        and g.dtype == t._data.dtype
+        and g.base is None
+        and g.flags.writeable
+        and id(g) not in handed
+    ):
+        handed.add(id(g))
+    else:
+        g = np.array(g, dtype=t._data.dtype)  # a copy, and an ndarray even when 0-d
     t.grad = g if t.grad is None else t.grad + g
 
 
