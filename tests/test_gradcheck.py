@@ -166,6 +166,19 @@ def test_outputs_an_element_does_not_move_cancel_exactly():
     assert gradcheck(lambda t: tge.concatenate([t * 2, const]), RNG.normal(size=3))
 
 
+def test_a_kink_closer_than_eps_is_differenced_again_with_a_smaller_step():
+    """relu's kink 5e-5 from an input: the step 1e-4 straddles it (D(h) and D(h/2) disagree),
+    so that element is differenced again with 1e-6, and the gradient checks out."""
+    calls = []
+
+    def fn(t):
+        calls.append(1)
+        return t.relu()
+
+    assert gradcheck(fn, np.array([5e-5, -3e-5, 1.0]))
+    assert len(calls) == 1 + 4 * 3 + 4 * 2  # the two elements near the kink, twice
+
+
 def test_kink_is_reported():
     with pytest.raises(GradcheckError) as info:
         gradcheck(lambda x: x.relu(), np.array([-1.0, 0.0, 2.0]))
