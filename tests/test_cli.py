@@ -11,10 +11,11 @@ import pytest
 
 from tinygrad_edu import layers as L
 from tinygrad_edu import ops, tensor_from_op
+from tinygrad_edu.cli.build import build_model
 from tinygrad_edu.cli.gradcheck_cmd import Row, format_table, measure
 from tinygrad_edu.cli.main import main
-from tinygrad_edu.cli.parse import ModelTextError, build_model, parse_model_text
-from tinygrad_edu.explain import _collect
+from tinygrad_edu.cli.parse import ModelTextError, parse_model_text
+from tinygrad_edu.explain.dot import _collect
 from tinygrad_edu.function import Function
 from tinygrad_edu.tensor import Tensor
 from tinygrad_edu.testing import catalog

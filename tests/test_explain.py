@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, ShapeError, Tensor, explain
+from tinygrad_edu import ConfigError, ShapeError, Tensor
 from tinygrad_edu import layers as L
-from tinygrad_edu.explain import ShapeMismatchWarning, graph, render, trace, with_batch
+from tinygrad_edu.explain import ShapeMismatchWarning, dot, graph, render, trace, with_batch
 from tinygrad_edu.models import Sequential
 
 KEYS = {"layer", "type", "input_shape", "output_shape", "operation", "params"}
@@ -22,13 +22,6 @@ KEYS = {"layer", "type", "input_shape", "output_shape", "operation", "params"}
 
 def brackets(shape):
     return "[" + ",".join(str(d) for d in shape) + "]"
-
-
-def needs(*names):
-    missing = [n for n in names if not hasattr(L, n)]
-    if missing:
-        pytest.skip(f"layers not available yet: {missing}")
-    return [getattr(L, n) for n in names]
 
 
 # ====================================================================== trace
@@ -71,7 +64,7 @@ def test_trace_of_dense_stacks_matches_real_shapes(features, batch, stack):
 
 
 def test_trace_of_a_cnn_shows_im2col_with_the_real_batch():
-    Conv2D, MaxPooling2D, Flatten, Dense = needs("Conv2D", "MaxPooling2D", "Flatten", "Dense")
+    Conv2D, MaxPooling2D, Flatten, Dense = L.Conv2D, L.MaxPooling2D, L.Flatten, L.Dense
     model = Sequential(
         [
             Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
@@ -98,7 +91,7 @@ def test_trace_of_a_cnn_shows_im2col_with_the_real_batch():
 
 @pytest.mark.parametrize("cls_name, gates", [("LSTM", 4), ("SimpleRNN", 1), ("GRU", 3)])
 def test_trace_of_recurrent_models_per_step(cls_name, gates):
-    cls, dense = needs(cls_name, "Dense")
+    cls, dense = getattr(L, cls_name), L.Dense
     model = Sequential([cls(30, input_shape=(20, 1)), dense(20)])
     rows = trace(model, np.zeros((5, 20, 1)), print_fn=None)
     g = gates * 30
@@ -248,7 +241,7 @@ def test_graph_rejects_non_tensors():
 
 # ====================================================================== render
 def test_render_without_dot_says_how_to_get_it(monkeypatch, tmp_path):
-    monkeypatch.setattr(explain.shutil, "which", lambda name: None)
+    monkeypatch.setattr(dot.shutil, "which", lambda name: None)
     *_, loss = small_graph()
     with pytest.raises(ConfigError) as err:
         render(loss, tmp_path / "g.svg")
@@ -257,7 +250,7 @@ def test_render_without_dot_says_how_to_get_it(monkeypatch, tmp_path):
 
 
 def test_render_writes_dot_text_without_graphviz(monkeypatch, tmp_path):
-    monkeypatch.setattr(explain.shutil, "which", lambda name: None)
+    monkeypatch.setattr(dot.shutil, "which", lambda name: None)
     *_, loss = small_graph()
     path = render(loss, tmp_path / "g.dot")
     assert open(path).read() == graph(loss)
@@ -279,14 +272,14 @@ def test_render_calls_dot_with_format_and_path(monkeypatch, tmp_path):
         "open(args[args.index('-o') + 1], 'w').write(args[0] + '\\n' + data)\n"
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setattr(explain.shutil, "which", lambda name: str(fake))
+    monkeypatch.setattr(dot.shutil, "which", lambda name: str(fake))
     *_, loss = small_graph()
     out = render(loss, tmp_path / "g.png")
     text = open(out).read()
     assert text.startswith("-Tpng\n") and text.endswith(graph(loss))
 
 
-@pytest.mark.skipif(explain.shutil.which("dot") is None, reason="Graphviz not installed")
+@pytest.mark.skipif(dot.shutil.which("dot") is None, reason="Graphviz not installed")
 def test_render_with_real_graphviz(tmp_path):
     *_, loss = small_graph()
     out = render(loss, tmp_path / "g.svg")

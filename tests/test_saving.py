@@ -17,7 +17,7 @@ from tinygrad_edu import layers, saving
 from tinygrad_edu.errors import CheckpointError
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential, load_model
-from tinygrad_edu.saving import archive  # the module that writes the file (atomic write)
+from tinygrad_edu.saving import atomic  # the module that writes the file (atomic write)
 
 
 def tiny_model(hidden: int = 4, compile: bool = True, **kwargs) -> Sequential:
@@ -135,14 +135,14 @@ def test_model_built_from_data_round_trips(tmp_path, data):
 
 
 def test_conv_layers_round_trip(tmp_path):
-    needed = ["Conv2D", "Flatten"]
-    if not all(hasattr(layers, n) for n in needed):
-        pytest.skip("Conv2D/Flatten not available yet")
-    stack = [layers.Conv2D(3, (3, 3), activation="relu", input_shape=(6, 6, 2))]
-    if hasattr(layers, "MaxPooling2D"):
-        stack.append(layers.MaxPooling2D((2, 2)))
-    stack += [layers.Flatten(), Dense(2)]
-    model = Sequential(stack)
+    model = Sequential(
+        [
+            layers.Conv2D(3, (3, 3), activation="relu", input_shape=(6, 6, 2)),
+            layers.MaxPooling2D((2, 2)),
+            layers.Flatten(),
+            Dense(2),
+        ]
+    )
     model.compile("adam", "mse")
     x = np.random.default_rng(1).normal(size=(4, 6, 6, 2)).astype(np.float32)
     model.fit(x, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
@@ -153,8 +153,6 @@ def test_conv_layers_round_trip(tmp_path):
 
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
 def test_recurrent_layers_round_trip(tmp_path, name):
-    if not hasattr(layers, name):
-        pytest.skip(f"{name} not available yet")
     model = Sequential([getattr(layers, name)(3, input_shape=(5, 2)), Dense(1)])
     model.compile("sgd", "mse")
     x = np.random.default_rng(2).normal(size=(4, 5, 2)).astype(np.float32)
@@ -164,8 +162,6 @@ def test_recurrent_layers_round_trip(tmp_path, name):
 
 
 def test_batchnorm_statistics_are_saved(tmp_path, data):
-    if not hasattr(layers, "BatchNormalization"):
-        pytest.skip("BatchNormalization not available yet")
     x, y = data
     model = Sequential([Dense(4, input_shape=(3,)), layers.BatchNormalization(), Dense(2)])
     model.compile("adam", "sparse_categorical_crossentropy")
@@ -265,9 +261,9 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path, data, monkeypatch, tar
             real(file, **dict(list(arrays.items())[:2]))
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(archive.np, "savez", half)
+        monkeypatch.setattr(atomic.np, "savez", half)
     else:
-        monkeypatch.setattr(archive.os, target, boom)
+        monkeypatch.setattr(atomic.os, target, boom)
     with pytest.raises(RuntimeError):
         tiny_model(hidden=4).save(path)
     monkeypatch.undo()
@@ -285,7 +281,7 @@ def test_os_error_while_writing_becomes_checkpoint_error(tmp_path, monkeypatch):
     def full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(archive.os, "fsync", full)
+    monkeypatch.setattr(atomic.os, "fsync", full)
     with pytest.raises(CheckpointError):
         tiny_model().save_weights(path)
     monkeypatch.undo()
@@ -545,12 +541,12 @@ def test_the_temp_file_is_ours_and_in_the_target_directory(tmp_path, monkeypatch
         renames.append((src, dst, os.path.exists(dst), os.path.getsize(src)))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(archive.os, "replace", recording_replace)
+    monkeypatch.setattr(atomic.os, "replace", recording_replace)
     target = tmp_path / "m.keras"
     tiny_model().save(target)
     [(src, dst, existed, size)] = renames
     assert os.path.dirname(os.path.abspath(src)) == str(tmp_path)
-    assert archive._TEMP_NAME.match(os.path.basename(src))
+    assert atomic._TEMP_NAME.match(os.path.basename(src))
     assert dst == str(target) and not existed and size == target.stat().st_size
 
 
@@ -566,8 +562,8 @@ def test_the_directory_is_fsynced_after_the_rename(tmp_path, monkeypatch):
         events.append("replace")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(archive.os, "fsync", recording_fsync)
-    monkeypatch.setattr(archive.os, "replace", recording_replace)
+    monkeypatch.setattr(atomic.os, "fsync", recording_fsync)
+    monkeypatch.setattr(atomic.os, "replace", recording_replace)
     tiny_model().save(tmp_path / "m.keras")
     assert events == ["fsync file", "replace", "fsync dir"]
 
@@ -623,12 +619,12 @@ KILLED_SAVE = """
 import os, sys, numpy as np
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
-from tinygrad_edu.saving import archive
+from tinygrad_edu.saving import atomic
 def die(file, **arrays):
     file.write(b"PK partial")
     file.flush()
     os._exit(9)  # killed mid-save: no cleanup runs
-archive.np.savez = die
+atomic.np.savez = die
 Sequential([Dense(2, input_shape=(3,))]).save(sys.argv[1])
 """
 
@@ -640,10 +636,9 @@ def test_a_killed_save_leaves_a_temp_file_that_a_later_process_removes(tmp_path)
     done = subprocess.run([sys.executable, "-c", KILLED_SAVE, target], env=env, timeout=120)
     assert done.returncode == 9
     [leftover] = os.listdir(tmp_path)
-    assert archive._TEMP_NAME.match(leftover)
+    assert atomic._TEMP_NAME.match(leftover)
     later = (
-        "import sys; from tinygrad_edu.saving import archive; "
-        "archive.remove_stale_temps(sys.argv[1])"
+        "import sys; from tinygrad_edu.saving import atomic; atomic.remove_stale_temps(sys.argv[1])"
     )
     subprocess.run([sys.executable, "-c", later, str(tmp_path)], env=env, timeout=120, check=True)
     assert os.listdir(tmp_path) == []

@@ -22,6 +22,7 @@ from . import (  # noqa: E402
     activations,
     callbacks,
     datasets,
+    explain,
     initializers,
     layers,
     losses,
@@ -30,7 +31,7 @@ from . import (  # noqa: E402
     optimizers,
     regularizers,
 )
-from .models import Sequential, load_model  # noqa: E402
+from .models import Model, Sequential, load_model  # noqa: E402
 
 __all__ = [
     "Tensor",
@@ -44,6 +45,7 @@ __all__ = [
     "tensor_from_op",
     "gradcheck",
     "set_seed",
+    "Model",
     "Sequential",
     "load_model",
     "TinygradEduError",
@@ -57,6 +59,7 @@ __all__ = [
     "activations",
     "callbacks",
     "datasets",
+    "explain",
     "initializers",
     "layers",
     "losses",

@@ -389,3 +389,27 @@ def test_diverging_fit_stops_with_terminate_on_nan(data, capsys):
     )
     assert len(history.epoch) < 5
     assert all(np.isfinite(w).all() for w in model.get_weights())
+
+
+class Recording(Sequential):
+    """A model whose saves only record their path (ModelCheckpoint must go through them)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.saved = []
+
+    def save(self, path):
+        self.saved.append(("save", path))
+
+    def save_weights(self, path):
+        self.saved.append(("save_weights", path))
+
+
+@pytest.mark.parametrize("weights_only", [False, True])
+def test_checkpoint_writes_through_the_models_own_save(tmp_path, data, weights_only):
+    model = Recording([Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    path = str(tmp_path / "m-{epoch}.keras")
+    fit(model, data, [ModelCheckpoint(path, save_weights_only=weights_only)], epochs=2)
+    kind = "save_weights" if weights_only else "save"
+    assert model.saved == [(kind, path.format(epoch=e)) for e in (1, 2)]

@@ -17,7 +17,7 @@ from reliability_helpers import assert_teaches, ints_in
 from tinygrad_edu.errors import CheckpointError, ConfigError
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential, load_model
-from tinygrad_edu.saving import archive, configs, load_weights, save_model, save_weights
+from tinygrad_edu.saving import archive, atomic, configs, load_weights, save_model, save_weights
 
 #: loading may allocate the file's arrays, the str of a text entry (numpy hands it out as UCS-4
 #: first: up to twice the entry's bytes) and a little more - never what a header declares
@@ -447,7 +447,7 @@ def test_an_unwritable_directory(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", path)
         return real_open(path, flags, mode, **kwargs)
 
-    monkeypatch.setattr(archive.os, "open", refuse_temp)
+    monkeypatch.setattr(atomic.os, "open", refuse_temp)
     with pytest.raises(CheckpointError) as err:
         save_model(small_model(), tmp_path / "m.keras")
     assert "permissions" in err.value.fix and os.listdir(tmp_path) == []

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import set_seed
-from tinygrad_edu.callbacks import Callback
+from tinygrad_edu.callbacks import Callback, DivergenceGuard
 from tinygrad_edu.errors import DivergenceError
 from tinygrad_edu.layers import BatchNormalization, Dense, Dropout
 from tinygrad_edu.models import Sequential
@@ -353,3 +353,77 @@ def test_a_step_of_another_model_inside_a_diverging_step_is_kept_apart():
         model_b.train_on_batch(x, y)
     assert_same_weights(model_b.get_weights(), before_b)
     assert_same_weights(model_a.get_weights(), twin_a.get_weights())
+
+
+# ------------------------------------------------------------------ the guard is a callback
+class Hears(Callback):
+    """What a user callback sees of a diverged step."""
+
+    def __init__(self, forgive: bool = False) -> None:
+        super().__init__()
+        self.forgive, self.diverged, self.ended = forgive, [], []
+
+    def on_train_batch_diverged(self, batch, error):
+        # the guard ran first: it has decided already
+        self.diverged.append((batch, error, self.model.stop_training, self.model.diverged))
+        if self.forgive:
+            self.model.stop_training = False  # overrule: go on without that batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ended.append(batch)
+
+
+def test_fit_hands_a_diverged_step_to_its_guard_first_then_to_the_callbacks(capsys):
+    x, y = unscaled_regression()
+    model = regressor(SGD(learning_rate=1e3))
+    hears = Hears()
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[hears])
+    [(batch, error, stopped, diverged)] = hears.diverged
+    assert isinstance(error, DivergenceError) and "learning rate" in error.fix
+    assert stopped and diverged  # decided by the guard before this callback heard of it
+    assert batch not in hears.ended and hears.ended == list(range(batch))
+    assert history.stop_reason.startswith("Training stopped: ")
+    assert history.stop_reason in capsys.readouterr().out
+
+
+def test_a_callback_may_overrule_the_guard_and_fit_goes_on_without_the_batch(capsys):
+    """Targets of 1e30 in the second batch overflow the loss in every epoch: each time that
+    step is undone, the guard stops, the callback overrules, and the epoch's mean leaves the
+    batch out."""
+    x, y = unscaled_regression(n=24, scale=1.0)
+    y = y.reshape(-1, 1).astype(np.float32)
+    y[8:16] = 1e30
+    model = regressor(SGD(learning_rate=0.01))
+    hears = Hears(forgive=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        history = model.fit(
+            x, y, batch_size=8, epochs=3, verbose=0, shuffle=False, callbacks=[hears]
+        )
+    assert [batch for batch, *_ in hears.diverged] == [1, 1, 1]
+    assert hears.ended == [0, 2] * 3 and len(history.history["loss"]) == 3
+    assert np.isfinite(history.history["loss"]).all() and all_finite(model.get_weights())
+    assert model.optimizer.iterations == 6 and model.diverged
+    assert capsys.readouterr().out.count("Training stopped") == 3
+
+
+def test_the_divergence_guard_alone():
+    """The guard's whole job, on a stand-in model: say it, record it, stop."""
+
+    class StandIn:
+        stop_training, diverged = False, True
+
+        class history:
+            stop_reason = None
+
+    guard = DivergenceGuard()
+    guard.set_model(StandIn())
+    guard.on_train_begin()
+    assert guard.model.diverged is False and guard.stop_reason is None
+    guard.on_epoch_begin(2)
+    error = DivergenceError(expected="a finite loss", got="the loss became nan", fix="lower it")
+    guard.on_train_batch_diverged(4, error)
+    assert guard.model.stop_training and guard.model.diverged
+    assert guard.stop_reason == guard.model.history.stop_reason
+    assert "the loss became nan at epoch 3, batch 5" in guard.stop_reason
+    assert guard.stop_reason.endswith("Fix: lower it.")

@@ -12,6 +12,12 @@ class Callback:
 
     ``params`` holds ``epochs``, ``steps`` (batches per epoch), ``verbose`` and ``metrics``
     (the names that will appear in ``logs``). Set ``self.model.stop_training = True`` to stop.
+
+    ``on_train_batch_diverged(batch, error)`` is ours, not Keras': ``fit`` calls it instead of
+    ``on_train_batch_end`` when a step met a NaN/inf (``error``, a ``DivergenceError``) and was
+    undone. A callback that sets ``model.stop_training`` there ends training at once and the
+    epoch is not recorded; otherwise ``fit`` goes on with the next batch. The built-in
+    ``DivergenceGuard`` stops.
     """
 
     def __init__(self) -> None:
@@ -30,6 +36,7 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None: ...
     def on_train_batch_begin(self, batch: int, logs: Logs = None) -> None: ...
     def on_train_batch_end(self, batch: int, logs: Logs = None) -> None: ...
+    def on_train_batch_diverged(self, batch: int, error: Exception) -> None: ...
     def on_test_begin(self, logs: Logs = None) -> None: ...
     def on_test_end(self, logs: Logs = None) -> None: ...
     def on_test_batch_begin(self, batch: int, logs: Logs = None) -> None: ...
@@ -75,6 +82,9 @@ class CallbackList(Callback):
     def on_train_batch_end(self, batch, logs=None):
         self._each("on_train_batch_end", batch, logs)
 
+    def on_train_batch_diverged(self, batch, error):
+        self._each("on_train_batch_diverged", batch, error)
+
     def on_test_begin(self, logs=None):
         self._each("on_test_begin", logs)
 
@@ -85,8 +95,8 @@ class CallbackList(Callback):
 class History(Callback):
     """Records every epoch's logs: ``history.history["loss"]`` is the list of epoch losses.
 
-    ``stop_reason`` is None, or the message of ``fit`` when it stopped by itself because the
-    training diverged (a NaN/inf loss, gradient or weight); the diverging epoch is not recorded.
+    ``stop_reason`` is None, or the message of ``fit``'s ``DivergenceGuard`` when training
+    stopped because it diverged (a NaN/inf loss, gradient or weight); that epoch is not recorded.
     """
 
     def __init__(self) -> None:

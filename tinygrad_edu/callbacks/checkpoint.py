@@ -1,8 +1,9 @@
 """``ModelCheckpoint``: save the model (or its weights) during training, Keras-style.
 
 ``filepath`` may hold format fields filled from the epoch (1-based) and the logs, e.g.
-``"ckpt/model-{epoch:02d}-{val_loss:.2f}.keras"``. Every write is atomic (see
-``tinygrad_edu.saving``): an interrupted save never leaves a half-written checkpoint behind.
+``"ckpt/model-{epoch:02d}-{val_loss:.2f}.keras"``. It writes with the model's ``save`` or
+``save_weights``, and every write is atomic (see ``tinygrad_edu.saving``): an interrupted save
+never leaves a half-written checkpoint behind.
 Weights holding NaN/inf are never written: that save is skipped with a warning, so a file
 always keeps its last good checkpoint.
 
@@ -135,15 +136,15 @@ class ModelCheckpoint(Callback):
         return True
 
     def _write(self, filepath: str) -> None:
-        from .. import saving  # saving imports layers/optimizers: keep callbacks light to import
-
+        """Through the model's own ``save``/``save_weights`` (both atomic): callbacks never
+        import the saving package, so they stay below models and saving."""
         directory = os.path.dirname(filepath)
         if directory:
             os.makedirs(directory, exist_ok=True)
         if self.save_weights_only:
-            saving.save_weights(self.model, filepath)
+            self.model.save_weights(filepath)
         else:
-            saving.save_model(self.model, filepath)
+            self.model.save(filepath)
         self.last_saved = filepath
 
     def _file_path(self, epoch: int, batch: Optional[int], logs: dict) -> str:

@@ -1,4 +1,5 @@
-"""``python -m tinygrad_edu gradcheck``: float64 gradient checks of every layer and op, as a table.
+"""``python -m tinygrad_edu gradcheck``: float64 gradient checks of every layer and op, as a table
+(exit code 1 if any fails); the options are capped (``GRADCHECK_LIMITS``, ``MAX_SEED``).
 
 Each case (see ``tinygrad_edu.testing.catalog``) runs for a few random sizes. For every checked
 tensor (an op's inputs; a layer's input and trainable weights) the analytic gradient of
@@ -12,15 +13,23 @@ count, config round trip, gradcheck), and fail if it does.
 
 from __future__ import annotations
 
+import argparse
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .._rng import set_seed
+from ..errors import suggest
 from ..tensor import Tensor, no_grad
+from .common import EXIT_FAILED, EXIT_OK, reject
 
 ATOL, RTOL, EPS = 1e-5, 1e-3, 1e-6
+#: caps of the gradcheck options (their work grows with each)
+GRADCHECK_LIMITS = {"units": 1024, "trials": 100, "max_elements": 100_000}
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -208,4 +217,76 @@ def format_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Row", "measure", "run_op_case", "run_layer_case", "format_table"]
+def cmd_gradcheck(
+    args: argparse.Namespace, out: Callable[[str], None], err: Callable[[str], None]
+) -> int:
+    # the only import inside a function: testing needs hypothesis, an optional dependency,
+    # and the explain command must run without it
+    from ..testing import catalog
+
+    if args.list:
+        out("layers: " + ", ".join(c.name for c in catalog.layer_cases()))
+        out("ops: " + ", ".join(c.name for c in catalog.op_cases()))
+        return EXIT_OK
+    problem = _gradcheck_option_problem(args)
+    if problem:
+        return reject(problem, err)
+    layers, ops = catalog.layer_cases(), catalog.op_cases()
+    if args.layer or args.op:
+        layers = []
+        for name in args.layer:
+            case = catalog.find_layer_case(name)
+            if case is None:
+                return reject(
+                    f"unknown layer {name!r}: "
+                    + suggest(name, [c.name for c in catalog.layer_cases()]),
+                    err,
+                )
+            layers.append(case)
+        ops = []
+        for name in args.op:
+            case = catalog.find_op_case(name)
+            if case is None:
+                return reject(
+                    f"unknown op case {name!r}: "
+                    + suggest(name, [c.name for c in catalog.op_cases()]),
+                    err,
+                )
+            ops.append(case)
+    set_seed(args.seed)
+    start = time.perf_counter()
+    rows = []
+    for case in layers:
+        if args.units is not None and not case.has_units and args.layer:
+            out(f"note: {case.name} has no units/filters; --units ignored")
+        for trial in range(args.trials):
+            rows.append(run_layer_case(case, trial, args.seed, args.units, args.max_elements))
+    for case in ops:
+        for trial in range(args.trials):
+            rows.append(run_op_case(case, trial, args.seed, args.max_elements))
+    out(format_table(rows))
+    out(f"({time.perf_counter() - start:.1f} s, seed {args.seed})")
+    return EXIT_OK if all(r.passed for r in rows) else EXIT_FAILED
+
+
+def _gradcheck_option_problem(args: argparse.Namespace) -> str:
+    for option, limit in GRADCHECK_LIMITS.items():
+        value = getattr(args, option)
+        if value is not None and not 1 <= value <= limit:
+            flag = "--" + option.replace("_", "-")
+            return f"{flag} must be from 1 to {limit:,} (got {value})"
+    if not 0 <= args.seed <= MAX_SEED:
+        return f"--seed must be from 0 to {MAX_SEED:,} (got {args.seed})"
+    return ""
+
+
+__all__ = [
+    "GRADCHECK_LIMITS",
+    "MAX_SEED",
+    "Row",
+    "cmd_gradcheck",
+    "format_table",
+    "measure",
+    "run_layer_case",
+    "run_op_case",
+]

@@ -33,9 +33,10 @@ from __future__ import annotations
 import ast
 import textwrap
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from ..errors import ConfigError, TinygradEduError, suggest
+from .. import layers
+from ..errors import ConfigError, suggest
 
 LayerSpec = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
 
@@ -43,17 +44,6 @@ LayerSpec = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
 MAX_TEXT_CHARS = 100_000
 #: the most layers one model text may define
 MAX_LAYERS = 1_000
-#: what a layer constructor may raise on arguments of the wrong kind or size
-LAYER_ARGUMENT_ERRORS = (
-    TypeError,
-    ValueError,
-    ArithmeticError,
-    LookupError,
-    AttributeError,
-    RecursionError,
-    MemoryError,
-)
-
 ALLOWED = (
     "Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...], or model = "
     "Sequential() then model.add(Layer(...)) lines; layer arguments must be literals "
@@ -88,8 +78,6 @@ class ModelTextError(ConfigError):
 
 def layer_names() -> List[str]:
     """Layer class names the text may use (everything ``tinygrad_edu.layers`` exports)."""
-    from .. import layers
-
     return sorted(n for n in layers.__all__ if n != "Layer")
 
 
@@ -363,71 +351,12 @@ def parse_model_text(text: str) -> List[LayerSpec]:
     return _Reader(text).read()
 
 
-def make_layers(specs: Sequence[LayerSpec]) -> List[Any]:
-    """The layer objects of ``specs`` (not built); wrong arguments raise ``ModelTextError``
-    (our own errors, such as ``ConfigError``, pass unchanged)."""
-    from .. import layers
-
-    known = set(layer_names())
-    if isinstance(specs, (str, bytes)) or not hasattr(specs, "__iter__"):
-        raise ModelTextError(
-            where="build_model",
-            expected="a list of (class name, args, kwargs) as parse_model_text returns",
-            got=type(specs).__name__,
-            fix="build_model(parse_model_text(text))",
-        )
-    made = []
-    for spec in specs:
-        cls_name, args, kwargs = _checked_spec(spec, known)
-        try:
-            made.append(getattr(layers, cls_name)(*args, **kwargs))
-        except TinygradEduError:
-            raise
-        except LAYER_ARGUMENT_ERRORS as exc:
-            raise ModelTextError(
-                where=f"{cls_name}(...)",
-                expected="valid layer arguments",
-                got=f"{type(exc).__name__}: {str(exc)[:160]}",
-                fix=f"see help(tinygrad_edu.layers.{cls_name})",
-            ) from None
-    return made
-
-
-def _checked_spec(spec: Any, known: set) -> LayerSpec:
-    ok = (
-        isinstance(spec, tuple)
-        and len(spec) == 3
-        and isinstance(spec[0], str)
-        and spec[0] in known
-        and isinstance(spec[1], (tuple, list))
-        and isinstance(spec[2], dict)
-        and all(isinstance(k, str) for k in spec[2])
-    )
-    if not ok:
-        raise ModelTextError(
-            where="build_model",
-            expected="(layer class name, args tuple, kwargs dict) of a tinygrad_edu layer",
-            got=repr(spec)[:80],
-            fix="build_model(parse_model_text(text))",
-        )
-    return spec[0], tuple(spec[1]), spec[2]
-
-
-def build_model(specs: Sequence[LayerSpec], name: Optional[str] = None) -> Any:
-    """A ``Sequential`` of the specs' layers (constructor errors surface as ``ModelTextError``)."""
-    from ..models import Sequential
-
-    return Sequential(make_layers(specs), name=name)
-
-
 __all__ = [
-    "parse_model_text",
-    "build_model",
-    "make_layers",
-    "layer_names",
-    "check_text_size",
-    "ModelTextError",
-    "LayerSpec",
-    "MAX_TEXT_CHARS",
     "MAX_LAYERS",
+    "MAX_TEXT_CHARS",
+    "LayerSpec",
+    "ModelTextError",
+    "check_text_size",
+    "layer_names",
+    "parse_model_text",
 ]

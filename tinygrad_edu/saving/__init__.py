@@ -6,6 +6,8 @@ object array, so ``np.load(path, allow_pickle=False)`` reads all of it)::
     format              "tinygrad_edu"
     format_version      1 (int64)
     kind                "model" (save_model) or "weights" (save_weights)
+    model_class         the registered model class, e.g. "Sequential"  (kind "model"; files
+                        written before this entry existed hold a Sequential)
     weights/<layer>/<w> every weight, e.g. weights/dense/kernel (in, units), weights/dense/bias
     model_config        JSON of model.get_config()            (kind "model")
     compile_config      JSON {"loss": {...}, "metrics": [...]} (kind "model", when compiled with
@@ -32,8 +34,11 @@ model that is not a model) are refused with a fix.
 
 The package, by responsibility:
 
-- ``archive``: the file format - header, atomic writes, reading with ``allow_pickle=False``, and
-  turning every damaged file into a ``CheckpointError``;
+- ``archive``: the file format - header, reading with ``allow_pickle=False``, and turning every
+  damaged file into a ``CheckpointError``;
+- ``atomic``: writing a file atomically (temporary file, fsync, rename, leftovers removed);
+- ``registry``: the model classes ``load_model`` may rebuild, by name (``register_model_class``:
+  models register themselves, so this package never imports them);
 - ``configs``: JSON of the layer, optimizer and compile configs (and the built-in
   initializers/regularizers inside them), rebuilt only from the library's own classes;
 - ``weights``: ``save_weights``/``load_weights`` by name and ``weight_mismatches``;
@@ -58,6 +63,7 @@ from .archive import FORMAT as FORMAT
 from .archive import OPTIMIZER_PREFIX as OPTIMIZER_PREFIX
 from .archive import WEIGHTS_PREFIX as WEIGHTS_PREFIX
 from .full_model import load_model, save_model
+from .registry import register_model_class, registered_model_classes
 from .weights import load_weights, save_weights, weight_mismatches
 
 __all__ = [
@@ -65,6 +71,8 @@ __all__ = [
     "load_model",
     "load_weights",
     "read_archive",
+    "register_model_class",
+    "registered_model_classes",
     "save_model",
     "save_weights",
     "weight_mismatches",

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..errors import CheckpointError, ConfigError, TinygradEduError
 from ..summary import weight_elements, weights_without_storage
-from .archive import _header, _scalar, _show, _text, _write_atomic, checked_path, read_archive
+from .archive import MODEL_CLASS, _header, _scalar, _show, _text, checked_path, read_archive
+from .atomic import write_atomic
 from .configs import (
     CONFIG_ERRORS,
     _compile_config,
@@ -22,6 +23,7 @@ from .configs import (
     _optimizer_arrays,
     _restore_compile,
 )
+from .registry import model_class, registered_name
 from .weights import (
     _assign_weights,
     _weight_arrays,
@@ -36,6 +38,7 @@ def save_model(model: Any, path: Any) -> None:
     check_model_argument(model, "save_model")
     checked_path(path, "saving")
     arrays = _header("model")
+    arrays[MODEL_CLASS] = _text(registered_name(type(model), "save_model"))
     arrays["model_config"] = _text(_dumps(model.get_config(), "the model config"))
     arrays.update(_weight_arrays(model))
     if getattr(model, "loss_fn", None) is not None:
@@ -43,12 +46,13 @@ def save_model(model: Any, path: Any) -> None:
         if compile_config is not None:
             arrays["compile_config"] = _text(json.dumps(compile_config, allow_nan=False))
         arrays.update(_optimizer_arrays(model.optimizer))
-    _write_atomic(path, arrays)
+    write_atomic(path, arrays)
 
 
 def load_model(path: Any, compile: bool = True) -> Any:
-    """Rebuild a ``Sequential`` saved by ``save_model``: layers, weights, and (when
-    ``compile``) the loss, metrics and optimizer with its state, so training continues exactly.
+    """Rebuild a model saved by ``save_model`` - of the registered class the file names - with
+    its layers, weights, and (when ``compile``) the loss, metrics and optimizer with its state,
+    so training continues exactly.
 
     Nothing is allocated that the file cannot hold: the architecture is first built with weight
     placeholders (no storage), and a config asking for more parameters than the file's weights
@@ -70,10 +74,11 @@ def load_model(path: Any, compile: bool = True) -> Any:
             got="a weights-only file (model.save_weights)",
             fix="build the same model in code, then call model.load_weights(path)",
         )
+    cls = model_class(_class_name(data, where), where)
     config = _model_config(data, where)
     weights = _weights_in(data)
-    _check_planned_weights(config, weights, path, where)
-    model = _build_from_config(config, where)
+    _check_planned_weights(cls, config, weights, path, where)
+    model = _build_model(cls, _layers_from(config, where), config, where)
     _assign_weights(model, weights, path)
     if compile and "compile_config" in data:
         _restore_compile(model, data, where)
@@ -84,6 +89,25 @@ def load_model(path: Any, compile: bool = True) -> Any:
             stacklevel=2,
         )
     return model
+
+
+def _class_name(data: Dict[str, np.ndarray], where: str) -> str:
+    """The model class a file names; files written before the entry existed hold a
+    ``Sequential`` (the only model class then)."""
+    if MODEL_CLASS not in data:
+        return "Sequential"
+    try:
+        name = _scalar(data[MODEL_CLASS])
+    except ValueError:
+        name = None
+    if not isinstance(name, str):
+        raise CheckpointError(
+            where=where,
+            expected=f"the {MODEL_CLASS!r} entry as a class name",
+            got=f"an array of dtype {data[MODEL_CLASS].dtype}",
+            fix="the file was altered or damaged; save the model again",
+        )
+    return name
 
 
 def _model_config(data: Dict[str, np.ndarray], where: str) -> Dict[str, Any]:
@@ -106,14 +130,14 @@ def _model_config(data: Dict[str, np.ndarray], where: str) -> Dict[str, Any]:
 
 
 def _check_planned_weights(
-    config: Dict[str, Any], weights: Dict[str, np.ndarray], path: Any, where: str
+    cls: type, config: Dict[str, Any], weights: Dict[str, np.ndarray], path: Any, where: str
 ) -> None:
     """Build the architecture with weight placeholders and compare it with the file's weights:
     refuse a config that needs more elements than the file holds (with the numbers), or other
     names/shapes, before any real weight is allocated."""
-    layers = [_layer_from_config(spec, where) for spec in config["layers"]]
+    layers = _layers_from(config, where)
     with weights_without_storage(layers):
-        planned = _build_model(layers, config, where)
+        planned = _build_model(cls, layers, config, where)
     needed = weight_elements(planned)
     held = sum(int(a.size) for a in weights.values())
     if needed > held:
@@ -129,18 +153,14 @@ def _check_planned_weights(
     check_weights_match(planned, weights, path)
 
 
-def _build_from_config(config: Dict[str, Any], where: str) -> Any:
-    layers = [_layer_from_config(spec, where) for spec in config["layers"]]
-    return _build_model(layers, config, where)
+def _layers_from(config: Dict[str, Any], where: str) -> List[Any]:
+    return [_layer_from_config(spec, where) for spec in config["layers"]]
 
 
-def _build_model(layers: List[Any], config: Dict[str, Any], where: str) -> Any:
-    from ..models import Sequential  # models imports this package lazily too
-
+def _build_model(cls: type, layers: List[Any], config: Dict[str, Any], where: str) -> Any:
+    """``cls.from_config(config, layers)``, every failure a ``CheckpointError``."""
     try:
-        model = Sequential(layers, name=config.get("name"))
-        if config.get("input_shape") is not None and not model.built:
-            model.build((None, *config["input_shape"]))
+        return cls.from_config(config, layers)
     except CheckpointError:
         raise
     except TinygradEduError as err:
@@ -157,4 +177,3 @@ def _build_model(layers: List[Any], config: Dict[str, Any], where: str) -> Any:
             got=f"{type(err).__name__}: {str(err)[:120]}",
             fix="the file is damaged; save the model again",
         ) from None
-    return model

@@ -8,7 +8,8 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 from ..errors import CheckpointError, ConfigError
-from .archive import WEIGHTS_PREFIX, _header, _show, _write_atomic, checked_path, read_archive
+from .archive import WEIGHTS_PREFIX, _header, _show, checked_path, read_archive
+from .atomic import write_atomic
 
 
 def save_weights(model: Any, path: Any) -> None:
@@ -17,7 +18,7 @@ def save_weights(model: Any, path: Any) -> None:
     checked_path(path, "saving")
     arrays = _header("weights")
     arrays.update(_weight_arrays(model))
-    _write_atomic(path, arrays)
+    write_atomic(path, arrays)
 
 
 def load_weights(model: Any, path: Any) -> None:
@@ -69,7 +70,7 @@ def check_model_argument(model: Any, where: str) -> None:
     if not callable(getattr(model, "named_weights", None)) or isinstance(model, (str, os.PathLike)):
         raise ConfigError(
             where=where,
-            expected="a model (tinygrad_edu.models.Sequential) as first argument",
+            expected="a model (a tinygrad_edu.models.Model, e.g. a Sequential) as first argument",
             got=type(model).__name__,
             fix=f"{where}(model, path) - or model.{where}(path)",
         )

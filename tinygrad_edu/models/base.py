@@ -1,0 +1,394 @@
+"""``Model``: what every model shares - training (compile, fit, evaluate, train_on_batch),
+inference (predict, activations), weights (get/set, save/load) and description (summary,
+explain) - written once, on top of a small contract a model kind fulfils.
+
+The contract (the base raises ``ModelContractError``, saying what to add, where it is missing):
+
+- ``call(x, training=None) -> Tensor``: the forward computation on a batch (``model(x)`` runs it);
+- ``build(input_shape)``: create every weight for inputs of ``input_shape`` (batch axis first,
+  ``None`` allowed) - run by ``fit``/``train_on_batch``/``evaluate`` before the first step;
+- ``layers``: the list of layers that hold the weights, in the order ``get_weights`` lists them
+  (the base starts it empty; the subclass fills it);
+- ``layer_calls(x, training=None)``: yield ``(layer, input, output)`` for every layer call of one
+  forward pass, in order - for ``activations`` and ``explain``;
+- ``get_config()`` and the classmethod ``from_config(config, layers)``, for ``save``/``load_model``
+  (the class registers itself with ``tinygrad_edu.saving.register_model_class``).
+
+Optional, with defaults: ``output_shape`` (None, "not known": targets are then checked at the
+first step rather than before training) and ``accept_input_shape(shape)`` (no early check).
+``Sequential`` is the model kind of today; functional and subclassed models will fulfil the same
+contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import summary as _summary
+from ..callbacks import History
+from ..callbacks._args import check_flag, check_verbose
+from ..callbacks.progress import format_logs
+from ..errors import ConfigError, DivergenceError, NotBuiltError, TinygradEduError
+from ..explain import trace
+from ..layers.base import Layer
+from ..saving import load_weights, save_model, save_weights
+from ..tensor import Tensor, no_grad
+from . import fit as _fit
+from .arguments import check_batch_size, check_fit_args, compile_choices, refuse_weighting
+from .data import check_targets, samples, samples_and_targets
+from .steps import UndoBuffer, evaluate_batches, train_step
+from .weights import checked_weight_arrays
+
+
+class ModelContractError(TinygradEduError, NotImplementedError):
+    """A ``Model`` subclass lacks a method of the contract that was just needed."""
+
+
+class Model:
+    """The base of every model (see the module docstring for what a subclass provides).
+
+    Attributes: ``name``; ``layers``; ``input_shape`` (batch axis first, once known);
+    ``optimizer``, ``loss_fn``, ``metric_fns`` (set by ``compile``); ``history`` (of the last
+    ``fit``); ``stop_training`` (a callback sets it to stop ``fit``); ``diverged`` (True after a
+    ``fit`` that stopped because a step diverged).
+    """
+
+    def __init__(self, name: Optional[str] = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise ConfigError(
+                where=f"{type(self).__name__}()",
+                expected="name as a str (or None)",
+                got=type(name).__name__,
+                fix=f"{type(self).__name__}(..., name='classifier')",
+            )
+        self.name = name or type(self).__name__.lower()
+        self.layers: List[Layer] = []
+        self.input_shape: Optional[tuple] = None
+        self.optimizer: Any = None
+        self.loss_fn: Any = None
+        self.metric_fns: List[Tuple[str, Any]] = []
+        self.history: Optional[History] = None
+        self.stop_training = False
+        self.diverged = False
+        self._undo = UndoBuffer()
+
+    # ------------------------------------------------------------------ the contract
+    def call(self, x: Any, training: Optional[bool] = None) -> Tensor:
+        """The forward computation on a batch ``x`` (a subclass defines it)."""
+        raise self._missing("call(self, x, training=None)", "the forward pass: return the output")
+
+    def build(self, input_shape: Sequence[Optional[int]]) -> None:
+        """Create every weight for inputs of ``input_shape`` (a subclass defines it)."""
+        raise self._missing("build(self, input_shape)", "create the weights of every layer")
+
+    def layer_calls(self, x: Any, training: Optional[bool] = None) -> Iterator[tuple]:
+        """``(layer, input, output)`` for every layer call of one forward pass, in order."""
+        raise self._missing(
+            "layer_calls(self, x, training=None)", "yield (layer, input, output) per layer call"
+        )
+
+    def get_config(self) -> Dict[str, Any]:
+        """The architecture as plain data, with a ``"layers"`` list (a subclass defines it)."""
+        raise self._missing("get_config(self)", "return the architecture as plain data")
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any], layers: List[Layer]) -> Model:
+        """The model of ``get_config()``'s ``config``, with its rebuilt ``layers``."""
+        raise ModelContractError(
+            where=f"{cls.__name__}.from_config",
+            expected="the classmethod from_config(cls, config, layers) of the Model contract",
+            got="none defined",
+            fix="define it to rebuild the model from get_config() and the rebuilt layers",
+        )
+
+    @property
+    def output_shape(self) -> Optional[tuple]:
+        """The output shape (batch axis first), or None when not known."""
+        return None
+
+    def accept_input_shape(self, shape: Tuple[int, ...]) -> None:
+        """Refuse inputs of ``shape`` early, with a teaching error (default: no check)."""
+
+    def _missing(self, signature: str, what: str) -> ModelContractError:
+        return ModelContractError(
+            where=f"model '{self.name}' ({type(self).__name__})",
+            expected=f"a method {signature} of the Model contract",
+            got="none defined",
+            fix=f"define {signature} in {type(self).__name__}: {what}",
+        )
+
+    # ------------------------------------------------------------------ running
+    def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
+        return self.call(x, training=training)
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(layer.built for layer in self.layers)
+
+    def train(self, mode: bool = True) -> Model:
+        """PyTorch-style: make Dropout/BatchNormalization behave as in training by default."""
+        for layer in self.layers:
+            layer.training = mode
+        return self
+
+    def eval(self) -> Model:
+        """PyTorch-style: inference behaviour (no dropout, moving statistics)."""
+        return self.train(False)
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
+        """Outputs for every sample of ``x`` (inference mode, no graph), in batches.
+        ``verbose`` (0, 1, 2 or "auto") > 0 prints one line when done."""
+        x = self._check_x(x, "predict")
+        check_batch_size(batch_size, "predict")
+        verbose = check_verbose("predict", verbose)
+        with no_grad():
+            outs = [
+                self(x[i : i + batch_size], training=False)._data
+                for i in range(0, len(x), batch_size)
+            ]
+        if verbose:
+            print(f"{len(x)} samples predicted in {len(outs)} batches")
+        return np.concatenate(outs, axis=0)
+
+    def _check_x(self, x: Any, where: str) -> np.ndarray:
+        """Inputs as an array, refused early with a teaching error when unusable."""
+        return samples(self, x, where)
+
+    # ------------------------------------------------------------------ weights
+    @property
+    def weights(self) -> List[Tensor]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> List[Tensor]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> List[Tensor]:
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def parameters(self) -> List[Tensor]:
+        """Trainable weight tensors, for ``Adam(model.parameters())`` (PyTorch style)."""
+        self._require_built("parameters()")
+        return self.trainable_weights
+
+    def named_weights(self) -> Dict[str, Tensor]:
+        """``{"dense/kernel": tensor, ...}`` in Keras order (used by save/load)."""
+        return {
+            f"{layer.name}/{n}": w
+            for layer in self.layers
+            for n, w in zip(layer.weight_names, layer.weights)
+        }
+
+    def count_params(self) -> int:
+        self._require_built("count_params()")
+        return sum(layer.count_params() for layer in self.layers)
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Every weight array (copies), layer by layer, in Keras' order and layouts."""
+        return [w._data.copy() for w in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Write new values (the list ``get_weights`` returns) into the weights in place, with
+        ``assign``: optimizers keep their references and graphs made before see the write. All
+        are checked before any is written."""
+        self._require_built("set_weights()")
+        for w, new in zip(self.weights, checked_weight_arrays(self, weights)):
+            w.assign(new.astype(w.dtype, copy=False))
+
+    def regularization_losses(self) -> List[Tensor]:
+        """The penalty tensors of every layer's regularizers."""
+        return [p for layer in self.layers for p in layer.regularization_losses()]
+
+    def _require_built(self, what: str) -> None:
+        if not self.built:
+            raise NotBuiltError(
+                where=f"model '{self.name}'",
+                expected=f"a built model for {what}",
+                got="layers without an input shape",
+                fix="give the first layer input_shape=(...), start with Input(shape=...), "
+                "or call the model on data first",
+            )
+
+    # ------------------------------------------------------------------ training
+    def compile(
+        self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Optional[Sequence[Any]] = None
+    ) -> None:
+        """Choose the optimizer, the loss and the metrics (Keras strings or objects). A bad
+        argument leaves the previous compile intact."""
+        chosen = compile_choices(f"model '{self.name}'.compile", optimizer, loss, metrics)
+        self.optimizer, self.loss_fn, self.metric_fns = chosen
+        if self.built and self.trainable_weights:
+            self.optimizer.set_params(self.trainable_weights)
+
+    def fit(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int = 32,
+        epochs: int = 1,
+        verbose: Any = 1,
+        validation_split: float = 0.0,
+        validation_data: Any = None,
+        shuffle: bool = True,
+        callbacks: Optional[Sequence[Any]] = None,
+        initial_epoch: int = 0,
+        check_finite: bool = True,
+        seed: Optional[int] = None,
+        sample_weight: Any = None,
+        class_weight: Any = None,
+    ) -> History:
+        """Train for ``epochs`` passes over ``(x, y)`` in mini-batches; returns a ``History``.
+
+        ``check_finite=False`` skips the NaN/inf scan of the data (for those who mean it).
+        A step whose loss, gradients or updated weights are NaN/inf is undone and training stops
+        there, with a message (also in ``History.stop_reason``; ``model.diverged`` is then True):
+        the weights are the last finite ones, those the step started from.
+        ``sample_weight``/``class_weight`` and validation sample weights are not supported and
+        are refused (``ConfigError``). The steps: ``tinygrad_edu.models.fit``.
+        """
+        self._require_compiled("fit")
+        args = check_fit_args(
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            callbacks=callbacks,
+            initial_epoch=initial_epoch,
+            check_finite=check_finite,
+            seed=seed,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+        )
+        return _fit.fit(self, x, y, args)
+
+    def train_on_batch(
+        self, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None
+    ) -> Dict[str, float]:
+        """One optimizer step on one batch; returns the batch's loss and metrics.
+
+        A step whose loss, gradients or updated weights are NaN/inf is not applied (the
+        weights and the optimizer's state stay as they were) and raises ``DivergenceError``.
+        """
+        where = f"model '{self.name}'.train_on_batch"
+        self._require_compiled("train_on_batch")
+        refuse_weighting(where, sample_weight=sample_weight, class_weight=class_weight)
+        # the NaN/inf scan of the data costs a pass over it: done only if the step diverges
+        x, y = samples_and_targets(self, x, y, "train_on_batch", check_finite=False)
+        self._prepare_optimizer(x, "train_on_batch")
+        try:
+            return self._train_step(x, y)
+        except DivergenceError as err:
+            samples_and_targets(self, x, y, "train_on_batch", check_finite=True)  # bad data?
+            raise DivergenceError(
+                "the step was not applied: the weights and the optimizer state are unchanged",
+                where=where,
+                expected=err.expected,
+                got=err.got,
+                fix=err.fix,
+            ) from None
+
+    def evaluate(
+        self,
+        x: Any = None,
+        y: Any = None,
+        batch_size: int = 32,
+        verbose: Any = 0,
+        return_dict: bool = False,
+        check_finite: bool = True,
+        sample_weight: Any = None,
+    ) -> Any:
+        """Loss (and metrics) on ``(x, y)`` in inference mode: a float, or ``[loss, *metrics]``
+        when metrics were compiled (Keras' return shape), or a dict with ``return_dict=True``.
+        Changes no weight (no graph, moving statistics only read)."""
+        self._require_compiled("evaluate")
+        check_batch_size(batch_size, "evaluate")
+        verbose = check_verbose("evaluate", verbose)
+        check_flag("evaluate", "return_dict", return_dict)
+        check_flag("evaluate", "check_finite", check_finite)
+        refuse_weighting("evaluate", sample_weight=sample_weight)
+        x, y = samples_and_targets(self, x, y, "evaluate", check_finite)
+        check_targets(self, y)
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        results = evaluate_batches(self, x, y, batch_size)
+        if verbose:
+            print(f"{len(x)} samples{format_logs(results)}")
+        if return_dict:
+            return results
+        values = list(results.values())
+        return values[0] if len(values) == 1 else values
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray) -> Dict[str, float]:
+        """One step as ``fit`` runs it (see ``tinygrad_edu.models.steps``)."""
+        return train_step(self, x, y)
+
+    def _prepare_optimizer(self, x: np.ndarray, where: str = "fit") -> None:
+        """Build the model for ``x`` if needed and hand the trainable weights to the optimizer."""
+        if not self.built:
+            self.build((None, *x.shape[1:]))
+        params = self.trainable_weights
+        if not params:
+            raise ConfigError(
+                where=f"model '{self.name}'.{where}",
+                expected="at least one trainable weight",
+                got="none (every layer is frozen or has no weights)",
+                fix="set layer.trainable = True on the layers to train, or add a Dense layer",
+            )
+        if not self.optimizer.updates(params):
+            self.optimizer.set_params(params)
+
+    def _require_compiled(self, what: str) -> None:
+        if self.loss_fn is None:
+            raise NotBuiltError(
+                where=f"model '{self.name}'.{what}",
+                expected="a compiled model",
+                got="no optimizer/loss yet",
+                fix="call model.compile(optimizer='adam', "
+                "loss='sparse_categorical_crossentropy', metrics=['accuracy'])",
+            )
+
+    # ------------------------------------------------------------------ teaching
+    def explain(self, x: Any, print_fn=print) -> list:
+        """Run a real batch and print, per layer, the operation with its real shapes (see
+        ``tinygrad_edu.explain.trace``); returns the same as data."""
+        return trace(self, x, print_fn=print_fn)
+
+    def activations(self, x: Any) -> Dict[str, np.ndarray]:
+        """Every layer's output for ``x`` (inference mode), by layer name."""
+        x = self._check_x(x, "activations")
+        with no_grad():
+            return {layer.name: out.data for layer, _, out in self.layer_calls(x, training=False)}
+
+    def summary(
+        self, print_fn=None, line_length: Optional[int] = None, show_algebra: bool = True
+    ) -> None:
+        """Print Keras' summary table plus the algebra column (see ``tinygrad_edu.summary``)."""
+        _summary.print_summary(
+            self, print_fn=print_fn, line_length=line_length, show_algebra=show_algebra
+        )
+
+    # ------------------------------------------------------------------ saving
+    def save(self, path: str) -> None:
+        """Architecture + weights + optimizer state in one ``.npz``, written atomically."""
+        save_model(self, path)
+
+    def save_weights(self, path: str) -> None:
+        """Only the weights (by layer/weight name), written atomically."""
+        save_weights(self, path)
+
+    def load_weights(self, path: str) -> None:
+        """Load weights saved by ``save_weights``/``save``; mismatches raise ``CheckpointError``
+        listing missing, unexpected and mis-shaped weights."""
+        load_weights(self, path)
+
+    def __repr__(self) -> str:
+        names = [layer.name for layer in self.layers]
+        return f"<{type(self).__name__} name={self.name!r} layers={names}>"
+
+
+__all__ = ["Model", "ModelContractError"]
