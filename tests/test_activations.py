@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, Tensor, activations, gradcheck
+from tinygrad_edu import ConfigError, DataError, ShapeError, Tensor, activations, gradcheck
 from tinygrad_edu.testing import arrays, away_from_kinks, shapes
 
 SELU_ALPHA, SELU_SCALE = 1.67326324, 1.05070098  # Keras' published constants (8 digits)
@@ -186,3 +186,36 @@ def test_serialize_round_trips(name):
 def test_names_are_sorted_strings(name):
     names = activations.names()
     assert names == sorted(names) and name in names
+
+
+# ----------------------------------------------------------------- issue 11: arguments are checked
+def test_activations_take_arrays_and_refuse_what_is_not_numbers():
+    assert activations.relu([-1.0, 2.0]).tolist() == [0.0, 2.0]
+    with pytest.raises(DataError) as err:
+        activations.tanh(["a", "b"])
+    assert "tanh" in err.value.where
+    with pytest.raises(DataError):
+        activations.sigmoid(None)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: activations.leaky_relu(x, "0.2"),
+        lambda x: activations.leaky_relu(x, float("nan")),
+        lambda x: activations.elu(x, alpha=None),
+        lambda x: activations.gelu(x, approximate="yes"),
+        lambda x: activations.softmax(x, axis=1.0),
+        lambda x: activations.softmax(x, axis="last"),
+    ],
+)
+def test_activation_options_are_checked(call):
+    with pytest.raises(ConfigError):
+        call(Tensor([[1.0, -1.0]]))
+
+
+@pytest.mark.parametrize("axis", [2, -3, 10**30])
+def test_softmax_axis_out_of_range_is_a_shape_error(axis):
+    with pytest.raises(ShapeError) as err:
+        activations.softmax(Tensor([[1.0, -1.0]]), axis=axis)
+    assert str(axis) in err.value.got

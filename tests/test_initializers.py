@@ -302,3 +302,49 @@ def test_get_unknown_name_suggests_the_closest(typo, meant):
 def test_get_non_callable_is_a_config_error(bad):
     with pytest.raises(ConfigError):
         init.get(bad)
+
+
+# ----------------------------------------------------------------- issue 11: arguments are checked
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: init.RandomUniform(1.0, 0.0), "maxval"),  # an empty interval
+        (lambda: init.RandomUniform(minval="-1"), "minval"),
+        (lambda: init.RandomNormal(stddev=-1.0), "stddev"),
+        (lambda: init.TruncatedNormal(mean=float("nan")), "mean"),
+        (lambda: init.Constant("1"), "value"),
+        (lambda: init.Constant(None), "value"),
+        (lambda: init.VarianceScaling(scale=0), "scale"),
+        (lambda: init.VarianceScaling(mode="fan"), "mode"),
+        (lambda: init.VarianceScaling(distribution="normal_ish"), "distribution"),
+        (lambda: init.GlorotUniform(seed=-1), "seed"),
+        (lambda: init.HeNormal(seed=1.5), "seed"),
+        (lambda: init.Orthogonal(gain="2"), "gain"),
+    ],
+)
+def test_initializer_options_are_checked(make, argument):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert argument in err.value.expected
+    assert "initializers." in err.value.fix  # a constructor call that works
+
+
+@pytest.mark.parametrize("shape", ["34", (3, 0), (3, None), (2.0, 3), None, (2**40, 2**40)])
+def test_initializer_shapes_are_checked(shape):
+    with pytest.raises(ConfigError) as err:
+        init.GlorotUniform()(shape)
+    assert "shape" in err.value.expected or "values" in err.value.expected
+
+
+def test_initializer_dtype_and_rank_and_range_are_checked():
+    with pytest.raises(ConfigError):
+        init.Zeros()((2, 3), dtype=np.int32)
+    with pytest.raises(ConfigError):
+        init.Orthogonal()((5,))  # an orthogonal matrix needs two axes
+    with pytest.raises(ConfigError) as err:
+        init.RandomNormal(stddev=1e300)((2, 3))  # beyond float32: inf weights
+    assert "float32" in err.value.expected
+    with pytest.raises(ConfigError):
+        init.RandomUniform(-1e308, 1e308)((2, 3))  # the range itself overflows
+    assert init.Zeros()(()).shape == ()
+    assert init.GlorotUniform()([3, 4]).shape == (3, 4)

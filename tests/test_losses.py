@@ -682,3 +682,72 @@ def test_binary_crossentropy_gradient_at_a_zero_logit(path, target):
     close(loss, np.log(2))  # the value is right; the gradient is not
     loss.backward()
     close(z.grad, [[0.5 - target]])
+
+
+# ----------------------------------------------------------------- issue 11: options are checked
+@pytest.mark.parametrize("delta", [-1, 0, 0.0, float("nan"), float("inf"), "1", None, True, [1.0]])
+def test_huber_delta_must_be_a_positive_number(delta):
+    with pytest.raises(ConfigError) as err:
+        losses.huber([[1.0]], [[2.0]], delta=delta)
+    assert "delta" in err.value.expected and repr(delta) in err.value.got
+    with pytest.raises(ConfigError):
+        losses.Huber(delta=delta)  # refused at construction, not at the first batch
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 1.5, 2, float("nan"), "0.1", None, True])
+@pytest.mark.parametrize("name", ["binary_crossentropy", "categorical_crossentropy"])
+def test_label_smoothing_must_be_in_zero_one(name, smoothing):
+    y, p = ([[1.0], [0.0]], [[0.8], [0.3]]) if "binary" in name else ([[0, 1]], [[0.2, 0.8]])
+    with pytest.raises(ConfigError) as err:
+        getattr(losses, name)(y, p, label_smoothing=smoothing)
+    assert "[0, 1]" in err.value.expected
+    cls = {"binary_crossentropy": losses.BinaryCrossentropy}.get(
+        name, losses.CategoricalCrossentropy
+    )
+    with pytest.raises(ConfigError):
+        cls(label_smoothing=smoothing)
+
+
+@pytest.mark.parametrize("smoothing", [0, 0.0, 0.1, 1, np.float32(0.5)])
+def test_label_smoothing_inside_zero_one_is_accepted(smoothing):
+    loss = losses.BinaryCrossentropy(label_smoothing=smoothing)
+    assert np.isfinite(loss([[1.0]], [[0.7]]).item())
+
+
+@pytest.mark.parametrize("value", ["True", 1, 0, None, "yes"])
+def test_from_logits_is_a_bool(value):
+    with pytest.raises(ConfigError) as err:
+        losses.sparse_categorical_crossentropy([0], [[0.2, 0.8]], from_logits=value)
+    assert "from_logits" in err.value.expected and "True or False" in err.value.expected
+
+
+@pytest.mark.parametrize("reduction", ["avg", "sum_over_batch_size", None, 3, ""])
+def test_reduction_is_one_of_the_names(reduction):
+    with pytest.raises(ConfigError) as err:
+        losses.MeanSquaredError(reduction=reduction)
+    assert "'mean'" in err.value.expected
+    assert "sum_over_batch_size" in err.value.fix  # Keras' name for 'mean' is explained
+
+
+def test_unknown_and_positional_loss_options():
+    with pytest.raises(ConfigError) as err:
+        losses.Huber(deltaa=2.0)
+    assert "deltaa" in err.value.got and "delta" in err.value.expected
+    assert losses.Huber(2.0).config == {"delta": 2.0}  # Keras' positional form
+    with pytest.raises(ConfigError):
+        losses.Huber(2.0, delta=3.0)  # the same option twice
+    with pytest.raises(ConfigError):
+        losses.Huber(1.0, "mean", "extra")
+    with pytest.raises(ConfigError):
+        losses.Loss(3)
+
+
+def test_loss_inputs_that_are_not_numbers_or_have_no_batch_axis():
+    with pytest.raises(DataError) as err:
+        losses.sparse_categorical_crossentropy(["cat", "dog"], [[0.2, 0.8], [0.6, 0.4]])
+    assert "sparse_categorical_crossentropy" in err.value.where
+    assert "np.unique" in err.value.fix
+    with pytest.raises(ShapeError):
+        losses.mean_squared_error([1.0], 0.5)
+    with pytest.raises(DataError):
+        losses.mean_squared_error([[1.0]], [["a"]])

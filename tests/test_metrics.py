@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinygrad_edu import ConfigError, ShapeError, Tensor, metrics
+from tinygrad_edu import ConfigError, DataError, ShapeError, Tensor, metrics
 from tinygrad_edu.testing import arrays, distinct_values, shapes
 
 # (batch..., classes) with distinct scores per row, so argmax has no ties
@@ -223,3 +223,52 @@ def test_get_unknown_name_is_a_config_error_with_a_suggestion(typo, meant):
 def test_get_non_callable_is_a_config_error(bad):
     with pytest.raises(ConfigError):
         metrics.get(bad)
+
+
+# ----------------------------------------------------------------- issue 11: inputs are checked
+STRING_LABELS = [np.array(["cat", "dog"]), ["cat", "dog"], np.array([b"a", b"b"])]
+PROBS = [[0.9, 0.1], [0.2, 0.8]]
+
+
+@pytest.mark.parametrize("labels", STRING_LABELS, ids=["str array", "list", "bytes"])
+@pytest.mark.parametrize(
+    "name",
+    ["accuracy", "sparse_categorical_accuracy", "categorical_accuracy", "binary_accuracy"],
+)
+def test_string_labels_are_a_data_error(name, labels):
+    """They used to pass silently (0.0 or 1.0) or leak numpy's UFuncTypeError."""
+    with pytest.raises(DataError) as err:
+        getattr(metrics, name)(labels, PROBS)
+    assert name in err.value.where and "y_true" in err.value.where
+    assert "np.unique" in err.value.fix or "decode" in err.value.fix
+
+
+@pytest.mark.parametrize("bad", [None, [None, 1], [[1, 2], [3]], [1 + 2j, 0j]])
+def test_unusable_targets_or_predictions_are_data_errors(bad):
+    with pytest.raises(DataError):
+        metrics.sparse_categorical_accuracy(bad, PROBS)
+    with pytest.raises(DataError):
+        metrics.mean_squared_error([0.0, 1.0], bad)
+
+
+def test_metrics_check_shapes_before_numpy_broadcasts():
+    with pytest.raises(ShapeError) as err:
+        metrics.categorical_accuracy([0, 1], PROBS)  # integer labels given to the one-hot form
+    assert "sparse_categorical_accuracy" in err.value.fix
+    with pytest.raises(ShapeError):
+        metrics.binary_accuracy([1, 0, 1], [0.9, 0.2])
+    with pytest.raises(ShapeError):
+        metrics.sparse_categorical_accuracy([0], 0.5)  # a scalar prediction
+
+
+@pytest.mark.parametrize("threshold", ["0.5", None, float("nan"), True, [0.5]])
+def test_binary_accuracy_threshold_is_a_number(threshold):
+    with pytest.raises(ConfigError) as err:
+        metrics.binary_accuracy([1, 0], [0.7, 0.2], threshold=threshold)
+    assert "threshold" in err.value.expected
+
+
+def test_get_checks_the_loss_name():
+    with pytest.raises(ConfigError):
+        metrics.get("accuracy", loss_name=3)
+    assert metrics.get("accuracy", loss_name="binary_crossentropy") is metrics.binary_accuracy

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, Tensor, gradcheck, regularizers
+from tinygrad_edu import ConfigError, DataError, Tensor, gradcheck, regularizers
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
 from tinygrad_edu.testing import arrays, away_from_kinks, shapes
@@ -197,3 +197,21 @@ def test_training_step_descends_the_penalized_loss():
 def test_non_finite_factor_is_a_config_error(make):
     with pytest.raises(ConfigError):
         make()
+
+
+# ----------------------------------------------------------------- issue 11: arguments are checked
+@pytest.mark.parametrize("factor", ["0.01", None, True, float("nan"), float("inf"), -1e-4, [0.1]])
+@pytest.mark.parametrize("make", [lambda f: regularizers.L1(f), lambda f: regularizers.L2(f)])
+def test_factors_are_finite_non_negative_numbers(make, factor):
+    with pytest.raises(ConfigError) as err:
+        make(factor)
+    assert repr(factor) in err.value.got
+    assert "regularizers.L1L2(" in err.value.fix
+
+
+def test_penalties_take_arrays_and_refuse_what_is_not_numbers():
+    assert float(regularizers.L2(0.5)([1.0, 2.0]).data) == pytest.approx(2.5)
+    with pytest.raises(DataError):
+        regularizers.L1(0.1)(["a"])
+    with pytest.raises(ConfigError):
+        regularizers.get(0.01)  # a factor is not a regularizer: use L2(0.01)

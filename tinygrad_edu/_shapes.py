@@ -33,7 +33,7 @@ def normalize_axes(axis: Union[None, int, Sequence[int]], ndim: int) -> Tuple[in
 
 
 def unbroadcast(grad: np.ndarray, shape: Tuple[int, ...]) -> Optional[np.ndarray]:
-    """Sum ``grad`` down to ``shape`` (undo numpy broadcasting); ``None`` if it is not a broadcast."""
+    """Sum ``grad`` down to ``shape`` (undo numpy broadcasting); None if it is not a broadcast."""
     extra = grad.ndim - len(shape)
     if extra < 0:
         return None
@@ -49,50 +49,6 @@ def fmt_shape(shape: Sequence[Optional[int]], batch: str = "None") -> str:
     """``(None, 28, 28)`` style, with ``None`` (the batch axis) spelled as ``batch``."""
     items = [batch if d is None else str(d) for d in shape]
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-
-
-def as_pair(value: Union[int, Sequence[int]], name: str, where: str) -> Tuple[int, int]:
-    """Keras accepts ``3`` or ``(3, 3)`` for kernel sizes, strides, pool sizes and dilations."""
-    from .errors import ConfigError
-
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        pair = (int(value), int(value))
-    else:
-        try:
-            pair = tuple(int(v) for v in value)
-        except (TypeError, ValueError):
-            pair = ()
-        if len(pair) != 2:
-            raise ConfigError(
-                where=where,
-                expected=f"{name} as an int or a pair of ints",
-                got=repr(value),
-                fix=f"use e.g. {name}=3 or {name}=(3, 3)",
-            )
-    if min(pair) <= 0:
-        raise ConfigError(
-            where=where,
-            expected=f"positive {name}",
-            got=repr(value),
-            fix=f"every {name} must be at least 1",
-        )
-    return pair
-
-
-def is_int(value) -> bool:
-    """A Python or numpy integer, but not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def positive_int(value, name: str, where: str, fix: str) -> int:
-    """``value`` as an int if it is a positive integer, else a ``ConfigError`` saying so."""
-    from .errors import ConfigError
-
-    if not is_int(value) or value <= 0:
-        raise ConfigError(
-            where=where, expected=f"{name} as a positive int", got=repr(value), fix=fix
-        )
-    return int(value)
 
 
 def conv_output_length(
@@ -123,23 +79,41 @@ __all__ = [
     "normalize_axes",
     "unbroadcast",
     "fmt_shape",
-    "as_pair",
     "conv_output_length",
     "same_padding",
     "as_numeric_array",
-    "is_int",
-    "positive_int",
 ]
 
 
-def as_numeric_array(data, where: str) -> np.ndarray:
-    """``np.asarray`` that refuses, with a teaching ``DataError``, what cannot be numbers:
-    ragged nested lists (samples of different lengths), strings, objects, complex numbers."""
-    if type(data) is np.ndarray and data.dtype.kind in "biuf":
+#: the fix for each kind of non-numeric array (numpy's dtype.kind); each ends with an expression
+#: on the array ``x`` that makes numbers of it
+CONVERSION_FIXES = {
+    "c": "keep the real part (x.real) or the magnitude, e.g. np.abs(x)",
+    "U": "class names map to integer labels with np.unique(x, return_inverse=True)[1]; strings "
+    "of digits convert, e.g. np.asarray(x, dtype=np.float32)",
+    "S": "decode the bytes first, e.g. np.char.decode(x).astype(np.float32)",
+    "M": "turn dates into numbers (here: days since the first), "
+    "e.g. (x - x.min()) / np.timedelta64(1, 'D')",
+    "m": "turn durations into numbers (here: seconds), e.g. x / np.timedelta64(1, 's')",
+    "O": "make every element a number (no None, strings or nested objects), "
+    "e.g. np.asarray(x, dtype=np.float32)",
+    "V": "take the numeric fields out of the structured array, e.g. x['field_name']",
+}
+
+
+def as_numeric_array(data, where: str, allow_bool: bool = True) -> np.ndarray:
+    """``np.asarray`` that refuses, with a teaching ``DataError``, what cannot be numbers: ragged
+    nested lists (samples of different lengths), strings, bytes, objects (None included), complex
+    numbers, dates and durations, structured arrays.
+
+    Bools are numbers 0/1 (a mask, a binary feature, a 0/1 label) unless ``allow_bool=False``:
+    weights are refused as bools, because True/False there is a mistake, not a value.
+    """
+    if type(data) is np.ndarray and data.dtype.kind in "iuf":
         return data  # the common case, checked without a call to numpy
     try:
         arr = np.asarray(data)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(
             where=where,
             expected="a rectangular array (every sample the same shape)",
@@ -147,11 +121,19 @@ def as_numeric_array(data, where: str) -> np.ndarray:
             fix="pad sequences to one length (or crop them), and make every sample the same "
             "shape before stacking them into one array",
         ) from None
+    if arr.dtype.kind == "b" and not allow_bool:
+        raise DataError(
+            where=where,
+            expected="numbers (a float array)",
+            got="dtype bool",
+            fix="weights are numbers, not True/False: convert with x.astype(np.float32)",
+        )
     if arr.dtype.kind not in "biuf":
+        got = f"dtype {arr.dtype}" + (" (None)" if data is None else "")
         raise DataError(
             where=where,
             expected="numbers (a float or int array)",
-            got=f"dtype {arr.dtype}",
-            fix="convert your data to numbers first, e.g. np.asarray(x, dtype=np.float32)",
+            got=got,
+            fix=CONVERSION_FIXES.get(arr.dtype.kind, "convert your data to numbers first"),
         )
     return arr

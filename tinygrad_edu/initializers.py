@@ -14,12 +14,35 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
+from . import validation as check
 from ._rng import global_rng, make_rng
-from .errors import resolve
+from .errors import ConfigError, resolve
+
+DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
+MODES = ("fan_in", "fan_out", "fan_avg")
+
+
+def _weight_shape(shape: Any, where: str) -> Tuple[int, ...]:
+    """A weight shape: ``()`` or positive ints, not absurdly many values."""
+    if isinstance(shape, tuple) and not shape:
+        return ()
+    example = "initializers.GlorotUniform()((784, 32))"
+    sizes = check.shape("shape", shape, where, example, allow_none=False)
+    check.weight_size(sizes, where, "a weight")
+    return sizes
+
+
+def _float_dtype(dtype: Any, where: str) -> np.dtype:
+    """Any float dtype (float16 too: an initializer only makes the values)."""
+    found = check.numpy_dtype(dtype)
+    if found is None or found.kind != "f":
+        check.refuse("dtype", dtype, where, "a float dtype", "init((784, 32), dtype=np.float32)")
+    return found
 
 
 def compute_fans(shape: Tuple[int, ...]) -> Tuple[float, float]:
     """(fan_in, fan_out) as Keras computes them: the receptive field multiplies both."""
+    shape = _weight_shape(shape, "compute_fans")
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -31,14 +54,66 @@ def compute_fans(shape: Tuple[int, ...]) -> Tuple[float, float]:
 class Initializer:
     """Base: subclasses implement ``sample(shape, rng)``; ``seed`` makes one reproducible."""
 
+    #: the fewest axes a weight of this initializer may have
+    min_ndim = 0
+
     def __init__(self, seed: Optional[int] = None) -> None:
-        self.seed = seed
+        self.seed = check.seed("seed", seed, self._where(), f"initializers.{self._name()}(seed=0)")
+
+    @classmethod
+    def _name(cls) -> str:
+        return cls.__name__
+
+    def _where(self) -> str:
+        return f"initializers.{self._name()}"
+
+    def _real(self, name: str, value: Any, **bounds: Any) -> float:
+        """A numeric option of this initializer, checked (``bounds`` as in check.real)."""
+        example = f"initializers.{self._name()}({name}={self._example_values[name]!r})"
+        return check.real(name, value, self._where(), example, **bounds)
+
+    #: the option values a working example uses
+    _example_values: Dict[str, Any] = {
+        "value": 0.0,
+        "minval": -0.05,
+        "maxval": 0.05,
+        "mean": 0.0,
+        "stddev": 0.05,
+        "scale": 1.0,
+        "gain": 1.0,
+        "mode": "fan_in",
+        "distribution": "uniform",
+    }
 
     def _rng(self) -> np.random.Generator:
         return global_rng() if self.seed is None else make_rng(self.seed)
 
     def __call__(self, shape: Tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
-        return np.asarray(self.sample(tuple(shape), self._rng()), dtype=dtype)
+        where = f"{self._where()}(...)"
+        shape = _weight_shape(shape, where)
+        dtype = _float_dtype(dtype, where)
+        if len(shape) < self.min_ndim:
+            check.refuse(
+                "shape",
+                shape,
+                where,
+                f"a shape of at least {self.min_ndim} axes",
+                "initializers.Orthogonal()((64, 64))",
+                "an orthogonal matrix needs 2 axes",
+            )
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                values = np.asarray(self.sample(shape, self._rng()), dtype=dtype)
+            except OverflowError:  # e.g. U(-1e308, 1e308): the range itself overflows
+                values = None
+        if values is None or not np.all(np.isfinite(values)):
+            raise ConfigError(
+                where=where,
+                expected=f"finite {np.dtype(dtype).name} values",
+                got=f"values beyond the {np.dtype(dtype).name} range ({self.get_config()})",
+                fix="use a smaller scale, e.g. initializers.GlorotUniform()",
+            )
+        return values
 
     def sample(self, shape: Tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
@@ -66,7 +141,7 @@ class Constant(Initializer):
 
     def __init__(self, value: float = 0.0) -> None:
         super().__init__(None)
-        self.value = value
+        self.value = self._real("value", value)
 
     def sample(self, shape, rng):
         return np.full(shape, self.value)
@@ -77,7 +152,8 @@ class RandomUniform(Initializer):
 
     def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed=None) -> None:
         super().__init__(seed)
-        self.minval, self.maxval = minval, maxval
+        self.minval = self._real("minval", minval)
+        self.maxval = self._real("maxval", maxval, low=self.minval)
 
     def sample(self, shape, rng):
         return rng.uniform(self.minval, self.maxval, shape)
@@ -88,7 +164,8 @@ class RandomNormal(Initializer):
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed=None) -> None:
         super().__init__(seed)
-        self.mean, self.stddev = mean, stddev
+        self.mean = self._real("mean", mean)
+        self.stddev = self._real("stddev", stddev, low=0)
 
     def sample(self, shape, rng):
         return rng.normal(self.mean, self.stddev, shape)
@@ -123,7 +200,13 @@ class VarianceScaling(Initializer):
         seed=None,
     ) -> None:
         super().__init__(seed)
-        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.scale = self._real("scale", scale, low=0, low_open=True)
+        self.mode = self._choice("mode", mode, MODES)
+        self.distribution = self._choice("distribution", distribution, DISTRIBUTIONS)
+
+    def _choice(self, name: str, value: Any, valid) -> str:
+        example = f"initializers.VarianceScaling({name}={self._example_values[name]!r})"
+        return check.choice(name, value, valid, self._where(), example)
 
     def sample(self, shape, rng):
         fan_in, fan_out = compute_fans(shape)
@@ -171,9 +254,11 @@ class Orthogonal(Initializer):
     """A (semi-)orthogonal matrix times ``gain``: QR of a normal matrix, signs fixed by diag(R).
     Keras' default recurrent kernel."""
 
+    min_ndim = 2
+
     def __init__(self, gain: float = 1.0, seed=None) -> None:
         super().__init__(seed)
-        self.gain = gain
+        self.gain = self._real("gain", gain)
 
     def sample(self, shape, rng):
         rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1

@@ -9,68 +9,108 @@ it is a cross-entropy, otherwise from the shapes.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional
 
 import numpy as np
 
+from . import validation as check
+from ._shapes import as_numeric_array
 from .errors import ConfigError, ShapeError, suggest
+from .tensor import Tensor
 
 Metric = Callable[[Any, Any], float]
 
 
-def _arrays(y_true: Any, y_pred: Any):
-    return (
-        np.asarray(getattr(y_true, "data", y_true)),
-        np.asarray(getattr(y_pred, "data", y_pred)),
+def _arrays(y_true: Any, y_pred: Any, metric: str):
+    """Targets and predictions as numeric arrays (bools count as 0/1); strings, objects, None
+    are a ``DataError``; predictions need at least one value and one axis."""
+    where = f"metric '{metric}'"
+    t = as_numeric_array(
+        y_true._data if isinstance(y_true, Tensor) else y_true, f"{where} (y_true)"
     )
+    p = as_numeric_array(
+        y_pred._data if isinstance(y_pred, Tensor) else y_pred, f"{where} (y_pred)"
+    )
+    if p.ndim == 0 or p.size == 0:
+        raise ShapeError(
+            where=where,
+            expected="predictions for a batch: at least one axis and one value",
+            got=f"shape {p.shape}",
+            fix="pass the model's outputs for a batch, e.g. model.predict(x)",
+        )
+    return t, p
+
+
+_MISMATCH_FIXES = {
+    "mean_squared_error": "integer class labels need metrics=['accuracy'] (mae/mse compare "
+    "values one to one with the outputs)",
+    "mean_absolute_error": "integer class labels need metrics=['accuracy'] (mae/mse compare "
+    "values one to one with the outputs)",
+    "sparse_categorical_accuracy": "give one integer label per sample; one-hot targets go with "
+    "categorical_accuracy(y, p)",
+}
 
 
 def _match(t: np.ndarray, shape: tuple, metric: str) -> np.ndarray:
     """Targets reshaped to ``shape`` (same number of values), else a teaching ShapeError."""
-    if t.size != int(np.prod(shape)):
+    if t.size != math.prod(shape):
         raise ShapeError(
             where=f"metric '{metric}'",
-            expected=f"targets with {int(np.prod(shape))} values (shape {shape})",
+            expected=f"targets with {math.prod(shape)} values (shape {shape})",
             got=f"shape {t.shape}",
-            fix="integer class labels need metrics=['accuracy'] (mae/mse compare values "
-            "one to one with the outputs)",
+            fix=_MISMATCH_FIXES.get(metric, "give one target per sample (per output)"),
         )
     return t.reshape(shape)
 
 
 def binary_accuracy(y_true: Any, y_pred: Any, threshold: float = 0.5) -> float:
     """Fraction of outputs on the right side of ``threshold``."""
-    t, p = _arrays(y_true, y_pred)
-    t = t.reshape(p.shape) if t.size == p.size else t
+    threshold = check.real(
+        "threshold",
+        threshold,
+        "metric 'binary_accuracy'",
+        "binary_accuracy([1, 0], [0.7, 0.2], threshold=0.5)",
+    )
+    t, p = _arrays(y_true, y_pred, "binary_accuracy")
+    t = _match(t, p.shape, "binary_accuracy")
     return float(np.mean((p > threshold) == (t > 0.5)))
 
 
 def categorical_accuracy(y_true: Any, y_pred: Any) -> float:
     """Fraction of samples whose largest output is the one-hot target's class."""
-    t, p = _arrays(y_true, y_pred)
+    t, p = _arrays(y_true, y_pred, "categorical_accuracy")
+    if t.shape != p.shape:
+        raise ShapeError(
+            where="metric 'categorical_accuracy'",
+            expected=f"one-hot targets of shape {p.shape} (the outputs' shape)",
+            got=f"shape {t.shape}",
+            fix="integer class labels go with sparse_categorical_accuracy(y, p) (or "
+            "metrics=['accuracy']); one-hot encode them with np.eye(classes)[y]",
+        )
     return float(np.mean(p.argmax(axis=-1) == t.argmax(axis=-1)))
 
 
 def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> float:
     """Fraction of samples whose largest output is the integer label."""
-    t, p = _arrays(y_true, y_pred)
+    t, p = _arrays(y_true, y_pred, "sparse_categorical_accuracy")
     t = _match(t, p.shape[:-1], "sparse_categorical_accuracy")
     return float(np.mean(p.argmax(axis=-1) == t))
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> float:
-    t, p = _arrays(y_true, y_pred)
+    t, p = _arrays(y_true, y_pred, "mean_squared_error")
     return float(np.mean((p - _match(t, p.shape, "mean_squared_error")) ** 2))
 
 
 def mean_absolute_error(y_true: Any, y_pred: Any) -> float:
-    t, p = _arrays(y_true, y_pred)
+    t, p = _arrays(y_true, y_pred, "mean_absolute_error")
     return float(np.mean(np.abs(p - _match(t, p.shape, "mean_absolute_error"))))
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:
     """Accuracy whose kind is inferred from the shapes (see ``get`` for the loss-based choice)."""
-    return _accuracy_for(None, *_arrays(y_true, y_pred))(y_true, y_pred)
+    return _accuracy_for(None, *_arrays(y_true, y_pred, "accuracy"))(y_true, y_pred)
 
 
 def _accuracy_for(
@@ -103,6 +143,7 @@ _BY_NAME = {
 
 def get(identifier: Any, loss_name: Optional[str] = None) -> Metric:
     """``"accuracy"``/``"acc"`` (resolved from the loss), another name, or a callable."""
+    check.name_or_none("loss_name", loss_name, "metrics.get", "metrics.get('accuracy', 'mse')")
     if isinstance(identifier, str):
         key = identifier.lower()
         if key in ("accuracy", "acc"):
@@ -125,7 +166,7 @@ def get(identifier: Any, loss_name: Optional[str] = None) -> Metric:
         where="compile(metrics=...)",
         expected="a metric name or callable",
         got=repr(identifier),
-        fix="use e.g. metrics=['accuracy']",
+        fix="pass a metric name or a function, e.g. metrics.get('accuracy')",
     )
 
 

@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, Optional
 
-from .errors import ConfigError, resolve
+from . import validation as check
+from ._shapes import as_numeric_array
+from .errors import resolve
 from .tensor import Tensor
 
 
@@ -18,16 +19,17 @@ class Regularizer:
     """``penalty = l1 * sum(|w|) + l2 * sum(w^2)``."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        if not (math.isfinite(l1) and math.isfinite(l2)) or l1 < 0 or l2 < 0:
-            raise ConfigError(
-                where=type(self).__name__,
-                expected="non-negative factors",
-                got=f"l1={l1}, l2={l2}",
-                fix="use e.g. l2=1e-4",
-            )
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1, self.l2 = self._factor("l1", l1), self._factor("l2", l2)
+
+    def _factor(self, name: str, value: Any) -> float:
+        """A penalty factor: a finite number >= 0 (0 switches the term off)."""
+        where = f"regularizers.{type(self).__name__}"
+        example = f"regularizers.L1L2({name}=1e-4)"
+        return check.non_negative_real(name, value, where, example)
 
     def __call__(self, w: Tensor) -> Tensor:
+        if not isinstance(w, Tensor):
+            w = Tensor(as_numeric_array(w, f"regularizers.{type(self).__name__}(w)"))
         penalty = None
         if self.l1:
             penalty = self.l1 * w.abs().sum()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from reliability_helpers import assert_teaches
+from test_layer_args_fuzz import assert_fix_runs
 
 from tinygrad_edu import activations, initializers, losses, optimizers
 from tinygrad_edu.errors import ConfigError, DataError
+from tinygrad_edu.errors import ShapeError
 from tinygrad_edu.layers import (
     GRU,
     LSTM,
@@ -21,6 +23,9 @@ from tinygrad_edu.layers import (
     Conv2D,
     Dense,
     Dropout,
+    Flatten,
+    GlobalAveragePooling2D,
+    Input,
     MaxPooling2D,
     Reshape,
     SimpleRNN,
@@ -83,7 +88,8 @@ def test_validation_split_leaving_no_validation_sample_is_a_data_error(classifie
 
 
 def test_numpy_float32_validation_split_is_accepted(classifier, xy):
-    classifier.fit(*xy, validation_split=np.float32(0.25), verbose=0)
+    history = classifier.fit(*xy, validation_split=np.float32(0.25), verbose=0)
+    assert "val_loss" in history.history
 
 
 @pytest.mark.parametrize("initial_epoch", ["a", None, 1.5])
@@ -275,7 +281,7 @@ def test_dropout_rate_outside_zero_one(rate):
 
 @pytest.mark.parametrize("rate", [0, 0.0, 0.5, 0.999, np.float32(0.3)])
 def test_dropout_rate_inside_zero_one(rate):
-    Dropout(rate)
+    assert Dropout(rate).rate == pytest.approx(float(rate))
 
 
 @pytest.mark.parametrize(
@@ -392,3 +398,110 @@ def test_config_errors_happen_at_construction_not_at_the_first_batch():
 def test_bad_dropout_noise_shape(noise_shape):
     with pytest.raises(ConfigError):
         Dropout(0.5, noise_shape=noise_shape)
+
+
+# ----------------------------------------------------- issue 11: no value is silently reinterpreted
+@pytest.mark.parametrize(
+    "make, argument",
+    [
+        (lambda: Dense(32, input_shape="784"), "input_shape"),  # was built as (None, 7, 8, 4)
+        (lambda: Dense(32, input_shape=(1.5,)), "input_shape"),  # was truncated to (None, 1)
+        (lambda: Dense(32, input_shape=(784, True)), "input_shape"),
+        (lambda: Dense(32, input_shape=[None, -3]), "input_shape"),
+        (lambda: Dense(32, batch_input_shape="None, 784"), "batch_input_shape"),
+        (lambda: Dense(32, batch_input_shape=(784,)), "batch_input_shape"),
+        (lambda: Dense(32, input_dim=784.0), "input_dim"),
+        (lambda: Conv2D(8, "33"), "kernel_size"),  # was read as (3, 3)
+        (lambda: Conv2D(8, (2.5, 2.5)), "kernel_size"),  # was truncated to (2, 2)
+        (lambda: Conv2D(8, 3, strides="2"), "strides"),
+        (lambda: Conv2D(8, 3, dilation_rate=(1, True)), "dilation_rate"),
+        (lambda: MaxPooling2D("22"), "pool_size"),
+        (lambda: MaxPooling2D(2, strides=1.5), "strides"),
+        (lambda: Reshape((2.5, 2)), "target_shape"),  # was truncated to (2, 2)
+        (lambda: Reshape("12"), "target_shape"),
+        (lambda: Reshape(12), "target_shape"),
+        (lambda: Dropout(0.5, noise_shape=(None, 1.0)), "noise_shape"),
+        (lambda: Dropout(0.5, seed=1.5), "seed"),
+        (lambda: Dropout(0.5, seed=-1), "seed"),
+        (lambda: BatchNormalization(axis="1"), "axis"),
+        (lambda: BatchNormalization(momentum="0.9"), "momentum"),
+        (lambda: BatchNormalization(epsilon=float("nan")), "epsilon"),
+        (lambda: Input(shape=(784,), batch_size=2.0), "batch_size"),
+        (lambda: Input(batch_shape=(None,)), "batch_shape"),
+        (lambda: Dense(3, dtype="int32"), "dtype"),
+        (lambda: Dense(3, dtype="banana"), "dtype"),
+        (lambda: Dense(3, name=3), "name"),
+        (lambda: Dense(3, name=""), "name"),
+        (lambda: Flatten(data_format=0), "data_format"),
+        (lambda: Conv2D(2, 3, padding=None), "padding"),
+    ],
+)
+def test_no_value_is_silently_reinterpreted(make, argument):
+    with pytest.raises(ConfigError) as err:
+        make()
+    assert_teaches(err.value)
+    assert argument in err.value.expected
+    assert_fix_runs(err.value)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: Dense(3, use_bias=v),
+        lambda v: Dense(3, trainable=v),
+        lambda v: Conv2D(2, 3, use_bias=v),
+        lambda v: LSTM(2, return_sequences=v),
+        lambda v: GRU(2, reset_after=v),
+        lambda v: SimpleRNN(2, go_backwards=v),
+        lambda v: BatchNormalization(center=v),
+        lambda v: MaxPooling2D(fused=v),
+        lambda v: GlobalAveragePooling2D(keepdims=v),
+    ],
+)
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None, 1.0])
+def test_flags_take_only_true_or_false(make, value):
+    """bool("False") is True: a flag given as a string (or 0/1/None) is refused, not guessed."""
+    with pytest.raises(ConfigError) as err:
+        make(value)
+    assert "True or False" in err.value.expected
+    assert_fix_runs(err.value)
+
+
+def test_numpy_numbers_are_accepted_as_numbers():
+    assert Conv2D(np.int64(8), np.array([3, 3])).kernel_size == (3, 3)
+    assert Dense(3, input_shape=(np.int64(4),))._declared_input_shape == (None, 4)
+    dropout = Dropout(np.float32(0.5), seed=np.int64(3))
+    assert (dropout.rate, dropout.seed) == (0.5, 3)
+    assert Reshape((np.int32(-1), np.int64(2))).target_shape == (-1, 2)
+    assert BatchNormalization(axis=np.int8(1), momentum=np.float32(0.5)).axis == 1
+    assert Dense(3, dtype=np.float64).dtype is np.float64
+
+
+def test_the_input_shape_is_given_once():
+    with pytest.raises(ConfigError) as err:
+        Dense(3, input_shape=(4,), batch_input_shape=(None, 5))
+    assert "input_shape" in err.value.got and "batch_input_shape" in err.value.got
+    with pytest.raises(ConfigError):
+        Input(shape=(4,), input_shape=(5,))
+
+
+def test_a_huge_unit_count_is_refused_at_build_before_numpy_allocates():
+    layer = Dense(2**40)  # Keras accepts the number; no machine holds the kernel
+    with pytest.raises(ConfigError) as err:
+        layer.build((None, 8))
+    assert "kernel" in err.value.expected and str(8 * 2**40) in err.value.got.replace(",", "")
+    assert not layer.built and not layer.weights
+
+
+def test_a_same_window_far_larger_than_the_image_is_a_shape_error():
+    with pytest.raises(ShapeError) as err:
+        MaxPooling2D(2**30, padding="same").build((None, 8, 8, 1))
+    assert "padding='same'" in err.value.got
+    assert MaxPooling2D(5, padding="same").build_for((None, 1, 1, 2)) == (None, 1, 1, 2)
+
+
+@pytest.mark.parametrize("training", ["yes", 1, 0.0, "False"])
+def test_the_training_flag_of_a_call_is_a_bool(training):
+    with pytest.raises(ConfigError) as err:
+        Dropout(0.5)(np.ones((2, 3)), training=training)
+    assert "training" in err.value.expected

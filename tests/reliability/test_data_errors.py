@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from reliability_helpers import assert_teaches, ints_in
 
-from tinygrad_edu import Tensor
+from tinygrad_edu import Tensor, activations, losses, metrics, regularizers
 from tinygrad_edu.errors import DataError, ShapeError, TinygradEduError
 from tinygrad_edu.layers import Conv2D, Dense, Flatten
 from tinygrad_edu.models import Sequential
@@ -303,4 +303,83 @@ def test_set_weights_with_unusable_arrays(weights):
         model.set_weights(weights)
     assert isinstance(err.value, (DataError, ShapeError))
     for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------- issue 11: dtypes that are not numbers
+NON_NUMERIC = {
+    "complex": np.full((3, 2), 1 + 2j, np.complex64),
+    "object": np.array([[1, 2]] * 3, dtype=object),
+    "str": np.array([["1.5", "2"]] * 3),
+    "bytes": np.array([[b"1", b"2"]] * 3),
+    "datetime": np.array([["2024-01-01", "2024-01-03"]] * 3, dtype="datetime64[D]"),
+    "timedelta": np.ones((3, 2), "timedelta64[s]"),
+}
+#: every entry that takes data: Tensor(), a layer, a loss (both sides), a metric, an activation,
+#: a regularizer
+ENTRIES = {
+    "Tensor": lambda x: Tensor(x),
+    "layer": lambda x: Dense(2)(x),
+    "loss y_pred": lambda x: losses.mean_squared_error(np.zeros((3, 2)), x),
+    "loss y_true": lambda x: losses.mean_squared_error(x, np.zeros((3, 2))),
+    "metric y_true": lambda x: metrics.mean_absolute_error(x, np.zeros((3, 2))),
+    "metric y_pred": lambda x: metrics.categorical_accuracy(np.eye(2)[[0, 1, 0]], x),
+    "activation": lambda x: activations.relu(x),
+    "regularizer": lambda x: regularizers.L2(0.1)(x),
+}
+
+
+@pytest.mark.parametrize("kind", NON_NUMERIC)
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_non_numeric_dtypes_are_refused_everywhere(kind, entry):
+    x = NON_NUMERIC[kind]
+    with pytest.raises(DataError) as err:
+        ENTRIES[entry](x)
+    assert_teaches(err.value)
+    assert str(x.dtype) in err.value.got
+
+
+@pytest.mark.parametrize("kind", NON_NUMERIC)
+def test_the_conversion_each_fix_shows_runs_on_that_data(kind):
+    """The fix ends with an expression on ``x`` that makes numbers a layer takes."""
+    x = NON_NUMERIC[kind]
+    with pytest.raises(DataError) as err:
+        Dense(2)(x)
+    conversion = err.value.fix.rsplit("e.g. ", 1)[1]
+    numbers = eval(conversion, {"np": np, "x": x})  # noqa: S307 - our own fix text
+    assert Dense(2)(numbers).shape == (3, 2)
+
+
+def test_none_data_says_none():
+    with pytest.raises(DataError) as err:
+        Dense(2)(None)
+    assert "None" in err.value.got
+
+
+def test_bool_data_are_numbers_where_zero_and_one_mean_something():
+    """Bools are 0/1: a binary feature or mask as input, a 0/1 target or label, a thresholded
+    prediction. They are refused as weights (see the next test)."""
+    out = Dense(2)(np.array([[True, False, True]]))
+    assert out.dtype == np.float32
+    bce = losses.binary_crossentropy(np.array([[True], [False]]), [[0.9], [0.1]])
+    assert bce.item() == pytest.approx(
+        losses.binary_crossentropy([[1.0], [0.0]], [[0.9], [0.1]]).item()
+    )
+    probs = [[0.3, 0.7], [0.6, 0.4]]
+    sparse = losses.sparse_categorical_crossentropy([True, False], probs)
+    assert sparse.item() == pytest.approx(
+        losses.sparse_categorical_crossentropy([1, 0], probs).item()
+    )
+    assert metrics.binary_accuracy([True, False], [0.9, 0.2]) == 1.0
+    assert metrics.binary_accuracy([1, 0], np.array([True, False])) == 1.0
+
+
+def test_bool_weights_are_refused():
+    layer = Dense(2, input_shape=(3,))
+    layer.build((None, 3))
+    before = layer.get_weights()
+    with pytest.raises(DataError) as err:
+        layer.set_weights([np.ones((3, 2), bool), np.zeros(2)])
+    assert "bool" in err.value.got and "astype" in err.value.fix
+    for a, b in zip(before, layer.get_weights()):
         np.testing.assert_array_equal(a, b)

@@ -6,17 +6,27 @@ and runs ``call``. Subclasses implement ``build(input_shape)``, ``call(x, traini
 ``compute_output_shape(input_shape)`` and, for summaries, ``algebra()``.
 
 Shapes given to ``build``/``compute_output_shape`` include the batch axis as ``None``.
+
+``layer.build(input_shape)`` is also Keras' public way to create the weights before any data:
+every subclass's ``build`` is wrapped (``__init_subclass__``) so that it validates the shape,
+runs once, marks the layer built and remembers the shape (batch axis as ``None``). Weights set
+after it stick (the first call does not build again); building again for a compatible shape is a
+no-op that adds no weight, for an incompatible one a ``ShapeError``. A build that fails leaves no
+half-made weights behind. ``compute_output_shape`` is wrapped too: a malformed or incompatible
+shape is a teaching error, never an IndexError from inside.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from .. import validation as check
 from .._shapes import as_numeric_array, fmt_shape
 from ..errors import ConfigError, DataError, NotBuiltError, ShapeError
 from ..tensor import Tensor
@@ -36,6 +46,9 @@ class Layer:
     ``expected_ndim`` (exact rank incl. batch, or None), ``min_ndim``; after build, the size of
     the feature axis is checked against ``self.input_shape``'s last axis for layers whose
     ``feature_axis`` is not None.
+
+    ``example_args`` (the required constructor arguments of a working layer) and
+    ``example_input_shape`` make the runnable examples that end the fixes of ``ConfigError``s.
     """
 
     expected_ndim: Optional[int] = None
@@ -43,6 +56,15 @@ class Layer:
     feature_axis: Optional[int] = -1
     #: the constructor arguments every layer accepts, on top of its own
     _base_kwargs = ("name", "trainable", "input_shape", "input_dim", "batch_input_shape", "dtype")
+    example_args: Dict[str, Any] = {}
+    example_input_shape: Tuple[int, ...] = (784,)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            cls.build = _building(cls.__dict__["build"])
+        if "compute_output_shape" in cls.__dict__:
+            cls.compute_output_shape = _checked_shape(cls.__dict__["compute_output_shape"])
 
     def __init__(
         self,
@@ -54,16 +76,21 @@ class Layer:
         dtype=None,
         **unknown: Any,
     ) -> None:
+        where = f"{type(self).__name__}()"
         if unknown:
+            names = ", ".join(sorted(unknown))
             raise ConfigError(
-                where=f"{type(self).__name__}()",
+                where=where,
                 expected="Keras argument names",
-                got=", ".join(sorted(unknown)),
-                fix=f"remove or rename {', '.join(sorted(unknown))}; see help({type(self).__name__})",
+                got=names,
+                fix=f"remove or rename {names}; see help({type(self).__name__})",
             )
+        name = check.name_or_none("name", name, where, self.example(name="hidden"))
         self.name = name or snake_case(type(self).__name__)
         self._auto_name = name is None
-        self._trainable = bool(trainable)
+        self._trainable = check.flag(
+            "trainable", trainable, self.where, self.example(trainable=False)
+        )
         self._weights: List[Tensor] = []
         self._weight_names: List[str] = []
         self._weight_trainable: List[bool] = []  # False for statistics such as moving_mean
@@ -71,18 +98,57 @@ class Layer:
         self.activity_regularizer = None
         self.activity_loss: Optional[Tensor] = None
         self.built = False
+        self._building = False  # inside build(): super().build(...) runs without the protocol
         self._accepted_shape: Optional[Tuple[int, ...]] = None
         self.input_shape: Optional[Shape] = None
         self.output_shape: Optional[Shape] = None
         self.training = False  # default mode when called without training=; fit/train() set it
-        self.dtype = np.float32
-        if input_dim is not None:
-            input_shape = (input_dim,)
+        self.dtype = check.float_dtype("dtype", dtype, self.where, self.example(dtype="float64"))
+        self._dtype_arg = self.dtype  # for get_config: None unless given
+        self.dtype = self.dtype or np.float32
+        self._declared_input_shape = self._declared_shape(input_shape, input_dim, batch_input_shape)
+
+    def _declared_shape(self, input_shape, input_dim, batch_input_shape) -> Optional[Shape]:
+        """(None, *sizes) from whichever of Keras' three spellings was given (None if none)."""
+        given = {
+            "input_shape": input_shape,
+            "input_dim": input_dim,
+            "batch_input_shape": batch_input_shape,
+        }
+        given = [k for k, v in given.items() if v is not None]
+        if len(given) > 1:
+            raise ConfigError(
+                where=self.where,
+                expected="the input shape given once",
+                got=" and ".join(given),
+                fix="keep one of them, e.g. " + self.example(input_shape=self.example_input_shape),
+            )
         if batch_input_shape is not None:
-            input_shape = tuple(batch_input_shape)[1:]
-        self._declared_input_shape: Optional[Shape] = (
-            None if input_shape is None else (None, *_as_shape(input_shape, self.name))
-        )
+            example = self.example(batch_input_shape=(None, *self.example_input_shape))
+            full = check.batch_shape("batch_input_shape", batch_input_shape, self.where, example)
+            return (None, *full[1:])
+        if input_dim is not None:
+            example = self.example(input_dim=self.example_input_shape[-1])
+            return (None, check.positive_int("input_dim", input_dim, self.where, example))
+        if input_shape is not None:
+            example = self.example(input_shape=self.example_input_shape)
+            sizes = check.shape(
+                "input_shape (without the batch axis)",
+                input_shape,
+                self.where,
+                example,
+                allow_int=True,
+            )
+            return (None, *sizes)
+        return None
+
+    def example(self, **keywords: Any) -> str:
+        """A constructor call that works, with ``keywords`` on top of the required arguments:
+        ``Conv2D(32, 3, strides=2)``; the fixes of ``ConfigError``s end with one."""
+        required = {**self.example_args}
+        positional = [repr(keywords.pop(k, v)) for k, v in required.items()]
+        named = [f"{k}={v!r}" for k, v in keywords.items()]
+        return f"{type(self).__name__}({', '.join(positional + named)})"
 
     # ------------------------------------------------------------------ to override
     def build(self, input_shape: Shape) -> None:
@@ -104,18 +170,31 @@ class Layer:
         config: Dict[str, Any] = {"name": self.name, "trainable": self._trainable}
         if self._declared_input_shape is not None:
             config["input_shape"] = tuple(self._declared_input_shape[1:])
+        if self._dtype_arg is not None:
+            config["dtype"] = np.dtype(self._dtype_arg).name
         return config
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Layer":
+        if not isinstance(config, dict):
+            raise ConfigError(
+                where=f"{cls.__name__}.from_config",
+                expected="the dict get_config() returns",
+                got=check.describe(config),
+                fix=f"{cls.__name__}.from_config(layer.get_config())",
+            )
         return cls(**config)
 
     # ------------------------------------------------------------------ the life cycle
     def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
+        if training is not None and training is not True and training is not False:
+            training = check.flag(
+                "training", training, self.where, "layer(x, training=True)", allow_none=True
+            )
         x = self._to_tensor(x)
         self.accept_input_shape(x.shape)
         if not self.built:
-            self.build_for((None, *x.shape[1:]))
+            self.build((None, *x.shape[1:]))
         out = self.call(x, training=self.training if training is None else training)
         if self.activity_regularizer is not None:
             self.activity_loss = self.activity_regularizer(out)
@@ -129,16 +208,43 @@ class Layer:
             self._accepted_shape = shape
 
     def build_for(self, input_shape: Shape) -> Shape:
-        """Build (once) for ``input_shape`` and return the output shape, without any data."""
-        input_shape = tuple(input_shape)
-        if not self.built:
-            self.check_input(input_shape)
-            self.build(input_shape)
-            self.input_shape = input_shape
-            self.output_shape = tuple(self.compute_output_shape(input_shape))
-            self.built = True
-            self.trainable = self._trainable  # apply the flag to the new weights
+        """Build (once) for ``input_shape`` and return the output shape, without any data; a
+        built layer only checks that ``input_shape`` is compatible with the one it was built for."""
+        self.build(input_shape)
         return self.output_shape
+
+    def _checked_build_shape(self, input_shape: Any, method: str) -> Shape:
+        """``input_shape`` (batch axis included) validated as a shape; the batch size -> None."""
+        sizes = check.shape(
+            "input_shape (batch axis first)",
+            input_shape,
+            f"{self.where}.{method}",
+            f"layer.{method}((None, {', '.join(map(str, self.example_input_shape))}))",
+        )
+        return (None, *sizes[1:])
+
+    def _run_build(self, build: Callable[["Layer", Shape], None], input_shape: Shape) -> None:
+        """The build protocol: check, create the weights, remember the shapes, mark built; on an
+        error, drop the weights this build had added."""
+        self.check_input(input_shape)
+        n_before = len(self._weights)
+        self._building = True
+        try:
+            build(self, input_shape)
+            output_shape = tuple(self.compute_output_shape(input_shape))
+        except BaseException:
+            self._drop_weights_after(n_before)
+            raise
+        finally:
+            self._building = False
+        self.input_shape, self.output_shape = input_shape, output_shape
+        self.built = True
+        self.trainable = self._trainable  # apply the flag to the new weights
+
+    def _drop_weights_after(self, n: int) -> None:
+        dropped = {id(w) for w in self._weights[n:]}
+        del self._weights[n:], self._weight_names[n:], self._weight_trainable[n:]
+        self._regularized = [(w, r) for w, r in self._regularized if id(w) not in dropped]
 
     def _to_tensor(self, x: Any) -> Tensor:
         if isinstance(x, Tensor):
@@ -146,7 +252,7 @@ class Layer:
         if type(x) is np.ndarray and x.dtype == self.dtype:
             return Tensor(x)  # the common case: nothing to check or convert
         arr = as_numeric_array(x, self.where)
-        # float64 and ints are cast to float32 silently: the weights are float32
+        # float64, ints and bools (0/1) are cast to the layer's dtype silently
         return Tensor(arr, dtype=self.dtype)
 
     @property
@@ -228,17 +334,51 @@ class Layer:
         trainable: bool = True,
         regularizer: Any = None,
     ) -> Tensor:
-        """Create a weight Tensor (float32) and remember it in Keras order."""
+        """Create a weight Tensor (in the layer's dtype) and remember it in Keras order."""
+        where = f"{self.where}.add_weight"
+        example = "self.add_weight('kernel', (784, 32))"
+        name = check.name_or_none("name", name, where, example) or "weight"
+        shape = self._weight_shape(name, shape)
+        trainable = check.flag("trainable", trainable, where, example)
         init = _initializers.get(initializer)
-        value = np.asarray(init(tuple(shape), dtype=self.dtype), dtype=self.dtype)
-        w = Tensor(value, requires_grad=trainable and self._trainable, name=name)
-        self._weights.append(w)
-        self._weight_trainable.append(bool(trainable))
-        self._weight_names.append(name)
         reg = _regularizers.get(regularizer)
+        value = as_numeric_array(init(shape, dtype=self.dtype), where, allow_bool=False)
+        if value.shape != shape:
+            raise ConfigError(
+                where=where,
+                expected=f"an initializer returning an array of shape {shape} for '{name}'",
+                got=f"shape {value.shape}",
+                fix="an initializer is called as init(shape, dtype) and returns that shape, "
+                "e.g. initializer='glorot_uniform'",
+            )
+        w = Tensor(
+            value.astype(self.dtype, copy=False),
+            requires_grad=trainable and self._trainable,
+            name=name,
+        )
+        self._weights.append(w)
+        self._weight_trainable.append(trainable)
+        self._weight_names.append(name)
         if reg is not None:
             self._regularized.append((w, reg))
         return w
+
+    def _weight_shape(self, name: str, shape: Any) -> Tuple[int, ...]:
+        """A weight's shape: known positive sizes, and not absurdly many values."""
+        if isinstance(shape, tuple) and not shape:
+            return ()  # a scalar weight
+        example = "self.add_weight('kernel', (784, 32))"
+        sizes = check.shape(f"the shape of '{name}'", shape, f"{self.where}.add_weight", example)
+        if None in sizes:
+            raise ShapeError(
+                where=self.where,
+                expected=f"a known size on every axis of the weight '{name}'",
+                got=fmt_shape(sizes, "?"),
+                fix="give the input a known size on its feature axis, e.g. "
+                + self.example(input_shape=self.example_input_shape),
+            )
+        check.weight_size(sizes, self.where, f"the weight '{name}'")
+        return sizes
 
     @property
     def weights(self) -> List[Tensor]:
@@ -266,58 +406,70 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
+        self._trainable = check.flag("trainable", value, self.where, "layer.trainable = False")
         for w, can_train in zip(self._weights, self._weight_trainable):
             w.requires_grad = self._trainable and can_train
             if not w.requires_grad:
                 w.grad = None
 
-    def count_params(self) -> int:
+    def _require_built(self, what: str) -> None:
         if not self.built:
             raise NotBuiltError(
-                where=self.where,
+                where=f"{self.where}.{what}",
                 expected="a built layer",
                 got="no input shape yet",
-                fix="pass input_shape=... to the first layer, or call the layer on data first",
+                fix="pass input_shape=... to the first layer, call the layer on data first, or "
+                f"build it: layer.build((None, {', '.join(map(str, self.example_input_shape))}))",
             )
-        return int(sum(w.data.size for w in self._weights))
+
+    def count_params(self) -> int:
+        self._require_built("count_params()")
+        return int(sum(w._data.size for w in self._weights))
 
     def get_weights(self) -> List[np.ndarray]:
-        return [w.data.copy() for w in self._weights]
+        return [w._data.copy() for w in self._weights]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
+        """Write new values into the weights, in place (optimizers keep their references); all
+        are checked before any is written."""
+        where = f"{self.where}.set_weights"
+        self._require_built("set_weights()")
         if isinstance(weights, (np.ndarray, str, bytes)) or not hasattr(weights, "__iter__"):
             raise DataError(
-                where=f"{self.where}.set_weights",
+                where=where,
                 expected=f"a list of {len(self._weights)} arrays",
                 got=type(weights).__name__,
-                fix="pass the list get_weights() returns",
+                fix="pass the list get_weights() returns: layer.set_weights(layer.get_weights())",
             )
         weights = list(weights)
         if len(weights) != len(self._weights):
             raise ShapeError(
-                where=self.where,
+                where=where,
                 expected=f"{len(self._weights)} arrays ({self._weight_names})",
                 got=f"{len(weights)} arrays",
                 fix="pass the list layer.get_weights() returns",
             )
-        arrays = [as_numeric_array(new, f"{self.where}.set_weights") for new in weights]
+        arrays = [as_numeric_array(new, where, allow_bool=False) for new in weights]
         for w, name, new in zip(self._weights, self._weight_names, arrays):
-            if new.shape != w.data.shape:  # check them all before writing any
+            if new.shape != w.shape:  # check them all before writing any
                 raise ShapeError(
-                    where=self.where,
-                    expected=f"{name} of shape {w.data.shape}",
+                    where=where,
+                    expected=f"{name} of shape {w.shape}",
                     got=str(new.shape),
                     fix="weights follow Keras' layouts; see get_weights()",
                 )
         for w, new in zip(self._weights, arrays):
-            w.data[...] = new  # in place: optimizers keep their references
+            w.assign(new.astype(w.dtype, copy=False))  # in place, counted as a modification
 
     def cast(self, dtype: Any) -> "Layer":
         """Convert every weight (and new inputs) to ``dtype``; float64 for gradient checks."""
-        self.dtype = np.dtype(dtype).type
+        where, example = f"{self.where}.cast", "layer.cast('float64')"
+        found = check.float_dtype("dtype", dtype, where, example) if dtype is not None else None
+        if found is None:
+            check.refuse("dtype", dtype, where, "'float32' or 'float64'", example)
+        self.dtype = found
         for w in self._weights:
-            w.data = w.data.astype(self.dtype)
+            w.data = w._data.astype(self.dtype)
             w.grad = None
         return self
 
@@ -332,21 +484,42 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
 
 
-def _as_shape(shape: Any, name: str) -> Tuple[Optional[int], ...]:
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    try:
-        out = tuple(None if d is None else int(d) for d in shape)
-    except (TypeError, ValueError):
-        out = ()
-    if not out or any(d is not None and d <= 0 for d in out):
-        raise ConfigError(
-            where=f"layer '{name}'",
-            expected="input_shape as a tuple of positive ints, without the batch axis",
-            got=repr(shape),
-            fix="e.g. input_shape=(784,)",
+def _building(build: Callable[[Layer, Shape], None]) -> Callable[[Layer, Any], None]:
+    """Wrap a layer's ``build`` in the build protocol (see the module docstring)."""
+
+    @functools.wraps(build)
+    def wrapper(self: Layer, input_shape: Any) -> None:
+        if self._building:  # super().build(...) from inside a subclass's build
+            return build(self, input_shape)
+        shape = self._checked_build_shape(input_shape, "build")
+        if self.built:
+            self.check_input(shape)  # compatible: nothing to do; else a ShapeError
+            return None
+        self._run_build(build, shape)
+        return None
+
+    return wrapper
+
+
+def _checked_shape(compute: Callable[[Layer, Shape], Any]) -> Callable[[Layer, Any], Any]:
+    """Wrap ``compute_output_shape``: a malformed or incompatible shape is refused first."""
+
+    @functools.wraps(compute)
+    def wrapper(self: Layer, input_shape: Any) -> Any:
+        sizes = check.shape(
+            "input_shape (batch axis first)",
+            input_shape,
+            f"{self.where}.compute_output_shape",
+            f"layer.compute_output_shape((None, {', '.join(map(str, self.example_input_shape))}))",
         )
-    return out
+        self.check_input(sizes)
+        return compute(self, sizes)
+
+    return wrapper
+
+
+Layer.build = _building(Layer.build)
+Layer.compute_output_shape = _checked_shape(Layer.compute_output_shape)
 
 
 def bracket_shape(shape: Optional[Sequence[Optional[int]]]) -> str:

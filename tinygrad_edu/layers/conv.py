@@ -25,8 +25,9 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Tuple
 
 from .. import activations as _activations
-from .._shapes import as_pair, conv_output_length, fmt_shape, positive_int
-from ..errors import ConfigError, ShapeError, suggest
+from .. import validation as check
+from .._shapes import conv_output_length, fmt_shape, same_padding
+from ..errors import ConfigError, ShapeError
 from ..ops import conv as _ops
 from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
@@ -40,17 +41,9 @@ PADDINGS = ("valid", "same")
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
-def check_choice(value: Any, name: str, valid: Sequence[str], where: str) -> str:
-    """Lower-cased ``value`` if it is one of ``valid``, else a ``ConfigError`` listing them."""
-    key = value.lower() if isinstance(value, str) else value
-    if key not in valid:
-        raise ConfigError(
-            where=where,
-            expected=f"{name} in {tuple(valid)}",
-            got=repr(value),
-            fix=suggest(str(value), valid),
-        )
-    return key
+#: the most zeros "same" padding may add along an axis beyond the image's own size: a window
+#: that needs more reads mostly padding (and would make numpy allocate the padded image)
+MAX_EXTRA_PADDING = 64
 
 
 class ImageLayer(Layer):
@@ -63,11 +56,10 @@ class ImageLayer(Layer):
     """
 
     expected_ndim = 4
+    example_input_shape = (28, 28, 1)
 
     def _set_data_format(self, data_format: Optional[str]) -> None:
-        self.data_format = check_choice(
-            data_format or "channels_last", "data_format", DATA_FORMATS, self.where
-        )
+        self.data_format = data_format_choice(data_format, self)
         self.channels_first = self.data_format == "channels_first"
         self.feature_axis = 1 if self.channels_first else -1
 
@@ -139,6 +131,18 @@ class ImageLayer(Layer):
         """Subclasses with a sliding window check that it fits ``hw`` (before numpy fails)."""
 
 
+def data_format_choice(data_format: Any, layer: Layer) -> str:
+    """``data_format`` lower-cased; None means Keras' default image_data_format, channels_last."""
+    if data_format is None:
+        return "channels_last"
+    example = layer.example(data_format="channels_first")
+    return check.choice("data_format", data_format, DATA_FORMATS, layer.where, example)
+
+
+def padding_choice(padding: Any, layer: Layer) -> str:
+    return check.choice("padding", padding, PADDINGS, layer.where, layer.example(padding="same"))
+
+
 def _looks_swapped(shape: Shape, channels_first: bool) -> bool:
     chan, h, w = (shape[3], shape[1], shape[2]) if channels_first else shape[1:]
     return chan in (1, 3, 4) and all(d is not None and d >= 8 for d in (h, w))
@@ -151,10 +155,25 @@ def window_fits(
     padding: str,
     dilation: Tuple[int, int] = (1, 1),
     what: str = "kernel",
+    strides: Tuple[int, int] = (1, 1),
 ) -> None:
-    """``ShapeError`` naming both sizes when a "valid" window is larger than the image."""
-    if padding == "valid" and None not in hw:
+    """``ShapeError`` naming both sizes when a "valid" window is larger than the image, or when
+    "same" padding would add more than ``MAX_EXTRA_PADDING`` zeros beyond the image's size."""
+    if None in hw:
+        return
+    if padding == "valid":
         _ops.check_window_fits(hw, window, dilation, layer.where, what=what)
+        return
+    for n, k, s, d in zip(hw, window, strides, dilation):
+        pad = sum(same_padding(n, k, s, d))
+        if pad > n + MAX_EXTRA_PADDING:
+            raise ShapeError(
+                where=layer.where,
+                expected=f"a {what} that mostly reads the image ({n} pixels along an axis)",
+                got=f"a {what} of {d * (k - 1) + 1} pixels: padding='same' would add {pad} zeros",
+                fix=f"use a smaller {what}{' or dilation_rate' if d > 1 else ''}, e.g. "
+                + layer.example(padding="same"),
+            )
 
 
 def conv2d(
@@ -215,6 +234,8 @@ class Conv2D(KernelBiasMixin, ImageLayer):
     ``data_format="channels_first"`` takes and returns ``[B, C, H, W]``.
     """
 
+    example_args = {"filters": 32, "kernel_size": 3}
+
     def __init__(
         self,
         filters: int,
@@ -234,10 +255,10 @@ class Conv2D(KernelBiasMixin, ImageLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.filters = positive_int(filters, "filters", self.where, "e.g. Conv2D(32, (3, 3))")
-        self.kernel_size = as_pair(kernel_size, "kernel_size", self.where)
-        self.strides = as_pair(strides, "strides", self.where)
-        self.dilation_rate = as_pair(dilation_rate, "dilation_rate", self.where)
+        self.filters = check.positive_int("filters", filters, self.where, self.example())
+        self.kernel_size = self._pair("kernel_size", kernel_size, (3, 3))
+        self.strides = self._pair("strides", strides, (2, 2))
+        self.dilation_rate = self._pair("dilation_rate", dilation_rate, (2, 2))
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ConfigError(
                 where=self.where,
@@ -245,7 +266,7 @@ class Conv2D(KernelBiasMixin, ImageLayer):
                 got=f"strides={self.strides}, dilation_rate={self.dilation_rate}",
                 fix="Keras does not combine strides > 1 with dilation > 1: set one of them to 1",
             )
-        self.padding = check_choice(padding, "padding", PADDINGS, self.where)
+        self.padding = padding_choice(padding, self)
         self._set_data_format(data_format)
         self._set_kernel_options(
             activation,
@@ -256,22 +277,20 @@ class Conv2D(KernelBiasMixin, ImageLayer):
             bias_regularizer,
             activity_regularizer,
         )
-        self.fused = bool(fused)
+        self.fused = check.flag("fused", fused, self.where, self.example(fused=False))
         self.kernel: Optional[Tensor] = None
         self.bias: Optional[Tensor] = None
 
+    def _pair(self, name: str, value: Any, example: Tuple[int, int]) -> Tuple[int, int]:
+        return check.int_tuple(name, value, self.where, self.example(**{name: example}))
+
     def check_window(self, hw) -> None:
-        window_fits(self, hw, self.kernel_size, self.padding, self.dilation_rate)
+        window_fits(
+            self, hw, self.kernel_size, self.padding, self.dilation_rate, strides=self.strides
+        )
 
     def build(self, input_shape: Shape) -> None:
-        channels = input_shape[self.feature_axis]
-        if channels is None:
-            raise ShapeError(
-                where=self.where,
-                expected="a known number of input channels",
-                got=fmt_shape(input_shape),
-                fix="give input_shape=(H, W, C)",
-            )
+        channels = input_shape[self.feature_axis]  # None: add_weight says it must be known
         self._add_kernel_and_bias((*self.kernel_size, channels, self.filters), self.filters)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:

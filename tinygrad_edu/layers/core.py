@@ -13,8 +13,9 @@ import numpy as np
 
 from .. import activations as _activations
 from .. import ops
+from .. import validation as check
 from .._rng import make_rng
-from .._shapes import fmt_shape, is_int, positive_int
+from .._shapes import fmt_shape
 from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
@@ -48,6 +49,7 @@ class Dense(KernelBiasMixin, Layer):
     """
 
     min_ndim = 2
+    example_args = {"units": 32}
 
     def __init__(
         self,
@@ -63,9 +65,7 @@ class Dense(KernelBiasMixin, Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.units = positive_int(
-            units, "units", self.where, "e.g. Dense(32): the number of output features"
-        )
+        self.units = check.positive_int("units", units, self.where, self.example())
         self._set_kernel_options(
             activation,
             use_bias,
@@ -75,7 +75,7 @@ class Dense(KernelBiasMixin, Layer):
             bias_regularizer,
             activity_regularizer,
         )
-        self.fused = fused
+        self.fused = check.flag("fused", fused, self.where, self.example(fused=False), True)
 
     def build(self, input_shape: Shape) -> None:
         self._add_kernel_and_bias((input_shape[-1], self.units), self.units)
@@ -162,6 +162,7 @@ class Activation(Layer):
     """
 
     feature_axis = None
+    example_args = {"activation": "relu"}
 
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -194,6 +195,7 @@ class Dropout(Layer):
     """
 
     feature_axis = None
+    example_args = {"rate": 0.5}
 
     def __init__(
         self,
@@ -203,21 +205,16 @@ class Dropout(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (
-            isinstance(rate, bool)
-            or not isinstance(rate, (int, float, np.number))
-            or not (0 <= rate < 1)
-        ):
-            raise ConfigError(
-                where=self.where,
-                expected="rate in [0, 1): the fraction to drop",
-                got=repr(rate),
-                fix="e.g. Dropout(0.25) drops 25% of the values",
+        self.rate = check.rate("rate (the fraction to drop)", rate, self.where, self.example())
+        self.noise_shape = (
+            None
+            if noise_shape is None
+            else check.shape(
+                "noise_shape", noise_shape, self.where, self.example(noise_shape=(None, 1, 64))
             )
-        self.rate = float(rate)
-        self.noise_shape = None if noise_shape is None else _noise_shape(noise_shape, self.where)
-        self.seed = seed
-        self._rng = make_rng(seed)
+        )
+        self.seed = check.seed("seed", seed, self.where, self.example(seed=0))
+        self._rng = make_rng(self.seed)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training or self.rate == 0:
@@ -257,19 +254,6 @@ class Dropout(Layer):
         }
 
 
-def _noise_shape(value: Any, where: str) -> Tuple[Optional[int], ...]:
-    """A tuple of None or positive ints, checked at construction (Keras' noise_shape)."""
-    ok = isinstance(value, (tuple, list)) and all(d is None or (is_int(d) and d > 0) for d in value)
-    if not ok:
-        raise ConfigError(
-            where=where,
-            expected="noise_shape as a tuple of None or positive ints",
-            got=repr(value),
-            fix="e.g. noise_shape=(None, 1, 64) shares the mask along the time axis",
-        )
-    return tuple(None if d is None else int(d) for d in value)
-
-
 class InputLayer(Layer):
     """Declares the model's input shape: ``out = x``, no parameters.
 
@@ -279,6 +263,7 @@ class InputLayer(Layer):
     """
 
     is_input = True
+    example_args = {"shape": (784,)}
 
     def __init__(
         self,
@@ -289,8 +274,17 @@ class InputLayer(Layer):
         **kwargs: Any,
     ) -> None:
         if batch_shape is not None:
-            batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
+            example = "Input(batch_shape=(None, 784))"
+            full = check.batch_shape("batch_shape", batch_shape, "InputLayer()", example)
+            batch_size, shape = full[0], full[1:]
         # Keras 2 spelled it input_shape / batch_input_shape; the base accepts both
+        if shape is not None and any(k in kwargs for k in ("input_shape", "batch_input_shape")):
+            raise ConfigError(
+                where="InputLayer()",
+                expected="the shape given once",
+                got=f"shape and {' and '.join(k for k in kwargs if 'shape' in k)}",
+                fix="keep shape=..., e.g. Input(shape=(784,))",
+            )
         if shape is not None:
             kwargs["input_shape"] = shape
         super().__init__(name=name, **kwargs)
@@ -301,9 +295,17 @@ class InputLayer(Layer):
                 got="no shape",
                 fix="e.g. Input(shape=(784,))",
             )
-        self.batch_size = batch_size
+        self.batch_size = check.positive_int(
+            "batch_size", batch_size, self.where, "Input(shape=(784,), batch_size=32)", True
+        )
         self.expected_ndim = len(self._declared_input_shape)
         self.build_for(self._declared_input_shape)
+
+    def example(self, **keywords: Any) -> str:
+        """The base's example, with the shape as ``shape`` (the other spellings dropped)."""
+        for spelling in ("input_shape", "batch_input_shape", "input_dim"):
+            keywords.pop(spelling, None)
+        return super().example(**keywords)
 
     @property
     def shape(self) -> Tuple[Optional[int], ...]:

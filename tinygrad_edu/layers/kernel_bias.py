@@ -8,6 +8,7 @@ from typing import Any, Dict, Sequence
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from .. import validation as check
 
 
 class KernelBiasMixin:
@@ -25,7 +26,7 @@ class KernelBiasMixin:
     ) -> None:
         # resolved now so a bad name fails at construction, not at the first batch
         self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = check.flag("use_bias", use_bias, self.where, self.example(use_bias=False))
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
         # the arguments as given, for get_config (a name round-trips better than an object)

@@ -13,8 +13,9 @@ import numpy as np
 
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from ..errors import ConfigError, ShapeError
-from ..tensor import Tensor, no_grad
+from .. import validation as check
+from ..errors import ShapeError
+from ..tensor import Tensor
 from .base import Layer, Shape, bracket_shape, fmt_count
 
 
@@ -38,6 +39,8 @@ class BatchNormalization(Layer):
     (256, 128)
     """
 
+    min_ndim = 2  # a batch axis and at least one feature axis
+
     def __init__(
         self,
         axis: int = -1,
@@ -54,24 +57,16 @@ class BatchNormalization(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ConfigError(
-                where=self.where,
-                expected="axis as an int (the feature axis)",
-                got=repr(axis),
-                fix="axis=-1 for channels_last, axis=1 for channels_first",
-            )
-        if not 0 <= momentum <= 1 or not epsilon > 0:
-            raise ConfigError(
-                where=self.where,
-                expected="0 <= momentum <= 1 and epsilon > 0",
-                got=f"momentum={momentum}, epsilon={epsilon}",
-                fix="the Keras defaults are momentum=0.99, epsilon=1e-3",
-            )
-        self.axis = int(axis)
+        self.axis = check.axis("axis", axis, self.where, self.example(axis=1))
         self.feature_axis = self.axis  # the base checks this axis' size after build
-        self.momentum, self.epsilon = float(momentum), float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
+        self.momentum = check.fraction(
+            "momentum", momentum, self.where, self.example(momentum=0.99)
+        )
+        self.epsilon = check.positive_real(
+            "epsilon", epsilon, self.where, self.example(epsilon=1e-3)
+        )
+        self.center = check.flag("center", center, self.where, self.example(center=False))
+        self.scale = check.flag("scale", scale, self.where, self.example(scale=False))
         self.beta_initializer = _initializers.get(beta_initializer)
         self.gamma_initializer = _initializers.get(gamma_initializer)
         self.moving_mean_initializer = _initializers.get(moving_mean_initializer)
@@ -120,7 +115,7 @@ class BatchNormalization(Layer):
         if training and self.trainable and x.shape[0] > 0:  # an empty batch has no statistics
             mean = x.mean(axis=reduce_axes, keepdims=True)
             var = x.var(axis=reduce_axes, keepdims=True)  # biased (ddof=0), as Keras
-            self._update_moving(mean.data.reshape(-1), var.data.reshape(-1))
+            self._update_moving(mean._data.reshape(-1), var._data.reshape(-1))
         else:
             mean = self.moving_mean.reshape(bshape)
             var = self.moving_variance.reshape(bshape)
@@ -132,13 +127,13 @@ class BatchNormalization(Layer):
         return out
 
     def _update_moving(self, batch_mean: np.ndarray, batch_var: np.ndarray) -> None:
-        """moving = moving * momentum + batch * (1 - momentum), in place (outside the graph)."""
-        with no_grad():
-            for moving, batch in (
-                (self.moving_mean, batch_mean),
-                (self.moving_variance, batch_var),
-            ):
-                moving.data[...] = moving.data * self.momentum + batch * (1 - self.momentum)
+        """moving = moving * momentum + batch * (1 - momentum), in place (outside the graph),
+        counted as an in-place write (a graph that saved the old statistics refuses backward)."""
+        for moving, batch in ((self.moving_mean, batch_mean), (self.moving_variance, batch_var)):
+            array = moving._data
+            np.multiply(array, self.momentum, out=array)
+            array += batch * (1 - self.momentum)
+            moving._bump_version()
 
     def algebra(self) -> Tuple[str, str]:
         n = self.input_shape[self.axis]

@@ -24,13 +24,14 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
-from .._shapes import as_pair, conv_output_length
+from .. import validation as check
+from .._shapes import conv_output_length
 from ..ops import conv as _conv_ops
 from ..ops import pooling as _ops
 from ..functional import stack
 from ..tensor import Tensor, tensor_from_op
 from .base import Shape, bracket_shape
-from .conv import PADDINGS, ImageLayer, check_choice, window_fits
+from .conv import ImageLayer, padding_choice, window_fits
 
 #: Module switch: False makes every pooling layer use the composed reference form.
 USE_FUSED = True
@@ -85,16 +86,19 @@ class _Pooling2D(ImageLayer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.pool_size = as_pair(pool_size, "pool_size", self.where)
-        self.strides = (
-            self.pool_size if strides is None else as_pair(strides, "strides", self.where)
-        )
-        self.padding = check_choice(padding, "padding", PADDINGS, self.where)
+        self.pool_size = self._pair("pool_size", pool_size)
+        self.strides = self.pool_size if strides is None else self._pair("strides", strides)
+        self.padding = padding_choice(padding, self)
         self._set_data_format(data_format)
-        self.fused = bool(fused)
+        self.fused = check.flag("fused", fused, self.where, self.example(fused=False))
+
+    def _pair(self, name: str, value: Any) -> Tuple[int, int]:
+        return check.int_tuple(name, value, self.where, self.example(**{name: (2, 2)}))
 
     def check_window(self, hw) -> None:
-        window_fits(self, hw, self.pool_size, self.padding, what="pool window")
+        window_fits(
+            self, hw, self.pool_size, self.padding, what="pool window", strides=self.strides
+        )
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         hw = tuple(
@@ -157,7 +161,7 @@ class _GlobalPooling2D(ImageLayer):
     ) -> None:
         super().__init__(**kwargs)
         self._set_data_format(data_format)
-        self.keepdims = bool(keepdims)
+        self.keepdims = check.flag("keepdims", keepdims, self.where, self.example(keepdims=True))
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         c = input_shape[self.feature_axis]

@@ -28,8 +28,9 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .. import activations, initializers
-from .._shapes import fmt_shape, positive_int
+from .. import activations, initializers, regularizers
+from .. import validation as check
+from .._shapes import fmt_shape
 from ..ops.recurrent import FUSED_ACTIVATIONS, LSTMSequence, SimpleRNNSequence
 from ..ops.recurrent_gru import GRUSequence
 from ..functional import stack
@@ -45,6 +46,8 @@ class _RNN(Layer):
     """What SimpleRNN, LSTM and GRU share: arguments, weights, checks, output assembly."""
 
     expected_ndim = 3
+    example_args = {"units": 32}
+    example_input_shape = (20, 1)
     gate_names: Tuple[str, ...] = ("h",)
     n_states = 1
     fused_op: type = SimpleRNNSequence
@@ -67,25 +70,27 @@ class _RNN(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.units = positive_int(
-            units,
-            "units",
-            self.where,
-            f"e.g. {type(self).__name__}(32): the size of the state h carried from step to step",
-        )
+        self.units = check.positive_int("units", units, self.where, self.example())
         self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
+        self.use_bias = self._flag("use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        # the arguments as given, for get_config; resolved now so a bad name fails here
         self.regularizers = (kernel_regularizer, recurrent_regularizer, bias_regularizer)
-        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
-        self.go_backwards, self.fused = bool(go_backwards), bool(fused)
+        self._regularizer_objects = tuple(regularizers.get(r) for r in self.regularizers)
+        self.return_sequences = self._flag("return_sequences", return_sequences)
+        self.return_state = self._flag("return_state", return_state)
+        self.go_backwards = self._flag("go_backwards", go_backwards)
+        self.fused = self._flag("fused", fused)
+
+    def _flag(self, name: str, value: Any) -> bool:
+        return check.flag(name, value, self.where, self.example(**{name: True}))
 
     # ---------------------------------------------------------------- weights and shapes
     def build(self, input_shape: Shape) -> None:
         width = len(self.gate_names) * self.units
-        kernel_reg, recurrent_reg, bias_reg = self.regularizers
+        kernel_reg, recurrent_reg, bias_reg = self._regularizer_objects
         self.kernel = self.add_weight(
             "kernel", (input_shape[-1], width), self.kernel_initializer, regularizer=kernel_reg
         )
@@ -278,7 +283,7 @@ class LSTM(_Gated):
         **kwargs: Any,
     ) -> None:
         super().__init__(units, activation, recurrent_activation, **kwargs)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = self._flag("unit_forget_bias", unit_forget_bias)
 
     def _bias_init(self) -> Any:
         if not self.unit_forget_bias:
@@ -328,7 +333,7 @@ class GRU(_Gated):
         **kwargs: Any,
     ) -> None:
         super().__init__(units, activation, recurrent_activation, **kwargs)
-        self.reset_after = bool(reset_after)
+        self.reset_after = self._flag("reset_after", reset_after)
 
     def _bias_shape(self) -> Tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)

@@ -21,6 +21,8 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .. import validation as check
+from ..errors import ShapeError
 from ..tensor import Tensor
 
 Act = Callable[[Tensor], Tensor]
@@ -115,6 +117,17 @@ def run_sequence(
 
     ``go_backwards=True`` feeds ``x[:, T-1]`` first; the outputs stay in processing order (Keras).
     """
+    where = "run_sequence"
+    units = check.positive_int("units (the size of the state)", units, where)
+    n_states = check.positive_int("n_states (1, or 2 for an LSTM)", n_states, where)
+    go_backwards = check.flag("go_backwards", go_backwards, where)
+    if not isinstance(x, Tensor) or x.ndim != 3:
+        raise ShapeError(
+            where=where,
+            expected="x as a Tensor of shape (batch, timesteps, features)",
+            got=f"shape {getattr(x, 'shape', type(x).__name__)}",
+            fix="add the missing axes, e.g. Tensor(np.ones((2, 3, 1)))",
+        )
     zeros = Tensor(np.zeros((x.shape[0], units), dtype=x.dtype))
     states: States = [zeros] * n_states
     outputs = []

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-import numpy as np
+import math
 
-from ..errors import ConfigError, ShapeError
+from .. import validation as check
+from ..errors import ShapeError
 from ..tensor import Tensor
 from .base import Layer, Shape, bracket_shape, fmt_count
-from .conv import DATA_FORMATS, check_choice
+from .conv import data_format_choice
 
 
 def _product(dims: Sequence[Optional[int]]) -> Optional[int]:
-    """Number of values in ``dims`` (None if any is unknown)."""
-    return None if None in dims else int(np.prod(dims, dtype=np.int64))
+    """Number of values in ``dims`` (None if any is unknown); exact for any size."""
+    return None if None in dims else math.prod(dims)
 
 
 class Flatten(Layer):
@@ -34,10 +35,7 @@ class Flatten(Layer):
 
     def __init__(self, data_format: Optional[str] = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # None means Keras' default image_data_format, channels_last
-        self.data_format = check_choice(
-            data_format or "channels_last", "data_format", DATA_FORMATS, self.where
-        )
+        self.data_format = data_format_choice(data_format, self)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if self.data_format == "channels_first" and x.ndim > 2:
@@ -67,21 +65,11 @@ class Reshape(Layer):
     """
 
     feature_axis = None
+    example_args = {"target_shape": (-1,)}
 
     def __init__(self, target_shape: Sequence[int], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        try:
-            target = tuple(int(d) for d in target_shape)
-        except (TypeError, ValueError):
-            target = ()
-        if not target or target.count(-1) > 1 or any(d <= 0 and d != -1 for d in target):
-            raise ConfigError(
-                where=self.where,
-                expected="target_shape: a tuple of positive ints "
-                "(without the batch axis), at most one of them -1",
-                got=repr(target_shape),
-                fix="e.g. Reshape((7, 7, 16)) or Reshape((-1, 1))",
-            )
+        target = _target_shape(target_shape, self)
         self.target_shape = target
 
     def _resolve(self, dims: Sequence[Optional[int]]) -> Tuple[Optional[int], ...]:
@@ -118,6 +106,24 @@ class Reshape(Layer):
 
     def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "target_shape": self.target_shape}
+
+
+def _is_inferred(size: Any) -> bool:
+    return check.is_int(size) and size == -1
+
+
+def _target_shape(value: Any, layer: Layer) -> Tuple[int, ...]:
+    """Reshape's target: positive ints, at most one of them -1 (inferred), no batch axis."""
+    name, example = "target_shape (without the batch axis)", layer.example(target_shape=(7, 7, 16))
+    items = list(value) if isinstance(value, (tuple, list)) else None
+    if items is None:
+        return check.shape(name, value, layer.where, example, allow_none=False)  # refuses it
+    if sum(map(_is_inferred, items)) > 1:
+        hint = "only one size can be inferred: write the others out"
+        check.refuse(name, value, layer.where, "sizes with at most one -1", example, hint)
+    known = [1 if _is_inferred(d) else d for d in items]  # -1 aside, every entry is a size
+    check.shape(name, known, layer.where, example, allow_none=False)
+    return tuple(-1 if _is_inferred(d) else int(d) for d in items)
 
 
 __all__ = ["Flatten", "Reshape"]
