@@ -341,3 +341,52 @@ def test_docstring_examples():
     module = sys.modules["tinygrad_edu.gradcheck"]  # the attribute is the function (shadowed)
     result = doctest.testmod(module)
     assert result.attempted >= 3 and result.failed == 0
+
+
+# ---------------------------------------------------------------- gradcheck_tensors
+def test_gradcheck_tensors_checks_existing_weights_and_restores_them():
+    from tinygrad_edu import gradcheck_tensors
+
+    rng = np.random.default_rng(3)
+    w = Tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    b = Tensor(rng.normal(size=(2,)), requires_grad=True)
+    x = Tensor(rng.normal(size=(4, 3)))
+    before_w, before_b = w.numpy().copy(), b.numpy().copy()
+    w.grad = np.full((3, 2), 7.0)
+    assert gradcheck_tensors(lambda: (x @ w + b).tanh(), [w, b])
+    np.testing.assert_array_equal(w.numpy(), before_w)
+    np.testing.assert_array_equal(b.numpy(), before_b)
+    np.testing.assert_array_equal(w.grad, np.full((3, 2), 7.0))
+    assert b.grad is None
+
+
+def test_gradcheck_tensors_catches_a_wrong_backward_of_a_user_op():
+    from tinygrad_edu import GradcheckError, gradcheck_tensors, tensor_from_op
+    from tinygrad_edu.function import Function
+
+    class AlmostSquare(Function):
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, grad):
+            return grad * 2 * self.a * (1 + 1e-4)
+
+    w = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    with pytest.raises(GradcheckError) as info:
+        gradcheck_tensors(lambda: tensor_from_op(AlmostSquare, w), [w])
+    assert info.value.input_index == 0
+    np.testing.assert_array_equal(w.numpy(), [0.5, -1.5, 2.0])
+
+
+@pytest.mark.parametrize(
+    "tensors",
+    [[], [Tensor(np.ones(2, np.float32), requires_grad=True)], [Tensor(np.ones(2))], "w"],
+    ids=["empty", "float32", "no-grad", "string"],
+)
+def test_gradcheck_tensors_refuses_what_it_cannot_check(tensors):
+    from tinygrad_edu import gradcheck_tensors
+    from tinygrad_edu.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        gradcheck_tensors(lambda: Tensor(np.ones(2)), tensors)

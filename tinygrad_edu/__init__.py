@@ -11,7 +11,7 @@ from .errors import (
     ShapeError,
     TinygradEduError,
 )
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradcheck_tensors
 from .functional import concatenate, maximum, minimum, stack, where
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor_from_op
 
@@ -44,6 +44,7 @@ __all__ = [
     "minimum",
     "tensor_from_op",
     "gradcheck",
+    "gradcheck_tensors",
     "set_seed",
     "Model",
     "Sequential",

@@ -79,20 +79,7 @@ def gradcheck(
     ...     print(err.input_index, err.element_index)
     0 (1,)
     """
-    if not eps > 0 or int(max_elements) < 1:
-        raise ConfigError(
-            where="gradcheck",
-            expected="eps > 0 and max_elements >= 1",
-            got=f"eps={eps}, max_elements={max_elements}",
-            fix="gradcheck(fn, x, eps=1e-4, max_elements=200)",
-        )
-    if not is_grad_enabled():
-        raise ConfigError(
-            where="gradcheck",
-            expected="gradient recording switched on",
-            got="a call inside no_grad()",
-            fix="call gradcheck outside the no_grad() block",
-        )
+    _check_options(eps, max_elements)
     args, checked = _prepare(inputs)
     rng = np.random.default_rng(seed)
 
@@ -107,14 +94,114 @@ def gradcheck(
         )
     if out.requires_grad:
         out.backward(r.astype(out.dtype))
+    _compare(fn, args, checked, r, rng, eps, atol, rtol, int(max_elements))
+    return True
 
+
+def gradcheck_tensors(
+    fn: Callable[[], Tensor],
+    tensors: Sequence[Tensor],
+    *,
+    eps: float = 1e-4,
+    atol: float = 1e-8,
+    rtol: float = 1e-6,
+    max_elements: int = 200,
+    seed: int = 0,
+) -> bool:
+    """``gradcheck`` for tensors that already exist: a layer's weights, a model's parameters.
+
+    fn: takes no arguments and returns a Tensor computed from ``tensors`` (e.g.
+        ``lambda: layer(x)``); it is called once with recording on (the analytic gradients) and
+        then with each checked element moved by +-h in place, under ``no_grad``.
+    tensors: float64 Tensors with ``requires_grad=True`` (``layer.cast("float64")`` first).
+    Their values and ``.grad`` are exactly as before when this returns (or raises). The other
+    arguments and the ``GradcheckError`` are those of ``gradcheck``.
+
+    >>> import numpy as np
+    >>> from tinygrad_edu import Tensor
+    >>> w = Tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+    >>> x = Tensor(np.array([[0.1, 0.2]]))
+    >>> gradcheck_tensors(lambda: (x @ w).tanh(), [w])
+    True
+    """
+    _check_options(eps, max_elements)
+    tensors = _existing_tensors(tensors)
+    rng = np.random.default_rng(seed)
+    kept = [t.grad for t in tensors]
+    try:
+        for t in tensors:
+            t.grad = None
+        out = _call(lambda: fn(), [])
+        r = rng.standard_normal(out.shape)
+        if out.requires_grad:
+            out.backward(r.astype(out.dtype))
+        _compare(
+            lambda *_: fn(),
+            tensors,
+            range(len(tensors)),
+            r,
+            rng,
+            eps,
+            atol,
+            rtol,
+            int(max_elements),
+        )
+    finally:
+        for t, g in zip(tensors, kept):
+            t.grad = g
+    return True
+
+
+def _check_options(eps: float, max_elements: int) -> None:
+    if not eps > 0 or int(max_elements) < 1:
+        raise ConfigError(
+            where="gradcheck",
+            expected="eps > 0 and max_elements >= 1",
+            got=f"eps={eps}, max_elements={max_elements}",
+            fix="gradcheck(fn, x, eps=1e-4, max_elements=200)",
+        )
+    if not is_grad_enabled():
+        raise ConfigError(
+            where="gradcheck",
+            expected="gradient recording switched on",
+            got="a call inside no_grad()",
+            fix="call gradcheck outside the no_grad() block",
+        )
+
+
+def _existing_tensors(tensors: Any) -> List[Tensor]:
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = list(tensors) if isinstance(tensors, (list, tuple)) else None
+    bad = (
+        tensors is None
+        or not tensors
+        or any(
+            not isinstance(t, Tensor) or t.dtype != np.float64 or not t.requires_grad
+            for t in tensors
+        )
+    )
+    if bad:
+        raise ConfigError(
+            where="gradcheck_tensors",
+            expected="a non-empty list of float64 Tensors with requires_grad=True",
+            got=repr(tensors)[:200],
+            fix="cast first: layer.cast('float64'); then gradcheck_tensors(lambda: layer(x), "
+            "layer.weights)",
+        )
+    return tensors
+
+
+def _compare(fn, args, checked, r, rng, eps, atol, rtol, max_elements) -> None:
+    """Every checked input's analytic gradient (its ``.grad``) against the numeric one, element
+    by element (a seeded sample of ``max_elements`` of larger inputs); raises for the worst."""
     worst: Optional[Tuple[float, dict]] = None
     mismatches = 0
     for k in checked:
         x = args[k]
         analytic = np.zeros(x.shape) if x.grad is None else np.asarray(x.grad, dtype=np.float64)
         no_path = x.grad is None
-        for flat in _sample(x.size, int(max_elements), rng):
+        for flat in _sample(x.size, max_elements, rng):
             numeric = _numeric(fn, args, x, flat, r, eps, atol, rtol)
             a = float(analytic.flat[flat])
             tol = atol + rtol * abs(numeric)
@@ -128,7 +215,6 @@ def gradcheck(
                 worst = (excess, dict(k=k, idx=idx, a=a, n=numeric, tol=tol, no_path=no_path))
     if worst is not None:
         raise _failure(worst[1], mismatches, eps)
-    return True
 
 
 def _prepare(inputs: Sequence[Any]) -> Tuple[List[Any], List[int]]:
@@ -215,13 +301,16 @@ def _numeric(fn, args, x: Tensor, flat: int, r: np.ndarray, eps: float, atol, rt
 def _central(fn, args, x: Tensor, flat: int, r: np.ndarray, h: float) -> tuple:
     """D(h) = sum((fn(x + h e) - fn(x - h e)) * r) / (the step actually taken, after rounding),
     and the same sum of absolute values (the scale of D before its terms cancel)."""
-    orig = x.data.flat[flat]
+    data = x._data  # moved in place and put back exactly (no graph is alive to notice)
+    orig = data.flat[flat]
     outs = []
-    with no_grad():
-        for step in (h, -h):
-            x.data.flat[flat] = orig + step
-            outs.append(np.array(_call(fn, args).data, dtype=np.float64))  # a copy: fn may return x
-    x.data.flat[flat] = orig
+    try:
+        with no_grad():
+            for step in (h, -h):
+                data.flat[flat] = orig + step
+                outs.append(np.array(_call(fn, args)._data, dtype=np.float64))  # a copy
+    finally:
+        data.flat[flat] = orig
     plus, minus = outs
     with np.errstate(invalid="ignore"):  # inf - inf where x did not move it: masked to 0
         moved = np.where(plus == minus, 0.0, plus - minus) * r
@@ -267,4 +356,4 @@ def _failure(w: dict, mismatches: int, eps: float) -> GradcheckError:
     return err
 
 
-__all__ = ["gradcheck", "GradcheckPrecisionWarning"]
+__all__ = ["gradcheck", "gradcheck_tensors", "GradcheckPrecisionWarning"]
