@@ -5,9 +5,10 @@ parameters); each filter slides over the 28x28 image and gives one 26x26 feature
 output is (None, 26, 26, 32). ``MaxPooling2D`` halves the maps to 13x13, ``Flatten`` lines up
 13*13*32 = 5,408 numbers for the ``Dense`` layers. The summary prints all of that.
 
-Runtime on 2 cores: ~11 s by default (20,000 images, 3 epochs; --train-size 60000 for all), ~3 s
-with --quick.
-Expected last line (default settings): ``test accuracy: 0.97xx`` (0.985 with --train-size 60000).
+Runtime on 2 cores: ~11 s by default (20,000 images, 3 epochs; --train-size 60000 for all), ~6 s
+with --quick (10,000 images, 3 epochs).
+Expected last line (default settings): ``test accuracy: 0.97xx`` (0.985 with --train-size 60000);
+with --quick at least 0.95 (0.964 with --seed 0), which the tests check.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from tinygrad_edu.models import Sequential
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=None, help="default 3 (1 with --quick)")
+    parser.add_argument("--epochs", type=int, default=None, help="default 3")
     parser.add_argument("--train-size", type=int, default=20000)
-    parser.add_argument("--quick", action="store_true", help="2,000 images, 1 epoch")
+    parser.add_argument("--quick", action="store_true", help="10,000 images, 1,000 to test")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=None, help="folder with the real MNIST files")
     args = parser.parse_args()
-    epochs = args.epochs if args.epochs is not None else (1 if args.quick else 3)
-    n_train = 2000 if args.quick else args.train_size
+    epochs = args.epochs if args.epochs is not None else 3
+    n_train = 10000 if args.quick else args.train_size
 
     tg.set_seed(args.seed)
     if args.data_dir:
@@ -39,7 +40,7 @@ def main() -> None:
         x_train, y_train = x_train[:n_train], y_train[:n_train]
     else:
         (x_train, y_train), (x_test, y_test) = load_synthetic_digits(
-            n_train, 500 if args.quick else 5000, args.seed
+            n_train, 1000 if args.quick else 5000, args.seed
         )
     # images need a channel axis: (n, 28, 28) -> (n, 28, 28, 1), channels_last like Keras
     x_train = x_train[..., None].astype(np.float32) / 255

@@ -6,8 +6,10 @@ What it shows: sequences enter recurrent layers as (batch, timesteps, features) 
 to the 20 future values. The summary shows each parameter count (LSTM: 4 gates x
 (1*32 + 32*32 + 32)); a "repeat the last value" baseline shows the networks learned something.
 
-Runtime on 2 cores: ~5 s by default, ~1 s with --quick.
-Expected last line (default settings): ``LSTM test mse: 0.0xxx (baseline 1.0xxx)``.
+Runtime on 2 cores: ~5 s by default, ~3 s with --quick (2,000 windows, 8 epochs).
+Expected last line (default settings): ``LSTM test mse: 0.0xxx (baseline 1.0xxx)``. The claim,
+checked by the tests on the --quick run: the LSTM beats the baseline by a wide margin - its mse is
+at most a fifth of the baseline's (default settings: about 1/70; --quick: about 1/13).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ STEPS = 20
 
 
 def noisy_sines(n: int, rng: np.random.Generator):
-    """n windows of 40 steps of sin with random frequency/phase + noise: first 20 in, last 20 out."""
+    """n windows of 40 steps of sin (random frequency/phase) + noise: first 20 in, last 20 out."""
     t = np.arange(2 * STEPS)
     freq = rng.uniform(0.1, 0.4, (n, 1))
     phase = rng.uniform(0, 2 * np.pi, (n, 1))
@@ -46,16 +48,16 @@ def train(layer, x, y, x_test, y_test, epochs: int, label: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=None, help="default 15 (2 with --quick)")
-    parser.add_argument("--quick", action="store_true", help="less data, 2 epochs")
+    parser.add_argument("--epochs", type=int, default=None, help="default 15 (8 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="half the data, 8 epochs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    epochs = args.epochs if args.epochs is not None else (2 if args.quick else 15)
+    epochs = args.epochs if args.epochs is not None else (8 if args.quick else 15)
 
     tg.set_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    x, y = noisy_sines(500 if args.quick else 4000, rng)
-    x_test, y_test = noisy_sines(200 if args.quick else 1000, rng)
+    x, y = noisy_sines(2000 if args.quick else 4000, rng)
+    x_test, y_test = noisy_sines(500 if args.quick else 1000, rng)
     baseline = float(np.mean((np.repeat(x_test[:, -1], STEPS, axis=1) - y_test) ** 2))
 
     train(SimpleRNN(32, input_shape=(STEPS, 1)), x, y, x_test, y_test, epochs, "SimpleRNN")

@@ -1,6 +1,6 @@
 """Cross-check Conv2D and pooling against PyTorch: same weights (converted to torch's layouts),
 same outputs and gradients. TF's asymmetric "same" padding is applied to torch explicitly with
-F.pad (torch's own padding is symmetric)."""
+F.pad (torch's own padding is symmetric). Filters: 1 to 64 (``testing.unit_counts``)."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from tinygrad_edu import Tensor
 from tinygrad_edu.layers import AveragePooling2D, Conv2D, MaxPooling2D
 from tinygrad_edu.ops.conv import spatial_pads
+from tinygrad_edu.testing import unit_counts
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -42,7 +43,7 @@ def geometry(draw, dilate=True):
     return k, s, d, padding, hw
 
 
-@given(geometry(), st.integers(1, 3), st.integers(1, 5), st.integers(0, 2**16))
+@given(geometry(), st.integers(1, 3), unit_counts(), st.integers(0, 2**16))
 def test_conv2d_matches_torch(geo, c, f, seed):
     k, s, d, padding, hw = geo
     rng = np.random.default_rng(seed)

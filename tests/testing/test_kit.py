@@ -15,6 +15,7 @@ import tinygrad_edu
 from tinygrad_edu import ConfigError, GradcheckError, Tensor, ops, testing
 from tinygrad_edu._shapes import normalize_axes
 from tinygrad_edu.function import Function
+from tinygrad_edu.testing.profiles import active_profile
 
 
 class BadSin(Function):
@@ -167,6 +168,15 @@ def test_profiles_load(restore_profile, monkeypatch):
     assert testing.load_profile() == "thorough"
     monkeypatch.delenv("HYPOTHESIS_PROFILE")
     assert testing.load_profile() == "ci"
+
+
+def test_default_unit_ceiling_follows_the_profile(restore_profile):
+    """The layer-config strategies reach 64 units under ``ci`` and 300 under ``thorough``, also
+    when the profile is loaded through hypothesis directly."""
+    testing.load_profile("ci")
+    assert testing.default_max_units() == 64
+    settings.load_profile("thorough")
+    assert active_profile() == "thorough" and testing.default_max_units() == 300
 
 
 def test_unknown_profile_is_a_config_error(restore_profile):

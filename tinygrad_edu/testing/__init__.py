@@ -4,11 +4,13 @@ Needs hypothesis (``pip install "tinygrad_edu[test]"``); nothing else in the lib
 
 - strategies: ``shapes``, ``broadcastable_shapes``, ``arrays``, ``positive_arrays``, ``tensors``,
   ``away_from_kinks``, ``distinct_values``, ``distinct_arrays``, ``axes``, ``reduce_axes``,
-  ``keepdims``
+  ``keepdims``, ``unit_counts`` (layer widths 1..64, 300 under ``thorough``)
 - checks: ``check_op`` (forward vs a numpy reference + float64 gradcheck)
-- profiles: ``load_profile()`` (``ci`` default, ``thorough`` via ``HYPOTHESIS_PROFILE``)
+- profiles: ``load_profile()`` (``ci`` default, ``thorough`` via ``HYPOTHESIS_PROFILE``),
+  ``default_max_units()``
 - layers: ``check_layer``, ``ops_in_graph`` and the layer-config strategies ``dense_configs``,
-  ``conv2d_configs``, ``pooling_configs``, ``rnn_configs`` (``testing/layers.py``)
+  ``conv2d_configs``, ``pooling_configs``, ``rnn_configs``, ``rnn_stack_configs``,
+  ``batchnorm_configs`` (``testing/layers.py``)
 
 >>> from tinygrad_edu import testing
 >>> from tinygrad_edu import ops
@@ -26,14 +28,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from .checks import check_op
 from .layers import (
+    batchnorm_configs,
     check_layer,
     conv2d_configs,
     dense_configs,
     ops_in_graph,
     pooling_configs,
     rnn_configs,
+    rnn_stack_configs,
 )
-from .profiles import load_profile, register_profiles
+from .profiles import default_max_units, load_profile, register_profiles
 from .strategies import (
     arrays,
     away_from_kinks,
@@ -46,6 +50,7 @@ from .strategies import (
     reduce_axes,
     shapes,
     tensors,
+    unit_counts,
 )
 
 __all__ = [
@@ -63,11 +68,15 @@ __all__ = [
     "axes",
     "reduce_axes",
     "keepdims",
+    "unit_counts",
+    "default_max_units",
     "check_layer",
     "ops_in_graph",
     "dense_configs",
     "conv2d_configs",
     "pooling_configs",
     "rnn_configs",
+    "rnn_stack_configs",
+    "batchnorm_configs",
 ]
 # A further kit module adds its import block above and its names here.

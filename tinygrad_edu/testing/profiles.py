@@ -6,6 +6,9 @@ Pick one with the environment variable ``HYPOTHESIS_PROFILE``::
 
 Test suites call ``load_profile()`` once (our ``tests/conftest.py`` does).
 
+The profile also sets how big the layer-config strategies go by default (``MAX_UNITS``): unit
+counts up to 64 under ``ci``, up to 300 (the tutorials' ``LSTM(300)``) under ``thorough``.
+
 >>> load_profile("ci")
 'ci'
 """
@@ -40,6 +43,9 @@ PROFILES = {
 }
 DEFAULT_PROFILE = "ci"
 ENV_VAR = "HYPOTHESIS_PROFILE"
+#: profile -> the largest Dense units / Conv2D filters / recurrent units drawn by default
+MAX_UNITS = {"ci": 64, "thorough": 300}
+_last_loaded = {"name": DEFAULT_PROFILE}
 
 
 def register_profiles() -> None:
@@ -63,7 +69,30 @@ def load_profile(name: Optional[str] = None) -> str:
         )
     register_profiles()
     settings.load_profile(name)
+    _last_loaded["name"] = name
     return name
 
 
-__all__ = ["PROFILES", "DEFAULT_PROFILE", "ENV_VAR", "register_profiles", "load_profile"]
+def active_profile() -> str:
+    """The profile in force: hypothesis' record of the loaded one when it is one of ours (so a
+    direct ``settings.load_profile("thorough")`` counts too), else the last ``load_profile``."""
+    name = getattr(settings, "_current_profile", None)
+    return name if name in PROFILES else _last_loaded["name"]
+
+
+def default_max_units() -> int:
+    """The largest unit count the layer-config strategies draw when not told: 64 under ``ci``,
+    300 under ``thorough``."""
+    return MAX_UNITS.get(active_profile(), MAX_UNITS[DEFAULT_PROFILE])
+
+
+__all__ = [
+    "PROFILES",
+    "DEFAULT_PROFILE",
+    "ENV_VAR",
+    "MAX_UNITS",
+    "register_profiles",
+    "load_profile",
+    "active_profile",
+    "default_max_units",
+]

@@ -1,6 +1,9 @@
 """Hypothesis strategies for testing ops and layers: shapes, bounded float arrays and Tensors,
 values kept away from kinks and ties.
 
+``unit_counts`` draws layer widths from 1 to 64 (300 under the ``thorough`` profile) with the
+edge values 1, 2, 7 and 64 drawn often.
+
 Every ``shape`` argument takes a concrete tuple **or** a strategy of tuples (default ``shapes()``).
 Arrays are float64 unless ``dtype`` says otherwise; values are finite, never subnormal, and stay
 inside ``[min_value, max_value]`` (``away_from_kinks`` may step ``margin`` past a bound).
@@ -21,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from ..tensor import Tensor
+from .profiles import default_max_units
 
 ShapeLike = Union[Tuple[int, ...], st.SearchStrategy]
 
@@ -207,6 +211,31 @@ def keepdims() -> st.SearchStrategy:
     return st.booleans()
 
 
+#: unit counts where bugs hide: a single unit, a pair, an odd size, a typical layer width
+UNIT_EDGES = (1, 2, 7, 64)
+
+
+def unit_edges(min_units: int, max_units: int) -> Tuple[int, ...]:
+    """The ``UNIT_EDGES`` inside ``[min_units, max_units]``, plus both bounds."""
+    inside = {e for e in UNIT_EDGES if min_units <= e <= max_units}
+    return tuple(sorted(inside | {min_units, max_units}))
+
+
+@st.composite
+def unit_counts(draw: Any, max_units: Optional[int] = None, min_units: int = 1) -> int:
+    """Unit counts (Dense units, Conv2D filters, recurrent units) in ``[min_units, max_units]``:
+    often an edge value (1, 2, 7, 64 and the bounds), otherwise any count in the range.
+
+    ``max_units=None`` follows the hypothesis profile in force (``profiles.default_max_units``:
+    64 under ``ci``, 300 under ``thorough``), read at draw time. Shrinks towards ``min_units``.
+    """
+    hi = default_max_units() if max_units is None else int(max_units)
+    if not 1 <= min_units <= hi:
+        raise ValueError(f"need 1 <= min_units <= max_units, got {min_units} and {hi}")
+    edges = st.sampled_from(unit_edges(min_units, hi))
+    return draw(st.one_of(edges, st.integers(min_units, hi)))
+
+
 __all__ = [
     "shapes",
     "broadcastable_shapes",
@@ -219,4 +248,6 @@ __all__ = [
     "axes",
     "reduce_axes",
     "keepdims",
+    "UNIT_EDGES",
+    "unit_counts",
 ]
