@@ -15,7 +15,9 @@ import numpy as np
 
 from . import ops
 from .errors import ConfigError
-from .tensor import Tensor, _apply, _lift, _raw
+from .engine import apply as _apply
+from .tensor import Tensor
+from .tensor_ops import _lift, _raw
 
 
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:

@@ -11,7 +11,7 @@ import gc
 import numpy as np
 import pytest
 
-import tinygrad_edu.tensor as tensor_module
+import tinygrad_edu.engine as engine_module
 from tinygrad_edu import Tensor, no_grad, set_seed
 from tinygrad_edu.function import Function
 from tinygrad_edu.layers import (
@@ -146,14 +146,14 @@ def test_no_function_objects_survive_training():
 def recorded_ops(monkeypatch):
     """Every op output created while the fixture is active: (op name, recorded a graph node?)."""
     seen = []
-    real = tensor_module._apply
+    real = engine_module.apply
 
     def spy(fn_cls, *inputs, **params):
         out = real(fn_cls, *inputs, **params)
         seen.append((fn_cls.__name__, out.op is not None or out.requires_grad))
         return out
 
-    monkeypatch.setattr(tensor_module, "_apply", spy)
+    monkeypatch.setattr(engine_module, "apply", spy)
     return seen
 
 

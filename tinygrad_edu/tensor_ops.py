@@ -1,0 +1,234 @@
+"""``TensorOps``: the math a ``Tensor`` offers - operators, elementwise functions, reductions,
+shape changes, indexing. Each method is one op applied through the engine (``engine.apply``);
+the ops themselves, forward and backward side by side, are in ``tinygrad_edu.ops``.
+
+A base class of ``Tensor`` (the one subclass): it relies on ``_data``, ``ndim``, ``shape`` and
+``Tensor._from_op``, which ``Tensor`` defines.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import engine, ops
+from ._shapes import as_numeric_array
+from .errors import DataError
+
+
+class TensorOps:
+    """Operators and math methods of ``Tensor`` (see the module docstring)."""
+
+    __slots__ = ()
+
+    # ---------------------------------------------------------------- arithmetic
+    def __add__(self, other):
+        return engine.apply(ops.Add, self, _lift(other, self))
+
+    def __radd__(self, other):
+        return engine.apply(ops.Add, _lift(other, self), self)
+
+    def __sub__(self, other):
+        return engine.apply(ops.Sub, self, _lift(other, self))
+
+    def __rsub__(self, other):
+        return engine.apply(ops.Sub, _lift(other, self), self)
+
+    def __mul__(self, other):
+        return engine.apply(ops.Mul, self, _lift(other, self))
+
+    def __rmul__(self, other):
+        return engine.apply(ops.Mul, _lift(other, self), self)
+
+    def __truediv__(self, other):
+        return engine.apply(ops.Div, self, _lift(other, self))
+
+    def __rtruediv__(self, other):
+        return engine.apply(ops.Div, _lift(other, self), self)
+
+    def __neg__(self):
+        return engine.apply(ops.Neg, self)
+
+    def __matmul__(self, other):
+        return engine.apply(ops.MatMul, self, _lift(other, self))
+
+    def __rmatmul__(self, other):
+        return engine.apply(ops.MatMul, _lift(other, self), self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
+            return engine.apply(ops.PowScalar, self, exponent=exponent)
+        return engine.apply(ops.Pow, self, _lift(exponent, self))
+
+    def __rpow__(self, base):
+        return engine.apply(ops.Pow, _lift(base, self), self)
+
+    # comparisons give plain numpy boolean masks (no gradient flows through a comparison)
+    def __gt__(self, other):
+        return self._data > _operand(other, "comparison")
+
+    def __ge__(self, other):
+        return self._data >= _operand(other, "comparison")
+
+    def __lt__(self, other):
+        return self._data < _operand(other, "comparison")
+
+    def __le__(self, other):
+        return self._data <= _operand(other, "comparison")
+
+    def matmul(self, other):
+        return self @ other
+
+    def dot(self, other):
+        return self @ other
+
+    # ---------------------------------------------------------------- elementwise functions
+    def exp(self):
+        return engine.apply(ops.Exp, self)
+
+    def log(self):
+        return engine.apply(ops.Log, self)
+
+    def sqrt(self):
+        return engine.apply(ops.Sqrt, self)
+
+    def abs(self):
+        return engine.apply(ops.Abs, self)
+
+    def __abs__(self):
+        return self.abs()
+
+    def tanh(self):
+        return engine.apply(ops.Tanh, self)
+
+    def sigmoid(self):
+        return _with_logits(engine.apply(ops.Sigmoid, self), self, "sigmoid")
+
+    def relu(self):
+        return engine.apply(ops.Relu, self)
+
+    def erf(self):
+        return engine.apply(ops.Erf, self)
+
+    def leaky_relu(self, negative_slope: float = 0.2):
+        return engine.apply(ops.LeakyRelu, self, negative_slope=negative_slope)
+
+    def elu(self, alpha: float = 1.0):
+        return engine.apply(ops.Elu, self, alpha=alpha)
+
+    def clip(self, min=None, max=None):  # noqa: A002 - numpy's argument names
+        return engine.apply(ops.Clip, self, lo=min, hi=max)
+
+    def softmax(self, axis: int = -1):
+        last = axis in (-1, self.ndim - 1)
+        return _with_logits(
+            engine.apply(ops.Softmax, self, axis=axis), self if last else None, "softmax"
+        )
+
+    def log_softmax(self, axis: int = -1):
+        return engine.apply(ops.LogSoftmax, self, axis=axis)
+
+    def maximum(self, other):
+        return engine.apply(ops.Maximum, self, _lift(other, self))
+
+    def minimum(self, other):
+        return engine.apply(ops.Minimum, self, _lift(other, self))
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims: bool = False):
+        return engine.apply(ops.Sum, self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return engine.apply(ops.Mean, self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return engine.apply(ops.Max, self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims: bool = False):
+        return engine.apply(ops.Min, self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
+        return engine.apply(ops.Var, self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def logsumexp(self, axis=None, keepdims: bool = False):
+        return engine.apply(ops.LogSumExp, self, axis=axis, keepdims=keepdims)
+
+    # ---------------------------------------------------------------- shape
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return engine.apply(ops.Reshape, self, shape=tuple(shape))
+
+    def flatten(self, start_axis: int = 0):
+        return self.reshape(*self.shape[:start_axis], -1)
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return engine.apply(ops.Transpose, self, axes=tuple(axes) if axes else None)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def broadcast_to(self, shape):
+        return engine.apply(ops.BroadcastTo, self, shape=tuple(shape))
+
+    expand = broadcast_to
+
+    def squeeze(self, axis=None):
+        return engine.apply(ops.Squeeze, self, axis=axis)
+
+    def unsqueeze(self, axis: int):
+        return engine.apply(ops.Unsqueeze, self, axis=axis)
+
+    expand_dims = unsqueeze
+
+    def pad(self, pad_width, value: float = 0.0):
+        return engine.apply(ops.Pad, self, pad_width=pad_width, value=value)
+
+    def __getitem__(self, index):
+        return engine.apply(ops.GetItem, self, index=_raw_index(index))
+
+
+# -------------------------------------------------------------------- operands
+def _raw(x: Any) -> Any:
+    return x._data if isinstance(x, TensorOps) else x
+
+
+def _raw_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_raw(i) for i in index)
+    return _raw(index)
+
+
+def _operand(x: Any, op: str) -> Any:
+    """The array or Python number on the other side of an operator; ``None``, strings and other
+    non-numbers are refused (numpy would turn ``None`` into NaN without a word)."""
+    if isinstance(x, TensorOps):
+        return x._data
+    if isinstance(x, (bool, int, float, np.number, np.bool_)):
+        return x
+    if x is None or isinstance(x, (str, bytes)):
+        raise DataError(
+            where=f"Tensor {op}",
+            expected="a number, a numpy array or a Tensor",
+            got=repr(x) if x is None else f"the {type(x).__name__} {x!r}",
+            fix="compute the value first (a missing return gives None), or convert text with "
+            "float(value)",
+        )
+    return as_numeric_array(x, f"Tensor {op}")
+
+
+def _lift(x: Any, like: "TensorOps") -> "TensorOps":
+    """A Python/numpy operand -> a constant Tensor of ``like``'s dtype (float32 stays float32)."""
+    if isinstance(x, TensorOps):
+        return x
+    return like._from_op(np.asarray(_operand(x, "operator"), dtype=like._data.dtype), None)
+
+
+def _with_logits(out: "TensorOps", logits: Optional["TensorOps"], kind: str) -> "TensorOps":
+    out._logits = None if logits is None else (kind, logits)
+    return out
+
+
+__all__ = ["TensorOps"]
