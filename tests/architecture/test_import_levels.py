@@ -1,5 +1,7 @@
 """Imports go strictly downward, and no import cycle hides anywhere - an ast scan of every module.
 
+The level table is the one in docs/architecture.md (section 2); keep the two equal.
+
 Every import statement counts, wherever it is: at module level, inside a function or method, under
 ``if TYPE_CHECKING:``, in a ``try``. An import moved into a function still runs (only later), and
 a cycle it closes is still a cycle: it only waits for the call that meets a half-initialized
