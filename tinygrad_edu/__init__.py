@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 from . import (  # noqa: E402
     activations,
     callbacks,
+    config,
     datasets,
     explain,
     initializers,
@@ -59,6 +60,7 @@ __all__ = [
     "CheckpointError",
     "activations",
     "callbacks",
+    "config",
     "datasets",
     "explain",
     "initializers",

@@ -45,6 +45,7 @@ LEVELS = {
     "workspace": 1,
     "ops": 2,
     "grad_mode": 1,
+    "config": 1,  # the fused setting; reads validation (L0)
     "engine": 2,
     "tensor_ops": 3,
     "tensor": 3,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, ShapeError, Tensor, ops
+from tinygrad_edu import ConfigError, ShapeError, Tensor, config, ops
 from tinygrad_edu.layers import (
     Activation,
     Dense,
@@ -21,7 +21,6 @@ from tinygrad_edu.layers import (
     Input,
     InputLayer,
     Reshape,
-    core,
 )
 from tinygrad_edu.testing.layers import check_layer, dense_configs, ops_in_graph
 
@@ -72,14 +71,14 @@ def test_dense_fused_equals_composed(cfg, seed):
         assert a.dtype == np.float32
 
 
-def test_dense_flag_selects_the_op(monkeypatch):
+def test_dense_setting_selects_the_op():
     x = Tensor(np.ones((2, 3)), requires_grad=True)
     layer = Dense(4)
     assert ops.Linear in ops_in_graph(layer(x))
-    monkeypatch.setattr(core, "USE_FUSED", False)
-    found = ops_in_graph(layer(x))
-    assert ops.Linear not in found and {ops.MatMul, ops.Add} <= found
-    assert ops.Linear in ops_in_graph(Dense(4, fused=True)(x))  # the argument wins
+    with config.fused(False):
+        found = ops_in_graph(layer(x))
+        assert ops.Linear not in found and {ops.MatMul, ops.Add} <= found
+        assert ops.Linear in ops_in_graph(Dense(4, fused=True)(x))  # the argument wins
 
 
 def test_dense_keras_numbers():

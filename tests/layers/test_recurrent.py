@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, ShapeError, Tensor, ops
-from tinygrad_edu.layers import GRU, LSTM, SimpleRNN, recurrent
+from tinygrad_edu import ConfigError, ShapeError, Tensor, config, ops
+from tinygrad_edu.layers import GRU, LSTM, SimpleRNN
 from tinygrad_edu.testing.layers import check_layer, ops_in_graph, rnn_configs
 
 LAYERS = {SimpleRNN: ops.SimpleRNNSequence, LSTM: ops.LSTMSequence, GRU: ops.GRUSequence}
@@ -201,15 +201,15 @@ def test_variable_timesteps_and_float32():
 
 
 # ---------------------------------------------------------------- switches and fallbacks
-def test_paths_fused_reference_and_fallback(monkeypatch):
+def test_paths_fused_reference_and_fallback():
     x = np.random.default_rng(0).standard_normal((2, 3, 2))
     assert ops.LSTMSequence in ops_in_graph(LSTM(2)(Tensor(x, requires_grad=True)))
     assert ops.LSTMSequence not in ops_in_graph(LSTM(2, fused=False)(Tensor(x, requires_grad=True)))
     elu = SimpleRNN(2, activation="elu")  # not fused: falls back to the reference loop
     out = elu(Tensor(x, requires_grad=True))
     assert ops.SimpleRNNSequence not in ops_in_graph(out) and ops.Elu in ops_in_graph(out)
-    monkeypatch.setattr(recurrent, "USE_FUSED", False)
-    assert ops.GRUSequence not in ops_in_graph(GRU(2)(Tensor(x, requires_grad=True)))
+    with config.fused(False):
+        assert ops.GRUSequence not in ops_in_graph(GRU(2)(Tensor(x, requires_grad=True)))
 
 
 @pytest.mark.parametrize("fused", [True, False])

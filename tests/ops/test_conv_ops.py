@@ -9,10 +9,8 @@ from entries_conv import window_geometry
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import Tensor, gradcheck, ops, tensor_from_op
+from tinygrad_edu import Tensor, config, gradcheck, ops, tensor_from_op
 from tinygrad_edu.layers import AveragePooling2D, Conv2D, MaxPooling2D
-from tinygrad_edu.layers import conv as conv_module
-from tinygrad_edu.layers import pooling as pooling_module
 from tinygrad_edu.layers.conv import conv2d_reference
 from tinygrad_edu.layers.pooling import pool2d_reference
 from tinygrad_edu.ops.conv import spatial_pads
@@ -137,14 +135,11 @@ def test_max_pool_tie_rule_splits_equally():
         np.testing.assert_array_equal(xt.grad, np.full_like(x, 0.25))
 
 
-def test_module_flags_switch_every_layer_to_the_reference(monkeypatch):
+def test_the_setting_switches_every_layer_to_the_reference():
     x = Tensor(np.ones((1, 4, 4, 2)), requires_grad=True)
-    monkeypatch.setattr(conv_module, "USE_FUSED", False)
-    monkeypatch.setattr(pooling_module, "USE_FUSED", False)
-    found = ops_in_graph(MaxPooling2D()(Conv2D(3, 2)(x)))
+    with config.fused(False):
+        found = ops_in_graph(MaxPooling2D()(Conv2D(3, 2)(x)))
     assert not found & {ops.Conv2D, ops.MaxPool2D}
-    monkeypatch.setattr(conv_module, "USE_FUSED", True)
-    monkeypatch.setattr(pooling_module, "USE_FUSED", True)
     found = ops_in_graph(AveragePooling2D()(Conv2D(3, 2)(x)))
     assert {ops.Conv2D, ops.AvgPool2D} <= found
 

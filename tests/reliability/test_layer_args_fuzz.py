@@ -204,14 +204,14 @@ RNN_ARGS = {
     "return_sequences": "flag",
     "return_state": "flag",
     "go_backwards": "flag",
-    "fused": "flag",
+    "fused": "optional flag",
 }
 POOL_ARGS = {
     "pool_size": "pair",
     "strides": "optional pair",
     "padding": "padding",
     "data_format": "data_format",
-    "fused": "flag",
+    "fused": "optional flag",
 }
 GLOBAL_POOL_ARGS = {"data_format": "data_format", "keepdims": "flag"}
 BASE_ARGS = {
@@ -262,7 +262,7 @@ LAYERS: Dict[str, Tuple[Dict[str, Any], Dict[str, str], Tuple]] = {
             "data_format": "data_format",
             "dilation_rate": "pair",
             **KERNEL_ARGS,
-            "fused": "flag",
+            "fused": "optional flag",
         },
         IMAGE,
     ),

@@ -5,8 +5,8 @@ dot product of one receptive field with one kernel, plus its bias::
 
     out[b, oh, ow, f] = sum_{i,j,c} xp[b, oh*s_h + i*d_h, ow*s_w + j*d_w, c] * W[i,j,c,f] + b[f]
 
-Two forms compute it (``fused=False`` on a layer, or ``conv.USE_FUSED = False`` for every layer,
-selects the second):
+Two forms compute it (``fused=False`` on a layer, or ``with tinygrad_edu.config.fused(False):``
+for every layer left at ``fused=None``, selects the second):
 
 - fused (default): one ``ops.Conv2D`` - im2col + a single GEMM, hand-written backward;
 - reference: ``conv2d_reference``, plain Tensor ops (pad, one strided slice per kernel tap,
@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Tuple
 
 from .. import activations as _activations
+from .. import config as _config
 from .. import validation as check
 from .._shapes import conv_output_length, fmt_shape, same_padding
 from ..errors import ConfigError, ShapeError
@@ -33,9 +34,6 @@ from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
 from .core import activation_label
 from .kernel_bias import KernelBiasMixin
-
-#: Module switch: False makes every Conv2D use the composed reference form (slower, step-able).
-USE_FUSED = True
 
 PADDINGS = ("valid", "same")
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -251,7 +249,7 @@ class Conv2D(KernelBiasMixin, ImageLayer):
         kernel_regularizer: Any = None,
         bias_regularizer: Any = None,
         activity_regularizer: Any = None,
-        fused: bool = True,
+        fused: Optional[bool] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -277,7 +275,7 @@ class Conv2D(KernelBiasMixin, ImageLayer):
             bias_regularizer,
             activity_regularizer,
         )
-        self.fused = check.flag("fused", fused, self.where, self.example(fused=False))
+        self.fused = check.flag("fused", fused, self.where, self.example(fused=False), True)
         self.kernel: Optional[Tensor] = None
         self.bias: Optional[Tensor] = None
 
@@ -303,7 +301,7 @@ class Conv2D(KernelBiasMixin, ImageLayer):
         return self.image_shape(input_shape[0], hw, self.filters)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        fused = self.fused and USE_FUSED
+        fused = _config.use_fused(self.fused)
         # relu commutes with the channels_first transpose, so the fused op can apply it
         relu = fused and self.activation is _activations.relu
         out = conv2d(
@@ -342,7 +340,7 @@ class Conv2D(KernelBiasMixin, ImageLayer):
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             **self._kernel_config(),
-            "fused": self.fused,
+            **_config.fused_config(self.fused),
         }
 
 

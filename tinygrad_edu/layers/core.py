@@ -1,8 +1,8 @@
 """Core layers: ``Dense``, ``Activation``, ``Dropout``, ``InputLayer`` / ``Input``.
 
-``USE_FUSED`` (module flag, default True): ``Dense`` computes ``x @ W + b`` with the fused
-``ops.Linear`` op. Set ``tinygrad_edu.layers.core.USE_FUSED = False`` (or pass ``fused=False`` to
-one layer) to run the same algebra as two plain Tensor ops (``@`` then ``+``) to step through.
+``Dense`` computes ``x @ W + b`` with the fused ``ops.Linear`` op. Pass ``fused=False`` to one
+layer (or run under ``with tinygrad_edu.config.fused(False):`` for every layer left at
+``fused=None``) to run the same algebra as two plain Tensor ops (``@`` then ``+``) to step through.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import activations as _activations
+from .. import config as _config
 from .. import ops
 from .. import validation as check
 from .._rng import make_rng
@@ -20,8 +21,6 @@ from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
 from .kernel_bias import KernelBiasMixin
-
-USE_FUSED = True
 
 
 def activation_label(fn: Any) -> str:
@@ -81,8 +80,7 @@ class Dense(KernelBiasMixin, Layer):
         self._add_kernel_and_bias((input_shape[-1], self.units), self.units)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        fused = USE_FUSED if self.fused is None else self.fused
-        if fused:
+        if _config.use_fused(self.fused):
             params = (self.kernel,) if self.bias is None else (self.kernel, self.bias)
             if self.activation is _activations.relu:  # a hidden layer in one op
                 return tensor_from_op(ops.Linear, x, *params, activation="relu")
@@ -147,10 +145,12 @@ class Dense(KernelBiasMixin, Layer):
         return text + (f"; {act}" if act else ""), f"{formula} = {fmt_count(self.count_params())}"
 
     def get_config(self) -> Dict[str, Any]:
-        config = {**super().get_config(), "units": self.units, **self._kernel_config()}
-        if self.fused is not None:
-            config["fused"] = self.fused
-        return config
+        return {
+            **super().get_config(),
+            "units": self.units,
+            **self._kernel_config(),
+            **_config.fused_config(self.fused),
+        }
 
 
 class Activation(Layer):

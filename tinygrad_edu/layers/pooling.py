@@ -8,10 +8,11 @@ separately and keeps the window's max (or mean); there are no weights::
 "same" pads as TensorFlow does (the extra pixel after); padded pixels never win a max and are not
 counted in a mean. Max ties: k equal maxima in a window share its gradient, g/k each.
 
-Two forms compute each pooling (``fused=False``, or ``pooling.USE_FUSED = False`` for every layer,
-selects the second): the fused ``ops.MaxPool2D`` / ``ops.AvgPool2D``, and a composition of
-Tensor ops - ``reshape`` + ``max``/``mean`` when the windows tile the image, else one strided slice
-per pool offset, ``stack`` and ``max``/``sum`` over the offsets.
+Two forms compute each pooling (``fused=False``, or ``with tinygrad_edu.config.fused(False):`` for
+every layer left at ``fused=None``, selects the second): the fused ``ops.MaxPool2D`` /
+``ops.AvgPool2D``, and a composition of Tensor ops - ``reshape`` + ``max``/``mean`` when the
+windows tile the image, else one strided slice per pool offset, ``stack`` and ``max``/``sum`` over
+the offsets.
 
 >>> import numpy as np
 >>> MaxPooling2D()(np.zeros((2, 26, 26, 32))).shape
@@ -24,6 +25,7 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from .. import config as _config
 from .. import validation as check
 from .._shapes import conv_output_length
 from ..ops import conv as _conv_ops
@@ -32,9 +34,6 @@ from ..functional import stack
 from ..tensor import Tensor, tensor_from_op
 from .base import Shape, bracket_shape
 from .conv import ImageLayer, padding_choice, window_fits
-
-#: Module switch: False makes every pooling layer use the composed reference form.
-USE_FUSED = True
 
 _ONE = (1, 1)
 
@@ -82,7 +81,7 @@ class _Pooling2D(ImageLayer):
         strides=None,
         padding: str = "valid",
         data_format: Optional[str] = "channels_last",
-        fused: bool = True,
+        fused: Optional[bool] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -90,7 +89,7 @@ class _Pooling2D(ImageLayer):
         self.strides = self.pool_size if strides is None else self._pair("strides", strides)
         self.padding = padding_choice(padding, self)
         self._set_data_format(data_format)
-        self.fused = check.flag("fused", fused, self.where, self.example(fused=False))
+        self.fused = check.flag("fused", fused, self.where, self.example(fused=False), True)
 
     def _pair(self, name: str, value: Any) -> Tuple[int, int]:
         return check.int_tuple(name, value, self.where, self.example(**{name: (2, 2)}))
@@ -114,7 +113,7 @@ class _Pooling2D(ImageLayer):
             self.pool_size,
             self.strides,
             self.padding,
-            fused=self.fused and USE_FUSED,
+            fused=_config.use_fused(self.fused),
         )
         return self.from_channels_last(out)
 
@@ -134,7 +133,7 @@ class _Pooling2D(ImageLayer):
             "strides": self.strides,
             "padding": self.padding,
             "data_format": self.data_format,
-            "fused": self.fused,
+            **_config.fused_config(self.fused),
         }
 
 

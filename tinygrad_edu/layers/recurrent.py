@@ -3,11 +3,12 @@
 
 Two interchangeable forms compute each layer (tested equal, values and gradients):
 
-- the fast path (default, ``fused=True``): one op per layer runs the whole sequence with a
-  hand-derived backpropagation through time (``ops/recurrent.py``);
+- the fast path (the default): one op per layer runs the whole sequence with a hand-derived
+  backpropagation through time (``ops/recurrent.py``);
 - the reference form (``fused=False``): a Python loop of Tensor ops, one cell step at a time
-  (``layers/recurrent_cells.py``); autodiff through the loop gives BPTT. Set the module flag
-  ``tinygrad_edu.layers.recurrent.USE_FUSED = False`` to switch every layer to it at once.
+  (``layers/recurrent_cells.py``); autodiff through the loop gives BPTT. Run under
+  ``with tinygrad_edu.config.fused(False):`` to switch every layer left at ``fused=None`` to it.
+  An activation the fused ops do not implement always takes the reference form.
 
 Outputs: ``[B, units]`` (the last state), ``[B, T, units]`` with ``return_sequences=True``;
 ``return_state=True`` returns a list ``[output, h_T]`` (LSTM: ``[output, h_T, c_T]``), and then
@@ -29,6 +30,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from .. import activations, initializers, regularizers
+from .. import config as _config
 from .. import validation as check
 from .._shapes import fmt_shape
 from ..ops.recurrent import FUSED_ACTIVATIONS, LSTMSequence, SimpleRNNSequence
@@ -37,9 +39,6 @@ from ..functional import stack
 from ..tensor import Tensor, tensor_from_op
 from .base import Layer, Shape, bracket_shape, fmt_count
 from .recurrent_cells import gru_cell, lstm_cell, run_sequence, simple_rnn_cell
-
-#: False switches every recurrent layer to its reference form (a loop of Tensor ops)
-USE_FUSED = True
 
 
 class _RNN(Layer):
@@ -66,7 +65,7 @@ class _RNN(Layer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
-        fused: bool = True,
+        fused: Optional[bool] = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -82,7 +81,7 @@ class _RNN(Layer):
         self.return_sequences = self._flag("return_sequences", return_sequences)
         self.return_state = self._flag("return_state", return_state)
         self.go_backwards = self._flag("go_backwards", go_backwards)
-        self.fused = self._flag("fused", fused)
+        self.fused = check.flag("fused", fused, self.where, self.example(fused=False), True)
 
     def _flag(self, name: str, value: Any) -> bool:
         return check.flag(name, value, self.where, self.example(**{name: True}))
@@ -132,10 +131,8 @@ class _RNN(Layer):
 
     def _can_fuse(self) -> bool:
         names = [activations.serialize(a) for a in self._activations()]
-        return (
-            self.fused
-            and USE_FUSED
-            and all(isinstance(n, str) and n in FUSED_ACTIVATIONS for n in names)
+        return _config.use_fused(self.fused) and all(
+            isinstance(n, str) and n in FUSED_ACTIVATIONS for n in names
         )
 
     def _activations(self) -> list:
@@ -216,7 +213,7 @@ class _RNN(Layer):
             return_sequences=self.return_sequences,
             return_state=self.return_state,
             go_backwards=self.go_backwards,
-            fused=self.fused,
+            **_config.fused_config(self.fused),
         )
         return config
 
