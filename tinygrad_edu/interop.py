@@ -7,8 +7,9 @@ the same predictions. Weights are converted to torch's layouts:
 - Dense ``kernel (in, units)`` -> ``Linear.weight (units, in)`` (the transpose);
 - Conv2D ``kernel (kh, kw, in, out)`` -> ``Conv2d.weight (out, in, kh, kw)``;
 - SimpleRNN/LSTM ``kernel (in, g*u)``, ``recurrent_kernel (u, g*u)``, ``bias (g*u,)`` ->
-  ``weight_ih (g*u, in)``, ``weight_hh (g*u, u)``, ``bias_ih`` = bias and ``bias_hh`` = 0 (torch has
-  two bias vectors: that is why its LSTM(300) on 1 feature counts 363,600 parameters, Keras 362,400);
+  ``weight_ih (g*u, in)``, ``weight_hh (g*u, u)``, ``bias_ih`` = bias and ``bias_hh`` = 0 (torch
+  has two bias vectors: that is why its LSTM(300) on 1 feature counts 363,600 parameters, Keras
+  362,400);
 - GRU (reset_after=True): Keras gate order z, r, h -> torch r, z, n; the bias rows -> ih / hh.
 
 Keras weights move the other way unchanged: ``model.get_weights()`` / ``set_weights()`` use Keras'
@@ -18,11 +19,12 @@ architecture.
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
 from . import activations as _act
+from ._shapes import same_padding
 from .errors import ConfigError
 from .layers import (
     GRU,
@@ -75,80 +77,101 @@ def to_torch(model: Any):
             if not (isinstance(layer, BatchNormalization) and layer.axis in (1, -1)):
                 modules.append(_Permute(torch, (0, 2, 3, 1)))
                 channels_first = False
-        modules.extend(_convert(layer, torch, channels_first))
+        modules.extend(_convert(layer, torch))
         if isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
             channels_first = False  # (B, C), or (B, 1, 1, C) with keepdims
     out = nn.Sequential(*modules).float().eval()
     return out
 
 
-def _convert(layer: Layer, torch: Any, channels_first: bool) -> List[Any]:
-    nn = torch.nn
-    t = lambda a: torch.tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
-    if isinstance(layer, Dense):
-        lin = nn.Linear(layer.kernel.shape[0], layer.units, bias=layer.use_bias)
-        lin.weight.data = t(layer.kernel.data.T)
-        if layer.use_bias:
-            lin.bias.data = t(layer.bias.data)
-        return [lin, *_activation(layer.activation, torch)]
-    if isinstance(layer, Conv2D):
-        kh, kw, cin, cout = layer.kernel.shape
-        mods = []
-        padding = 0
-        if layer.padding == "same":
-            from ._shapes import same_padding
-
-            h, w = (
-                layer.input_shape[2:4]
-                if layer.data_format == "channels_first"
-                else layer.input_shape[1:3]
-            )
-            top, bottom = same_padding(h, kh, layer.strides[0], layer.dilation_rate[0])
-            left, right = same_padding(w, kw, layer.strides[1], layer.dilation_rate[1])
-            mods.append(nn.ZeroPad2d((left, right, top, bottom)))
-        conv = nn.Conv2d(
-            cin,
-            cout,
-            (kh, kw),
-            stride=layer.strides,
-            padding=padding,
-            dilation=layer.dilation_rate,
-            bias=layer.use_bias,
+def _convert(layer: Layer, torch: Any) -> List[Any]:
+    """The torch modules for one layer, from the converter of its class (or of a base class)."""
+    converter = _lookup(_CONVERTERS, layer)
+    if converter is None:
+        raise ConfigError(
+            where="interop.to_torch",
+            expected="a layer with a torch equivalent",
+            got=type(layer).__name__,
+            fix="convert this layer by hand",
         )
-        conv.weight.data = t(layer.kernel.data.transpose(3, 2, 0, 1))
-        if layer.use_bias:
-            conv.bias.data = t(layer.bias.data)
-        return [*mods, conv, *_activation(layer.activation, torch)]
-    if isinstance(layer, (MaxPooling2D, AveragePooling2D)):
-        if layer.padding != "valid":
-            raise ConfigError(
-                where=f"to_torch: {layer.where}",
-                expected="padding='valid'",
-                got=repr(layer.padding),
-                fix="torch pools pad differently; use valid padding for a model you want to export",
-            )
-        cls = nn.MaxPool2d if isinstance(layer, MaxPooling2D) else nn.AvgPool2d
-        return [cls(layer.pool_size, stride=layer.strides)]
-    if isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
-        return [_GlobalPool(torch, isinstance(layer, GlobalMaxPooling2D), layer.keepdims)]
-    if isinstance(layer, Flatten):
-        return [nn.Flatten()]
-    if isinstance(layer, Reshape):
-        return [_Reshape(torch, layer.target_shape)]
-    if isinstance(layer, Dropout):
-        return [nn.Dropout(layer.rate)]
-    if isinstance(layer, Activation):
-        return _activation(layer.activation, torch)
-    if isinstance(layer, BatchNormalization):
-        return [_batchnorm(layer, torch, t)]
-    if isinstance(layer, (SimpleRNN, LSTM, GRU)):
-        return [_recurrent(layer, torch, t)]
-    raise ConfigError(
-        where="interop.to_torch",
-        expected="a layer with a torch equivalent",
-        got=type(layer).__name__,
-        fix="convert this layer by hand",
+    return converter(layer, torch)
+
+
+def _lookup(table: Dict[type, Any], layer: Layer) -> Any:
+    """``table``'s entry for the layer's class, or for its nearest base class listed there."""
+    return next((table[cls] for cls in type(layer).__mro__ if cls in table), None)
+
+
+def _tensor(torch: Any, array: np.ndarray):
+    return torch.tensor(np.ascontiguousarray(array), dtype=torch.float32)
+
+
+def _dense(layer: Dense, torch: Any) -> List[Any]:
+    lin = torch.nn.Linear(layer.kernel.shape[0], layer.units, bias=layer.use_bias)
+    lin.weight.data = _tensor(torch, layer.kernel.data.T)
+    if layer.use_bias:
+        lin.bias.data = _tensor(torch, layer.bias.data)
+    return [lin, *_activation(layer.activation, torch)]
+
+
+def _conv2d(layer: Conv2D, torch: Any) -> List[Any]:
+    kh, kw, cin, cout = layer.kernel.shape
+    conv = torch.nn.Conv2d(
+        cin,
+        cout,
+        (kh, kw),
+        stride=layer.strides,
+        padding=0,
+        dilation=layer.dilation_rate,
+        bias=layer.use_bias,
     )
+    conv.weight.data = _tensor(torch, layer.kernel.data.transpose(3, 2, 0, 1))
+    if layer.use_bias:
+        conv.bias.data = _tensor(torch, layer.bias.data)
+    return [*_same_padding(layer, torch), conv, *_activation(layer.activation, torch)]
+
+
+def _same_padding(layer: Conv2D, torch: Any) -> List[Any]:
+    """TF's "same" padding (the extra pixel after) as an explicit ``ZeroPad2d``; [] for valid."""
+    if layer.padding != "same":
+        return []
+    kh, kw = layer.kernel_size
+    h, w = layer.spatial(layer.input_shape)
+    top, bottom = same_padding(h, kh, layer.strides[0], layer.dilation_rate[0])
+    left, right = same_padding(w, kw, layer.strides[1], layer.dilation_rate[1])
+    return [torch.nn.ZeroPad2d((left, right, top, bottom))]
+
+
+def _pooling(layer: Any, torch: Any) -> List[Any]:
+    if layer.padding != "valid":
+        raise ConfigError(
+            where=f"to_torch: {layer.where}",
+            expected="padding='valid'",
+            got=repr(layer.padding),
+            fix="torch pools pad differently; use valid padding for a model you want to export",
+        )
+    cls = torch.nn.MaxPool2d if layer.kind == "max" else torch.nn.AvgPool2d
+    return [cls(layer.pool_size, stride=layer.strides)]
+
+
+def _global_pooling(layer: Any, torch: Any) -> List[Any]:
+    return [_GlobalPool(torch, layer.kind == "max", layer.keepdims)]
+
+
+def _flatten(layer: Flatten, torch: Any) -> List[Any]:
+    return [torch.nn.Flatten()]
+
+
+def _reshape(layer: Reshape, torch: Any) -> List[Any]:
+    return [_Reshape(torch, layer.target_shape)]
+
+
+def _dropout(layer: Dropout, torch: Any) -> List[Any]:
+    return [torch.nn.Dropout(layer.rate)]
+
+
+def _activation_layer(layer: Activation, torch: Any) -> List[Any]:
+    return _activation(layer.activation, torch)
 
 
 def _activation(fn: Any, torch: Any) -> List[Any]:
@@ -180,56 +203,64 @@ def _activation(fn: Any, torch: Any) -> List[Any]:
     return [] if table[name] is None else [table[name]()]
 
 
-def _batchnorm(layer: BatchNormalization, torch: Any, t: Any):
+def _batchnorm(layer: BatchNormalization, torch: Any) -> List[Any]:
     nn = torch.nn
     features = layer.input_shape[layer.axis]
     cls = nn.BatchNorm1d if len(layer.input_shape) <= 3 else nn.BatchNorm2d
     bn = cls(features, eps=layer.epsilon, momentum=1 - layer.momentum, affine=True)
     weights = dict(zip(layer.weight_names, layer.weights))
     if "gamma" in weights:
-        bn.weight.data = t(weights["gamma"].data)
+        bn.weight.data = _tensor(torch, weights["gamma"].data)
     if "beta" in weights:
-        bn.bias.data = t(weights["beta"].data)
-    bn.running_mean.data = t(weights["moving_mean"].data)
-    bn.running_var.data = t(weights["moving_variance"].data)
-    return bn
+        bn.bias.data = _tensor(torch, weights["beta"].data)
+    bn.running_mean.data = _tensor(torch, weights["moving_mean"].data)
+    bn.running_var.data = _tensor(torch, weights["moving_variance"].data)
+    return [bn]
 
 
-def _recurrent(layer: Any, torch: Any, t: Any):
-    nn = torch.nn
-    name = _act.serialize(layer.activation)
-    features, u = layer.kernel.shape[0], layer.units
-    if isinstance(layer, LSTM):
-        rnn, order = nn.LSTM(features, u, batch_first=True), [0, 1, 2, 3]
-    elif isinstance(layer, GRU):
-        if not layer.reset_after:
-            raise ConfigError(
-                where=f"to_torch: {layer.where}",
-                expected="reset_after=True",
-                got="reset_after=False",
-                fix="torch's GRU is the reset_after form",
-            )
-        rnn, order = nn.GRU(features, u, batch_first=True), [1, 0, 2]  # z,r,h -> r,z,n
-    else:
-        if name not in ("tanh", "relu"):
-            raise ConfigError(
-                where=f"to_torch: {layer.where}",
-                expected="tanh or relu",
-                got=repr(name),
-                fix="torch's RNN supports only tanh and relu",
-            )
-        rnn, order = nn.RNN(features, u, batch_first=True, nonlinearity=name), [0]
+def _recurrent(layer: Any, torch: Any) -> List[Any]:
+    rnn, order = _lookup(_TORCH_RNNS, layer)(layer, torch)
+    u = layer.units
 
     def blocks(a: np.ndarray) -> np.ndarray:  # reorder gate blocks along the last axis
         return np.concatenate([a[..., g * u : (g + 1) * u] for g in order], axis=-1)
 
-    rnn.weight_ih_l0.data = t(blocks(layer.kernel.data).T)
-    rnn.weight_hh_l0.data = t(blocks(layer.recurrent_kernel.data).T)
+    rnn.weight_ih_l0.data = _tensor(torch, blocks(layer.kernel.data).T)
+    rnn.weight_hh_l0.data = _tensor(torch, blocks(layer.recurrent_kernel.data).T)
     bias = layer.bias.data if layer.bias is not None else np.zeros(len(order) * u, np.float32)
     bias_ih, bias_hh = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
-    rnn.bias_ih_l0.data = t(blocks(bias_ih))
-    rnn.bias_hh_l0.data = t(blocks(bias_hh))
-    return _RunRNN(torch, rnn, layer.return_sequences, layer.go_backwards)
+    rnn.bias_ih_l0.data = _tensor(torch, blocks(bias_ih))
+    rnn.bias_hh_l0.data = _tensor(torch, blocks(bias_hh))
+    return [_RunRNN(torch, rnn, layer.return_sequences, layer.go_backwards)]
+
+
+def _torch_lstm(layer: LSTM, torch: Any) -> Tuple[Any, List[int]]:
+    return torch.nn.LSTM(layer.kernel.shape[0], layer.units, batch_first=True), [0, 1, 2, 3]
+
+
+def _torch_gru(layer: GRU, torch: Any) -> Tuple[Any, List[int]]:
+    if not layer.reset_after:
+        raise ConfigError(
+            where=f"to_torch: {layer.where}",
+            expected="reset_after=True",
+            got="reset_after=False",
+            fix="torch's GRU is the reset_after form",
+        )
+    gru = torch.nn.GRU(layer.kernel.shape[0], layer.units, batch_first=True)
+    return gru, [1, 0, 2]  # z,r,h -> r,z,n
+
+
+def _torch_simple_rnn(layer: SimpleRNN, torch: Any) -> Tuple[Any, List[int]]:
+    name = _act.serialize(layer.activation)
+    if name not in ("tanh", "relu"):
+        raise ConfigError(
+            where=f"to_torch: {layer.where}",
+            expected="tanh or relu",
+            got=repr(name),
+            fix="torch's RNN supports only tanh and relu",
+        )
+    features, units = layer.kernel.shape[0], layer.units
+    return torch.nn.RNN(features, units, batch_first=True, nonlinearity=name), [0]
 
 
 def _Permute(torch: Any, dims):
@@ -271,5 +302,29 @@ def _RunRNN(torch: Any, rnn: Any, return_sequences: bool, go_backwards: bool):
 
     return RunRNN()
 
+
+#: layer class -> the converter that returns its torch modules (a subclass uses its base's)
+_CONVERTERS: Dict[type, Callable[[Any, Any], List[Any]]] = {
+    Dense: _dense,
+    Conv2D: _conv2d,
+    MaxPooling2D: _pooling,
+    AveragePooling2D: _pooling,
+    GlobalAveragePooling2D: _global_pooling,
+    GlobalMaxPooling2D: _global_pooling,
+    Flatten: _flatten,
+    Reshape: _reshape,
+    Dropout: _dropout,
+    Activation: _activation_layer,
+    BatchNormalization: _batchnorm,
+    SimpleRNN: _recurrent,
+    LSTM: _recurrent,
+    GRU: _recurrent,
+}
+#: recurrent layer class -> (the torch module, the Keras gate blocks in torch's order)
+_TORCH_RNNS: Dict[type, Callable[[Any, Any], Tuple[Any, List[int]]]] = {
+    SimpleRNN: _torch_simple_rnn,
+    LSTM: _torch_lstm,
+    GRU: _torch_gru,
+}
 
 __all__ = ["to_torch"]
