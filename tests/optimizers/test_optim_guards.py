@@ -28,7 +28,6 @@ from tinygrad_edu.optimizers import (
 )
 from tinygrad_edu.tensor import Tensor
 
-
 ALL = {
     "sgd": SGD,
     "sgd-momentum": lambda p=None, **k: SGD(p, momentum=0.9, **k),

@@ -1,5 +1,8 @@
 """Checkpoints and configs: state_dict / load_state_dict (also through .npz), get_config."""
 
+import ast
+import pathlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -13,6 +16,7 @@ from tinygrad_edu.optimizers import (
     AdamW,
     CosineDecay,
     RMSprop,
+    checkpoint,
     deserialize,
     serialize,
 )
@@ -165,3 +169,42 @@ def test_get_config_round_trip(name):
     again = deserialize(serialize(opt))
     assert type(again) is type(opt) and again.get_config() == config
     assert not clone.built
+
+
+# ----------------------------------------------------------------------------- checkpoint as data
+def test_checkpoint_functions_work_on_plain_data():
+    slots = [{"m": np.arange(3.0), "v": np.ones(3)}, {"m": np.zeros((2, 2)), "v": np.ones((2, 2))}]
+    flat = checkpoint.flatten("adam", slots, iterations=7, learning_rate=0.5)
+    assert set(flat) == {"iterations", "learning_rate"} | {
+        f"adam/{s}/{i}" for s in ("m", "v") for i in (0, 1)
+    }
+    slots[0]["m"][0] = 99.0  # flatten copies
+    assert flat["adam/m/0"][0] == 0.0
+    loaded = checkpoint.unflatten(
+        flat, name="adam", slot_names=["m", "v"], shapes=[(3,), (2, 2)], where="test"
+    )
+    assert (loaded.iterations, loaded.learning_rate) == (7, 0.5)
+    np.testing.assert_array_equal(loaded.slots[1]["v"], np.ones((2, 2)))
+    kept = checkpoint.unflatten(
+        flat, name="adam", slot_names=["m", "v"], shapes=[(3,), (2, 2)], where="t", keep_rate=True
+    )
+    assert kept.learning_rate is None
+    with pytest.raises(CheckpointError) as e:
+        checkpoint.unflatten(flat, name="adam", slot_names=["m"], shapes=[(3,), (2, 2)], where="t")
+    assert "adam/v/0" in e.value.got and e.value.where == "t"
+
+
+def test_no_import_cycle_between_the_optimizer_and_its_checkpoints():
+    """checkpoint.py is pure functions on data: it imports nothing of the optimizer classes, and
+    no optimizer module hides an import inside a function."""
+    package = pathlib.Path(checkpoint.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        top_level = set(tree.body)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                assert node in top_level, f"{path.name}:{node.lineno} imports inside a function"
+                if path.name == "checkpoint.py" and isinstance(node, ast.ImportFrom):
+                    assert node.module.split(".")[-1] not in {"base", "sgd", "adaptive"}, (
+                        node.module
+                    )

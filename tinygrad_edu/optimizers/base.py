@@ -1,11 +1,36 @@
-"""The optimizer base class: parameter handover, clipping, decoupled weight decay, per-parameter
-state, learning-rate schedules and checkpoints. A subclass writes only its update rule.
+"""The optimizer base class: the arguments every optimizer shares, parameter handover, clipping,
+decoupled weight decay, per-parameter slots, learning-rate schedules and checkpoints.
 
-An optimizer sees a list of Tensors, never a layer. It reads ``p.grad`` (never modifies it: the
-engine may share gradient arrays) and updates the parameter's array in place, so anything holding
-the array (a layer, a view, a test) sees the new values. It writes through ``p._data`` (the
-``data`` property may copy while a graph holds the tensor) and then calls ``p._bump_version()``,
-so ``backward`` of a graph recorded before the step refuses the stale values.
+A subclass writes its own hyperparameters, its slots and its update rule - nothing else (here a
+shortened Adagrad)::
+
+    class Adagrad(Optimizer):
+        name = "adagrad"
+        hyperparameters = ("epsilon",)
+
+        def __init__(self, params=None, learning_rate=0.001, *, epsilon=1e-7, **options):
+            super().__init__(params, learning_rate, **options)
+            self.epsilon = self._check("epsilon", epsilon, low=0, low_open=True)
+
+        def slots(self):
+            return {"accumulator": 0.1}          # slot name -> initial value
+
+        def update_step(self, p, g, s, lr):
+            s["accumulator"] += g * g
+            p -= lr * g / np.sqrt(s["accumulator"] + self.epsilon)
+
+``update_step`` gets the parameter's array ``p`` and its (clipped) gradient ``g`` as numpy arrays,
+the parameter's slots ``s`` (``{slot name: array shaped like p}``) and the rate ``lr`` of this step.
+It updates ``p`` and the slots in place - ``+=``, ``*=``, or ``a[...] = ...`` (which writes into
+``a``) - because anything holding these arrays (a layer, a view, ``state_arrays()``) must see the
+new values. ``p`` is written through the tensor's ``_data`` (the ``data`` property may copy while
+a graph holds the tensor) and ``step`` then bumps the tensor's version, so ``backward`` of a graph
+recorded before the step refuses the stale values. ``p.grad`` is never modified (the engine may
+share gradient arrays).
+
+A parameter's slots are created when first needed - at its first update, or when
+``state_arrays()`` hands them out - not in ``__init__``: so a subclass sets its hyperparameters
+after ``super().__init__()``, and ``slots()`` may read them.
 
 A step is all or nothing for bad input: every gradient is checked (shape, NaN/inf) before any
 weight is touched, and a schedule's rate is checked before it is used.
@@ -13,16 +38,16 @@ weight is touched, and a schedule's rate is checked before it is used.
 
 from __future__ import annotations
 
-import inspect
 import math
 import numbers
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Union
 
 import numpy as np
 
 from tinygrad_edu.errors import ConfigError, DivergenceError, NotBuiltError, ShapeError, suggest
 from tinygrad_edu.optimizers import checkpoint
+from tinygrad_edu.optimizers.params import as_param_list, is_rate
 from tinygrad_edu.optimizers.schedules import (
     LearningRateSchedule,
     check_flag,
@@ -34,7 +59,10 @@ from tinygrad_edu.optimizers.schedules import (
 )
 from tinygrad_edu.tensor import Tensor
 
-__all__ = ["Optimizer", "all_finite"]
+__all__ = ["SHARED_OPTIONS", "Optimizer", "Rate", "all_finite"]
+
+#: a learning rate: a number > 0, or a schedule ``step -> rate``
+Rate = Union[float, LearningRateSchedule, Callable[[int], float]]
 
 #: What each hyperparameter means, used as the ``fix`` of a ConfigError about it.
 _HINTS = {
@@ -47,11 +75,36 @@ _HINTS = {
     "weight_decay": "weight_decay shrinks weights by lr * weight_decay per step; try 0.004 or None",
     "initial_accumulator_value": "the sum of squared gradients starts here; 0.1 is typical",
 }
-_SHARED_ARGS = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
+_SHARED = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "name")
+
+#: The arguments every optimizer takes, written once: ``{shared_options}`` in a subclass's
+#: docstring is replaced by this text.
+SHARED_OPTIONS = """\
+The first positional argument is the parameters or, Keras style, the learning rate:
+
+    - a Tensor or an iterable of Tensors (``model.parameters()``): the parameters to update,
+      PyTorch style - ``Adam(model.parameters(), learning_rate=1e-3)``, or ``Adam(params, 1e-3)``;
+    - a number or a ``LearningRateSchedule``: the learning rate - ``Adam(1e-3)``; the parameters
+      come later through ``set_params`` (``model.compile`` does it);
+    - nothing: ``Adam(learning_rate=1e-3)``, parameters later too.
+
+    Anything else (a dict of parameter groups, a model, a string, a bool) is a ConfigError: one
+    optimizer per group of settings. Hyperparameters are keyword arguments.
+
+    Options every optimizer shares (keyword arguments, handled by ``Optimizer``):
+
+    - ``learning_rate``, alias ``lr``: a number > 0, or a schedule - a ``LearningRateSchedule`` or
+      any callable ``step -> rate`` - read at each step as ``schedule(iterations)``;
+    - ``weight_decay`` (default None): decoupled decay, ``p -= lr * weight_decay * p`` before the
+      update;
+    - at most one of ``clipvalue`` (each gradient element clipped into ``[-clipvalue,
+      clipvalue]``), ``clipnorm`` (each gradient rescaled to an L2 norm <= clipnorm) and
+      ``global_clipnorm`` (all gradients rescaled together to a joint L2 norm <= it);
+    - ``name``: the prefix of the ``state_dict()`` keys (default: the class's, e.g. ``"adam"``)."""
 
 
 class Optimizer:
-    """Base class: holds the parameters, their state and the learning rate; ``step()`` updates.
+    """Base class: holds the parameters, their slots and the learning rate; ``step()`` updates.
 
     Two ways in, on the same objects:
 
@@ -60,13 +113,7 @@ class Optimizer:
     - Keras path: ``model.compile("sgd")`` creates ``SGD()`` without parameters; the model hands
       them over with ``opt.set_params(model.parameters())`` before the first update.
 
-    Shared arguments (every optimizer): ``learning_rate`` (a number > 0, or a schedule: a
-    ``LearningRateSchedule`` or any callable ``step -> rate``), ``lr`` (alias of
-    ``learning_rate``), ``weight_decay`` (decoupled: ``p -= lr * weight_decay * p`` before the
-    update), and at most one of ``clipvalue`` (clip each gradient element to
-    ``[-clipvalue, clipvalue]``), ``clipnorm`` (rescale each gradient whose L2 norm exceeds it) and
-    ``global_clipnorm`` (rescale all gradients together when their joint L2 norm exceeds it).
-    Keras style ``Adam(0.01)`` (the rate as first positional argument) is accepted too.
+    {shared_options}
 
     >>> from tinygrad_edu.tensor import Tensor
     >>> from tinygrad_edu.optimizers import SGD
@@ -78,23 +125,32 @@ class Optimizer:
     (array([0.5, 3. ], dtype=float32), 1)
     """
 
-    #: prefix of this optimizer's keys in ``state_dict()``, e.g. ``"adam"`` in ``"adam/m/0"``
+    #: the default ``name``: the prefix of the ``state_dict()`` keys, e.g. ``"adam/m/0"``
     name = "optimizer"
-    #: this optimizer's own constructor arguments (besides the shared ones), for ``get_config``
-    _hyperparameters: tuple[str, ...] = ()
+    #: the rate when none is given (a subclass's signature shows the same number)
+    default_learning_rate = 0.001
+    #: the subclass's own arguments that ``get_config`` saves (besides the shared ones)
+    hyperparameters: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__doc__:
+            cls.__doc__ = cls.__doc__.replace("{shared_options}", SHARED_OPTIONS)
 
     def __init__(
         self,
-        params: Iterable[Any] | None = None,
-        learning_rate: Any = 0.001,
+        params: Any = None,
+        learning_rate: Rate | None = None,
         *,
+        lr: Rate | None = None,
         weight_decay: float | None = None,
         clipnorm: float | None = None,
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
-        lr: Any = None,
+        name: str | None = None,
     ) -> None:
-        params, learning_rate = self._resolve_learning_rate(params, learning_rate, lr)
+        self.name = self._checked_name(type(self).name if name is None else name)
+        params, learning_rate = self._params_and_rate(params, learning_rate, lr)
         self.iterations = 0  # steps taken (Keras name); the next step is number iterations + 1
         self._schedule: Any = None
         self._lr = 0.0
@@ -109,51 +165,44 @@ class Optimizer:
                 got=", ".join(given),
                 fix="keep the one clipping rule you want",
             )
-        self.clipnorm = self._optional("clipnorm", clipnorm, low=0, low_open=True)
-        self.clipvalue = self._optional("clipvalue", clipvalue, low=0, low_open=True)
-        self.global_clipnorm = self._optional(
-            "global_clipnorm", global_clipnorm, low=0, low_open=True
-        )
-        self._params: list[Any] | None = None
-        self._state: list[dict[str, np.ndarray]] = []  # one {slot name: array} per parameter
+        for key, value in clips.items():
+            setattr(self, key, self._optional(key, value, low=0, low_open=True))
+        self._params: list[Tensor] | None = None
+        self._slots: list[dict[str, np.ndarray] | None] = []  # per parameter, None until needed
         self._pending: dict[str, Any] | None = None  # state loaded before set_params
-        self._buffers: dict[tuple[str, int], np.ndarray] = {}  # reusable scratch, see _scratch
-        self._views: dict[tuple[Any, ...], np.ndarray] = {}  # shaped views of _buffers
-        self._max_size = 0
         if params is not None:
             self.set_params(params)
 
     # ------------------------------------------------------------------ what subclasses write
-    def _initial_state(self) -> dict[str, float]:
-        """``{slot name: initial value}`` for the arrays kept per parameter (shaped like it)."""
+    def slots(self) -> dict[str, float]:
+        """``{slot name: initial value}``: the arrays kept per parameter (shaped like it)."""
         return {}
 
     def update_step(
-        self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
+        self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray], lr: float
     ) -> None:
-        """Update ``param`` (the parameter's ``.data``) in place from ``grad`` (already clipped)
-        and the parameter's ``state`` arrays, at learning rate ``lr``."""
+        """Update ``p`` (the parameter's array) and its slots ``s`` in place from the gradient
+        ``g`` (already clipped) at learning rate ``lr``."""
         raise NotImplementedError(f"{type(self).__name__}.update_step")
 
     # ------------------------------------------------------------------ parameters
     def set_params(self, params: Iterable[Any]) -> Optimizer:
         """Hand over the Tensors to train (the model calls this at the first ``fit``).
 
-        Calling it again is safe: the state of tensors seen before (matched by identity, same
-        shape) is kept, new tensors start fresh, and ``iterations`` is kept. Returns ``self``.
+        Calling it again is safe: the slots of tensors seen before (matched by identity) are kept
+        while their shape still fits, and ``iterations`` is kept. Returns ``self``.
         """
-        new = self._as_param_list(params)
-        old = {id(p): state for p, state in zip(self._params or (), self._state)}
+        new = as_param_list(params, f"{self._where}.set_params")
+        old = {id(p): s for p, s in zip(self._params or (), self._slots)}
         self._params = new
-        self._state = [self._reuse_or_new_state(old.get(id(p)), p) for p in new]
-        self._max_size = max(p._data.size for p in new)
+        self._slots = [self._fitting(old.get(id(p)), p) for p in new]
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self.load_state_dict(pending)
         return self
 
     @property
-    def params(self) -> list[Any]:
+    def params(self) -> list[Tensor]:
         """The Tensors this optimizer updates (empty until they are handed over)."""
         return list(self._params or ())
 
@@ -167,10 +216,13 @@ class Optimizer:
         return self._params is not None
 
     def state_arrays(self) -> list[np.ndarray]:
-        """Every state array this optimizer keeps (the live arrays, not copies): what a step
-        changes besides the weights and ``iterations``. For undoing a step exactly (``fit`` does
-        when an update overflows the weights); use ``state_dict()`` for checkpoints."""
-        return [array for slots in self._state for array in slots.values()]
+        """Every slot array a step may change (the live arrays, not copies), for undoing a step
+        exactly (``fit`` does when an update overflows the weights). The slots of every parameter
+        that requires grad are created here if they do not exist yet, so that the step that
+        would create them changes them instead. For checkpoints use ``state_dict()``."""
+        params = self._params or ()
+        live = [self._slots_of(i) for i, p in enumerate(params) if p.requires_grad]
+        return [array for slots in live for array in slots.values()]
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``p.grad = None``) before the next backward."""
@@ -191,24 +243,30 @@ class Optimizer:
         params = self._require_params("step")
         lr = self.learning_rate
         active = [i for i, p in enumerate(params) if p.grad is not None and p.requires_grad]
-        grads = [self._checked_grad(i) for i in active]  # all of them before the first write
-        scale = 1.0
-        if self.global_clipnorm is not None and grads:
-            total = math.sqrt(sum(_squared_norm(g) for g in grads))
-            scale = self.global_clipnorm / max(total, self.global_clipnorm)
-        clip = scale < 1.0 or self.clipvalue is not None or self.clipnorm is not None
-        decay = self.weight_decay
-        state = self._state
-        for i, grad in zip(active, grads):
-            p = params[i]
-            param = p._data  # not .data: that may copy the array while a graph holds it
-            if clip:
-                grad = self._clip(grad, param, scale)
-            if decay:
-                param *= param.dtype.type(1.0 - lr * decay)
-            self.update_step(param, grad, state[i], lr)
-            p._bump_version()  # graphs recorded before this write must not backpropagate
+        grads = [self._checked_grad(i) for i in active]  # every one before the first write
+        for i, g in zip(active, self._clipped(grads)):
+            p = params[i]._data
+            if self.weight_decay:
+                p *= 1 - lr * self.weight_decay
+            self.update_step(p, g, self._slots_of(i), lr)
+            params[i]._bump_version()  # graphs recorded before this write must not backpropagate
         self.iterations += 1
+
+    def _slots_of(self, i: int) -> dict[str, np.ndarray]:
+        """Parameter ``i``'s slots, created at their initial values on first use."""
+        s = self._slots[i]
+        if s is None:
+            s = self._slots[i] = self._initial_slots(self._params[i])
+        return s
+
+    def _initial_slots(self, p: Tensor) -> dict[str, np.ndarray]:
+        return {slot: np.full_like(p._data, value) for slot, value in self.slots().items()}
+
+    def _fitting(self, slots: dict[str, np.ndarray] | None, p: Tensor) -> dict | None:
+        """``slots`` if still shaped like ``p``, else None (new slots at the next step)."""
+        if slots is not None and all(a.shape == p._data.shape for a in slots.values()):
+            return slots
+        return None
 
     def _checked_grad(self, i: int) -> np.ndarray:
         p = self._params[i]
@@ -222,11 +280,11 @@ class Optimizer:
                 got=f"{grad.shape}",
                 fix="set p.grad to an array of the parameter's shape (backward() does this)",
             )
-        for slot, array in self._state[i].items():
+        for slot, array in (self._slots[i] or {}).items():
             if array.shape != shape:
                 raise ShapeError(
                     where=f"{self._where}.step (parameter {i})",
-                    expected=f"state {slot!r} shaped like the parameter {shape}",
+                    expected=f"slot {slot!r} shaped like the parameter {shape}",
                     got=f"{array.shape}",
                     fix="the parameter's array was replaced by one of another shape; call "
                     "opt.set_params(model.parameters()) again after rebuilding the model",
@@ -252,30 +310,16 @@ class Optimizer:
         err.parameter, err.parameter_index, err.bad_values = p, i, kinds
         return err
 
-    def _clip(self, grad: np.ndarray, param: np.ndarray, scale: float) -> np.ndarray:
-        """The gradient after clipping (in a scratch array: ``p.grad`` itself is never changed)."""
+    def _clipped(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """The gradients after clipping: new arrays, ``p.grad`` itself is never changed."""
         if self.clipvalue is not None:
-            return np.clip(grad, -self.clipvalue, self.clipvalue, out=self._scratch(param, 1))
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         if self.clipnorm is not None:
-            scale = self.clipnorm / max(math.sqrt(_squared_norm(grad)), self.clipnorm)
-        if scale < 1.0:
-            return np.multiply(grad, param.dtype.type(scale), out=self._scratch(param, 1))
-        return grad
-
-    def _scratch(self, like: np.ndarray, k: int = 0) -> np.ndarray:
-        """Work array ``k`` shaped like ``like``: a view of a buffer that every parameter and step
-        reuses, so ``step()`` allocates nothing after the first call. The views are kept too
-        (slicing and reshaping a buffer costs more than the update of a small bias)."""
-        key = (like.shape, like.dtype, k)
-        view = self._views.get(key)
-        if view is None:
-            buf_key = (like.dtype.str, k)
-            buf = self._buffers.get(buf_key)
-            if buf is None or buf.size < like.size:
-                buf = self._buffers[buf_key] = np.empty(max(like.size, self._max_size), like.dtype)
-                self._views = {}  # views of the old buffer would not be shared any more
-            view = self._views[key] = buf[: like.size].reshape(like.shape)
-        return view
+            return [g * (self.clipnorm / max(_norm(g), self.clipnorm)) for g in grads]
+        if self.global_clipnorm is not None:
+            total = math.sqrt(sum(_squared_norm(g) for g in grads))
+            return [g * (self.global_clipnorm / max(total, self.global_clipnorm)) for g in grads]
+        return grads
 
     # ------------------------------------------------------------------ learning rate
     @property
@@ -333,9 +377,8 @@ class Optimizer:
         rate = self._schedule if self._schedule is not None else self._lr
         if isinstance(rate, LearningRateSchedule):
             rate = serialize(rate)
-        config = {"learning_rate": rate}
-        config.update({k: getattr(self, k) for k in self._hyperparameters + _SHARED_ARGS})
-        return config
+        keys = self.hyperparameters + _SHARED
+        return {"learning_rate": rate, **{k: getattr(self, k) for k in keys}}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Optimizer:
@@ -348,7 +391,7 @@ class Optimizer:
                 fix=f"{cls.__name__}.from_config(opt.get_config())",
             )
         config = dict(config)
-        accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "params"}
+        accepted = {"learning_rate", *cls.hyperparameters, *_SHARED}
         unknown = sorted(str(k) for k in set(config) - accepted)
         if unknown:
             raise ConfigError(
@@ -365,35 +408,45 @@ class Optimizer:
         """All that training needs to continue, as a flat ``{str: array or number}`` dict.
 
         Keys: ``"iterations"`` (int); ``"learning_rate"`` (float, absent when a schedule drives
-        the rate); one array per state slot and parameter, ``"<name>/<slot>/<index>"``, e.g.
+        the rate); one array per slot and parameter, ``"<name>/<slot>/<index>"``, e.g.
         ``"adam/m/0"``, ``"adam/v/0"``, ``"sgd/velocity/2"``, where ``index`` is the parameter's
-        position in the list handed over. Arrays are copies; the dict fits ``np.savez`` as is.
+        position in the list handed over (a slot not created yet is saved at its initial value).
+        Arrays are copies; the dict fits ``np.savez`` as is.
         """
         if self._params is None and self._pending is not None:
             return dict(self._pending)
-        out: dict[str, Any] = {"iterations": int(self.iterations)}
-        if self._schedule is None:
-            out["learning_rate"] = float(self._lr)
-        out.update({key: array.copy() for key, array in checkpoint.slot_arrays(self).items()})
-        return out
+        slots = [
+            s if s is not None else self._initial_slots(p)
+            for p, s in zip(self._params or (), self._slots)
+        ]
+        rate = None if self._schedule is not None else self._lr
+        return checkpoint.flatten(self.name, slots, self.iterations, rate)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore ``state_dict()``'s output (also as loaded from an ``.npz``).
 
-        Everything is checked before anything changes: a missing or unexpected key, or an array
-        of the wrong shape, raises ``CheckpointError``. Given before the parameters, the state
-        waits and is applied by ``set_params``.
+        Everything is checked before anything changes: a missing or unexpected key, an array of
+        the wrong shape or with NaN/inf raises ``CheckpointError``. Given before the parameters,
+        the state waits and is applied by ``set_params``.
         """
-        state, iterations = checkpoint.read(self, state)
+        where = f"{self._where}.load_state_dict"
         if self._params is None:
-            self._pending = state
-            self.iterations = iterations
+            self._pending, self.iterations = checkpoint.read(state, where)
             return
-        arrays, rate = checkpoint.validate(self, state)
-        for key, target in checkpoint.slot_arrays(self).items():
-            np.copyto(target, arrays[key], casting="unsafe")
-        self.iterations = iterations
-        self._lr = rate
+        loaded = checkpoint.unflatten(
+            state,
+            name=self.name,
+            slot_names=list(self.slots()),
+            shapes=[p._data.shape for p in self._params],
+            where=where,
+            keep_rate=self._schedule is not None,
+        )
+        for i, arrays in enumerate(loaded.slots):
+            for slot, target in self._slots_of(i).items():
+                np.copyto(target, arrays[slot], casting="unsafe")
+        self.iterations = loaded.iterations
+        if loaded.learning_rate is not None:
+            self._lr = loaded.learning_rate
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -409,81 +462,39 @@ class Optimizer:
     def _optional(self, name: str, value: Any, **bounds: Any) -> float | None:
         return None if value is None else self._check(name, value, **bounds)
 
-    def _resolve_learning_rate(self, params: Any, learning_rate: Any, lr: Any) -> tuple[Any, Any]:
-        """Sort out ``lr=`` and Keras' positional ``Adam(0.01)``; returns (params, rate)."""
-        default = inspect.signature(type(self).__init__).parameters["learning_rate"].default
-        explicit = learning_rate is not default and not (
-            isinstance(learning_rate, numbers.Real) and learning_rate == default
+    def _checked_name(self, name: Any) -> str:
+        if isinstance(name, str) and name and "/" not in name:
+            return name
+        raise ConfigError(
+            where=self._where,
+            expected="name a non-empty string without '/' (it prefixes the state_dict keys)",
+            got=repr(name),
+            fix=f"e.g. name={type(self).name!r}, or leave it out",
         )
-        rate_first = isinstance(params, LearningRateSchedule) or (
-            isinstance(params, numbers.Real) and not isinstance(params, bool)
-        )
-        if explicit + (lr is not None) + rate_first > 1:
+
+    def _params_and_rate(self, first: Any, learning_rate: Any, lr: Any) -> tuple[Any, Rate]:
+        """The rule for the first positional argument (see ``SHARED_OPTIONS``): a number or a
+        schedule is the learning rate, anything else the parameters (checked by ``set_params``).
+        The rate may be given once: positionally, as ``learning_rate=`` or as ``lr=``."""
+        given = []  # (how it was given, the rate)
+        if is_rate(first):
+            given.append((f"{first!r} as the first argument", first))
+        if not _is_default(learning_rate, self.default_learning_rate):
+            given.append((f"learning_rate={learning_rate!r}", learning_rate))
+        if lr is not None:
+            given.append((f"lr={lr!r}", lr))
+        if len(given) > 1:
             raise ConfigError(
                 where=self._where,
                 expected="the learning rate given once",
-                got="several of: a positional rate, learning_rate=, lr=",
-                fix=f"write {type(self).__name__}(params, learning_rate=...) "
-                "(lr= is only an alias)",
+                got=", ".join(how for how, _ in given),
+                fix=f"write {type(self).__name__}(params, learning_rate=...); hyperparameters "
+                "are keyword arguments (lr= is only an alias)",
             )
-        if rate_first:
-            return None, params
-        return params, (lr if lr is not None else learning_rate)
+        rate = given[0][1] if given else self.default_learning_rate
+        return (None if is_rate(first) else first), rate
 
-    def _as_param_list(self, params: Any) -> list[Any]:
-        where = f"{self._where}.set_params"
-        if _is_tensor(params):
-            params = [params]
-        try:
-            items = list(params)
-        except TypeError:
-            fix = (
-                "call it: model.parameters()"
-                if callable(params)
-                else "pass model.parameters() (a list of Tensors)"
-            )
-            raise ConfigError(
-                where=where, expected="an iterable of Tensors", got=type(params).__name__, fix=fix
-            ) from None
-        unique = list({id(p): p for p in items}.values())
-        for i, p in enumerate(unique):
-            if not _is_tensor(p):
-                fix = (
-                    "pass model.parameters() (the Tensors), not the model or its layers"
-                    if hasattr(p, "parameters")
-                    else "wrap the array as Tensor(x, requires_grad=True)"
-                    if isinstance(p, np.ndarray)
-                    else "pass a list of Tensors"
-                )
-                raise ConfigError(
-                    where=where,
-                    expected="an iterable of Tensors",
-                    got=f"item {i} of type {type(p).__name__}",
-                    fix=fix,
-                )
-            if not np.issubdtype(p._data.dtype, np.floating):
-                raise ConfigError(
-                    where=where,
-                    expected="floating-point Tensors",
-                    got=f"item {i} of dtype {p._data.dtype}",
-                    fix="create it as Tensor(x, dtype=np.float32)",
-                )
-        if not unique:
-            raise ConfigError(
-                where=where,
-                expected="at least one Tensor",
-                got="an empty list",
-                fix="build the model first (give the first layer input_shape=...) so "
-                "model.parameters() is not empty, or create the optimizer without params",
-            )
-        return unique
-
-    def _reuse_or_new_state(self, old: dict[str, np.ndarray] | None, p: Any) -> dict:
-        if old is not None and all(a.shape == p._data.shape for a in old.values()):
-            return old
-        return {slot: np.full_like(p._data, value) for slot, value in self._initial_state().items()}
-
-    def _require_params(self, what: str) -> list[Any]:
+    def _require_params(self, what: str) -> list[Tensor]:
         if self._params is None:
             raise NotBuiltError(
                 where=f"{self._where}.{what}",
@@ -495,12 +506,22 @@ class Optimizer:
         return self._params
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if v is not None)
+        config = self.get_config()
+        if config["name"] == type(self).name:
+            del config["name"]
+        args = ", ".join(f"{k}={v!r}" for k, v in config.items() if v is not None)
         return f"{type(self).__name__}({args})"
 
 
-def _is_tensor(x: Any) -> bool:
-    return isinstance(x, Tensor)
+Optimizer.__doc__ = Optimizer.__doc__.replace("{shared_options}", SHARED_OPTIONS)
+
+
+def _is_default(learning_rate: Any, default: float) -> bool:
+    """True when ``learning_rate`` was left out (None) or equals the default (a rate equal to
+    the default cannot be told from it, and then it does not matter which one counts)."""
+    return learning_rate is None or (
+        isinstance(learning_rate, numbers.Real) and learning_rate == default
+    )
 
 
 def _describe(p: Tensor, i: int) -> str:
@@ -519,10 +540,15 @@ def all_finite(a: np.ndarray) -> bool:
     return bool(np.isfinite(flat).all())
 
 
+def _norm(g: np.ndarray) -> float:
+    """The L2 norm of ``g`` as a Python float."""
+    return math.sqrt(_squared_norm(g))
+
+
 def _squared_norm(g: np.ndarray) -> float:
-    """sum(g ** 2) as a Python float."""
+    """sum(g ** 2) as a Python float (in float64 when float32's sum overflows)."""
     sq = float(np.vdot(g, g))
-    if math.isinf(sq):  # a huge float32 gradient overflowed: recompute in float64
+    if math.isinf(sq):
         g64 = g.astype(np.float64)
         sq = float(np.vdot(g64, g64))
     return sq

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
-from tinygrad_edu.optimizers.base import Optimizer
+from tinygrad_edu.optimizers.base import Optimizer, Rate
 
 __all__ = ["SGD"]
 
@@ -15,15 +14,16 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     """Gradient descent with optional momentum (Keras ``SGD``; arguments as Keras names them).
 
-    Update for each parameter ``p`` with gradient ``g`` at learning rate ``lr``::
+    For each parameter ``p`` with gradient ``g`` at learning rate ``lr``::
 
-        momentum == 0:   p -= lr * g
-        momentum > 0:    velocity = momentum * velocity - lr * g          (velocity starts at 0)
-                         p += velocity                                    (nesterov=False)
-                         p += momentum * velocity - lr * g                (nesterov=True)
+        momentum == 0:  p -= lr * g
+        momentum > 0:   velocity = momentum * velocity - lr * g          (velocity starts at 0)
+                        p += velocity                                    (nesterov=False)
+                        p += momentum * velocity - lr * g                (nesterov=True)
 
-    ``weight_decay`` (decoupled, as in Keras 3) first shrinks ``p -= lr * weight_decay * p``.
-    State per parameter (only with momentum): ``"sgd/velocity/<i>"``.
+    Slot (only with momentum): ``velocity``, in ``state_dict()`` as ``"sgd/velocity/<i>"``.
+
+    {shared_options}
 
     >>> from tinygrad_edu.tensor import Tensor
     >>> w = Tensor([0.0], requires_grad=True)
@@ -36,52 +36,34 @@ class SGD(Optimizer):
     """
 
     name = "sgd"
-    _hyperparameters = ("momentum", "nesterov")
+    default_learning_rate = 0.01
+    hyperparameters = ("momentum", "nesterov")
 
     def __init__(
         self,
-        params: Iterable[Any] | None = None,
-        learning_rate: Any = 0.01,
+        params: Any = None,
+        learning_rate: Rate = 0.01,
+        *,
         momentum: float = 0.0,
         nesterov: bool = False,
-        weight_decay: float | None = None,
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        lr: Any = None,
+        **options: Any,
     ) -> None:
+        super().__init__(params, learning_rate, **options)
         self.momentum = self._check("momentum", momentum, low=0, high=1)
         self.nesterov = self._flag("nesterov", nesterov)
-        super().__init__(
-            params,
-            learning_rate,
-            weight_decay=weight_decay,
-            clipnorm=clipnorm,
-            clipvalue=clipvalue,
-            global_clipnorm=global_clipnorm,
-            lr=lr,
-        )
 
-    def _initial_state(self) -> dict[str, float]:
-        return {"velocity": 0.0} if self.momentum > 0 else {}
+    def slots(self) -> dict[str, float]:
+        return {"velocity": 0.0} if self.momentum else {}
 
     def update_step(
-        self, param: np.ndarray, grad: np.ndarray, state: dict[str, np.ndarray], lr: float
+        self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray], lr: float
     ) -> None:
-        """``velocity = momentum * velocity - lr * g``; ``p += velocity`` (plain momentum) or
-        ``p += momentum * velocity - lr * g`` (Nesterov); without momentum ``p -= lr * g``."""
-        step = self._scratch(param)
-        np.multiply(grad, param.dtype.type(lr), out=step)  # step = lr * g
-        if "velocity" not in state:
-            param -= step
+        if not self.momentum:
+            p -= lr * g
             return
-        velocity, momentum = state["velocity"], param.dtype.type(self.momentum)
-        velocity *= momentum
-        velocity -= step
+        velocity = s["velocity"]
+        velocity[...] = self.momentum * velocity - lr * g
         if self.nesterov:
-            param -= step
-            np.multiply(velocity, momentum, out=step)
-            param += step
+            p += self.momentum * velocity - lr * g
         else:
-            param += velocity
+            p += velocity
