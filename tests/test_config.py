@@ -119,10 +119,11 @@ def test_fused_is_in_the_config_only_when_given(name):
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
-@pytest.mark.parametrize("bad", ["False", 0, 1.0])
+@pytest.mark.parametrize("bad", ["False", "True", 0, 1, 1.0])
 def test_fused_must_be_a_bool_or_none(name, bad):
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as err:
         FAMILIES[name].make(fused=bad)
+    assert "True or False (or None)" in err.value.expected
 
 
 # ---------------------------------------------------------------- the setting itself

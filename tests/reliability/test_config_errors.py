@@ -454,7 +454,7 @@ def test_no_value_is_silently_reinterpreted(make, argument):
         lambda v: GRU(2, reset_after=v),
         lambda v: SimpleRNN(2, go_backwards=v),
         lambda v: BatchNormalization(center=v),
-        lambda v: MaxPooling2D(fused=v),
+        lambda v: MaxPooling2D(trainable=v),  # fused=None is valid (follow config.fused)
         lambda v: GlobalAveragePooling2D(keepdims=v),
     ],
 )
