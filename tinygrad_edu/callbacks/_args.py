@@ -15,14 +15,10 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import ConfigError
+from ..validation import is_int
 
 #: Keras' verbosity levels for fit/evaluate/predict; "auto" means 1 there
 VERBOSE_LEVELS = (0, 1, 2)
-
-
-def is_int(value: Any) -> bool:
-    """A Python or numpy integer, but not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def is_number(value: Any) -> bool:

@@ -2,8 +2,8 @@
 
 This is the version to step through: every line is a Tensor op (``@``, ``+``, ``*``, slices,
 activations), so autodiff through the loop *is* backpropagation through time. The layers use it
-when ``fused=False`` (or ``layers.recurrent.USE_FUSED = False``, or for an activation the fused op
-does not implement); the fused ops in ``ops/recurrent.py`` are tested equal to it.
+when ``fused=False`` (or inside ``tinygrad_edu.config.fused(False)``, or for an activation the
+fused op does not implement); the fused ops in ``ops/recurrent.py`` are tested equal to it.
 
 >>> import numpy as np
 >>> from tinygrad_edu import Tensor

@@ -20,14 +20,10 @@ import numpy as np
 
 from ..errors import ConfigError, ShapeError
 from ..function import Function
+from ..validation import is_int
 
 
 # ---------------------------------------------------------------- axis checks (shared)
-def is_int(value: Any) -> bool:
-    """A Python or numpy integer, but not a bool (True is not axis 1)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
 def check_axes(
     op: Function, axis: Any, ndim: int, many: bool = True, example: Any = -1, of: str = ""
 ) -> tuple[int, ...]:
