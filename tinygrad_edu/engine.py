@@ -155,10 +155,12 @@ def _free(t: Tensor, fn: Function, parents: tuple) -> None:
 def _check_unmodified(fn: Function, out: Tensor, parents: tuple) -> None:
     """Refuse an op whose input (or output) was written in place after the op ran: its saved
     arrays no longer hold what the forward pass used, so its gradient would be wrong."""
+    seq = out._seq
     for k, (p, version) in enumerate(zip(parents, fn.saved_versions)):
-        if p._version != version or _written_since(p, out._seq):
+        # the cheap test first: no write through the library and no copy kept of .data
+        if p._version != version or (p._snap is not None and _written_since(p, seq)):
             raise _inplace_error(fn, p, f"input {k}")
-    if out._version or _written_since(out, out._seq):
+    if out._version or (out._snap is not None and _written_since(out, seq)):
         raise _inplace_error(fn, out, "output")
 
 
