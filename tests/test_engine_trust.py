@@ -214,11 +214,14 @@ def test_modifying_an_op_output_that_backward_needs_is_caught():
 def test_optimizer_steps_between_iterations_are_legitimate():
     x, w = _xw()
     opt = SGD([w], learning_rate=0.1)
+    losses_seen = []
     for _ in range(3):
         loss = ((x @ w) ** 2).mean()
         loss.backward()
         opt.step()
         opt.zero_grad()
+        losses_seen.append(loss.item())
+    assert losses_seen[2] < losses_seen[0]  # it trained, and no step was refused
 
 
 def test_optimizer_step_before_a_retained_graph_is_reused_is_caught():
@@ -233,11 +236,14 @@ def test_optimizer_step_before_a_retained_graph_is_reused_is_caught():
 
 def test_manual_sgd_on_data_between_iterations_is_legitimate():
     x, w = _xw()
+    losses_seen = []
     for _ in range(3):
         loss = ((x @ w) ** 2).mean()
         loss.backward()
         w.data -= 0.1 * w.grad
         w.grad = None
+        losses_seen.append(loss.item())
+    assert losses_seen[2] < losses_seen[0]
 
 
 def test_a_dropped_graph_does_not_cause_false_alarms_later():
@@ -247,7 +253,8 @@ def test_a_dropped_graph_does_not_cause_false_alarms_later():
         w.data -= 0.01
         loss = (x @ w).sum()
         loss.backward()
-        w.grad = None
+        np.testing.assert_allclose(x.grad, np.ones((2, 4)) @ w.data.T, rtol=1e-12)
+        w.grad = x.grad = None
 
 
 def test_nan_values_saved_by_an_op_are_not_a_modification():

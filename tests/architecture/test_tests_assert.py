@@ -31,11 +31,7 @@ MISSING_FEATURE = re.compile(r"not (available|implemented)( yet)?|not supported 
 #: tests in other owners' files that still skip for a missing feature (file::function)
 KNOWN_MISSING_FEATURE_SKIPS: Set[str] = set()
 #: tests in other owners' files that check nothing yet, only that no exception is raised
-KNOWN_UNCHECKED_TESTS = {
-    "test_engine_trust.py::test_a_dropped_graph_does_not_cause_false_alarms_later",
-    "test_engine_trust.py::test_manual_sgd_on_data_between_iterations_is_legitimate",
-    "test_engine_trust.py::test_optimizer_steps_between_iterations_are_legitimate",
-}
+KNOWN_UNCHECKED_TESTS: Set[str] = set()
 
 
 def all_test_modules() -> List[pathlib.Path]:
