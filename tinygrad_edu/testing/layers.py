@@ -37,7 +37,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from ..errors import GradcheckError
-from ..gradcheck import gradcheck
+from ..gradcheck import gradcheck_tensors
 from ..layers.base import Layer
 from ..tensor import Tensor
 from .profiles import default_max_units
@@ -119,44 +119,23 @@ def _check_gradients(
     layer: Layer, x: np.ndarray, training: bool, seed: int, atol: float, rtol: float
 ) -> List[str]:
     """float64 gradcheck w.r.t. the input and each trainable weight (the caller restores dtype
-    and weights afterwards).
-
-    gradcheck differentiates its *own* float64 leaves, while the layer computes with its own
-    weight Tensors. For the check, each weight Tensor is turned into the output of an identity op
-    (a same-shape reshape) of gradcheck's leaf, so the gradient flows through the layer's real
-    code path into the leaf - wherever the layer keeps its references to the weight.
-    """
+    and weights afterwards): ``gradcheck_tensors`` moves the layer's own weight tensors, so the
+    check runs the layer's real code path with the weights it really keeps."""
     layer.cast(np.float64)
     weights = [w for w in layer.weights if w.requires_grad]
     labels = ["input"] + [n for n, w in zip(layer.weight_names, layer.weights) if w.requires_grad]
-    originals = [w.data for w in weights]
+    inputs = Tensor(np.array(x, dtype=np.float64), requires_grad=True)
     random_state = _random_states(layer)
 
-    def fn(inputs: Tensor, *leaves: Tensor) -> Tensor:
+    def fn() -> Tensor:
         _set_random_states(random_state)  # a dropout mask must be the same in every evaluation
-        for w, leaf in zip(weights, leaves):
-            _route(w, leaf)
         return layer(inputs, training=training)
 
     try:
-        gradcheck(fn, x, *originals, atol=atol, rtol=rtol, seed=seed)
+        gradcheck_tensors(fn, [inputs, *weights], atol=atol, rtol=rtol, seed=seed)
     except GradcheckError as err:
         raise _name_failure(err, layer, labels) from None
-    finally:
-        for w, data in zip(weights, originals):
-            _unroute(w, data)
     return labels
-
-
-def _route(weight: Tensor, leaf: Tensor) -> None:
-    link = leaf.reshape(leaf.shape)  # identity op: d(weight)/d(leaf) = 1
-    weight.data, weight.requires_grad = link.data, link.requires_grad
-    weight._ctx, weight._leaf = link._ctx, link._leaf
-
-
-def _unroute(weight: Tensor, data: np.ndarray) -> None:
-    weight.data, weight.requires_grad, weight.grad = data, True, None
-    weight._ctx, weight._leaf = None, True
 
 
 def _random_states(layer: Layer) -> List[Tuple[np.random.Generator, dict]]:
