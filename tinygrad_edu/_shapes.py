@@ -74,7 +74,21 @@ def same_padding(length: int, kernel: int, stride: int, dilation: int = 1) -> Tu
     return total // 2, total - total // 2
 
 
+def bracket_shape(shape: Optional[Sequence[Optional[int]]]) -> str:
+    """``(None, 784)`` -> ``[B,784]`` (the algebra column's notation)."""
+    if shape is None:
+        return "?"
+    return "[" + ",".join("B" if d is None else str(d) for d in shape) + "]"
+
+
+def fmt_count(n: int) -> str:
+    """``25120`` -> ``25,120``."""
+    return f"{n:,}"
+
+
 __all__ = [
+    "bracket_shape",
+    "fmt_count",
     "Shape",
     "normalize_axes",
     "unbroadcast",

@@ -18,7 +18,6 @@ shape is a teaching error, never an IndexError from inside.
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -27,9 +26,10 @@ import numpy as np
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .. import validation as check
-from .._shapes import as_numeric_array, fmt_shape
+from .._shapes import as_numeric_array, bracket_shape, fmt_count, fmt_shape
 from ..errors import ConfigError, DataError, NotBuiltError, ShapeError
 from ..tensor import Tensor
+from .build_protocol import building, checked_output_shape
 
 Shape = Tuple[Optional[int], ...]
 
@@ -62,9 +62,9 @@ class Layer:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "build" in cls.__dict__:
-            cls.build = _building(cls.__dict__["build"])
+            cls.build = building(cls.__dict__["build"])
         if "compute_output_shape" in cls.__dict__:
-            cls.compute_output_shape = _checked_shape(cls.__dict__["compute_output_shape"])
+            cls.compute_output_shape = checked_output_shape(cls.__dict__["compute_output_shape"])
 
     def __init__(
         self,
@@ -484,53 +484,8 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
 
 
-def _building(build: Callable[[Layer, Shape], None]) -> Callable[[Layer, Any], None]:
-    """Wrap a layer's ``build`` in the build protocol (see the module docstring)."""
-
-    @functools.wraps(build)
-    def wrapper(self: Layer, input_shape: Any) -> None:
-        if self._building:  # super().build(...) from inside a subclass's build
-            return build(self, input_shape)
-        shape = self._checked_build_shape(input_shape, "build")
-        if self.built:
-            self.check_input(shape)  # compatible: nothing to do; else a ShapeError
-            return None
-        self._run_build(build, shape)
-        return None
-
-    return wrapper
-
-
-def _checked_shape(compute: Callable[[Layer, Shape], Any]) -> Callable[[Layer, Any], Any]:
-    """Wrap ``compute_output_shape``: a malformed or incompatible shape is refused first."""
-
-    @functools.wraps(compute)
-    def wrapper(self: Layer, input_shape: Any) -> Any:
-        sizes = check.shape(
-            "input_shape (batch axis first)",
-            input_shape,
-            f"{self.where}.compute_output_shape",
-            f"layer.compute_output_shape((None, {', '.join(map(str, self.example_input_shape))}))",
-        )
-        self.check_input(sizes)
-        return compute(self, sizes)
-
-    return wrapper
-
-
-Layer.build = _building(Layer.build)
-Layer.compute_output_shape = _checked_shape(Layer.compute_output_shape)
-
-
-def bracket_shape(shape: Optional[Sequence[Optional[int]]]) -> str:
-    """``(None, 784)`` -> ``[B,784]`` (the algebra column's notation)."""
-    if shape is None:
-        return "?"
-    return "[" + ",".join("B" if d is None else str(d) for d in shape) + "]"
-
-
-def fmt_count(n: int) -> str:
-    return f"{n:,}"
+Layer.build = building(Layer.build)
+Layer.compute_output_shape = checked_output_shape(Layer.compute_output_shape)
 
 
 __all__ = ["Layer", "snake_case", "fmt_count", "bracket_shape", "Shape"]
