@@ -103,7 +103,10 @@ def _logits(y_pred: Tensor, from_logits: bool, kind: str) -> Optional[Tensor]:
 
 
 def _saved_log_softmax(y_pred: Tensor, from_logits: bool) -> Optional[np.ndarray]:
-    """log(y_pred) as the Softmax op that made y_pred already knows it (None if it is not one)."""
+    """log(y_pred) as the Softmax op that made y_pred already knows it (None if it is not one).
+
+    Kept because it is measurable: recomputing the log-softmax of [32, 10] logits costs ~10.6 us
+    (~28 us at batch 256), about 8% of a 784-32-10 training step at batch 32."""
     op = y_pred.op
     if from_logits or not isinstance(op, ops.Softmax):
         return None
