@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .. import validation as check
 from ..errors import ConfigError
 from ..validation import is_int
 
@@ -39,15 +40,9 @@ def check_int(where: str, name: str, value: Any, low: int = 0, example: str = ""
 
 
 def check_flag(where: str, name: str, value: Any) -> bool:
-    """``value`` if it is a bool: ``bool("False")`` is True, so strings and numbers are refused."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ConfigError(
-        where=where,
-        expected=f"{name} as True or False",
-        got=repr(value),
-        fix=f"write {name}=True or {name}=False (without quotes)",
-    )
+    """``value`` if it is a bool: ``bool("False")`` is True, so strings and numbers are refused
+    (``validation.flag``, the one flag check)."""
+    return check.flag(name, value, where, f"{name}=True")
 
 
 def check_verbose(where: str, value: Any, levels: tuple = VERBOSE_LEVELS) -> int:

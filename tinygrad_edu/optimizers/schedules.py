@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu import validation as check
 from tinygrad_edu.errors import ConfigError, suggest
 
 __all__ = [
@@ -79,15 +80,8 @@ def check_number(
 
 def check_flag(owner: str, name: str, value: Any) -> bool:
     """``value`` if it is a bool (numpy's too), else a ConfigError: ``bool("False")`` is True, so
-    a string or a number here would be silently reinterpreted."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ConfigError(
-        where=owner,
-        expected=f"{name} as True or False",
-        got=repr(value),
-        fix=f"write {name}=True or {name}=False (without quotes)",
-    )
+    a string or a number here would be silently reinterpreted (``validation.flag``)."""
+    return check.flag(name, value, owner, f"{name}=True")
 
 
 def check_schedule(schedule: Any, owner: str) -> None:
