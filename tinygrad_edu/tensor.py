@@ -63,7 +63,9 @@ class Tensor(TensorOps):
     # live graph holds the tensor (``_saves`` > 0), hands out the array after keeping a copy
     # (``_snap``, taken at creation number ``_snap_seq``); ``backward`` compares the array with
     # that copy. Reading costs one copy per new graph; nothing is copied on the hot path (the
-    # engine and the optimizers use ``_data``).
+    # engine and the optimizers use ``_data``). Not seen: writes through a reference obtained
+    # before the op ran (the numpy array given to ``Tensor(arr)``, a view taken earlier), and
+    # writes through ``detach()``'s tensor, which shares the memory but not the version.
     __slots__ = (
         "_data",
         "grad",
