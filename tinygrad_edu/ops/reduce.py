@@ -36,6 +36,8 @@ def check_axes(
     """
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:  # the common case (axis=-1), checked cheaply
+        return (axis % ndim,)
     items = tuple(axis) if many and isinstance(axis, (tuple, list)) else (axis,)
     if not all(is_int(a) for a in items):
         raise _axis_type_error(op, axis, many, example)
