@@ -15,8 +15,8 @@ from tinygrad_edu.cli.build import build_model
 from tinygrad_edu.cli.gradcheck_cmd import Row, format_table, measure
 from tinygrad_edu.cli.main import main
 from tinygrad_edu.cli.parse import ModelTextError, parse_model_text
-from tinygrad_edu.explain.dot import _collect
 from tinygrad_edu.function import Function
+from tinygrad_edu.graph_dot import collect
 from tinygrad_edu.tensor import Tensor
 from tinygrad_edu.testing import catalog
 
@@ -252,7 +252,7 @@ def test_catalog_covers_every_op():
     seen = set()
     for case in catalog.op_cases():
         leaves = [Tensor(x, requires_grad=True) for x in case.draw(rng)]
-        seen.update(type(t.op).__name__ for t in _collect(case.fn(*leaves)) if t.op is not None)
+        seen.update(type(t.op).__name__ for t in collect(case.fn(*leaves)) if t.op is not None)
     missing = set(ops.__all__) - seen
     assert not missing, f"add an OpCase to tinygrad_edu/testing/catalog.py for {missing}"
 

@@ -15,6 +15,7 @@ import numpy as np
 from . import engine, ops
 from ._shapes import as_numeric_array
 from .errors import DataError
+from .graph_dot import dot_text
 
 
 class TensorOps:
@@ -188,6 +189,13 @@ class TensorOps:
 
     def __getitem__(self, index):
         return engine.apply(ops.GetItem, self, index=_raw_index(index))
+
+    # ---------------------------------------------------------------- the graph, drawn
+    def to_dot(self, title: str | None = None) -> str:
+        """Graphviz DOT text of the graph that produced this tensor (``graph_dot.dot_text``;
+        ``tinygrad_edu.explain.render`` draws it). ``backward()`` frees the graph: call
+        ``loss.backward(retain_graph=True)`` first to see the gradients in the drawing."""
+        return dot_text(self, title)
 
 
 # -------------------------------------------------------------------- operands

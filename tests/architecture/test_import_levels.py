@@ -49,6 +49,7 @@ LEVELS = {
     "engine": 2,
     "tensor_ops": 3,
     "tensor": 3,
+    "graph_dot": 3,  # the DOT text of a graph, for Tensor.to_dot and explain.graph
     "functional": 4,
     "gradcheck": 4,
     "initializers": 4,

@@ -11,57 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import List, Optional, Union
-
-import numpy as np
+from typing import Optional, Union
 
 from ..errors import ConfigError
+from ..graph_dot import dot_text
 from ..tensor import Tensor
 
 
-def _quote(text: str) -> str:
-    """A DOT double-quoted string: backslashes and quotes escaped, one line."""
-    text = str(text).replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + text.replace("\n", " ") + '"'
-
-
-def _lines(*parts: str) -> str:
-    """Several label lines as one DOT string (``\\n`` is DOT's line break)."""
-    return _quote("\0".join(parts)).replace("\0", "\\n")
-
-
-def _collect(root: Tensor) -> List[Tensor]:
-    """Every tensor the root was computed from, inputs before outputs (iterative DFS)."""
-    order: List[Tensor] = []
-    seen = set()
-    stack = [(root, False)]
-    while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
-        fn = t.op
-        if fn is not None:
-            # reversed: the first parent is expanded first, so ids follow the argument order
-            stack.extend((p, False) for p in reversed(fn.parents) if id(p) not in seen)
-    return order
-
-
-def _tensor_label(t: Tensor) -> str:
-    parts = [t.name] if t.name else []
-    parts.append(f"{tuple(t.shape)} {t.dtype}")
-    if t.grad is not None:
-        g = np.asarray(t.grad)
-        parts.append(f"grad {tuple(g.shape)} |g|={float(np.linalg.norm(g)):.4g}")
-    return _lines(*parts)
-
-
 def graph(tensor: Tensor, title: Optional[str] = None) -> str:
-    """Graphviz DOT text of the autograd graph behind ``tensor``.
+    """Graphviz DOT text of the autograd graph behind ``tensor`` - the same text as
+    ``tensor.to_dot()`` (written by ``tinygrad_edu.graph_dot``), with the argument checked.
 
     One ellipse per tensor (name if any, shape, dtype; ``grad shape |g|=norm`` once ``.grad``
     is set) and one box per op (its class name); edges go input -> op -> output, labelled with
@@ -75,21 +34,10 @@ def graph(tensor: Tensor, title: Optional[str] = None) -> str:
     >>> from tinygrad_edu import Tensor
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True, name="w")
     >>> loss = (w * w).sum()
-    >>> print(graph(loss))  # doctest: +NORMALIZE_WHITESPACE
-    digraph autograd {
-      rankdir=LR;
-      node [fontname="Helvetica", fontsize=10];
+    >>> graph(loss) == loss.to_dot()
+    True
+    >>> print(graph(loss).splitlines()[3])
       t0 [label="w\\n(1, 2) float32", shape=ellipse, style=filled, fillcolor=lightblue];
-      t1 [label="(1, 2) float32", shape=ellipse];
-      op1 [label="Mul", shape=box, style=filled, fillcolor=lightyellow];
-      t0 -> op1 [label="0"];
-      t0 -> op1 [label="1"];
-      op1 -> t1;
-      t2 [label="() float32", shape=ellipse, penwidth=2];
-      op2 [label="Sum", shape=box, style=filled, fillcolor=lightyellow];
-      t1 -> op2;
-      op2 -> t2;
-    }
     """
     if not isinstance(tensor, Tensor):
         raise ConfigError(
@@ -98,44 +46,7 @@ def graph(tensor: Tensor, title: Optional[str] = None) -> str:
             got=type(tensor).__name__,
             fix="pass the tensor, e.g. graph(loss)",
         )
-    if title is not None and not isinstance(title, str):
-        raise ConfigError(
-            where="explain.graph",
-            expected="title as a str (or None)",
-            got=type(title).__name__,
-            fix='graph(loss, title="my loss")',
-        )
-    order = _collect(tensor)
-    ids = {id(t): i for i, t in enumerate(order)}
-    out = ["digraph autograd {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
-    if title is not None:
-        out.append(f"  labelloc=t; label={_quote(title)};")
-    elif not tensor.is_leaf and tensor.op is None:
-        out.append(
-            '  labelloc=t; label="the graph was freed by backward(): call '
-            'loss.backward(retain_graph=True) to keep it";'
-        )
-    for t in order:
-        i = ids[id(t)]
-        style = ""
-        if t.op is None:
-            style = ", style=filled, fillcolor=" + ("lightblue" if t.requires_grad else "lightgrey")
-        if t is tensor:
-            style += ", penwidth=2"
-        out.append(f"  t{i} [label={_tensor_label(t)}, shape=ellipse{style}];")
-        fn = t.op
-        if fn is None:
-            continue
-        out.append(
-            f"  op{i} [label={_quote(type(fn).__name__)}, shape=box, style=filled, "
-            "fillcolor=lightyellow];"
-        )
-        several = len(fn.parents) > 1
-        for k, p in enumerate(fn.parents):
-            out.append(f"  t{ids[id(p)]} -> op{i}" + (f' [label="{k}"];' if several else ";"))
-        out.append(f"  op{i} -> t{i};")
-    out.append("}")
-    return "\n".join(out)
+    return dot_text(tensor, title, where="explain.graph")
 
 
 _FORMATS = ("svg", "png", "pdf", "jpg", "jpeg", "gif", "ps", "dot", "gv")
