@@ -1,26 +1,33 @@
-"""How many hidden units, how many hidden layers? Measure it: test accuracy vs width and depth.
+"""How many hidden units? Choose on a validation split over several seeds, then test once.
 
-What it shows: 784-u-10 MLPs for u = 1, 2, 4, 8, 16, 25, 28, 32, 64, 128, 256, 512 and MLPs of
-1, 2 and 3 hidden layers, each trained the same way (Adam, same seed, same data) on the built-in
-MNIST-like digits, as markdown tables: hidden units, parameters, test accuracy.
-The square-root rule of thumb (sqrt(784) = 28 hidden units) is a row of its own, marked, so you
-can see where it lands: a starting point, not an answer - the measured curve decides. Too few
-units cannot separate 10 digits (1 or 2 units are a bottleneck); past a point more units cost
-parameters and time for little accuracy. ``--plot sweep.png`` draws the curves (needs the
-``plot`` extra, skipped with a note without matplotlib).
+What it shows: the method, not just a number. 784-u-10 MLPs for u = 4, 16, 64, 256 are trained
+on the built-in MNIST-like digits, each from several seeds (the seed changes the initial weights
+and the shuffling; the data and its split stay fixed):
 
-Runtime on 2 cores: ~20 s by default on an idle machine, ~2 min on a busy one (10,000 training
-images, 3 epochs, 18 models); ~2 s with --quick (2,000 images, 2 epochs, 4 widths, depth at 32).
-Expected last line (default settings): ``best: 512 units, 1 hidden layer(s): test accuracy 0.9600``
-(--quick: ``best: 128 units, 1 hidden layer(s): test accuracy 0.8740``).
+1. the training images are split into a training part and a validation part; every model is
+   scored on the validation part only, and the table shows each setting's validation accuracy
+   as mean +/- std over the seeds (one seed would show noise as if it were a difference);
+2. the setting with the best validation mean is the candidate; a smaller setting whose
+   mean +/- std interval overlaps the candidate's is "within noise" of it, and then the smallest
+   such setting is chosen (same accuracy as far as we can tell, fewer parameters);
+3. the test set is used once, after the choice, for the chosen setting only - choosing on the
+   test set would make its score an optimistic estimate.
+
+The square-root rule of thumb (sqrt(784) = 28 units) is a starting point, not an answer: pass
+``--units 4 16 28 64 256`` to put it in the table. ``--plot sweep.png`` draws validation accuracy
+against units with error bars (needs matplotlib; without it the plot is skipped with a note).
+
+Runtime: on a 2-core machine, ~14 s by default (12,000 training + 3,000 validation images,
+4 epochs, 4 settings x 3 seeds = 12 models), ~2 s with --quick (2,000 + 500 images, 2 epochs,
+3 settings x 3 seeds).
+Expected last line: ``test accuracy: 0.9xxx +/- 0.00xx (chosen: 64 units, 3 seed models, ...)``.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import time
-from typing import Dict, List, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -29,126 +36,191 @@ from tinygrad_edu.datasets import load_synthetic_digits
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
 
-RULE_OF_THUMB = int(math.sqrt(784))  # 28: "hidden units ~ sqrt(number of inputs)"
-WIDTHS = (1, 2, 4, 8, 16, 25, RULE_OF_THUMB, 32, 64, 128, 256, 512)
-QUICK_WIDTHS = (1, 8, RULE_OF_THUMB, 128)
-DEPTH_WIDTHS = (32, 128)
+UNITS = (4, 16, 64, 256)
+QUICK_UNITS = (4, 16, 64)
 
 
-def train_and_test(hidden: Sequence[int], data, args: argparse.Namespace) -> Dict[str, float]:
-    """One MLP 784-h1-...-10 trained from the same seed; its size and test accuracy."""
-    x_train, y_train, x_test, y_test = data
-    tg.set_seed(args.seed)
-    layers = [Dense(hidden[0], activation="relu", input_shape=(784,))]
-    layers += [Dense(units, activation="relu") for units in hidden[1:]]
-    model = Sequential(layers + [Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(
-        x_train, y_train, batch_size=args.batch_size, epochs=args.epochs, verbose=0, seed=args.seed
+def load(args: argparse.Namespace):
+    """Train / validation / test arrays; the validation part is a seeded random 20% of train."""
+    n_pool = args.n_train + args.n_val
+    (x_pool, y_pool), (x_test, y_test) = load_synthetic_digits(n_pool, args.n_test, seed=args.seed)
+    x_pool = x_pool.reshape(n_pool, 784).astype(np.float32) / 255
+    x_test = x_test.reshape(len(x_test), 784).astype(np.float32) / 255
+    order = np.random.default_rng(args.seed).permutation(n_pool)
+    train, val = order[: args.n_train], order[args.n_train :]
+    return (x_pool[train], y_pool[train]), (x_pool[val], y_pool[val]), (x_test, y_test)
+
+
+def train(units: int, seed: int, x: np.ndarray, y: np.ndarray, args) -> Sequential:
+    """One 784-units-10 MLP: the seed fixes its initial weights and its shuffling."""
+    tg.set_seed(seed)
+    model = Sequential(
+        [Dense(units, activation="relu", input_shape=(784,)), Dense(10, activation="softmax")]
     )
-    accuracy = model.evaluate(x_test, y_test)[1]
-    return {"params": model.count_params(), "accuracy": float(accuracy)}
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=0, seed=seed)
+    return model
 
 
-def width_table(widths: Sequence[int], data, args: argparse.Namespace) -> List[dict]:
-    rows = [{"hidden": (u,), **train_and_test((u,), data, args)} for u in widths]
-    best = max(rows, key=lambda r: r["accuracy"])
-    print("| hidden units | params | test accuracy | note |")
-    print("|---:|---:|---:|---|")
+def within_noise(row: dict, best: dict) -> bool:
+    """The mean +/- std intervals of the two settings overlap."""
+    return abs(row["mean"] - best["mean"]) <= row["std"] + best["std"]
+
+
+def choose(rows: list[dict]) -> tuple:
+    """(best, chosen): the best validation mean, and the smallest setting within noise of it."""
+    best = max(rows, key=lambda r: r["mean"])
+    chosen = min((r for r in rows if within_noise(r, best)), key=lambda r: r["params"])
+    return best, chosen
+
+
+def print_table(rows: list[dict], best: dict, chosen: dict, n_seeds: int) -> None:
+    print(
+        f"| hidden units | params | validation accuracy, mean +/- std ({n_seeds} seeds) | "
+        "per seed | note |"
+    )
+    print("|---:|---:|---:|---|---|")
     for row in rows:
         notes = []
-        if row["hidden"][0] == RULE_OF_THUMB:
-            notes.append(f"<- sqrt(784) = {RULE_OF_THUMB}: the square-root rule of thumb")
         if row is best:
-            notes.append("best")
+            notes.append("best validation mean")
+        elif within_noise(row, best):
+            notes.append("within noise of the best")
+        if row is chosen:
+            notes.append("CHOSEN")
+        per_seed = " ".join(f"{a:.4f}" for a in row["scores"])
         print(
-            f"| {row['hidden'][0]} | {row['params']:,} | {row['accuracy']:.4f} | "
-            f"{'; '.join(notes)} |"
+            f"| {row['units']} | {row['params']:,} | {row['mean']:.4f} +/- {row['std']:.4f} | "
+            f"{per_seed} | {'; '.join(notes)} |"
         )
-    return rows
 
 
-def depth_table(widths: Sequence[int], data, args: argparse.Namespace) -> List[dict]:
-    rows = [
-        {"hidden": (u,) * depth, **train_and_test((u,) * depth, data, args)}
-        for u in widths
-        for depth in (1, 2, 3)
-    ]
-    print("| hidden layers | architecture | params | test accuracy |")
-    print("|---:|---|---:|---:|")
-    for row in rows:
-        arch = "-".join(map(str, (784, *row["hidden"], 10)))
-        print(f"| {len(row['hidden'])} | {arch} | {row['params']:,} | {row['accuracy']:.4f} |")
-    return rows
+def explain_choice(best: dict, chosen: dict) -> None:
+    if chosen is best:
+        print(
+            f"choice: {chosen['units']} units - the best validation mean, and no smaller "
+            "setting is within noise of it (their mean +/- std intervals do not overlap)."
+        )
+        return
+    gap, noise = best["mean"] - chosen["mean"], best["std"] + chosen["std"]
+    print(
+        f"choice: {chosen['units']} units. {best['units']} units has the best validation mean "
+        f"({best['mean']:.4f}), but {chosen['units']} units is within noise of it "
+        f"({best['mean']:.4f} - {chosen['mean']:.4f} = {gap:.4f} <= {best['std']:.4f} + "
+        f"{chosen['std']:.4f} = {noise:.4f}: the mean +/- std intervals overlap), and it has "
+        f"fewer parameters ({chosen['params']:,} vs {best['params']:,}): prefer the smaller."
+    )
 
 
-def maybe_plot(path: str, widths: List[dict], depths: List[dict]) -> None:
-    from tinygrad_edu import plot
-
-    series = {"1 hidden layer": ([r["hidden"][0] for r in widths], [r["accuracy"] for r in widths])}
-    for depth in (2, 3):
-        chosen = [r for r in depths if len(r["hidden"]) == depth]
-        if chosen:
-            series[f"{depth} hidden layers"] = (
-                [r["hidden"][0] for r in chosen],
-                [r["accuracy"] for r in chosen],
-            )
+def maybe_plot(path: str, rows: list[dict], chosen: dict) -> None:
+    """Validation accuracy vs units with +/- std error bars (matplotlib's Agg canvas, no window)."""
     try:
-        plot.plot_lines(
-            series,
-            path,
-            xlabel="hidden units per layer",
-            ylabel="test accuracy",
-            title="test accuracy vs hidden units (synthetic digits)",
-            log_x=True,
-            marks={f"sqrt(784) = {RULE_OF_THUMB}": RULE_OF_THUMB},
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        print('plot skipped: matplotlib is not installed (pip install "tinygrad_edu[plot]")')
+        return
+    fig = Figure(figsize=(6.5, 4.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    units = [r["units"] for r in rows]
+    ax.errorbar(
+        units,
+        [r["mean"] for r in rows],
+        yerr=[r["std"] for r in rows],
+        fmt="-o",
+        capsize=4,
+        label="validation accuracy, mean +/- std over seeds",
+    )
+    ax.plot(
+        [chosen["units"]],
+        [chosen["mean"]],
+        "s",
+        markersize=10,
+        fillstyle="none",
+        label=f"chosen: {chosen['units']} units",
+    )
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(units, [str(u) for u in units])
+    ax.set_xlabel("hidden units (784-u-10 MLP)")
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    print(f"plot saved to {path}")
+
+
+def sweep(units_list: Sequence[int], seeds: Sequence[int], data, args) -> list[dict]:
+    """Train every (units, seed); score on validation only. Keeps the models for the test."""
+    (x_train, y_train), (x_val, y_val), _ = data
+    rows = []
+    for units in units_list:
+        models = [train(units, seed, x_train, y_train, args) for seed in seeds]
+        scores = [float(m.evaluate(x_val, y_val)[1]) for m in models]
+        rows.append(
+            {
+                "units": units,
+                "params": models[0].count_params(),
+                "models": models,
+                "scores": scores,
+                "mean": float(np.mean(scores)),
+                "std": float(np.std(scores, ddof=1)),
+            }
         )
-        print(f"plot saved to {path}")
-    except tg.ConfigError as err:
-        print(f"plot skipped: {err.fix}")
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 images, 2 epochs, 4 widths")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=None, help="default 3 (2 with --quick)")
-    parser.add_argument("--n-train", type=int, default=None, help="default 10,000 (2,000 quick)")
+    parser.add_argument("--quick", action="store_true", help="2,000 + 500 images, 2 epochs")
+    parser.add_argument("--seed", type=int, default=0, help="data split and first model seed")
+    parser.add_argument("--seeds", type=int, default=3, help="models per setting (>= 2)")
+    parser.add_argument("--units", type=int, nargs="+", default=None, help="settings to compare")
+    parser.add_argument("--epochs", type=int, default=None, help="default 4 (2 with --quick)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--plot", default=None, metavar="PATH.png", help="save the curves")
+    parser.add_argument("--plot", default=None, metavar="PATH.png", help="save the error bars")
     args = parser.parse_args()
-    args.epochs = args.epochs if args.epochs is not None else (2 if args.quick else 3)
-    n_train = args.n_train or (2000 if args.quick else 10000)
-    n_test = 500 if args.quick else 2000
+    if args.seeds < 2:
+        parser.error("--seeds must be >= 2: a std needs at least two runs")
+    args.epochs = args.epochs if args.epochs is not None else (2 if args.quick else 4)
+    args.n_train, args.n_val, args.n_test = (2000, 500, 500) if args.quick else (12000, 3000, 5000)
+    units_list = args.units or (QUICK_UNITS if args.quick else UNITS)
+    seeds = [args.seed + k for k in range(args.seeds)]
 
     start = time.perf_counter()
-    (x_train, y_train), (x_test, y_test) = load_synthetic_digits(n_train, n_test, seed=args.seed)
-    data = (
-        x_train.reshape(len(x_train), 784).astype(np.float32) / 255,
-        y_train,
-        x_test.reshape(len(x_test), 784).astype(np.float32) / 255,
-        y_test,
+    print(
+        f"generating {args.n_train + args.n_val:,} training and {args.n_test:,} test images...",
+        flush=True,
+    )
+    data = load(args)
+    print(
+        f"data: {args.n_train:,} to train, {args.n_val:,} to validate (a seeded random split of "
+        f"the training images), {args.n_test:,} to test once at the end; {args.epochs} epochs, "
+        f"Adam, batch size {args.batch_size}, seeds {seeds}"
     )
     print(
-        f"data: {n_train:,} training and {n_test:,} test images, {args.epochs} epochs, "
-        f"Adam, batch size {args.batch_size}, seed {args.seed}"
+        f"training {len(units_list)} settings x {len(seeds)} seeds = "
+        f"{len(units_list) * len(seeds)} models...",
+        flush=True,
     )
+    rows = sweep(units_list, seeds, data, args)
+    best, chosen = choose(rows)
     print()
-    print("## Test accuracy vs hidden units (one hidden layer: 784-u-10)")
+    print("## Validation accuracy vs hidden units (784-u-10)")
     print()
-    widths = width_table(QUICK_WIDTHS if args.quick else WIDTHS, data, args)
+    print_table(rows, best, chosen, len(seeds))
     print()
-    print("## Test accuracy vs hidden layers (same units in every hidden layer)")
-    print()
-    depths = depth_table(DEPTH_WIDTHS[:1] if args.quick else DEPTH_WIDTHS, data, args)
-    print()
+    explain_choice(best, chosen)
     if args.plot:
-        maybe_plot(args.plot, widths, depths)
+        maybe_plot(args.plot, rows, chosen)
+    x_test, y_test = data[2]
+    test = [float(m.evaluate(x_test, y_test)[1]) for m in chosen["models"]]
     print(f"(total time {time.perf_counter() - start:.1f} s)")
-    best = max(widths + depths, key=lambda r: (r["accuracy"], -r["params"]))
     print(
-        f"best: {best['hidden'][0]} units, {len(best['hidden'])} hidden layer(s): "
-        f"test accuracy {best['accuracy']:.4f}"
+        f"test accuracy: {np.mean(test):.4f} +/- {np.std(test, ddof=1):.4f} (chosen: "
+        f"{chosen['units']} units, {len(test)} seed models, {args.n_test:,} test images, "
+        "measured once after the choice)"
     )
 
 

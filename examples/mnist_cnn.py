@@ -36,12 +36,13 @@ def main() -> None:
 
     tg.set_seed(args.seed)
     if args.data_dir:
+        print(f"loading the MNIST files from {args.data_dir}...", flush=True)
         (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir)
         x_train, y_train = x_train[:n_train], y_train[:n_train]
     else:
-        (x_train, y_train), (x_test, y_test) = load_synthetic_digits(
-            n_train, 1000 if args.quick else 5000, args.seed
-        )
+        n_test = 1000 if args.quick else 5000
+        print(f"generating {n_train:,} training and {n_test:,} test images...", flush=True)
+        (x_train, y_train), (x_test, y_test) = load_synthetic_digits(n_train, n_test, args.seed)
     # images need a channel axis: (n, 28, 28) -> (n, 28, 28, 1), channels_last like Keras
     x_train = x_train[..., None].astype(np.float32) / 255
     x_test = x_test[..., None].astype(np.float32) / 255

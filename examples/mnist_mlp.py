@@ -26,11 +26,17 @@ from tinygrad_edu.models import Sequential
 
 
 def load_data(args: argparse.Namespace):
+    """Say what is coming before the slow part (drawing 70,000 images takes a few seconds)."""
     if args.data_dir:
+        print(f"loading the MNIST files from {args.data_dir}...", flush=True)
         return load_mnist(args.data_dir)
-    if args.quick:
-        return load_synthetic_digits(n_train=12000, n_test=1000, seed=args.seed)
-    return load_synthetic_digits(seed=args.seed)
+    n_train, n_test = (12000, 1000) if args.quick else (60000, 10000)
+    print(
+        f"generating {n_train:,} training and {n_test:,} test images of synthetic digits "
+        "(drawn with numpy, no download)...",
+        flush=True,
+    )
+    return load_synthetic_digits(n_train=n_train, n_test=n_test, seed=args.seed)
 
 
 def main() -> None:

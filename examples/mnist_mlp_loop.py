@@ -36,9 +36,11 @@ def main() -> None:
 
     tg.set_seed(args.seed)
     if args.data_dir:
+        print(f"loading the MNIST files from {args.data_dir}...", flush=True)
         (x_train, y_train), (x_test, y_test) = load_mnist(args.data_dir)
     else:
         n_train, n_test = (12000, 1000) if args.quick else (60000, 10000)
+        print(f"generating {n_train:,} training and {n_test:,} test images...", flush=True)
         (x_train, y_train), (x_test, y_test) = load_synthetic_digits(n_train, n_test, args.seed)
     x_train = x_train.reshape(len(x_train), 784).astype(np.float32) / 255
     x_test = x_test.reshape(len(x_test), 784).astype(np.float32) / 255
