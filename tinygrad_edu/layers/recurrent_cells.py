@@ -13,6 +13,18 @@ fused op does not implement); the fused ops in ``ops/recurrent.py`` are tested e
 ...                             weights=(w, u, b), activation=lambda t: t)
 >>> [round(float(o.data[0, 0]), 2) for o in outs]      # h_t = 0.5 + h_{t-1}
 [0.5, 1.0, 1.5]
+
+Dropout (``dropout`` / ``recurrent_dropout`` of the layers, in training): ``input_mask`` and
+``recurrent_mask`` are lists of ``[B, F]`` / ``[B, u]`` Tensors, the same at every step: one mask
+for all gates, or one per gate (Keras 3 when ``recurrent_dropout > 0``). A cell multiplies x_t
+and h_{t-1} by them right before the kernels do, so ``x_t @ W`` becomes ``(d * x_t) @ W`` and
+gate k of ``h_{t-1} @ U`` becomes ``(m_k * h_{t-1}) @ U_k``; the rest of the step is unchanged.
+
+>>> keep_first = [Tensor([[2.0], [0.0]])]              # 1/(1-0.5) for sample 0, 0 for sample 1
+>>> outs, _ = run_sequence(simple_rnn_cell, x, units=1, n_states=1, weights=(w, u, b),
+...                        activation=lambda t: t, input_mask=keep_first)
+>>> [o.data[:, 0].tolist() for o in outs]              # h_t = 0.5 * d * x_t + h_{t-1}
+[[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]
 """
 
 from __future__ import annotations
@@ -23,24 +35,50 @@ import numpy as np
 
 from .. import validation as check
 from ..errors import ShapeError
+from ..functional import concatenate
 from ..tensor import Tensor
 
 Act = Callable[[Tensor], Tensor]
 States = List[Tensor]
+Masks = Optional[Sequence[Tensor]]  # dropout masks: None, one for every gate, or one per gate
 
 
-def _affine(x_t: Tensor, h: Tensor, w: Tensor, u: Tensor, b: Optional[Tensor]) -> Tensor:
-    """x_t @ W + h @ U (+ b):   [B, F] @ [F, g*u] + [B, u] @ [u, g*u] + [g*u] -> [B, g*u]."""
-    z = x_t @ w + h @ u
+def _project(v: Tensor, kernel: Tensor, masks: Masks) -> Tensor:
+    """``v @ kernel`` with v dropped out: ``(m * v) @ kernel`` for one mask, and with one mask
+    per gate, gate k's columns ``(m_k * v) @ kernel_k``:   [B, k] @ [k, g*u] -> [B, g*u]."""
+    if masks is None:
+        return v @ kernel
+    if len(masks) == 1:
+        return (v * masks[0]) @ kernel
+    n = kernel.shape[1] // len(masks)
+    parts = [(v * m) @ kernel[:, k * n : (k + 1) * n] for k, m in enumerate(masks)]
+    return concatenate(parts, axis=-1)
+
+
+def _gates(masks: Masks, start: int, stop: int) -> Masks:
+    """The masks of gates start..stop-1 (the one mask when it serves every gate)."""
+    return masks if masks is None or len(masks) == 1 else masks[start:stop]
+
+
+def _affine(
+    x_t: Tensor, h: Tensor, weights: Sequence[Optional[Tensor]], input_mask: Masks, rec_mask: Masks
+) -> Tensor:
+    """(d * x_t) @ W + (m * h) @ U (+ b):   [B, F] @ [F, g*u] + [B, u] @ [u, g*u] + [g*u]."""
+    w, u, b = weights
+    z = _project(x_t, w, input_mask) + _project(h, u, rec_mask)
     return z if b is None else z + b
 
 
 def simple_rnn_cell(
-    x_t: Tensor, states: States, weights: Sequence[Optional[Tensor]], activation: Act
+    x_t: Tensor,
+    states: States,
+    weights: Sequence[Optional[Tensor]],
+    activation: Act,
+    input_mask: Masks = None,
+    recurrent_mask: Masks = None,
 ) -> Tuple[Tensor, States]:
-    """h_t = act(x_t @ W + h_{t-1} @ U + b):   [B, F] -> [B, u]."""
-    w, u, b = weights
-    h = activation(_affine(x_t, states[0], w, u, b))
+    """h_t = act((d * x_t) @ W + (m * h_{t-1}) @ U + b):   [B, F] -> [B, u]."""
+    h = activation(_affine(x_t, states[0], weights, input_mask, recurrent_mask))
     return h, [h]
 
 
@@ -50,17 +88,18 @@ def lstm_cell(
     weights: Sequence[Optional[Tensor]],
     activation: Act,
     recurrent_activation: Act,
+    input_mask: Masks = None,
+    recurrent_mask: Masks = None,
 ) -> Tuple[Tensor, States]:
     """Keras LSTM step, gates in the order i, f, c, o (each ``[B, u]``)::
 
-    z = x_t @ W + h_{t-1} @ U + b                      [B, 4u]
+    z = (d * x_t) @ W + (m * h_{t-1}) @ U + b          [B, 4u]  (per gate k: d_k, m_k)
     i, f, o = ract(z_i), ract(z_f), ract(z_o);   c~ = act(z_c)
     c_t = f * c_{t-1} + i * c~;   h_t = o * act(c_t)
     """
-    w, u, b = weights
     h, c = states
     n = h.shape[-1]
-    z = _affine(x_t, h, w, u, b)
+    z = _affine(x_t, h, weights, input_mask, recurrent_mask)
     i = recurrent_activation(z[:, :n])
     f = recurrent_activation(z[:, n : 2 * n])
     candidate = activation(z[:, 2 * n : 3 * n])
@@ -77,30 +116,36 @@ def gru_cell(
     activation: Act,
     recurrent_activation: Act,
     reset_after: bool = True,
+    input_mask: Masks = None,
+    recurrent_mask: Masks = None,
 ) -> Tuple[Tensor, States]:
-    """Keras GRU step, gates in the order z, r, h (each ``[B, u]``)::
+    """Keras GRU step, gates in the order z, r, h (each ``[B, u]``); with dropout masks, h
+    below is ``m * h_{t-1}`` (gate k's ``m_k * h_{t-1}``) wherever U multiplies it::
 
-    xz, xr, xh = x_t @ W + b_in                 (b_in = b[0] when reset_after, else b)
+    xz, xr, xh = (d * x_t) @ W + b_in           (b_in = b[0] when reset_after, else b)
     z = ract(xz + h U_z (+ b_rz));   r = ract(xr + h U_r (+ b_rr))
     reset_after:   hh = act(xh + r * (h U_h + b_rh))       (b_r = b[1])
     otherwise:     hh = act(xh + (r * h) U_h)
-    h_t = z * h_{t-1} + (1 - z) * hh
+    h_t = z * h_{t-1} + (1 - z) * hh                        (h_{t-1} unmasked)
     """
     w, u, b = weights
     h = states[0]
     n = h.shape[-1]
     b_in, b_rec = (b[0], b[1]) if b is not None and reset_after else (b, None)
-    x_proj = x_t @ w if b_in is None else x_t @ w + b_in
+    x_proj = _project(x_t, w, input_mask)
+    x_proj = x_proj if b_in is None else x_proj + b_in
     if reset_after:
-        h_proj = h @ u if b_rec is None else h @ u + b_rec
+        h_proj = _project(h, u, recurrent_mask)
+        h_proj = h_proj if b_rec is None else h_proj + b_rec
         z = recurrent_activation(x_proj[:, :n] + h_proj[:, :n])
         r = recurrent_activation(x_proj[:, n : 2 * n] + h_proj[:, n : 2 * n])
         hh = activation(x_proj[:, 2 * n :] + r * h_proj[:, 2 * n :])
     else:
-        h_proj = h @ u[:, : 2 * n]
+        h_proj = _project(h, u[:, : 2 * n], _gates(recurrent_mask, 0, 2))
         z = recurrent_activation(x_proj[:, :n] + h_proj[:, :n])
         r = recurrent_activation(x_proj[:, n : 2 * n] + h_proj[:, n:])
-        hh = activation(x_proj[:, 2 * n :] + (r * h) @ u[:, 2 * n :])
+        h_h = h if recurrent_mask is None else h * _gates(recurrent_mask, 2, 3)[0]
+        hh = activation(x_proj[:, 2 * n :] + (r * h_h) @ u[:, 2 * n :])
     h = z * h + (1 - z) * hh
     return h, [h]
 

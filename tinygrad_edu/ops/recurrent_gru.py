@@ -13,7 +13,9 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-from .recurrent import _activation, _SequenceOp
+from .recurrent import _SequenceOp
+from .recurrent_activations import activation_pair
+from .recurrent_masks import gate_masks, masked_matmul, masked_matmul_da, masked_matmul_dv
 
 
 def _to_columns(a: np.ndarray) -> np.ndarray:
@@ -35,11 +37,18 @@ class GRUSequence(_SequenceOp):
     ``reset_after=False`` (b [3u], input side only): z and r as above with b_r = 0, and
     ``hh = act(xh + (r * h_{t-1}) @ U_h)``. Both: ``h_t = z * h_{t-1} + (1 - z) * hh``.
 
+    Dropout masks (``recurrent_masks``): x_t becomes ``d * x_t`` in the projection and h_{t-1}
+    becomes ``m * h_{t-1}`` wherever U multiplies it (per gate with one mask per gate: gate k's
+    columns see ``d_k``, ``m_k``); the direct path ``z * h_{t-1}`` keeps h_{t-1} unmasked.
+
     BPTT (dh_t = output grad + what step t+1 sends back; da = grads of the pre-activations):
     da_h = dh_t (1 - z) act'(hh);  da_z = dh_t (h_{t-1} - hh) ract'(z);
     reset_after: da_r = da_h * rh * ract'(r), and the recurrent side gets [da_z, da_r, da_h * r];
     otherwise: d(r h) = da_h @ U_h^T, da_r = d(r h) * h_{t-1} * ract'(r), dh_{t-1} += d(r h) * r.
     dh_{t-1} += dh_t * z + (recurrent-side grads) @ U^T. Weight grads as one GEMM each.
+    With masks, every h_{t-1} above that U multiplies is ``m * h_{t-1}``, the grads reaching it
+    through U are multiplied by m on the way back (``dh_{t-1} += m * (... @ U^T)``), and
+    ``dx_t = d * (da @ W^T)`` (per gate group).
     """
 
     gates = 3
@@ -58,7 +67,10 @@ class GRUSequence(_SequenceOp):
         self.x_cols = _to_columns(xs.transpose(1, 2, 0))  # [F, T*B], step-major columns
         g = self.w.shape[1]
         z = np.empty((steps, g, batch), dtype=self.dtype)
-        if feats == 1:  # numpy's matmul takes a slow non-BLAS loop for an inner size of 1
+        if self.q_x is not None:  # (d * x_t) @ W, per gate group
+            proj = masked_matmul(self.w.T, self.q_x, self.x_cols.reshape(feats, steps, batch))
+            np.copyto(z, proj.transpose(1, 0, 2))  # [g, T, B] -> [T, g, B]
+        elif feats == 1:  # numpy's matmul takes a slow non-BLAS loop for an inner size of 1
             np.multiply(self.w.T, self.x_cols.reshape(steps, 1, batch), out=z)
         else:
             proj = self.w.T @ self.x_cols  # [g, F] @ [F, T*B]
@@ -80,33 +92,35 @@ class GRUSequence(_SequenceOp):
         reset_after=True,
         return_sequences=False,
         go_backwards=False,
+        input_mask=None,
+        recurrent_mask=None,
     ):
         self.reset_after = bool(reset_after)
-        self._check(x, w, u, b, return_sequences, go_backwards)
+        self._check(x, w, u, b, return_sequences, go_backwards, (input_mask, recurrent_mask))
         z = self._projection(x, b)  # [T, 3u, B]
-        act, self.dact = _activation(activation, self.name)
-        ract, self.dract = _activation(recurrent_activation, self.name)
+        act, self.dact = activation_pair(activation, self.name)
+        ract, self.dract = activation_pair(recurrent_activation, self.name)
         b_rec = b[1][:, None] if b is not None and self.reset_after else None
         n, ut = self.units, u.T
         hs = np.zeros((len(z) + 1, n, z.shape[2]), self.dtype)  # slot t+1: h after step t
         # reset_after keeps U^T h_{t-1} (+ b_r) per step, else r * h_{t-1}: backward needs it
         saved = np.empty((len(z), 3 * n if self.reset_after else n, hs.shape[2]), self.dtype)
-        tmp = np.empty_like(hs[0])
+        tmp, q_h = np.empty_like(hs[0]), self.q_h  # q_h: the recurrent mask m, or None
         for t in range(len(z)):
             g, h_prev = z[t], hs[t]  # g becomes the activated [z; r; hh] in place
             zr, r, hh = g[: 2 * n], g[n : 2 * n], g[2 * n :]
             if self.reset_after:
                 rec = saved[t]
-                np.matmul(ut, h_prev, out=rec)
+                masked_matmul(ut, q_h, h_prev, out=rec)  # rec = U^T (m * h_{t-1})
                 if b_rec is not None:
                     rec += b_rec
                 zr += rec[: 2 * n]
                 ract(zr, zr)
                 np.multiply(r, rec[2 * n :], out=tmp)
             else:
-                zr += ut[: 2 * n] @ h_prev
+                zr += masked_matmul(ut[: 2 * n], gate_masks(q_h, 0, 2), h_prev)
                 ract(zr, zr)
-                np.multiply(r, h_prev, out=saved[t])
+                np.multiply(r, self._masked_h(h_prev), out=saved[t])  # r * (m_h * h_{t-1})
                 np.matmul(ut[2 * n :], saved[t], out=tmp)
             hh += tmp
             act(hh, hh)
@@ -117,6 +131,10 @@ class GRUSequence(_SequenceOp):
         self.hs, self.saved, self.z = hs, saved, z
         return self._emit(hs)
 
+    def _masked_h(self, h: np.ndarray) -> np.ndarray:
+        """``m_h * h``: h as the candidate's ``U_h`` sees it (h itself without a mask)."""
+        return h if self.q_h is None else h * gate_masks(self.q_h, 2, 3)[0]
+
     def backward(self, grad):
         dseq, dh = self._upstream(grad)
         n, hs, z_all, u = self.units, self.hs, self.z, self.u
@@ -125,7 +143,7 @@ class GRUSequence(_SequenceOp):
         # [3u, T, B] column buffers: a = input side [da_z; da_r; da_h]; e = recurrent side
         # [da_z; da_r; da_h * r]
         a_cols, a = np.empty((g, steps, batch), self.dtype), np.empty((3, n, batch), self.dtype)
-        tmp, e_cols, e = dh.copy(), None, None
+        tmp, e_cols, e, q_h = dh.copy(), None, None, self.q_h
         if self.reset_after:
             e_cols, e = np.empty_like(a_cols), np.empty_like(a)
         for t in range(steps - 1, -1, -1):
@@ -142,20 +160,21 @@ class GRUSequence(_SequenceOp):
             a[0] *= dh
             self.dract(r, a[1])
             dh *= z  # the direct path z * h_{t-1}
-            if self.reset_after:  # da_r = da_h * (U_h^T h_{t-1} + b_rh) * ract'(r)
+            if self.reset_after:  # da_r = da_h * (U_h^T (m h_{t-1}) + b_rh) * ract'(r)
                 a[1] *= self.saved[t, 2 * n :]
                 a[1] *= a[2]
                 e[:2] = a[:2]
                 np.multiply(a[2], r, out=e[2])
                 e_cols[:, t] = e.reshape(g, batch)
-                np.matmul(u, e.reshape(g, batch), out=tmp)
-            else:  # d(r h) = U_h da_h;  da_r = d(r h) * h_{t-1} * ract'(r)
+                masked_matmul_dv(u, q_h, e.reshape(g, batch), tmp)  # m * (U @ e)
+            else:  # d(r h) = U_h da_h;  da_r = d(r h) * (m_h h_{t-1}) * ract'(r)
                 d_rh = u[:, 2 * n :] @ a[2]
-                a[1] *= hs[t]
+                a[1] *= self._masked_h(hs[t])
                 a[1] *= d_rh
                 d_rh *= r
-                dh += d_rh
-                np.matmul(u[:, : 2 * n], a[:2].reshape(2 * n, batch), out=tmp)
+                dh += self._masked_h(d_rh)  # m_h * d(r h) * r
+                a_zr = a[:2].reshape(2 * n, batch)
+                masked_matmul_dv(u[:, : 2 * n], gate_masks(q_h, 0, 2), a_zr, tmp)  # m * (U a)
             dh += tmp
             a_cols[:, t] = a.reshape(g, batch)
         need = self.needs_input_grad
@@ -164,11 +183,11 @@ class GRUSequence(_SequenceOp):
         e_cols = e_cols.reshape(g, -1) if self.reset_after else None
         du = None
         if need[2] and self.reset_after:
-            du = self._recurrent_grad(hs[:-1], e_cols)
-        elif need[2]:
+            du = self._recurrent_grad(hs[:-1], e_cols, q_h)
+        elif need[2]:  # self.saved holds r * (m_h * h_{t-1}): masked already
             du = np.concatenate(
                 [
-                    self._recurrent_grad(hs[:-1], a_cols[: 2 * n]),
+                    self._recurrent_grad(hs[:-1], a_cols[: 2 * n], gate_masks(q_h, 0, 2)),
                     self._recurrent_grad(self.saved, a_cols[2 * n :]),
                 ],
                 axis=1,
@@ -180,19 +199,26 @@ class GRUSequence(_SequenceOp):
     def _input_grads(self, dz_cols: np.ndarray, need) -> Tuple:
         """dx, dW and db (one GEMM / sum each) from the pre-activation grads ``[g, T*B]``."""
         dx = dw = db = None
-        if need[0]:
-            dx = (self.w @ dz_cols).reshape(self.w.shape[0], -1, self.batch).transpose(2, 1, 0)
-            dx = dx[:, ::-1] if self.go_backwards else dx
+        if need[0]:  # dx_t = W @ dz[t]  (d * (W @ dz[t]) with an input mask)
+            dx = self._input_grad(self.w, dz_cols)
         if need[1]:
-            dw = self.x_cols @ dz_cols.T  # [F, T*B] @ [T*B, g]
+            dw = self._recurrent_grad(self.x_cols, dz_cols, self.q_x)  # [F, T*B] @ [T*B, g]
         if len(need) > 3 and need[3]:
             db = dz_cols @ np.ones(dz_cols.shape[1], dz_cols.dtype)  # a GEMV: faster than sum
         return dx, dw, db
 
     @staticmethod
-    def _recurrent_grad(states: np.ndarray, dz_cols: np.ndarray) -> np.ndarray:
-        """sum_t states_t dz_t^T as one GEMM over all steps: ``[u, T*B] @ [T*B, g]``."""
-        return _to_columns(states) @ dz_cols.T
+    def _recurrent_grad(
+        states: np.ndarray, dz_cols: np.ndarray, q: Optional[np.ndarray] = None
+    ) -> np.ndarray:
+        """sum_t states_t dz_t^T as one GEMM over all steps: ``[k, T*B] @ [T*B, g]``, from
+        ``states [T, k, B]`` or columns ``[k, T*B]``; with a mask ``q`` sum_t (q * states_t)
+        dz_t^T per gate group."""
+        cols = _to_columns(states) if states.ndim == 3 else states
+        if q is None:
+            return cols @ dz_cols.T
+        steps_of_cols = cols.reshape(len(cols), -1, q.shape[-1])  # [k, T, B]
+        return masked_matmul_da(dz_cols, q, steps_of_cols, np.empty_like(steps_of_cols)).T
 
 
 __all__ = ["GRUSequence"]

@@ -200,7 +200,13 @@ def input_grad(w: np.ndarray, dz: np.ndarray, batch: int, go_backwards: bool) ->
     """``dx [B, T, F]`` (the input's own step order) from ``dz [g*u, T*B]`` (processing order,
     step-major columns) and ``w [F, g*u]`` with its columns in dz's row order: ``dx_t = W dz_t``
     (a fresh array, seen through a transposed view)."""
-    dx = (w @ dz).reshape(w.shape[0], -1, batch).transpose(2, 1, 0)
+    return input_order(w @ dz, batch, go_backwards)
+
+
+def input_order(dx_cols: np.ndarray, batch: int, go_backwards: bool) -> np.ndarray:
+    """``dx [B, T, F]`` in the input's own step order, seen through a transposed view of
+    ``dx_cols [F, T*B]`` (processing order, step-major columns; the caller's fresh array)."""
+    dx = dx_cols.reshape(dx_cols.shape[0], -1, batch).transpose(2, 1, 0)
     return dx[:, ::-1] if go_backwards else dx
 
 
@@ -219,7 +225,6 @@ def weight_grads(
 
     ``h[0] = 0``: step 0 adds nothing to dU, so the big GEMM runs over steps 1..T-1 and step 0's
     dW, db part is a small product of its own."""
-    need_w, need_u, need_b = need
     if not any(need):
         return None, None, None
     n, (_, k, batch) = units, xs.shape
@@ -227,8 +232,19 @@ def weight_grads(
     r = ws.take((dz.shape[0], k), dz.dtype)
     np.matmul(dz[:, batch:], cols[:, 1:-1].reshape(k, -1).T, out=r)
     r[:, n:] += dz[:, :batch] @ cols[n:, 0].T
+    grads = unpack_weight_grads(r, n, feats, gates, need)
+    ws.give(r)  # dw, du, db are copies
+    return grads
+
+
+def unpack_weight_grads(
+    r: np.ndarray, units: int, feats: int, gates: int, need: Tuple[bool, bool, bool]
+) -> Tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+    """(dW, dU, db) - those ``need`` asks for - as fresh arrays in Keras' layouts, from the
+    gradient of the step matrix ``r = dL/dM [g*u, u+F(+1)]`` (gate rows in the op's order)."""
+    need_w, need_u, need_b = need
+    n = units
     dw = unpack_gate_grads(r[:, n : n + feats], n, gates) if need_w else None
     du = unpack_gate_grads(r[:, :n], n, gates) if need_u else None
     db = unpack_gate_grads(r[:, n + feats :], n, gates)[0] if need_b else None
-    ws.give(r)  # dw, du, db are copies
     return dw, du, db
