@@ -141,7 +141,7 @@ def test_explain_with_input_shape_and_a_traced_batch():
         "3",
     )
     assert code == 0, out
-    assert "im2col [3*6*6, 3*3*1] @ [9, 4] + [4] -> [3,6,6,4]" in out
+    assert "im2col [3*6*6, 3*3*1] @ [3*3*1, 4] + [4] -> [3,6,6,4]" in out
     assert "dense: [3,144] @ [144,2] + [2] -> [3,2]" in out
     code, out = run_main("explain", "[Dense(2)]", "--batch", "3")
     assert code == 2 and "--input-shape" in out

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tinygrad_edu import ConfigError, ShapeError, Tensor
 from tinygrad_edu import layers as L
-from tinygrad_edu.explain import ShapeMismatchWarning, dot, graph, render, trace, with_batch
+from tinygrad_edu.explain import ShapeMismatchWarning, dot, graph, render, trace
 from tinygrad_edu.models import Sequential
 
 KEYS = {"layer", "type", "input_shape", "output_shape", "operation", "params"}
@@ -82,7 +82,10 @@ def test_trace_of_a_cnn_shows_im2col_with_the_real_batch():
     ]
     assert [r["input_shape"] for r in rows][0] == (32, 28, 28, 1)
     assert [r["params"] for r in rows] == [320, 0, 0, 54090]
-    assert "im2col [32*26*26, 3*3*1] @ [9, 32] + [32] -> [32,26,26,32]" in rows[0]["operation"]
+    assert rows[0]["operation"] == (
+        "[32,28,28,1] -> im2col [32*26*26, 3*3*1] @ [3*3*1, 32] + [32] -> [32,26,26,32]; relu"
+        " -> [32,26,26,32]"
+    )
     assert rows[1]["operation"].endswith("[32,26,26,32] -> [32,13,13,32]")
     assert rows[2]["operation"].startswith("[32,13,13,32] -> [32,5408]")
     assert rows[3]["operation"] == "[32,5408] @ [5408,10] + [10] -> [32,10]; softmax -> [32,10]"
@@ -149,16 +152,15 @@ def test_trace_records_no_graph():
     assert all(w.grad is None for w in model.weights)
 
 
-@pytest.mark.parametrize(
-    "text, expected",
-    [
-        ("[B,784] @ [784,32]", "[32,784] @ [784,32]"),
-        ("im2col [B*26*26, 9]", "im2col [32*26*26, 9]"),
-        ("B Batch BN B2 aB _B (B)", "32 Batch BN B2 aB _B (32)"),
-    ],
-)
-def test_with_batch_replaces_only_the_batch_token(text, expected):
-    assert with_batch(text, 32) == expected
+def test_trace_frames_the_algebra_with_the_measured_shapes_only_where_it_does_not_show_them():
+    lstm = L.LSTM(4, return_state=True)  # several outputs: all named at the end
+    row = trace(lstm, np.zeros((5, 3, 2)), print_fn=None)[0]
+    assert row["operation"].startswith("[5,3,2] -> per step: [5,2] @ [2,16]")
+    assert row["operation"].endswith("; 3 steps -> [5,4] -> [5,4], [5,4], [5,4]")
+    # an unknown time axis stays "?" in the algebra, and the measured shapes frame it
+    dense = Sequential([L.Dense(6, input_shape=(None, 5))])
+    row = trace(dense, np.zeros((2, 7, 5)), print_fn=None)[0]
+    assert row["operation"] == "[2,7,5] -> [2,?,5] @ [5,6] + [6] -> [2,?,6] -> [2,7,6]"
 
 
 # ====================================================================== graph
@@ -292,8 +294,9 @@ def test_render_with_real_graphviz(tmp_path):
     [
         lambda m, x: trace(m, x, print_fn="stdout"),
         lambda m, x: trace(m, x, training="yes"),
-        lambda m, x: with_batch("[B,3]", "32"),
-        lambda m, x: with_batch(3, 32),
+        lambda m, x: m.layers[0].algebra().text(batch="32"),
+        lambda m, x: m.layers[0].algebra().text(batch=-1),
+        lambda m, x: m.layers[0].algebra().text(batch=True),
         lambda m, x: graph(Tensor([1.0]), title=3),
         lambda m, x: render(3, "g.dot"),
         lambda m, x: render("digraph {}", None),

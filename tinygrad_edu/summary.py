@@ -1,7 +1,9 @@
 """``model.summary()``: Keras' table (Layer (type), Output Shape, Param #) plus the algebra.
 
 The algebra column shows what each layer does to the shapes and how its parameter count arises,
-e.g. ``[B,784] @ [784,32] + [32] -> [B,32]`` and ``784*32 + 32 = 25,120``.
+e.g. ``[B,784] @ [784,32] + [32] -> [B,32]`` and ``784*32 + 32 = 25,120``: the two renderings
+(``text()``, ``count_text()``) of the ``Algebra`` each layer's ``algebra()`` returns
+(``tinygrad_edu.layers.algebra``).
 
 ``weights_without_storage(layers)``: while it is active, building those layers gives every weight
 a read-only zero-stride placeholder of the right shape - shapes, output shapes and parameter
@@ -20,6 +22,7 @@ import numpy as np
 
 from ._shapes import fmt_shape
 from .errors import ConfigError
+from .layers.algebra import algebra_of
 
 #: the most elements a weight placeholder may describe (numpy's own limit for any array shape)
 MAX_WEIGHT_ELEMENTS = int(np.iinfo(np.intp).max) // 16
@@ -40,8 +43,9 @@ def _rows(model: Any) -> List[Sequence[str]]:
             if shape and isinstance(shape[0], tuple)
             else fmt_shape(shape)
         )
-        algebra, count = layer.algebra()
-        rows.append((label, shape_text, f"{layer.count_params():,}", algebra, count))
+        algebra = algebra_of(layer)
+        params = f"{layer.count_params():,}"
+        rows.append((label, shape_text, params, algebra.text(), algebra.count_text()))
     return rows
 
 

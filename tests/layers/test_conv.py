@@ -110,16 +110,17 @@ def test_default_name_and_algebra():
     layer = Conv2D(32, (3, 3), activation="relu")
     layer.build_for((None, 28, 28, 1))
     assert layer.name == "conv2d"
-    assert layer.algebra() == (
-        "im2col [B*26*26, 3*3*1] @ [9, 32] + [32] -> [B,26,26,32]; relu",
-        "3*3*1*32 + 32 = 320",
-    )
+    algebra = layer.algebra()
+    assert algebra.text() == "im2col [B*26*26, 3*3*1] @ [3*3*1, 32] + [32] -> [B,26,26,32]; relu"
+    assert algebra.count_text() == "3*3*1*32 + 32 = 320"
     plain = Conv2D(4, 2, use_bias=False, data_format="channels_first")
     plain.build_for((None, 3, 5, 5))
-    assert plain.algebra() == ("im2col [B*4*4, 2*2*3] @ [12, 4] -> [B,4,4,4]", "2*2*3*4 = 48")
+    assert plain.algebra().text() == "im2col [B*4*4, 2*2*3] @ [2*2*3, 4] -> [B,4,4,4]"
+    assert plain.algebra().count_text() == "2*2*3*4 = 48"
     big = Conv2D(64, 3, activation="tanh")
     big.build_for((None, 13, 13, 32))
-    assert big.algebra()[1] == "3*3*32*64 + 64 = 18,496" and big.algebra()[0].endswith("; tanh")
+    assert big.algebra().count_text() == "3*3*32*64 + 64 = 18,496"
+    assert big.algebra().text().endswith("; tanh") and big.algebra().activation == "tanh"
 
 
 def test_same_padding_puts_the_extra_pixel_after_like_tensorflow():

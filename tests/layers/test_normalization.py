@@ -55,7 +55,7 @@ def test_batchnorm_keras_numbers():
     assert sum(w.size for w in layer.trainable_weights) == 128
     assert layer.weight_names == ["gamma", "beta", "moving_mean", "moving_variance"]
     assert layer.trainable_weights == [layer.gamma, layer.beta]
-    assert layer.algebra()[1] == "4*64 = 256 (128 non-trainable)"
+    assert layer.algebra().count_text() == "4*64 = 256 (128 non-trainable)"
     conv = BatchNormalization()
     conv.build_for((None, 26, 26, 32))
     assert conv.count_params() == 128 and conv.gamma.shape == (32,)

@@ -2,7 +2,8 @@
 
 - ``trace(model, x)`` (``tracing``): run ``x`` layer by layer (no graph recorded) and print, per
   layer, the operation of the summary's algebra column with the real batch size in place of
-  ``B``, checking every measured output shape against the layer's ``compute_output_shape``;
+  ``B`` (``layer.algebra().text(batch=n)``), checking every measured output shape against the
+  layer's ``compute_output_shape``;
 - ``graph(tensor)`` and ``render(tensor_or_dot, path)`` (``dot``): the autograd graph behind a
   tensor as Graphviz DOT text, and drawn with the ``dot`` program.
 
@@ -17,6 +18,6 @@
 from __future__ import annotations
 
 from .dot import graph, render
-from .tracing import ShapeMismatchWarning, trace, with_batch
+from .tracing import ShapeMismatchWarning, trace
 
-__all__ = ["ShapeMismatchWarning", "graph", "render", "trace", "with_batch"]
+__all__ = ["ShapeMismatchWarning", "graph", "render", "trace"]

@@ -1,7 +1,7 @@
 """``trace(model, x)``: run a real batch layer by layer and explain each step.
 
 It prints, per layer, the operation of the summary's algebra column with the real batch size in
-place of ``B``, e.g.::
+place of ``B`` (``layer.algebra().text(batch=32)``), e.g.::
 
     dense: [32,784] @ [784,32] + [32] -> [32,32]; relu -> [32,32]
 
@@ -20,42 +20,19 @@ and checks every measured output shape against the layer's ``compute_output_shap
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 
 from ..errors import ConfigError, NotBuiltError
+from ..layers.algebra import algebra_of
 from ..layers.base import Layer, bracket_shape
 from ..tensor import Tensor, no_grad
-
-# "B" as a whole token (the algebra's batch symbol), never the letter inside a word
-_BATCH_TOKEN = re.compile(r"(?<![A-Za-z0-9_])B(?![A-Za-z0-9_])")
 
 
 class ShapeMismatchWarning(UserWarning):
     """A layer's real output shape differs from what its ``compute_output_shape`` promises."""
-
-
-def with_batch(text: str, batch: int) -> str:
-    """Replace the batch symbol ``B`` of an algebra text by ``batch`` (whole tokens only).
-
-    >>> with_batch("im2col [B*26*26, 9] @ [9, 32] -> [B,26,26,32]; Batch stays", 32)
-    'im2col [32*26*26, 9] @ [9, 32] -> [32,26,26,32]; Batch stays'
-    """
-    if (
-        not isinstance(text, str)
-        or isinstance(batch, bool)
-        or not isinstance(batch, (int, np.integer))
-    ):
-        raise ConfigError(
-            where="explain.with_batch",
-            expected="(algebra text as str, batch size as int)",
-            got=f"({type(text).__name__}, {type(batch).__name__})",
-            fix='with_batch("[B,784] @ [784,32]", 32)',
-        )
-    return _BATCH_TOKEN.sub(str(int(batch)), text)
 
 
 def _shape_of(out: Any) -> Any:
@@ -79,13 +56,15 @@ def _brackets(shape: Any) -> str:
 
 
 def _operation(layer: Layer, in_shape: tuple, out_shape: Any, batch: int) -> str:
-    """The layer's algebra with the real batch size, framed by the measured shapes."""
-    algebra = with_batch(layer.algebra()[0], batch)
-    src, dst = _brackets(in_shape), _brackets(out_shape)
-    text = algebra if src in algebra else f"{src} -> {algebra}"
-    last = algebra.rsplit("; ", 1)[-1]
-    if dst not in algebra or (last != algebra and last.isidentifier()):  # "...; relu" -> out
-        text = f"{text} -> {dst}"
+    """The layer's algebra with the real batch size, framed by the measured shapes: the input
+    leads unless the algebra starts from that very shape, the output ends the line unless the
+    algebra ends at it (an activation after it, ``; relu``, names the result again)."""
+    algebra = algebra_of(layer)
+    text = algebra.text(batch)
+    if algebra.shown_input(batch) != in_shape:
+        text = f"{_brackets(in_shape)} -> {text}"
+    if algebra.activation or algebra.shown_output(batch) != out_shape:
+        text = f"{text} -> {_brackets(out_shape)}"
     return text
 
 
@@ -207,4 +186,4 @@ def _plain(d: Any) -> Any:
     return None if d is None else int(d)
 
 
-__all__ = ["ShapeMismatchWarning", "trace", "with_batch"]
+__all__ = ["ShapeMismatchWarning", "trace"]

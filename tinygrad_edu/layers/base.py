@@ -29,6 +29,7 @@ from .. import validation as check
 from .._shapes import as_numeric_array, bracket_shape, fmt_count, fmt_shape
 from ..errors import ConfigError, DataError, NotBuiltError, ShapeError
 from ..tensor import Tensor
+from .algebra import Algebra, Count, shape_map
 from .build_protocol import building, checked_output_shape
 
 Shape = Tuple[Optional[int], ...]
@@ -160,10 +161,11 @@ class Layer:
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
-    def algebra(self) -> Tuple[str, str]:
-        """(what the layer does to shapes, how its parameter count arises) for ``summary()``."""
-        shape = bracket_shape(self.input_shape)
-        return f"{shape} -> {bracket_shape(self.output_shape)}", "0"
+    def algebra(self) -> Algebra:
+        """What the layer does to shapes and how its parameter count arises, for ``summary()``
+        and ``explain``: here ``[in] -> [out]`` and one count term per weight."""
+        count = Count(tuple(tuple(w.shape) for w in self.weights))
+        return shape_map(self.input_shape, self.output_shape, count=count)
 
     def get_config(self) -> Dict[str, Any]:
         """The constructor arguments; ``type(layer)(**layer.get_config())`` rebuilds the layer."""

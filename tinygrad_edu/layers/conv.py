@@ -31,7 +31,8 @@ from .._shapes import conv_output_length, fmt_shape, same_padding
 from ..errors import ConfigError, ShapeError
 from ..ops import conv as _ops
 from ..tensor import Tensor, tensor_from_op
-from .base import Layer, Shape, bracket_shape, fmt_count
+from .algebra import Algebra, Operand, matmul
+from .base import Layer, Shape
 from .core import activation_label
 from .kernel_bias import KernelBiasMixin
 
@@ -317,18 +318,17 @@ class Conv2D(KernelBiasMixin, ImageLayer):
         out = self.from_channels_last(out)
         return out if relu else self.activation(out)
 
-    def algebra(self) -> Tuple[str, str]:
+    def algebra(self) -> Algebra:
+        """``im2col [B*OH*OW, kh*kw*C] @ [kh*kw*C, F] + [F] -> [B,OH,OW,F]``: one row of patches
+        per output pixel, times the kernel seen as a matrix."""
         (kh, kw), f = self.kernel_size, self.filters
         c = self.input_shape[self.feature_axis]
-        oh, ow = ("?" if n is None else n for n in self.spatial(self.output_shape))
-        bias = f" + [{f}]" if self.use_bias else ""
-        text = (
-            f"im2col [B*{oh}*{ow}, {kh}*{kw}*{c}] @ [{kh * kw * c}, {f}]{bias} -> "
-            f"{bracket_shape(self.output_shape)}"
-        )
+        oh, ow = self.spatial(self.output_shape)
+        patches = Operand("patches", ((None, oh, ow), (kh, kw, c)))
+        products = [(patches, Operand("kernel", ((kh, kw, c), f)))]
+        products += [(Operand("bias", (f,)),)] if self.use_bias else []
         act = activation_label(self.activation)
-        count = f"{kh}*{kw}*{c}*{f}" + (f" + {f}" if self.use_bias else "")
-        return text + (f"; {act}" if act else ""), f"{count} = {fmt_count(self.count_params())}"
+        return matmul(self.input_shape, products, self.output_shape, "im2col ", act)
 
     def get_config(self) -> dict:
         return {

@@ -16,7 +16,8 @@ from .. import regularizers as _regularizers
 from .. import validation as check
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .base import Layer, Shape, bracket_shape, fmt_count
+from .algebra import Algebra, Count, shape_map
+from .base import Layer, Shape
 
 
 class BatchNormalization(Layer):
@@ -135,17 +136,12 @@ class BatchNormalization(Layer):
             array += batch * (1 - self.momentum)
             moving._bump_version()
 
-    def algebra(self) -> Tuple[str, str]:
+    def algebra(self) -> Algebra:
         n = self.input_shape[self.axis]
-        shape = f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}"
-        formula = "gamma*(x-mean)/sqrt(var+eps)" + ("+beta" if self.center else "")
-        if not self.scale:
-            formula = formula.replace("gamma*", "")
-        k = 2 + self.scale + self.center
-        return (
-            f"{shape}; {formula}",
-            f"{k}*{n} = {fmt_count(self.count_params())} ({2 * n} non-trainable)",
-        )
+        formula = ("gamma*" if self.scale else "") + "(x-mean)/sqrt(var+eps)"
+        formula += "+beta" if self.center else ""
+        count = Count(((2 + self.scale + self.center, n),), non_trainable=2 * n)
+        return shape_map(self.input_shape, self.output_shape, note=formula, count=count)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

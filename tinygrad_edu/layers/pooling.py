@@ -32,7 +32,8 @@ from ..ops import conv as _conv_ops
 from ..ops import pooling as _ops
 from ..functional import stack
 from ..tensor import Tensor, tensor_from_op
-from .base import Shape, bracket_shape
+from .algebra import Algebra, shape_map
+from .base import Shape
 from .conv import ImageLayer, padding_choice, window_fits
 
 _ONE = (1, 1)
@@ -117,14 +118,11 @@ class _Pooling2D(ImageLayer):
         )
         return self.from_channels_last(out)
 
-    def algebra(self) -> Tuple[str, str]:
+    def algebra(self) -> Algebra:
         (ph, pw), (sh, sw) = self.pool_size, self.strides
         verb = "max" if self.kind == "max" else "mean"
-        return (
-            f"{verb} over {ph}x{pw} windows, stride {sh}x{sw}: "
-            f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}",
-            "0",
-        )
+        lead = f"{verb} over {ph}x{pw} windows, stride {sh}x{sw}: "
+        return shape_map(self.input_shape, self.output_shape, lead=lead)
 
     def get_config(self) -> dict:
         return {
@@ -171,13 +169,9 @@ class _GlobalPooling2D(ImageLayer):
         reduce = x.max if self.kind == "max" else x.mean
         return reduce(axis=axes, keepdims=self.keepdims)
 
-    def algebra(self) -> Tuple[str, str]:
+    def algebra(self) -> Algebra:
         verb = "max" if self.kind == "max" else "mean"
-        return (
-            f"{verb} over H, W: {bracket_shape(self.input_shape)} -> "
-            f"{bracket_shape(self.output_shape)}",
-            "0",
-        )
+        return shape_map(self.input_shape, self.output_shape, lead=f"{verb} over H, W: ")
 
     def get_config(self) -> dict:
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}

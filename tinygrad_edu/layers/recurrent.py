@@ -37,7 +37,8 @@ from ..ops.recurrent import FUSED_ACTIVATIONS, LSTMSequence, SimpleRNNSequence
 from ..ops.recurrent_gru import GRUSequence
 from ..functional import stack
 from ..tensor import Tensor, tensor_from_op
-from .base import Layer, Shape, bracket_shape, fmt_count
+from .algebra import Algebra, Count, Operand, sum_of_products
+from .base import Layer, Shape
 from .recurrent_cells import gru_cell, lstm_cell, run_sequence, simple_rnn_cell
 
 
@@ -179,23 +180,27 @@ class _RNN(Layer):
             )
         return super().diagnose_rank(shape, want)
 
-    def algebra(self) -> Tuple[str, str]:
+    def algebra(self) -> Algebra:
         """e.g. LSTM(300) on (20, 1): ``per step: [B,1] @ [1,1200] + [B,300] @ [300,1200] +
         [1200] -> 4 gates [B,300] (i,f,c,o); 20 steps -> [B,300]``."""
         f, u, g = self.input_shape[-1], self.units, len(self.gate_names)
         n_bias = len(self._bias_shape()) if self.use_bias else 0  # GRU reset_after: 2 biases
-        bias = f" + [{g * u}]" * n_bias
-        gates = f"{g} gates [B,{u}] ({','.join(self.gate_names)})" if g > 1 else f"[B,{u}]"
+        step = sum_of_products(
+            [
+                (Operand("step_input", (None, f)), Operand("kernel", (f, g * u))),
+                (Operand("state", (None, u)), Operand("recurrent_kernel", (u, g * u))),
+                *[(Operand(r, (g * u,)),) for r in ("bias", "recurrent_bias")[:n_bias]],
+            ]
+        )
+        gates = Operand("gates", (None, u))
+        named = (f"{g} gates ", gates, f" ({','.join(self.gate_names)})") if g > 1 else (gates,)
         steps = self.input_shape[1] if self.input_shape[1] is not None else "T"
         out = self.output_shape[0] if self.return_state else self.output_shape
-        shape = (
-            f"per step: [B,{f}] @ [{f},{g * u}] + [B,{u}] @ [{u},{g * u}]{bias} -> {gates}; "
-            f"{steps} steps -> {bracket_shape(out)}"
-        )
-        terms = f"{f}*{u} + {u}*{u}" + {0: "", 1: f" + {u}", 2: f" + 2*{u}"}[n_bias]
-        count = fmt_count(self.count_params())
-        formula = f"{g} gates x ({terms}) = {count}" if g > 1 else f"{terms} = {count}"
-        return shape, formula
+        expression = ("per step: ", *step, " -> ", *named, f"; {steps} steps -> ")
+        expression += (Operand("output", out),)
+        bias_terms = {0: (), 1: ((u,),), 2: ((2, u),)}[n_bias]
+        count = Count(((f, u), (u, u), *bias_terms), gates=g)
+        return Algebra(self.input_shape, self.output_shape, expression, count=count)
 
     def get_config(self) -> Dict[str, Any]:
         config = super().get_config()

@@ -9,7 +9,8 @@ import math
 from .. import validation as check
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .base import Layer, Shape, bracket_shape, fmt_count
+from .algebra import Algebra, shape_map
+from .base import Layer, Shape, fmt_count
 from .conv import data_format_choice
 
 
@@ -27,7 +28,7 @@ class Flatten(Layer):
     >>> f = Flatten()
     >>> f.build_for((None, 62, 62, 32))
     (None, 123008)
-    >>> f.algebra()
+    >>> f.algebra().text(), f.algebra().count_text()
     ('[B,62,62,32] -> [B,123008]; 62*62*32 = 123,008', '0')
     """
 
@@ -45,12 +46,11 @@ class Flatten(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (input_shape[0], _product(input_shape[1:]))
 
-    def algebra(self) -> Tuple[str, str]:
-        text = f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}"
+    def algebra(self) -> Algebra:
         dims = self.input_shape[1:]
-        if len(dims) > 1 and None not in dims:
-            text += f"; {'*'.join(map(str, dims))} = {fmt_count(self.output_shape[1])}"
-        return text, "0"
+        known = len(dims) > 1 and None not in dims
+        note = f"{'*'.join(map(str, dims))} = {fmt_count(self.output_shape[1])}" if known else ""
+        return shape_map(self.input_shape, self.output_shape, note=note)
 
     def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "data_format": self.data_format}
