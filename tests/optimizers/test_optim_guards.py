@@ -43,6 +43,12 @@ def assert_teaches(err) -> None:
     assert err.where and err.fix and (err.expected is not None or err.got is not None), err
 
 
+def assert_example_runs(err) -> None:
+    """The call that ends the fix (``..., e.g. Adam(beta_1=0.9)``) works as written."""
+    example = err.fix.rsplit("e.g. ", 1)[1]
+    eval(example, globals())  # noqa: S307 - our own fix text
+
+
 def named_params():
     rng = np.random.default_rng(0)
     return [
@@ -214,6 +220,7 @@ def test_bad_hyperparameters_are_config_errors_naming_them(make, name):
         make()
     assert_teaches(err.value)
     assert name in err.value.expected
+    assert_example_runs(err.value)
 
 
 def test_numpy_numbers_and_bools_are_accepted():

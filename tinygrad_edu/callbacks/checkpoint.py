@@ -21,8 +21,8 @@ from typing import Any, List, Optional, Union
 
 import numpy as np
 
+from .. import validation as check
 from ..errors import ConfigError
-from ._args import check_flag, check_optional_number, check_path, check_verbose
 from .base import Callback, Logs
 from .monitoring import monitored_value, resolve_mode
 
@@ -48,25 +48,29 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: Optional[float] = None,
     ) -> None:
         super().__init__()
-        where = "ModelCheckpoint"
-        self.filepath = check_path(where, "filepath", filepath, "'model-{epoch:02d}.keras'")
-        if save_freq != "epoch" and not (
-            isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
-        ):
-            raise ConfigError(
-                where=where,
-                expected="save_freq 'epoch' or a positive int (batches)",
-                got=repr(save_freq),
-                fix="e.g. save_freq='epoch'",
-            )
-        self.mode = resolve_mode(monitor, mode, where)
+        where, call = "ModelCheckpoint", "ModelCheckpoint('model.keras', "
+        self.filepath = check.file_path(
+            "filepath", filepath, where, "ModelCheckpoint('model-{epoch:02d}.keras')"
+        )
+        if save_freq != "epoch" and not (check.is_int(save_freq) and save_freq > 0):
+            expected = "'epoch' or a positive int (a number of batches)"
+            check.refuse("save_freq", save_freq, where, expected, f"{call}save_freq='epoch')")
+        self.mode = resolve_mode(monitor, mode, where, first_args="'model.keras', ")
         self.monitor = monitor
-        self.verbose = check_verbose(where, verbose)
-        self.save_best_only = check_flag(where, "save_best_only", save_best_only)
-        self.save_weights_only = check_flag(where, "save_weights_only", save_weights_only)
-        self.save_freq = save_freq
-        self.initial_value_threshold = check_optional_number(
-            where, "initial_value_threshold", initial_value_threshold
+        self.verbose = check.verbosity("verbose", verbose, where, f"{call}verbose=1)")
+        self.save_best_only = check.flag(
+            "save_best_only", save_best_only, where, f"{call}save_best_only=True)"
+        )
+        self.save_weights_only = check.flag(
+            "save_weights_only", save_weights_only, where, f"{call}save_weights_only=True)"
+        )
+        self.save_freq = save_freq if isinstance(save_freq, str) else int(save_freq)
+        self.initial_value_threshold = check.real(
+            "initial_value_threshold",
+            initial_value_threshold,
+            where,
+            f"{call}initial_value_threshold=0.5)",
+            allow_none=True,
         )
         self.best = self._initial_best()
         self._current_epoch = 0

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import csv
 import inspect
-import math
-import numbers
 import os
 from typing import Any, Callable, List, Optional
 
 import numpy as np
 
+from .. import validation as check
 from ..errors import ConfigError
-from ._args import check_flag, check_path, check_verbose
 from .base import Callback, Logs
 from .monitoring import require_fixed_rate
 
@@ -32,16 +30,18 @@ class CSVLogger(Callback):
 
     def __init__(self, filename: Any, separator: str = ",", append: bool = False) -> None:
         super().__init__()
-        self.filename = check_path("CSVLogger", "filename", filename, "CSVLogger('training.csv')")
+        self.filename = check.file_path("filename", filename, "CSVLogger", "CSVLogger('log.csv')")
         if not isinstance(separator, str) or len(separator) != 1:
-            raise ConfigError(
-                where="CSVLogger",
-                expected="a one-character separator",
-                got=repr(separator),
-                fix="e.g. separator=',' or ';' or '\\t'",
+            check.refuse(
+                "separator",
+                separator,
+                "CSVLogger",
+                "one character",
+                "CSVLogger('log.csv', separator=';')",
+                hint="use ',', ';' or '\\t'",
             )
         self.sep = separator
-        self.append = check_flag("CSVLogger", "append", append)
+        self.append = check.flag("append", append, "CSVLogger", "CSVLogger('log.csv', append=True)")
         self.keys: Optional[List[str]] = None
         self.writer: Optional[csv.DictWriter] = None
         self.csv_file = None
@@ -115,7 +115,8 @@ class LearningRateScheduler(Callback):
                 fix="e.g. LearningRateScheduler(lambda epoch, lr: lr * 0.95)",
             )
         self.schedule = schedule
-        self.verbose = check_verbose("LearningRateScheduler", verbose)
+        example = "LearningRateScheduler(lambda epoch, lr: lr * 0.95, verbose=1)"
+        self.verbose = check.verbosity("verbose", verbose, "LearningRateScheduler", example)
         self._takes_lr = _positional_count(schedule) != 1
 
     def on_train_begin(self, logs: Logs = None) -> None:
@@ -127,12 +128,7 @@ class LearningRateScheduler(Callback):
         new = self.schedule(epoch, lr) if self._takes_lr else self.schedule(epoch)
         if isinstance(new, np.ndarray) and new.ndim == 0:
             new = new.item()
-        if not (
-            isinstance(new, numbers.Real)
-            and not isinstance(new, bool)
-            and math.isfinite(new)
-            and new > 0
-        ):
+        if not (check.is_finite_real(new) and new > 0):
             raise ConfigError(
                 where="LearningRateScheduler",
                 expected="schedule(epoch, lr) returning a number > 0",

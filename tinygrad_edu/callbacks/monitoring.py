@@ -14,52 +14,39 @@ Keras), never a crash.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from typing import Any, Optional
 
 import numpy as np
 
+from .. import validation as check
 from ..errors import ConfigError, suggest
-from ._args import check_flag, check_monitor, check_optional_number, check_verbose
 from .base import Callback, Logs
 
 MODES = ("auto", "min", "max")
 
 
-def resolve_mode(monitor: str, mode: str, where: str) -> str:
+def resolve_mode(monitor: Any, mode: Any, where: str, first_args: str = "") -> str:
     """``"min"`` or ``"max"``: ``mode`` itself, or for ``"auto"`` max when ``"acc"`` is in the
-    monitored name (accuracy goes up), else min (losses go down)."""
-    monitor = check_monitor(where, monitor)
-    if not isinstance(mode, str) or mode not in MODES:
-        raise ConfigError(
-            where=where,
-            expected="mode 'auto', 'min' or 'max'",
-            got=repr(mode),
-            fix="'min' for losses, 'max' for accuracies, 'auto' guesses from the name",
+    monitored name (accuracy goes up), else min (losses go down). Checks both arguments; the
+    fixes' examples call ``where`` with ``first_args`` (e.g. ModelCheckpoint's file path)."""
+    if not (isinstance(monitor, str) and monitor.strip()):
+        check.refuse(
+            "monitor",
+            monitor,
+            where,
+            "the name of a logged quantity",
+            f"{where}({first_args}monitor='val_loss')",
+            hint="use 'val_loss', 'loss', 'accuracy' or 'val_accuracy'",
+        )
+    if not (isinstance(mode, str) and mode in MODES):  # exactly Keras' names: 'MIN' is refused
+        why = "'min' for losses, 'max' for accuracies, 'auto' guesses from the name"
+        check.refuse(
+            "mode", mode, where, f"one of {MODES}", f"{where}({first_args}mode='min')", why
         )
     if mode != "auto":
         return mode
     return "max" if "acc" in monitor else "min"
-
-
-def check_number(
-    where: str, name: str, value: Any, low: float = 0.0, integer: bool = False, fix: str = ""
-) -> Any:
-    """``value`` if it is a finite real ``>= low`` (an int when ``integer``), else ConfigError."""
-    kind = (numbers.Integral,) if integer else (numbers.Real,)
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    if ok and (not math.isfinite(float(value)) or value < low):
-        ok = False
-    if not ok:
-        bound = f" >= {low:g}" if math.isfinite(low) else " (finite)"
-        raise ConfigError(
-            where=where,
-            expected=f"{name} as {'an int' if integer else 'a number'}{bound}",
-            got=repr(value),
-            fix=fix or f"e.g. {name}={max(low, 0):g}",
-        )
-    return value
 
 
 def monitored_value(logs: Logs, monitor: str, owner: str) -> Optional[float]:
@@ -120,20 +107,23 @@ class EarlyStopping(Callback):
         where = "EarlyStopping"
         self.mode = resolve_mode(monitor, mode, where)
         self.monitor = monitor
-        self.min_delta = abs(float(check_number(where, "min_delta", min_delta, low=-math.inf)))
-        self.patience = check_number(
+        self.min_delta = abs(check.real("min_delta", min_delta, where, f"{where}(min_delta=0.01)"))
+        self.patience = check.non_negative_int(
+            "patience", patience, where, f"{where}(patience=5)  # epochs without improvement"
+        )
+        self.start_from_epoch = check.non_negative_int(
+            "start_from_epoch", start_from_epoch, where, f"{where}(start_from_epoch=0)"
+        )
+        self.verbose = check.verbosity("verbose", verbose, where, f"{where}(verbose=1)")
+        self.baseline = check.real(
+            "baseline", baseline, where, f"{where}(baseline=0.5)", allow_none=True
+        )
+        self.restore_best_weights = check.flag(
+            "restore_best_weights",
+            restore_best_weights,
             where,
-            "patience",
-            patience,
-            integer=True,
-            fix="patience counts epochs without improvement, e.g. 5",
+            f"{where}(restore_best_weights=True)",
         )
-        self.start_from_epoch = check_number(
-            where, "start_from_epoch", start_from_epoch, integer=True
-        )
-        self.verbose = check_verbose(where, verbose)
-        self.baseline = check_optional_number(where, "baseline", baseline)
-        self.restore_best_weights = check_flag(where, "restore_best_weights", restore_best_weights)
         self._reset()
 
     def _reset(self) -> None:
@@ -215,22 +205,26 @@ class ReduceLROnPlateau(Callback):
                 got=", ".join(sorted(kwargs)),
                 fix="see help(ReduceLROnPlateau)",
             )
-        check_number(where, "factor", factor)
+        self.factor = check.real(
+            "factor",
+            factor,
+            where,
+            f"{where}(factor=0.5)  # halves the rate",
+            low=0,
+            high=1,
+            low_open=True,
+            high_open=True,
+            why="the new rate is lr * factor",
+        )
         self.mode = resolve_mode(monitor, mode, where)
-        if not 0 < factor < 1:
-            raise ConfigError(
-                where=where,
-                expected="0 < factor < 1",
-                got=repr(factor),
-                fix="the new rate is lr * factor; e.g. factor=0.5 halves it",
-            )
         self.monitor = monitor
-        self.factor = float(factor)
-        self.patience = check_number(where, "patience", patience, integer=True)
-        self.cooldown = check_number(where, "cooldown", cooldown, integer=True)
-        self.min_lr = float(check_number(where, "min_lr", min_lr))
-        self.min_delta = float(check_number(where, "min_delta", min_delta))
-        self.verbose = check_verbose(where, verbose)
+        self.patience = check.non_negative_int("patience", patience, where, f"{where}(patience=5)")
+        self.cooldown = check.non_negative_int("cooldown", cooldown, where, f"{where}(cooldown=0)")
+        self.min_lr = check.non_negative_real("min_lr", min_lr, where, f"{where}(min_lr=1e-6)")
+        self.min_delta = check.non_negative_real(
+            "min_delta", min_delta, where, f"{where}(min_delta=1e-4)"
+        )
+        self.verbose = check.verbosity("verbose", verbose, where, f"{where}(verbose=1)")
         self._reset()
 
     def _reset(self) -> None:
@@ -297,7 +291,6 @@ __all__ = [
     "EarlyStopping",
     "ReduceLROnPlateau",
     "TerminateOnNaN",
-    "check_number",
     "monitored_value",
     "require_fixed_rate",
     "resolve_mode",

@@ -6,8 +6,8 @@ import sys
 import time
 from typing import Dict, Optional
 
+from .. import validation as check
 from ..errors import ConfigError
-from ._args import check_verbose
 from .base import Callback, Logs
 
 BAR_WIDTH = 30
@@ -38,7 +38,9 @@ class ProgbarLogger(Callback):
 
     def __init__(self, verbose: int = 1, stream=None, live: Optional[bool] = None) -> None:
         super().__init__()
-        self.verbose = check_verbose("ProgbarLogger", verbose)
+        self.verbose = check.verbosity(
+            "verbose", verbose, "ProgbarLogger", "ProgbarLogger(verbose=1)"
+        )
         if stream is not None and not callable(getattr(stream, "write", None)):
             raise ConfigError(
                 where="ProgbarLogger",
@@ -46,15 +48,10 @@ class ProgbarLogger(Callback):
                 got=repr(stream),
                 fix="e.g. ProgbarLogger(stream=sys.stderr), or open('log.txt', 'w')",
             )
-        if live is not None and not isinstance(live, bool):
-            raise ConfigError(
-                where="ProgbarLogger",
-                expected="live as True, False or None (None: live only on a terminal)",
-                got=repr(live),
-                fix="write live=True or live=False (without quotes)",
-            )
         self.stream = stream
-        self.live = live
+        self.live = check.flag(  # None: live only on a terminal
+            "live", live, "ProgbarLogger", "ProgbarLogger(live=False)", allow_none=True
+        )
 
     def _out(self):
         return self.stream or sys.stdout

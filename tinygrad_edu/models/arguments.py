@@ -18,9 +18,10 @@ import numpy as np
 from .. import losses as _losses
 from .. import metrics as _metrics
 from .. import optimizers as _optimizers
+from .. import validation as check
 from ..callbacks import Callback
-from ..callbacks._args import check_flag, check_int, check_verbose, is_int
 from ..errors import ConfigError
+from ..validation import is_int
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,13 @@ def check_fit_args(
 ) -> FitArgs:
     """Every argument of ``fit`` but the data, checked in the order of the signature."""
     check_batch_size(batch_size, "fit")
-    check_int("fit", "epochs", epochs, low=0, example="epochs=5")
+    check.non_negative_int("epochs", epochs, "fit", "model.fit(x, y, epochs=5)")
     _check_initial_epoch(initial_epoch, epochs)
     _check_validation_split(validation_split)
-    check_flag("fit", "shuffle", shuffle)
-    check_flag("fit", "check_finite", check_finite)
-    level = check_verbose("fit", verbose)
-    if seed is not None:
-        check_int("fit", "seed", seed, low=0, example="seed=0, or seed=None for a random one")
+    check.flag("shuffle", shuffle, "fit", "model.fit(x, y, shuffle=True)")
+    check.flag("check_finite", check_finite, "fit", "model.fit(x, y, check_finite=True)")
+    level = check.verbosity("verbose", verbose, "fit", "model.fit(x, y, verbose=1)")
+    check.seed("seed", seed, "fit", "model.fit(x, y, seed=0)  # or seed=None: a random one")
     refuse_weighting("fit", sample_weight=sample_weight, class_weight=class_weight)
     checked_callbacks = _check_callbacks(callbacks)
     _check_validation_data_form(validation_data)

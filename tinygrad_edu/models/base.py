@@ -27,8 +27,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import summary as _summary
+from .. import validation as check
 from ..callbacks import History
-from ..callbacks._args import check_flag, check_verbose
 from ..callbacks.progress import format_logs
 from ..errors import ConfigError, DivergenceError, NotBuiltError, TinygradEduError
 from ..explain import trace
@@ -142,7 +142,7 @@ class Model:
         ``verbose`` (0, 1, 2 or "auto") > 0 prints one line when done."""
         x = self._check_x(x, "predict")
         check_batch_size(batch_size, "predict")
-        verbose = check_verbose("predict", verbose)
+        verbose = check.verbosity("verbose", verbose, "predict", "model.predict(x, verbose=0)")
         with no_grad():
             outs = [
                 self(x[i : i + batch_size], training=False)._data
@@ -307,9 +307,11 @@ class Model:
         Changes no weight (no graph, moving statistics only read)."""
         self._require_compiled("evaluate")
         check_batch_size(batch_size, "evaluate")
-        verbose = check_verbose("evaluate", verbose)
-        check_flag("evaluate", "return_dict", return_dict)
-        check_flag("evaluate", "check_finite", check_finite)
+        verbose = check.verbosity("verbose", verbose, "evaluate", "model.evaluate(x, y, verbose=0)")
+        check.flag("return_dict", return_dict, "evaluate", "model.evaluate(x, y, return_dict=True)")
+        check.flag(
+            "check_finite", check_finite, "evaluate", "model.evaluate(x, y, check_finite=True)"
+        )
         refuse_weighting("evaluate", sample_weight=sample_weight)
         x, y = samples_and_targets(self, x, y, "evaluate", check_finite)
         check_targets(self, y)

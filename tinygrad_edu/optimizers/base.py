@@ -45,13 +45,12 @@ from typing import Any, Union
 
 import numpy as np
 
+from tinygrad_edu import validation as check
 from tinygrad_edu.errors import ConfigError, DivergenceError, NotBuiltError, ShapeError, suggest
 from tinygrad_edu.optimizers import checkpoint
 from tinygrad_edu.optimizers.params import as_param_list, is_rate
 from tinygrad_edu.optimizers.schedules import (
     LearningRateSchedule,
-    check_flag,
-    check_number,
     check_schedule,
     checked_rate,
     deserialize,
@@ -64,16 +63,23 @@ __all__ = ["SHARED_OPTIONS", "Optimizer", "Rate", "all_finite"]
 #: a learning rate: a number > 0, or a schedule ``step -> rate``
 Rate = Union[float, LearningRateSchedule, Callable[[int], float]]
 
-#: What each hyperparameter means, used as the ``fix`` of a ConfigError about it.
-_HINTS = {
-    "learning_rate": "the step size must be > 0; 0.01 is typical for SGD, 0.001 for Adam",
-    "momentum": "momentum is the fraction of the last update kept; 0.9 is typical, 0 disables it",
-    "beta_1": "beta_1 is the decay of the running mean of gradients; 0.9 is typical",
-    "beta_2": "beta_2 is the decay of the running mean of squared gradients; 0.999 is typical",
-    "rho": "rho is the decay of the running mean of squared gradients; 0.9 is typical",
-    "epsilon": "epsilon keeps the division finite, so it must be > 0; 1e-7 is typical",
-    "weight_decay": "weight_decay shrinks weights by lr * weight_decay per step; try 0.004 or None",
-    "initial_accumulator_value": "the sum of squared gradients starts here; 0.1 is typical",
+#: What each hyperparameter means and a typical value: the ``fix`` of a ConfigError about it
+#: says the first and ends with an example using the second (the rate's is the class default).
+_MEANINGS = {
+    "learning_rate": (
+        "learning_rate is the step size (0.01 is typical for SGD, 0.001 for Adam)",
+        None,
+    ),
+    "momentum": ("momentum is the fraction of the last update kept, 0 disables it", 0.9),
+    "beta_1": ("beta_1 is the decay of the running mean of gradients", 0.9),
+    "beta_2": ("beta_2 is the decay of the running mean of squared gradients", 0.999),
+    "rho": ("rho is the decay of the running mean of squared gradients", 0.9),
+    "epsilon": ("epsilon keeps the division finite, so it must be > 0", 1e-7),
+    "weight_decay": ("weight_decay shrinks weights by lr * weight_decay per step (or None)", 0.004),
+    "initial_accumulator_value": ("the sum of squared gradients starts here", 0.1),
+    "clipnorm": ("each gradient is rescaled to at most this L2 norm", 1.0),
+    "clipvalue": ("each gradient element is clipped into [-clipvalue, clipvalue]", 0.5),
+    "global_clipnorm": ("all gradients together are rescaled to at most this norm", 1.0),
 }
 _SHARED = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "name")
 
@@ -454,10 +460,15 @@ class Optimizer:
         return f"optimizer {type(self).__name__}"
 
     def _check(self, name: str, value: Any, **bounds: Any) -> float:
-        return check_number(self._where, name, value, fix=_HINTS.get(name, ""), **bounds)
+        """``value`` as a float inside ``bounds`` (``validation.real``'s), or a ConfigError
+        saying what the hyperparameter means and ending with a working example."""
+        why, typical = _MEANINGS.get(name, ("", 0.5))
+        cls = type(self).__name__
+        example = f"{cls}({name}={self.default_learning_rate if typical is None else typical!r})"
+        return check.real(name, value, self._where, example, why=why, **bounds)
 
     def _flag(self, name: str, value: Any) -> bool:
-        return check_flag(self._where, name, value)
+        return check.flag(name, value, self._where, f"{type(self).__name__}({name}=True)")
 
     def _optional(self, name: str, value: Any, **bounds: Any) -> float | None:
         return None if value is None else self._check(name, value, **bounds)

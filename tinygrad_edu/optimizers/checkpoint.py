@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu import validation as check
 from tinygrad_edu.errors import CheckpointError
-from tinygrad_edu.optimizers.schedules import check_number
 
 __all__ = ["Loaded", "flatten", "read", "unflatten"]
 
@@ -104,8 +104,12 @@ def unflatten(
         _check_array(key, arrays[key], shape, where)
     rate = None
     if "learning_rate" in state and not keep_rate:
-        rate = check_number(
-            where, "learning_rate", np.asarray(state["learning_rate"]), low=0, low_open=True
+        stored = np.asarray(state["learning_rate"])  # np.load gives a 0-d array
+        rate = check.positive_real(
+            "learning_rate",
+            stored.item() if stored.ndim == 0 else stored,
+            where,
+            "opt.load_state_dict(opt.state_dict())",
         )
     slots = [
         {slot: arrays[f"{name}/{slot}/{i}"] for slot in slot_names} for i in range(len(shapes))

@@ -30,58 +30,11 @@ __all__ = [
     "ExponentialDecay",
     "LearningRateSchedule",
     "PiecewiseConstantDecay",
-    "check_flag",
-    "check_number",
     "check_schedule",
     "checked_rate",
     "deserialize",
     "serialize",
 ]
-
-
-def check_number(
-    owner: str,
-    name: str,
-    value: Any,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-    fix: str = "",
-) -> float:
-    """``float(value)`` if it is a finite real number inside the bounds, else a ConfigError.
-
-    ``low_open``/``high_open`` exclude the bound itself: ``low=0, low_open=True`` means ``> 0``.
-    """
-    try:
-        number = math.nan if isinstance(value, (bool, str)) else float(value)
-    except (TypeError, ValueError, OverflowError):
-        number = math.nan
-    too_low = low is not None and (number <= low if low_open else number < low)
-    too_high = high is not None and (number >= high if high_open else number > high)
-    if math.isfinite(number) and not too_low and not too_high:
-        return number
-    if low is not None and high is not None:
-        bounds = f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    elif low is not None:
-        bounds = f" {'>' if low_open else '>='} {low:g}"
-    elif high is not None:
-        bounds = f" {'<' if high_open else '<='} {high:g}"
-    else:
-        bounds = " a finite number"
-    raise ConfigError(
-        where=owner,
-        expected=name + bounds,
-        got=repr(value),
-        fix=fix or f"pass a number{bounds} for {name}",
-    )
-
-
-def check_flag(owner: str, name: str, value: Any) -> bool:
-    """``value`` if it is a bool (numpy's too), else a ConfigError: ``bool("False")`` is True, so
-    a string or a number here would be silently reinterpreted (``validation.flag``)."""
-    return check.flag(name, value, owner, f"{name}=True")
 
 
 def check_schedule(schedule: Any, owner: str) -> None:
@@ -200,20 +153,21 @@ class ExponentialDecay(LearningRateSchedule):
         decay_rate: float,
         staircase: bool = False,
     ) -> None:
-        owner = "schedule ExponentialDecay"
-        self.initial_learning_rate = check_number(
-            owner, "initial_learning_rate", initial_learning_rate, low=0, low_open=True
+        owner, example = "schedule ExponentialDecay", "ExponentialDecay(0.1, 1000, 0.96)"
+        self.initial_learning_rate = check.positive_real(
+            "initial_learning_rate", initial_learning_rate, owner, example
         )
-        self.decay_steps = check_number(owner, "decay_steps", decay_steps, low=0, low_open=True)
-        self.decay_rate = check_number(
-            owner,
+        self.decay_steps = check.positive_real("decay_steps", decay_steps, owner, example)
+        self.decay_rate = check.real(
             "decay_rate",
             decay_rate,
+            owner,
+            example,
             low=0,
             low_open=True,
-            fix="decay_rate multiplies the rate every decay_steps steps; 0.96 or 0.5 are typical",
+            why="decay_rate multiplies the rate every decay_steps steps; 0.96 or 0.5 are typical",
         )
-        self.staircase = check_flag(owner, "staircase", staircase)
+        self.staircase = check.flag("staircase", staircase, owner, example)
 
     def __call__(self, step: int) -> float:
         p = float(step) / self.decay_steps
@@ -249,8 +203,13 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                     got=repr(given),
                     fix="e.g. PiecewiseConstantDecay(boundaries=[1000], values=[0.1, 0.01])",
                 )
-        self.boundaries: list[float] = [check_number(owner, "boundary", b) for b in boundaries]
-        self.values: list[float] = [check_number(owner, "value", v, low=0) for v in values]
+        example = "PiecewiseConstantDecay(boundaries=[1000], values=[0.1, 0.01])"
+        self.boundaries: list[float] = [
+            check.real(f"boundaries[{i}]", b, owner, example) for i, b in enumerate(boundaries)
+        ]
+        self.values: list[float] = [
+            check.non_negative_real(f"values[{i}]", v, owner, example) for i, v in enumerate(values)
+        ]
         if len(self.values) != len(self.boundaries) + 1:
             raise ConfigError(
                 where=owner,
@@ -296,26 +255,25 @@ class CosineDecay(LearningRateSchedule):
         warmup_target: float | None = None,
         warmup_steps: int = 0,
     ) -> None:
-        owner = "schedule CosineDecay"
-        self.initial_learning_rate = check_number(
-            owner, "initial_learning_rate", initial_learning_rate, low=0
+        owner, example = "schedule CosineDecay", "CosineDecay(0.1, decay_steps=1000)"
+        self.initial_learning_rate = check.non_negative_real(
+            "initial_learning_rate", initial_learning_rate, owner, example
         )
-        self.decay_steps = check_number(owner, "decay_steps", decay_steps, low=0, low_open=True)
-        self.alpha = check_number(
-            owner,
+        self.decay_steps = check.positive_real("decay_steps", decay_steps, owner, example)
+        self.alpha = check.real(
             "alpha",
             alpha,
+            owner,
+            example,
             low=0,
             high=1,
-            fix="alpha is the fraction of the rate left at the end of the decay; e.g. 0.0 or 0.1",
+            why="alpha is the fraction of the rate left at the end of the decay (0.0 or 0.1)",
         )
-        self.warmup_target = (
-            None
-            if warmup_target is None
-            else check_number(owner, "warmup_target", warmup_target, low=0, low_open=True)
+        self.warmup_target = check.real(
+            "warmup_target", warmup_target, owner, example, low=0, low_open=True, allow_none=True
         )
-        self.warmup_steps = check_number(
-            owner, "warmup_steps", warmup_steps, low=0, fix="use warmup_steps=0 for no warmup"
+        self.warmup_steps = check.real(
+            "warmup_steps", warmup_steps, owner, example, low=0, why="0 means no warmup"
         )
 
     def _decay(self, step: float, from_lr: float) -> float:
