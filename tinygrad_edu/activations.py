@@ -1,18 +1,44 @@
-"""Activation functions by Keras name, each composed from Tensor ops (so autodiff covers them).
+"""Activation functions by Keras name, each composed from Tensor ops or one op (so autodiff
+covers them). This module holds the one registry: ``get``, ``serialize``, ``names`` know every
+Keras 3 activation, the classic ones defined here and the newer ones of ``activation_extras``.
 
 >>> from tinygrad_edu import Tensor
 >>> get("relu")(Tensor([-1.0, 2.0])).tolist()
 [0.0, 2.0]
+>>> serialize(get("swish")), serialize(get("hard_swish"))  # Keras' canonical names
+('silu', 'hard_silu')
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import validation as check
-from ._shapes import as_numeric_array
+from .activation_extras import (
+    as_tensor,
+    celu,
+    checked_axis,
+    glu,
+    hard_shrink,
+    hard_sigmoid,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
+    log_sigmoid,
+    mish,
+    relu6,
+    soft_shrink,
+    softsign,
+    sparse_plus,
+    sparse_sigmoid,
+    sparsemax,
+    squareplus,
+    tanh_shrink,
+    threshold,
+)
 from .errors import ShapeError, resolve
+from .functional import where
 from .tensor import Tensor
 
 Activation = Callable[[Tensor], Tensor]
@@ -21,45 +47,60 @@ SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
 
 
-def _tensor(x: Any, name: str) -> Tensor:
-    """``x`` as a Tensor: arrays and lists convert (numbers only, a ``DataError`` otherwise)."""
-    if isinstance(x, Tensor):
-        return x
-    return Tensor(as_numeric_array(x, f"activation '{name}'"))
-
-
 def linear(x: Tensor) -> Tensor:
     """f(x) = x (no activation: the layer stays a pure affine map)."""
-    return _tensor(x, "linear")
+    return as_tensor(x, "linear")
 
 
-def relu(x: Tensor) -> Tensor:
-    """f(x) = max(x, 0)."""
-    return _tensor(x, "relu").relu()
+def relu(
+    x: Tensor,
+    negative_slope: float = 0.0,
+    max_value: Optional[float] = None,
+    threshold: float = 0.0,
+) -> Tensor:
+    """f(x) = max(x, 0) by default. Keras' options: f(x) = x for x > threshold (clipped to
+    [0, max_value] when max_value is given), negative_slope * (x - threshold) otherwise."""
+    where_ = "activation 'relu'"
+    slope = check.real("negative_slope", negative_slope, where_, "relu(x, negative_slope=0.1)")
+    cap = None if max_value is None else check.non_negative_real(
+        "max_value", max_value, where_, "relu(x, max_value=6.0)"
+    )
+    theta = check.real("threshold", threshold, where_, "relu(x, threshold=0.5)")
+    x = as_tensor(x, "relu")
+    if cap is None and theta == 0:
+        return x.relu() if slope == 0 else x.leaky_relu(slope)  # one op each
+    kept = where(x > theta, x, 0.0)
+    if cap is not None:
+        kept = kept.clip(0.0, cap)
+    return kept - slope * (theta - x).relu() if slope else kept
 
 
 def sigmoid(x: Tensor) -> Tensor:
     """f(x) = 1 / (1 + e^-x), squashing to (0, 1)."""
-    return _tensor(x, "sigmoid").sigmoid()
+    return as_tensor(x, "sigmoid").sigmoid()
 
 
 def tanh(x: Tensor) -> Tensor:
     """f(x) = tanh(x), squashing to (-1, 1)."""
-    return _tensor(x, "tanh").tanh()
+    return as_tensor(x, "tanh").tanh()
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """f(x)_i = e^(x_i) / sum_j e^(x_j) over the last axis: a probability per class."""
-    axis = check.axis("axis", axis, "activation 'softmax'", "softmax(x, axis=-1)")
-    x = _tensor(x, "softmax")
-    if not -x.ndim <= axis < max(x.ndim, 1):  # before the op: it cannot take a huge int
-        raise ShapeError(
-            where="activation 'softmax'",
-            expected=f"an axis in [{-x.ndim}, {x.ndim - 1}] for a {x.ndim}-d tensor",
-            got=f"axis={axis}",
-            fix="softmax over the classes is the last axis, e.g. softmax(x, axis=-1)",
-        )
-    return x.softmax(axis=axis)
+    x = as_tensor(x, "softmax")
+    return x.softmax(axis=checked_axis(x, axis, "softmax", "softmax(x, axis=-1)"))
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """f(x)_i = x_i - ln sum_j e^(x_j) = ln softmax(x)_i, without forming softmax (which
+    would round to 0 and give ln 0 = -inf for a very unlikely class)."""
+    x = as_tensor(x, "log_softmax")
+    return x.log_softmax(axis=checked_axis(x, axis, "log_softmax", "log_softmax(x, axis=-1)"))
+
+
+def exponential(x: Tensor) -> Tensor:
+    """f(x) = e^x (positive outputs; overflows to inf above ~709, ~88 in float32, as Keras')."""
+    return as_tensor(x, "exponential").exp()
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
@@ -67,58 +108,56 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
     slope = check.real(
         "negative_slope", negative_slope, "activation 'leaky_relu'", "leaky_relu(x, 0.2)"
     )
-    return _tensor(x, "leaky_relu").leaky_relu(slope)
+    return as_tensor(x, "leaky_relu").leaky_relu(slope)
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """f(x) = x if x > 0 else alpha (e^x - 1)."""
     alpha = check.real("alpha", alpha, "activation 'elu'", "elu(x, alpha=1.0)")
-    return _tensor(x, "elu").elu(alpha)
+    return as_tensor(x, "elu").elu(alpha)
 
 
 def selu(x: Tensor) -> Tensor:
     """f(x) = scale * elu(x, alpha) with the self-normalizing constants."""
-    return SELU_SCALE * _tensor(x, "selu").elu(SELU_ALPHA)
+    return SELU_SCALE * as_tensor(x, "selu").elu(SELU_ALPHA)
 
 
 def softplus(x: Tensor) -> Tensor:
     """f(x) = ln(1 + e^x), written as max(x, 0) + ln(1 + e^-|x|) so it never overflows."""
     # 0.5 (x + |x|) = max(x, 0), written so its derivative at 0 is 1/2 (relu's would be 0)
-    x = _tensor(x, "softplus")
+    x = as_tensor(x, "softplus")
     return 0.5 * (x + x.abs()) + ((-x.abs()).exp() + 1).log()
 
 
 def gelu(x: Tensor, approximate: bool = False) -> Tensor:
     """f(x) = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); ``approximate=True`` uses the tanh form
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    x = _tensor(x, "gelu")
+    x = as_tensor(x, "gelu")
     if check.flag("approximate", approximate, "activation 'gelu'", "gelu(x, approximate=True)"):
         return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh())
     return 0.5 * x * (1 + (x * (1 / math.sqrt(2))).erf())
 
 
-def swish(x: Tensor) -> Tensor:
-    """f(x) = x * sigmoid(x) (also called silu)."""
-    x = _tensor(x, "swish")
+def silu(x: Tensor) -> Tensor:
+    """f(x) = x * sigmoid(x) (also called swish)."""
+    x = as_tensor(x, "silu")
     return x * x.sigmoid()
 
 
-silu = swish
+swish = silu
 
+# Keras' table: each function under its own name, then the two aliases (serialize gives the
+# function's own name, as Keras does: "silu", "hard_silu")
 _BY_NAME: Dict[str, Activation] = {
-    "linear": linear,
-    "relu": relu,
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "softmax": softmax,
-    "leaky_relu": leaky_relu,
-    "elu": elu,
-    "selu": selu,
-    "softplus": softplus,
-    "gelu": gelu,
-    "swish": swish,
-    "silu": swish,
+    fn.__name__: fn
+    for fn in (
+        *(linear, relu, relu6, leaky_relu, elu, selu, celu, exponential),
+        *(sigmoid, hard_sigmoid, sparse_sigmoid, log_sigmoid, tanh, hard_tanh, tanh_shrink),
+        *(softmax, log_softmax, sparsemax, softplus, sparse_plus, softsign, squareplus),
+        *(gelu, silu, hard_silu, mish, glu, hard_shrink, soft_shrink, threshold),
+    )
 }
+_BY_NAME.update(swish=swish, hard_swish=hard_swish)
 
 
 def get(identifier: Any) -> Activation:
@@ -137,7 +176,25 @@ def serialize(fn: Activation) -> Any:
 
 
 def names() -> list:
+    """Every name ``get`` knows (Keras 3's activations and its aliases), sorted."""
     return sorted(_BY_NAME)
 
 
-__all__ = ["get", "serialize", "names", *_BY_NAME.keys()]
+def output_shape(fn: Activation, shape: Sequence[Optional[int]]) -> Tuple[Optional[int], ...]:
+    """The shape ``fn`` gives inputs of ``shape``: the same, except glu halves the last axis
+    (layers declare their output shape with it)."""
+    shape = tuple(shape)
+    if fn is not glu or not shape or shape[-1] is None:
+        return shape
+    if shape[-1] % 2:
+        raise ShapeError(
+            where="activation 'glu'",
+            expected="an even size on the last axis, to split into the halves a and b",
+            got=f"shape {shape}",
+            fix=f"give that axis an even size, e.g. Dense({2 * shape[-1]}, activation='glu') "
+            f"outputs {shape[-1]}",
+        )
+    return (*shape[:-1], shape[-1] // 2)
+
+
+__all__ = ["get", "serialize", "names", "output_shape", *_BY_NAME.keys()]

@@ -50,10 +50,13 @@ LEVELS = {
     "tensor_ops": 3,
     "tensor": 3,
     "graph_dot": 3,  # the DOT text of a graph, for Tensor.to_dot and explain.graph
+    "tensor_indexing": 3,  # TensorOps' base: argmax, gather, split, repeat, tile, ...
     "functional": 4,
+    "creation": 4,  # zeros, ones, arange, rand, one_hot, ...
     "gradcheck": 4,
     "initializers": 4,
     "activations": 4,
+    "activation_extras": 4,  # the newer Keras 3 activations; activations holds the registry
     "losses": 4,
     "metrics": 4,
     "regularizers": 4,
@@ -78,6 +81,7 @@ EXTRA_FORBIDDEN = {
     "optimizers": {
         "initializers",
         "activations",
+        "activation_extras",
         "losses",
         "metrics",
         "regularizers",

@@ -87,7 +87,11 @@ def test_logsumexp_at_plus_minus_1e4(dtype, axis):
         np.testing.assert_allclose(value, [HUGE, HUGE, HUGE + np.log(2)], rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", activations.names())
+#: as Keras: exponential overflows at 1e4, glu needs an even axis, threshold its two values
+#: (tests/test_activations_keras.py checks those three at +-1e4)
+@pytest.mark.parametrize(
+    "name", [n for n in activations.names() if n not in ("exponential", "glu", "threshold")]
+)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_activation_at_plus_minus_1e4(name, dtype):
     fn = activations.get(name)

@@ -3,6 +3,7 @@
 Ops work on bare numpy arrays (they never import ``tensor``), so each can be tested alone.
 """
 
+from .activation_ops import LogSigmoid, Mish, Softsign, Sparsemax
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sub
 from .conv import Conv2D
 from .linalg import Linear, MatMul
@@ -63,6 +64,10 @@ __all__ = [
     "Tanh",
     "Softmax",
     "LogSoftmax",
+    "LogSigmoid",
+    "Softsign",
+    "Mish",
+    "Sparsemax",
     "Sum",
     "Mean",
     "Max",
