@@ -19,15 +19,16 @@ from .._rng import make_rng
 from .._shapes import fmt_shape
 from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, tensor_from_op
-from .base import Layer, Shape, bracket_shape, fmt_count
+from .algebra import Algebra, Operand, matmul, shape_map
+from .base import Layer, Shape
 from .kernel_bias import KernelBiasMixin
 
 
-def activation_label(fn: Any) -> str:
-    """The name shown for an activation in ``algebra()`` strings ('' for linear)."""
+def activation_label(fn: Any) -> Optional[str]:
+    """The name of an activation in ``algebra()`` (None for linear: nothing is applied)."""
     name = _activations.serialize(fn)
     if name == "linear":
-        return ""
+        return None
     return name if isinstance(name, str) else getattr(fn, "__name__", type(fn).__name__)
 
 
@@ -43,7 +44,7 @@ class Dense(KernelBiasMixin, Layer):
     (None, 32)
     >>> layer.count_params()
     25120
-    >>> layer.algebra()
+    >>> layer.algebra().text(), layer.algebra().count_text()
     ('[B,784] @ [784,32] + [32] -> [B,32]; relu', '784*32 + 32 = 25,120')
     """
 
@@ -136,14 +137,12 @@ class Dense(KernelBiasMixin, Layer):
             f"make the previous layer output {want[-1]} features, or fix input_shape"
         )
 
-    def algebra(self) -> Tuple[str, str]:
+    def algebra(self) -> Algebra:
         n, u = self.input_shape[-1], self.units
-        out_shape = bracket_shape(self.output_shape)
-        text = f"{bracket_shape(self.input_shape)} @ [{n},{u}]"
-        text += f" + [{u}] -> {out_shape}" if self.use_bias else f" -> {out_shape}"
-        act = activation_label(self.activation)
-        formula = f"{n}*{u} + {u}" if self.use_bias else f"{n}*{u}"
-        return text + (f"; {act}" if act else ""), f"{formula} = {fmt_count(self.count_params())}"
+        products = [(Operand("input", self.input_shape), Operand("kernel", (n, u)))]
+        products += [(Operand("bias", (u,)),)] if self.use_bias else []
+        act, z = activation_label(self.activation), (*self.input_shape[:-1], u)
+        return matmul(self.input_shape, products, self.output_shape, activation=act, result=z)
 
     def get_config(self) -> Dict[str, Any]:
         return {
@@ -175,9 +174,9 @@ class Activation(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return _activations.output_shape(self.activation, input_shape)  # glu halves the last axis
 
-    def algebra(self) -> Tuple[str, str]:
-        shapes = f"{bracket_shape(self.input_shape)} -> {bracket_shape(self.output_shape)}"
-        return f"{shapes}; {activation_label(self.activation) or 'linear'}", "0"
+    def algebra(self) -> Algebra:
+        act = activation_label(self.activation) or "linear"
+        return shape_map(self.input_shape, self.output_shape, activation=act)
 
     def get_config(self) -> Dict[str, Any]:
         return {**super().get_config(), "activation": _activations.serialize(self.activation)}
@@ -246,8 +245,9 @@ class Dropout(Layer):
             )
         return tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
 
-    def algebra(self) -> Tuple[str, str]:
-        return f"x * mask/{1 - self.rate:g} (training) | x (inference)", "0"
+    def algebra(self) -> Algebra:
+        formula = f"x * mask/{1 - self.rate:g} (training) | x (inference)"
+        return Algebra(self.input_shape, self.output_shape, (formula,))
 
     def get_config(self) -> Dict[str, Any]:
         return {
