@@ -214,7 +214,9 @@ class Optimizer:
 
     def updates(self, params: list[Any]) -> bool:
         """True when ``params`` are exactly the tensors this optimizer updates, in this order."""
-        return self._params == params  # Tensors compare by identity: a cheap check per step
+        mine = self._params  # by identity: Tensor == compares values (element by element)
+        same_count = mine is not None and len(mine) == len(params)
+        return same_count and all(p is q for p, q in zip(mine, params))
 
     @property
     def built(self) -> bool:
