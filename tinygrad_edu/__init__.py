@@ -13,6 +13,19 @@ from .errors import (
 )
 from .gradcheck import gradcheck, gradcheck_tensors
 from .functional import concatenate, maximum, minimum, stack, where
+from .creation import (
+    arange,
+    eye,
+    full,
+    linspace,
+    one_hot,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    zeros,
+    zeros_like,
+)
 from .tensor import Tensor, is_grad_enabled, no_grad, tensor_from_op
 
 __version__ = "0.1.0"
@@ -41,6 +54,17 @@ __all__ = [
     "concatenate",
     "stack",
     "where",
+    "zeros",
+    "ones",
+    "full",
+    "eye",
+    "arange",
+    "linspace",
+    "zeros_like",
+    "ones_like",
+    "rand",
+    "randn",
+    "one_hot",
     "maximum",
     "minimum",
     "tensor_from_op",

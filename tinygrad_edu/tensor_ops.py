@@ -1,6 +1,8 @@
-"""``TensorOps``: the math a ``Tensor`` offers - operators, elementwise functions, reductions,
-shape changes, indexing. Each method is one op applied through the engine (``engine.apply``);
-the ops themselves, forward and backward side by side, are in ``tinygrad_edu.ops``.
+"""``TensorOps``: the math a ``Tensor`` offers - operators, comparisons, elementwise functions,
+reductions, shape changes, indexing (the picking and copying methods are in its base class,
+``tensor_indexing.IndexingOps``). Each method is one op applied through the engine
+(``engine.apply``); the ops themselves, forward and backward side by side, are in
+``tinygrad_edu.ops``. Comparisons and ``isnan``-like tests give numpy bool arrays (no graph).
 
 A base class of ``Tensor`` (the one subclass): it relies on ``_data``, ``ndim``, ``shape`` and
 ``Tensor._from_op``, which ``Tensor`` defines.
@@ -8,18 +10,20 @@ A base class of ``Tensor`` (the one subclass): it relies on ``_data``, ``ndim``,
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
 from . import engine, ops
 from ._shapes import as_numeric_array
-from .errors import DataError
+from .errors import DataError, ShapeError
 from .graph_dot import dot_text
+from .tensor_indexing import IndexingOps
 
 
-class TensorOps:
-    """Operators and math methods of ``Tensor`` (see the module docstring)."""
+class TensorOps(IndexingOps):
+    """Operators and math methods of ``Tensor`` (see the module docstring); the methods that
+    pick, reorder and copy elements (argmax, gather, split, ...) come from ``IndexingOps``."""
 
     __slots__ = ()
 
@@ -65,18 +69,47 @@ class TensorOps:
     def __rpow__(self, base):
         return engine.apply(ops.Pow, _lift(base, self), self)
 
-    # comparisons give plain numpy boolean masks (no gradient flows through a comparison)
+    # ---------------------------------------------------------------- comparisons
+    # Element by element, as numpy and torch: a numpy bool array (a mask), never in the graph
+    # (no gradient flows through a comparison). ``==`` compares values, so a Tensor keeps
+    # identity hashing (``__hash__`` below): the engine keys dicts by tensor, and sets and
+    # dicts of tensors work by identity. But ``t in [a, b]`` and ``list.index`` call ``==``
+    # after the identity test: write ``any(p is t for p in ts)`` to find a tensor in a list.
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        if not _comparable(other):
+            return NotImplemented  # Python then compares identity: t == None is False
+        return _compare(np.equal, self, other, "==")
+
+    def __ne__(self, other):
+        if not _comparable(other):
+            return NotImplemented
+        return _compare(np.not_equal, self, other, "!=")
+
     def __gt__(self, other):
-        return self._data > _operand(other, "comparison")
+        return _compare(np.greater, self, other, ">")
 
     def __ge__(self, other):
-        return self._data >= _operand(other, "comparison")
+        return _compare(np.greater_equal, self, other, ">=")
 
     def __lt__(self, other):
-        return self._data < _operand(other, "comparison")
+        return _compare(np.less, self, other, "<")
 
     def __le__(self, other):
-        return self._data <= _operand(other, "comparison")
+        return _compare(np.less_equal, self, other, "<=")
+
+    def isnan(self):
+        """A bool array: True where the value is NaN (no gradient)."""
+        return np.asarray(np.isnan(self._data))
+
+    def isinf(self):
+        """A bool array: True where the value is +inf or -inf (no gradient)."""
+        return np.asarray(np.isinf(self._data))
+
+    def isfinite(self):
+        """A bool array: True where the value is neither NaN nor infinite (no gradient)."""
+        return np.asarray(np.isfinite(self._data))
 
     def matmul(self, other):
         return self @ other
@@ -112,13 +145,48 @@ class TensorOps:
     def erf(self):
         return engine.apply(ops.Erf, self)
 
+    def sin(self):
+        return engine.apply(ops.Sin, self)
+
+    def cos(self):
+        return engine.apply(ops.Cos, self)
+
+    def log2(self):
+        return engine.apply(ops.Log2, self)
+
+    def log10(self):
+        return engine.apply(ops.Log10, self)
+
+    def log1p(self):
+        return engine.apply(ops.Log1p, self)
+
+    def expm1(self):
+        return engine.apply(ops.Expm1, self)
+
+    def rsqrt(self):
+        return engine.apply(ops.Rsqrt, self)
+
+    # piecewise constant: gradient 0 (torch's choice at the jumps too)
+    def sign(self):
+        return engine.apply(ops.Sign, self)
+
+    def floor(self):
+        return engine.apply(ops.Floor, self)
+
+    def ceil(self):
+        return engine.apply(ops.Ceil, self)
+
+    def round(self, decimals: int = 0):
+        """Round halves to even (numpy, torch): ``round(2.5) = 2``. Gradient 0."""
+        return engine.apply(ops.Round, self, decimals=decimals)
+
     def leaky_relu(self, negative_slope: float = 0.2):
         return engine.apply(ops.LeakyRelu, self, negative_slope=negative_slope)
 
     def elu(self, alpha: float = 1.0):
         return engine.apply(ops.Elu, self, alpha=alpha)
 
-    def clip(self, min=None, max=None):  # noqa: A002 - numpy's argument names
+    def clip(self, min=None, max=None):
         return engine.apply(ops.Clip, self, lo=min, hi=max)
 
     def softmax(self, axis: int = -1):
@@ -151,6 +219,14 @@ class TensorOps:
 
     def var(self, axis=None, keepdims: bool = False, ddof: int = 0):
         return engine.apply(ops.Var, self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def std(self, axis=None, keepdims: bool = False, ddof: int = 0):
+        """sqrt(var): ``ddof`` as ``var`` (0 divides by N, numpy's default; torch's default
+        is 1). Where the values are all equal the gradient is nan (0/0), as torch's."""
+        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+
+    def prod(self, axis=None, keepdims: bool = False):
+        return engine.apply(ops.Prod, self, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, axis=None, keepdims: bool = False):
         return engine.apply(ops.LogSumExp, self, axis=axis, keepdims=keepdims)
@@ -227,14 +303,35 @@ def _operand(x: Any, op: str) -> Any:
     return as_numeric_array(x, f"Tensor {op}")
 
 
-def _lift(x: Any, like: "TensorOps") -> "TensorOps":
+def _comparable(x: Any) -> bool:
+    """What ``==`` compares element by element: tensors, numbers, arrays, lists and tuples.
+    Anything else (None, a string, a layer) is not equal to a tensor, as in torch."""
+    return isinstance(x, (TensorOps, np.ndarray, list, tuple, bool, int, float, np.generic))
+
+
+def _compare(ufunc: Any, a: TensorOps, other: Any, symbol: str) -> np.ndarray:
+    """``ufunc(a, other)`` element by element, as a numpy bool array; shapes that do not
+    broadcast give our ``ShapeError``."""
+    b = _operand(other, "comparison")
+    try:
+        return np.asarray(ufunc(a._data, b))  # a 0-d result too is an array
+    except ValueError:
+        raise ShapeError(
+            where=f"Tensor {symbol}",
+            expected="shapes that broadcast (each trailing axis equal, or 1 in one of them)",
+            got=f"{a.shape} {symbol} {np.shape(b)}",
+            fix="compare tensors of one shape, or reshape one, e.g. a == b.reshape(a.shape)",
+        ) from None
+
+
+def _lift(x: Any, like: TensorOps) -> TensorOps:
     """A Python/numpy operand -> a constant Tensor of ``like``'s dtype (float32 stays float32)."""
     if isinstance(x, TensorOps):
         return x
     return like._from_op(np.asarray(_operand(x, "operator"), dtype=like._data.dtype), None)
 
 
-def _with_logits(out: "TensorOps", logits: Optional["TensorOps"], kind: str) -> "TensorOps":
+def _with_logits(out: TensorOps, logits: TensorOps | None, kind: str) -> TensorOps:
     out._logits = None if logits is None else (kind, logits)
     return out
 

@@ -6,6 +6,8 @@ Ops work on bare numpy arrays (they never import ``tensor``), so each can be tes
 from .activation_ops import LogSigmoid, Mish, Softsign, Sparsemax
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sub
 from .conv import Conv2D
+from .elementwise_math import Ceil, Cos, Expm1, Floor, Log1p, Log2, Log10, Round, Rsqrt, Sign, Sin
+from .indexing import Flip, Repeat, TakeAlongAxis, Tile, Tril, Triu
 from .linalg import Linear, MatMul
 from .movement import (
     BroadcastTo,
@@ -25,6 +27,7 @@ from .pooling import AvgPool2D, MaxPool2D
 from .recurrent import LSTMSequence, SimpleRNNSequence
 from .recurrent_gru import GRUSequence
 from .reduce import LogSumExp, Max, Mean, Min, Sum, Var
+from .scan import CumSum, Prod
 from .unary import (
     Abs,
     Clip,
@@ -95,4 +98,23 @@ __all__ = [
     "SimpleRNNSequence",
     "LSTMSequence",
     "GRUSequence",
+    "Sin",
+    "Cos",
+    "Log2",
+    "Log10",
+    "Log1p",
+    "Expm1",
+    "Rsqrt",
+    "Sign",
+    "Floor",
+    "Ceil",
+    "Round",
+    "Prod",
+    "CumSum",
+    "Flip",
+    "Repeat",
+    "Tile",
+    "Tril",
+    "Triu",
+    "TakeAlongAxis",
 ]
