@@ -1,5 +1,7 @@
-"""The optimizer base class: the arguments every optimizer shares, parameter handover, clipping,
-decoupled weight decay, per-parameter slots, learning-rate schedules and checkpoints.
+"""The optimizer base class: parameter handover, the step (decoupled weight decay, the update
+rule), per-parameter slots, the learning rate (a number or a schedule), config and checkpoints.
+The arguments every optimizer shares are read in ``options.py``; the gradients are checked and
+clipped in ``gradients.py``; checkpoints are flattened in ``checkpoint.py``.
 
 A subclass writes its own hyperparameters, its slots and its update rule - nothing else (here a
 shortened Adagrad)::
@@ -38,75 +40,27 @@ weight is touched, and a schedule's rate is checked before it is used.
 
 from __future__ import annotations
 
-import math
-import numbers
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Union
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
 from tinygrad_edu import validation as check
-from tinygrad_edu.errors import ConfigError, DivergenceError, NotBuiltError, ShapeError, suggest
-from tinygrad_edu.optimizers import checkpoint
-from tinygrad_edu.optimizers.params import as_param_list, is_rate
+from tinygrad_edu.errors import ConfigError, NotBuiltError
+from tinygrad_edu.optimizers import checkpoint, options
+from tinygrad_edu.optimizers.gradients import all_finite, checked_grad, clipped
+from tinygrad_edu.optimizers.options import SHARED_OPTIONS, Rate
+from tinygrad_edu.optimizers.params import as_param_list
 from tinygrad_edu.optimizers.schedules import (
     LearningRateSchedule,
     check_schedule,
     checked_rate,
-    deserialize,
     serialize,
 )
 from tinygrad_edu.tensor import Tensor
 
+# SHARED_OPTIONS, Rate and all_finite live in options.py and gradients.py, importable from here
 __all__ = ["SHARED_OPTIONS", "Optimizer", "Rate", "all_finite"]
-
-#: a learning rate: a number > 0, or a schedule ``step -> rate``
-Rate = Union[float, LearningRateSchedule, Callable[[int], float]]
-
-#: What each hyperparameter means and a typical value: the ``fix`` of a ConfigError about it
-#: says the first and ends with an example using the second (the rate's is the class default).
-_MEANINGS = {
-    "learning_rate": (
-        "learning_rate is the step size (0.01 is typical for SGD, 0.001 for Adam)",
-        None,
-    ),
-    "momentum": ("momentum is the fraction of the last update kept, 0 disables it", 0.9),
-    "beta_1": ("beta_1 is the decay of the running mean of gradients", 0.9),
-    "beta_2": ("beta_2 is the decay of the running mean of squared gradients", 0.999),
-    "rho": ("rho is the decay of the running mean of squared gradients", 0.9),
-    "epsilon": ("epsilon keeps the division finite, so it must be > 0", 1e-7),
-    "weight_decay": ("weight_decay shrinks weights by lr * weight_decay per step (or None)", 0.004),
-    "initial_accumulator_value": ("the sum of squared gradients starts here", 0.1),
-    "clipnorm": ("each gradient is rescaled to at most this L2 norm", 1.0),
-    "clipvalue": ("each gradient element is clipped into [-clipvalue, clipvalue]", 0.5),
-    "global_clipnorm": ("all gradients together are rescaled to at most this norm", 1.0),
-}
-_SHARED = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "name")
-
-#: The arguments every optimizer takes, written once: ``{shared_options}`` in a subclass's
-#: docstring is replaced by this text.
-SHARED_OPTIONS = """\
-The first positional argument is the parameters or, Keras style, the learning rate:
-
-    - a Tensor or an iterable of Tensors (``model.parameters()``): the parameters to update,
-      PyTorch style - ``Adam(model.parameters(), learning_rate=1e-3)``, or ``Adam(params, 1e-3)``;
-    - a number or a ``LearningRateSchedule``: the learning rate - ``Adam(1e-3)``; the parameters
-      come later through ``set_params`` (``model.compile`` does it);
-    - nothing: ``Adam(learning_rate=1e-3)``, parameters later too.
-
-    Anything else (a dict of parameter groups, a model, a string, a bool) is a ConfigError: one
-    optimizer per group of settings. Hyperparameters are keyword arguments.
-
-    Options every optimizer shares (keyword arguments, handled by ``Optimizer``):
-
-    - ``learning_rate``, alias ``lr``: a number > 0, or a schedule - a ``LearningRateSchedule`` or
-      any callable ``step -> rate`` - read at each step as ``schedule(iterations)``;
-    - ``weight_decay`` (default None): decoupled decay, ``p -= lr * weight_decay * p`` before the
-      update;
-    - at most one of ``clipvalue`` (each gradient element clipped into ``[-clipvalue,
-      clipvalue]``), ``clipnorm`` (each gradient rescaled to an L2 norm <= clipnorm) and
-      ``global_clipnorm`` (all gradients rescaled together to a joint L2 norm <= it);
-    - ``name``: the prefix of the ``state_dict()`` keys (default: the class's, e.g. ``"adam"``)."""
 
 
 class Optimizer:
@@ -141,7 +95,7 @@ class Optimizer:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.__doc__:
-            cls.__doc__ = cls.__doc__.replace("{shared_options}", SHARED_OPTIONS)
+            cls.__doc__ = cls.__doc__.replace("{shared_options}", options.SHARED_OPTIONS)
 
     def __init__(
         self,
@@ -155,24 +109,17 @@ class Optimizer:
         global_clipnorm: float | None = None,
         name: str | None = None,
     ) -> None:
-        self.name = self._checked_name(type(self).name if name is None else name)
-        params, learning_rate = self._params_and_rate(params, learning_rate, lr)
+        cls = type(self)
+        self.name = options.checked_name(cls, cls.name if name is None else name)
+        params, learning_rate = options.params_and_rate(cls, params, learning_rate, lr)
         self.iterations = 0  # steps taken (Keras name); the next step is number iterations + 1
         self._schedule: Any = None
         self._lr = 0.0
         self.learning_rate = learning_rate
         self.weight_decay = self._optional("weight_decay", weight_decay, low=0)
-        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
-        given = [k for k, v in clips.items() if v is not None]
-        if len(given) > 1:
-            raise ConfigError(
-                where=self._where,
-                expected="at most one of clipnorm, clipvalue, global_clipnorm",
-                got=", ".join(given),
-                fix="keep the one clipping rule you want",
-            )
-        for key, value in clips.items():
-            setattr(self, key, self._optional(key, value, low=0, low_open=True))
+        self.clipnorm, self.clipvalue, self.global_clipnorm = options.clipping(
+            cls, clipnorm, clipvalue, global_clipnorm
+        )
         self._params: list[Tensor] | None = None
         self._slots: list[dict[str, np.ndarray] | None] = []  # per parameter, None until needed
         self._pending: dict[str, Any] | None = None  # state loaded before set_params
@@ -251,8 +198,10 @@ class Optimizer:
         params = self._require_params("step")
         lr = self.learning_rate
         active = [i for i, p in enumerate(params) if p.grad is not None and p.requires_grad]
-        grads = [self._checked_grad(i) for i in active]  # every one before the first write
-        for i, g in zip(active, self._clipped(grads)):
+        where, slots = self._where, self._slots
+        grads = [checked_grad(params[i], i, slots[i], where) for i in active]  # before any write
+        clips = self.clipvalue, self.clipnorm, self.global_clipnorm
+        for i, g in zip(active, clipped(grads, *clips)):
             p = params[i]._data
             if self.weight_decay:
                 p *= 1 - lr * self.weight_decay
@@ -275,59 +224,6 @@ class Optimizer:
         if slots is not None and all(a.shape == p._data.shape for a in slots.values()):
             return slots
         return None
-
-    def _checked_grad(self, i: int) -> np.ndarray:
-        p = self._params[i]
-        grad, shape = p.grad, p._data.shape
-        if type(grad) is not np.ndarray:
-            grad = np.asarray(grad, p._data.dtype)
-        if grad.shape != shape:
-            raise ShapeError(
-                where=f"{self._where}.step (parameter {i})",
-                expected=f"a gradient shaped like the parameter {shape}",
-                got=f"{grad.shape}",
-                fix="set p.grad to an array of the parameter's shape (backward() does this)",
-            )
-        for slot, array in (self._slots[i] or {}).items():
-            if array.shape != shape:
-                raise ShapeError(
-                    where=f"{self._where}.step (parameter {i})",
-                    expected=f"slot {slot!r} shaped like the parameter {shape}",
-                    got=f"{array.shape}",
-                    fix="the parameter's array was replaced by one of another shape; call "
-                    "opt.set_params(model.parameters()) again after rebuilding the model",
-                )
-        if not all_finite(grad):
-            raise self._non_finite_gradient(i, grad)
-        return grad
-
-    def _non_finite_gradient(self, i: int, grad: np.ndarray) -> DivergenceError:
-        p = self._params[i]
-        counts = (("NaN", int(np.isnan(grad).sum())), ("inf", int(np.isinf(grad).sum())))
-        kinds = " and ".join(f"{n} {kind}" for kind, n in counts if n)
-        err = DivergenceError(
-            "no weight was changed (every gradient is checked before the first update)",
-            where=f"{self._where}.step",
-            expected="finite gradients",
-            got=f"{kinds} in the gradient of {_describe(p, i)}",
-            fix="a NaN/inf gradient comes from the loss or an op (log(0), sqrt(0), 0/0, an "
-            "overflow): check the data for NaN/inf, lower the learning rate, scale the inputs; "
-            "clipping (clipnorm=...) bounds large gradients but cannot repair NaN",
-        )
-        # for callers that know the weights' names (fit says 'dense/kernel', not 'kernel')
-        err.parameter, err.parameter_index, err.bad_values = p, i, kinds
-        return err
-
-    def _clipped(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        """The gradients after clipping: new arrays, ``p.grad`` itself is never changed."""
-        if self.clipvalue is not None:
-            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
-        if self.clipnorm is not None:
-            return [g * (self.clipnorm / max(_norm(g), self.clipnorm)) for g in grads]
-        if self.global_clipnorm is not None:
-            total = math.sqrt(sum(_squared_norm(g) for g in grads))
-            return [g * (self.global_clipnorm / max(total, self.global_clipnorm)) for g in grads]
-        return grads
 
     # ------------------------------------------------------------------ learning rate
     @property
@@ -385,32 +281,13 @@ class Optimizer:
         rate = self._schedule if self._schedule is not None else self._lr
         if isinstance(rate, LearningRateSchedule):
             rate = serialize(rate)
-        keys = self.hyperparameters + _SHARED
+        keys = self.hyperparameters + options.SHARED
         return {"learning_rate": rate, **{k: getattr(self, k) for k in keys}}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Optimizer:
         """A new optimizer (without parameters) from ``get_config()``'s output."""
-        if not isinstance(config, Mapping):
-            raise ConfigError(
-                where=f"{cls.__name__}.from_config",
-                expected="a dict from get_config()",
-                got=type(config).__name__,
-                fix=f"{cls.__name__}.from_config(opt.get_config())",
-            )
-        config = dict(config)
-        accepted = {"learning_rate", *cls.hyperparameters, *_SHARED}
-        unknown = sorted(str(k) for k in set(config) - accepted)
-        if unknown:
-            raise ConfigError(
-                where=f"{cls.__name__}.from_config",
-                expected=f"{cls.__name__}'s argument names",
-                got=", ".join(repr(k) for k in unknown),
-                fix=suggest(unknown[0], accepted),
-            )
-        if isinstance(config.get("learning_rate"), dict):
-            config["learning_rate"] = deserialize(config["learning_rate"])
-        return cls(**config)
+        return cls(**options.config_arguments(cls, config))
 
     def state_dict(self) -> dict[str, Any]:
         """All that training needs to continue, as a flat ``{str: array or number}`` dict.
@@ -459,53 +336,16 @@ class Optimizer:
     # ------------------------------------------------------------------ helpers
     @property
     def _where(self) -> str:
-        return f"optimizer {type(self).__name__}"
+        return options.where(type(self))
 
     def _check(self, name: str, value: Any, **bounds: Any) -> float:
-        """``value`` as a float inside ``bounds`` (``validation.real``'s), or a ConfigError
-        saying what the hyperparameter means and ending with a working example."""
-        why, typical = _MEANINGS.get(name, ("", 0.5))
-        cls = type(self).__name__
-        example = f"{cls}({name}={self.default_learning_rate if typical is None else typical!r})"
-        return check.real(name, value, self._where, example, why=why, **bounds)
+        return options.hyperparameter(type(self), name, value, **bounds)
 
     def _flag(self, name: str, value: Any) -> bool:
         return check.flag(name, value, self._where, f"{type(self).__name__}({name}=True)")
 
     def _optional(self, name: str, value: Any, **bounds: Any) -> float | None:
         return None if value is None else self._check(name, value, **bounds)
-
-    def _checked_name(self, name: Any) -> str:
-        if isinstance(name, str) and name and "/" not in name:
-            return name
-        raise ConfigError(
-            where=self._where,
-            expected="name a non-empty string without '/' (it prefixes the state_dict keys)",
-            got=repr(name),
-            fix=f"e.g. name={type(self).name!r}, or leave it out",
-        )
-
-    def _params_and_rate(self, first: Any, learning_rate: Any, lr: Any) -> tuple[Any, Rate]:
-        """The rule for the first positional argument (see ``SHARED_OPTIONS``): a number or a
-        schedule is the learning rate, anything else the parameters (checked by ``set_params``).
-        The rate may be given once: positionally, as ``learning_rate=`` or as ``lr=``."""
-        given = []  # (how it was given, the rate)
-        if is_rate(first):
-            given.append((f"{first!r} as the first argument", first))
-        if not _is_default(learning_rate, self.default_learning_rate):
-            given.append((f"learning_rate={learning_rate!r}", learning_rate))
-        if lr is not None:
-            given.append((f"lr={lr!r}", lr))
-        if len(given) > 1:
-            raise ConfigError(
-                where=self._where,
-                expected="the learning rate given once",
-                got=", ".join(how for how, _ in given),
-                fix=f"write {type(self).__name__}(params, learning_rate=...); hyperparameters "
-                "are keyword arguments (lr= is only an alias)",
-            )
-        rate = given[0][1] if given else self.default_learning_rate
-        return (None if is_rate(first) else first), rate
 
     def _require_params(self, what: str) -> list[Tensor]:
         if self._params is None:
@@ -526,42 +366,4 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
-Optimizer.__doc__ = Optimizer.__doc__.replace("{shared_options}", SHARED_OPTIONS)
-
-
-def _is_default(learning_rate: Any, default: float) -> bool:
-    """True when ``learning_rate`` was left out (None) or equals the default (a rate equal to
-    the default cannot be told from it, and then it does not matter which one counts)."""
-    return learning_rate is None or (
-        isinstance(learning_rate, numbers.Real) and learning_rate == default
-    )
-
-
-def _describe(p: Tensor, i: int) -> str:
-    """``parameter 2 'kernel' of shape (3, 1)``: how errors name a parameter."""
-    name = f" {p.name!r}" if p.name else ""
-    return f"parameter {i}{name} of shape {p._data.shape}"
-
-
-def all_finite(a: np.ndarray) -> bool:
-    """True when ``a`` holds no NaN/inf, in one fast pass: NaN/inf make the sum of squares
-    non-finite (a BLAS dot, ~2x faster than ``np.isfinite(a).all()``); only when it is - or when
-    it overflowed, for float32 values beyond ~1e19 - is the exact elementwise check run."""
-    flat = a.ravel(order="K")  # a view for C- and F-ordered arrays alike
-    if flat.dtype.kind != "f" or math.isfinite(np.vdot(flat, flat)):
-        return True
-    return bool(np.isfinite(flat).all())
-
-
-def _norm(g: np.ndarray) -> float:
-    """The L2 norm of ``g`` as a Python float."""
-    return math.sqrt(_squared_norm(g))
-
-
-def _squared_norm(g: np.ndarray) -> float:
-    """sum(g ** 2) as a Python float (in float64 when float32's sum overflows)."""
-    sq = float(np.vdot(g, g))
-    if math.isinf(sq):
-        g64 = g.astype(np.float64)
-        sq = float(np.vdot(g64, g64))
-    return sq
+Optimizer.__doc__ = Optimizer.__doc__.replace("{shared_options}", options.SHARED_OPTIONS)

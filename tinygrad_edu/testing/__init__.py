@@ -8,9 +8,9 @@ Needs hypothesis (``pip install "tinygrad_edu[test]"``); nothing else in the lib
 - checks: ``check_op`` (forward vs a numpy reference + float64 gradcheck)
 - profiles: ``load_profile()`` (``ci`` default, ``thorough`` via ``HYPOTHESIS_PROFILE``),
   ``default_max_units()``
-- layers: ``check_layer``, ``ops_in_graph`` and the layer-config strategies ``dense_configs``,
-  ``conv2d_configs``, ``pooling_configs``, ``rnn_configs``, ``rnn_stack_configs``,
-  ``batchnorm_configs`` (``testing/layers.py``)
+- layers: ``check_layer``, ``ops_in_graph``; layer_configs: the layer-config strategies
+  ``dense_configs``, ``conv2d_configs``, ``pooling_configs``, ``rnn_configs``,
+  ``rnn_stack_configs``, ``batchnorm_configs`` (also importable from ``testing/layers.py``)
 
 >>> from tinygrad_edu import testing
 >>> from tinygrad_edu import ops
@@ -27,16 +27,15 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from .checks import check_op
-from .layers import (
+from .layer_configs import (
     batchnorm_configs,
-    check_layer,
     conv2d_configs,
     dense_configs,
-    ops_in_graph,
     pooling_configs,
     rnn_configs,
     rnn_stack_configs,
 )
+from .layers import check_layer, ops_in_graph
 from .profiles import default_max_units, load_profile, register_profiles
 from .strategies import (
     arrays,
