@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
+from . import ops
 from . import validation as check
 from .activation_extras import (
     as_tensor,
@@ -39,7 +40,7 @@ from .activation_extras import (
 )
 from .errors import ShapeError, resolve
 from .functional import where
-from .tensor import Tensor
+from .tensor import Tensor, tensor_from_op
 
 Activation = Callable[[Tensor], Tensor]
 
@@ -123,10 +124,9 @@ def selu(x: Tensor) -> Tensor:
 
 
 def softplus(x: Tensor) -> Tensor:
-    """f(x) = ln(1 + e^x), written as max(x, 0) + ln(1 + e^-|x|) so it never overflows."""
-    # 0.5 (x + |x|) = max(x, 0), written so its derivative at 0 is 1/2 (relu's would be 0)
-    x = as_tensor(x, "softplus")
-    return 0.5 * (x + x.abs()) + ((-x.abs()).exp() + 1).log()
+    """f(x) = ln(1 + e^x), computed as max(x, 0) + ln(1 + e^-|x|) so it never overflows and keeps
+    e^x for x << 0 (op ``Softplus``; its derivative is sigmoid(x), 1/2 at 0)."""
+    return tensor_from_op(ops.Softplus, as_tensor(x, "softplus"))
 
 
 def gelu(x: Tensor, approximate: bool = False) -> Tensor:

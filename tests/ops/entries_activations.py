@@ -1,5 +1,5 @@
-"""Op-table entries of ``ops/activation_ops.py``: LogSigmoid, Softsign, Mish, Sparsemax, each
-called through its Keras-named activation (the op must appear in the graph)."""
+"""Op-table entries of ``ops/activation_ops.py``: Softplus, LogSigmoid, Softsign, Mish, Sparsemax,
+each called through its Keras-named activation (the op must appear in the graph)."""
 
 import numpy as np
 from hypothesis import strategies as st
@@ -38,6 +38,13 @@ def along_an_axis(draw, low=-3.0, high=3.0):
 
 
 OP_ENTRIES = [
+    OpEntry(
+        "softplus",
+        ops.Softplus,
+        cases(arrays(SMALL_SHAPES, -30.0, 30.0)),
+        activations.softplus,
+        lambda a: np.logaddexp(0.0, a),
+    ),
     OpEntry(
         "log_sigmoid",
         ops.LogSigmoid,

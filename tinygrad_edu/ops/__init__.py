@@ -3,7 +3,7 @@
 Ops work on bare numpy arrays (they never import ``tensor``), so each can be tested alone.
 """
 
-from .activation_ops import LogSigmoid, Mish, Softsign, Sparsemax
+from .activation_ops import LogSigmoid, Mish, Softplus, Softsign, Sparsemax
 from .arithmetic import Add, Div, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Sub
 from .conv import Conv2D
 from .elementwise_math import Ceil, Cos, Expm1, Floor, Log1p, Log2, Log10, Round, Rsqrt, Sign, Sin
@@ -68,6 +68,7 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "LogSigmoid",
+    "Softplus",
     "Softsign",
     "Mish",
     "Sparsemax",

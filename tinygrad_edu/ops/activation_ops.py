@@ -1,6 +1,6 @@
 """Activations whose composition from Tensor ops would be unstable, long or need care in its
-gradient: ``LogSigmoid``, ``Softsign``, ``Mish`` and ``Sparsemax`` (``tinygrad_edu.activations``
-calls them by their Keras names).
+gradient: ``Softplus``, ``LogSigmoid``, ``Softsign``, ``Mish`` and ``Sparsemax``
+(``tinygrad_edu.activations`` calls them by their Keras names).
 """
 
 from __future__ import annotations
@@ -20,6 +20,21 @@ def _sigmoid(a: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-a), from e^-|a| (never overflows) in the form that fits each sign."""
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1, e) / (1 + e)
+
+
+class Softplus(Function):
+    """out = ln(1 + e^a) = max(a, 0) + ln(1 + e^-|a|).   d/da = sigmoid(a).
+
+    e^a overflows for a > ~709 and 1 + e^a rounds to 1 for a < ~-37 (the true value e^a is lost);
+    this form keeps both tails: a at a = 1e4, e^-40 = 4.2e-18 at a = -40.
+    """
+
+    def forward(self, a):
+        self.a = a
+        return _softplus(a)
+
+    def backward(self, grad):
+        return grad * _sigmoid(self.a)
 
 
 class LogSigmoid(Function):
@@ -105,4 +120,4 @@ class Sparsemax(Function):
         return s * (grad - mean_on_support)
 
 
-__all__ = ["LogSigmoid", "Mish", "Softsign", "Sparsemax"]
+__all__ = ["LogSigmoid", "Mish", "Softplus", "Softsign", "Sparsemax"]
