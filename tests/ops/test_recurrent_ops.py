@@ -57,9 +57,15 @@ def composed(
     go_backwards=False,
     return_cell=False,
     reset_after=True,
+    input_mask=None,
+    recurrent_mask=None,
 ):
-    """What the op computes, written with the reference cells (plain Tensor ops)."""
+    """What the op computes, written with the reference cells (plain Tensor ops); dropout masks
+    ``[G, B, size]`` go to the cells as lists of ``[B, size]`` Tensors."""
     args = {"weights": (w, u, b), "activation": activations.get(activation)}
+    for name, mask in (("input_mask", input_mask), ("recurrent_mask", recurrent_mask)):
+        if mask is not None:
+            args[name] = [Tensor(m) for m in mask]
     if op is ops.SimpleRNNSequence:
         cell, n_states = simple_rnn_cell, 1
     else:
@@ -206,8 +212,9 @@ def test_smooth_activations_are_the_gradchecked_subset():
 @pytest.mark.parametrize("op", [ops.SimpleRNNSequence, ops.LSTMSequence], ids=lambda o: o.__name__)
 def test_pooled_buffers_never_mix_live_graphs(op):
     """SimpleRNN and LSTM borrow their large work arrays from a pool that hands them on from op
-    to op (``tinygrad_edu.workspace``): two graphs alive at once, one of them kept with ``retain_graph=True`` and run
-    backward twice, must still give exactly what each gives alone."""
+    to op (``tinygrad_edu.workspace``): two graphs alive at once, one of them kept with
+    ``retain_graph=True`` and run backward twice, must still give exactly what each gives
+    alone."""
     rng = np.random.default_rng(5)
     g, n = GATES[op], 3
     cases = [

@@ -4,14 +4,17 @@ For each layer family with a fused op (Dense, Conv2D, the 2-D poolings, SimpleRN
 a ``fused=True`` layer and a ``fused=False`` twin with the same float64 weights give the same
 output, and the same gradients with respect to the input and every weight, for a random upstream
 gradient - at 1, 7 and 64 units (filters), batch sizes 1 and 5, and for stacks of recurrent
-layers. float64 so the comparison can be tight (rtol 1e-9): the two forms differ only by the
-order of floating-point sums.
+layers; the recurrent layers also in training with ``dropout`` / ``recurrent_dropout`` (both
+forms draw the same masks from the same seed). float64 so the comparison can be tight (rtol
+1e-9): the two forms differ only by the order of floating-point sums.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_edu import Tensor
 from tinygrad_edu import layers as L
@@ -145,3 +148,28 @@ def test_stacked_recurrent_layers(kinds, units):
         return _Stack([k(units, return_sequences=i < last, fused=f) for i, k in enumerate(kinds)])
 
     _assert_twins_agree(make, _x(3, 5, 2))
+
+
+@given(
+    cls=st.sampled_from(RECURRENT),
+    second=st.sampled_from([None, *RECURRENT]),  # a stacked pair when not None
+    units=st.sampled_from([1, 64]),
+    batch=st.integers(1, 5),
+    rates=st.sampled_from([(0.3, 0.0), (0.0, 0.3), (0.25, 0.5)]),  # second > 0: masks per gate
+    return_sequences=st.booleans(),
+    go_backwards=st.booleans(),
+)
+def test_recurrent_with_dropout(cls, second, units, batch, rates, return_sequences, go_backwards):
+    def make(f):
+        kw = {"dropout": rates[0], "recurrent_dropout": rates[1], "fused": f}
+        last = cls if second is None else second
+        top = last(
+            units, return_sequences=return_sequences, go_backwards=go_backwards, seed=2, **kw
+        )
+        if second is None:
+            return top
+        return _Stack(
+            [cls(units, return_sequences=True, go_backwards=go_backwards, seed=1, **kw), top]
+        )
+
+    _assert_twins_agree(make, _x(batch, 4, 3))

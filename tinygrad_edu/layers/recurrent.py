@@ -15,6 +15,13 @@ Outputs: ``[B, units]`` (the last state), ``[B, T, units]`` with ``return_sequen
 ``compute_output_shape`` returns the matching list of shapes. ``go_backwards=True`` reads the
 sequence from its end, and (as in Keras) returns the sequence of outputs in that processing order.
 
+Dropout, in training only (``training=True``, as ``fit`` calls it): ``dropout`` (a rate in [0, 1))
+drops inputs x_t, ``recurrent_dropout`` the state h_{t-1} the recurrent kernel multiplies, with
+one inverted-dropout mask per call (per batch) reused at every step; ``seed`` fixes the layer's
+generator (else ``set_seed`` does). As in Keras 3 (3.8 and later), the LSTM and GRU draw one mask
+per gate when ``recurrent_dropout > 0``, else one input mask for all gates
+(``layers/recurrent_dropout.py``). Rates of 0 (the default) or inference change nothing.
+
 >>> import numpy as np
 >>> layer = LSTM(300)
 >>> layer(np.zeros((2, 20, 1))).shape
@@ -33,17 +40,18 @@ from .. import activations, initializers, regularizers
 from .. import config as _config
 from .. import validation as check
 from .._shapes import fmt_shape
+from ..functional import stack
 from ..ops.recurrent import FUSED_ACTIVATIONS, LSTMSequence, SimpleRNNSequence
 from ..ops.recurrent_gru import GRUSequence
-from ..functional import stack
 from ..tensor import Tensor, tensor_from_op
 from .algebra import Algebra, Count, Operand, sum_of_products
 from .base import Layer, Shape
 from .recurrent_cells import gru_cell, lstm_cell, run_sequence, simple_rnn_cell
+from .recurrent_dropout import RecurrentDropout, cell_masks
 
 
-class _RNN(Layer):
-    """What SimpleRNN, LSTM and GRU share: arguments, weights, checks, output assembly."""
+class _RNN(RecurrentDropout, Layer):
+    """What SimpleRNN, LSTM and GRU share: arguments, weights, checks, dropout, outputs."""
 
     expected_ndim = 3
     example_args = {"units": 32}
@@ -66,6 +74,9 @@ class _RNN(Layer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        seed: Optional[int] = None,
         fused: Optional[bool] = None,
         **kwargs: Any,
     ) -> None:
@@ -82,6 +93,7 @@ class _RNN(Layer):
         self.return_sequences = self._flag("return_sequences", return_sequences)
         self.return_state = self._flag("return_state", return_state)
         self.go_backwards = self._flag("go_backwards", go_backwards)
+        self._init_dropout(dropout, recurrent_dropout, seed)
         self.fused = check.flag("fused", fused, self.where, self.example(fused=False), True)
 
     def _flag(self, name: str, value: Any) -> bool:
@@ -122,10 +134,12 @@ class _RNN(Layer):
 
     # ---------------------------------------------------------------- the forward pass
     def call(self, x: Tensor, training: bool = False) -> Union[Tensor, List[Tensor]]:
+        masks = self._dropout_masks(x, training)  # {} without dropout
         if self._can_fuse():
-            return self._call_fused(x)
+            return self._call_fused(x, masks)
+        cell_args = {**self._cell_args(), **cell_masks(masks)}
         outputs, states = run_sequence(
-            self._cell, x, self.units, self.n_states, self.go_backwards, **self._cell_args()
+            self._cell, x, self.units, self.n_states, self.go_backwards, **cell_args
         )
         out = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [out, *states] if self.return_state else out
@@ -145,9 +159,9 @@ class _RNN(Layer):
         kwargs.update(return_sequences=self.return_sequences, go_backwards=self.go_backwards)
         return kwargs
 
-    def _call_fused(self, x: Tensor) -> Union[Tensor, List[Tensor]]:
+    def _call_fused(self, x: Tensor, masks: Dict[str, np.ndarray]) -> Union[Tensor, List[Tensor]]:
         weights = [self.kernel, self.recurrent_kernel] + ([self.bias] if self.use_bias else [])
-        out = tensor_from_op(self.fused_op, x, *weights, **self._op_kwargs())
+        out = tensor_from_op(self.fused_op, x, *weights, **self._op_kwargs(), **masks)
         return self._with_states(out) if self.return_state else out
 
     def _with_states(self, out: Tensor) -> List[Tensor]:
@@ -218,6 +232,7 @@ class _RNN(Layer):
             return_sequences=self.return_sequences,
             return_state=self.return_state,
             go_backwards=self.go_backwards,
+            **self._dropout_config(),
             **_config.fused_config(self.fused),
         )
         return config
@@ -253,6 +268,8 @@ class SimpleRNN(_RNN):
 
     Weights (Keras order): ``kernel [F, u]``, ``recurrent_kernel [u, u]``, ``bias [u]``;
     per step ``[B, F] @ [F, u] + [B, u] @ [u, u] + [u] -> [B, u]``; ``u (F + u + 1)`` parameters.
+    In training, ``dropout`` / ``recurrent_dropout`` turn the step into ``act((d * x_t) @ W +
+    (m * h_{t-1}) @ U + b)``, masks d ``[B, F]`` and m ``[B, u]`` fixed for the whole sequence.
 
     >>> SimpleRNN(32, input_shape=(10, 8)).build_for((None, 10, 8))
     (None, 32)
@@ -269,6 +286,9 @@ class LSTM(_Gated):
         h_t = o * act(c_t)                         [B, u];   4u (F + u + 1) parameters
 
     ``unit_forget_bias=True`` starts the f slice of the bias at ones (remember by default).
+    In training, ``dropout`` turns x_t into ``d * x_t`` and ``recurrent_dropout`` the h_{t-1} that
+    U multiplies into ``m * h_{t-1}``; with ``recurrent_dropout > 0`` each gate has its own d_k,
+    m_k (Keras 3.8+), else one d serves all four. The masks are fixed for the whole sequence.
     """
 
     gate_names = ("i", "f", "c", "o")
@@ -320,6 +340,8 @@ class GRU(_Gated):
 
     Weights: ``kernel [F, 3u]``, ``recurrent_kernel [u, 3u]``, ``bias [2, 3u]`` (input and
     recurrent biases) with reset_after, else ``[3u]``: ``3u (F + u + 2)`` or ``3u (F + u + 1)``.
+    Dropout as in the LSTM: ``d * x_t`` in the x_t products, ``m * h_{t-1}`` wherever U
+    multiplies h_{t-1} (not in ``z * h_{t-1}``), one mask per gate when ``recurrent_dropout > 0``.
     """
 
     gate_names = ("z", "r", "h")
