@@ -143,16 +143,9 @@ def glu(x: Tensor, axis: int = -1) -> Tensor:
     x = as_tensor(x, "glu")
     ax = checked_axis(x, axis, "glu", "glu(x, axis=-1)") % max(x.ndim, 1)
     n = x.shape[ax] if x.ndim else 1  # a 0-d tensor: one entry, nothing to halve
-    if n % 2:
-        raise ShapeError(
-            where="activation 'glu'",
-            expected=f"an even size on axis {axis}, to split into the halves a and b",
-            got=f"shape {x.shape} ({n} on axis {axis})",
-            fix=f"give that axis an even size, e.g. Dense({2 * n}, activation='glu') "
-            f"outputs {n}",
-        )
+    half = glu_half(n, axis, x.shape)
     before = (slice(None),) * ax
-    a, b = x[(*before, slice(0, n // 2))], x[(*before, slice(n // 2, n))]
+    a, b = x[(*before, slice(0, half))], x[(*before, slice(half, n))]
     return a * b.sigmoid()
 
 
@@ -166,6 +159,18 @@ def sparsemax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 # ------------------------------------------------------------------ argument helpers
+def glu_half(n: int, axis: int, shape: Any) -> int:
+    """n // 2, the size of glu's halves a and b; an odd n is our ``ShapeError``."""
+    if n % 2:
+        raise ShapeError(
+            where="activation 'glu'",
+            expected=f"an even size on axis {axis}, to split into the halves a and b",
+            got=f"shape {tuple(shape)} ({n} on axis {axis})",
+            fix=f"give that axis an even size, e.g. Dense({2 * n}, activation='glu') outputs {n}",
+        )
+    return n // 2
+
+
 def as_tensor(x: Any, name: str) -> Tensor:
     """``x`` as a Tensor: arrays and lists convert (numbers only, a ``DataError`` otherwise)."""
     if isinstance(x, Tensor):

@@ -21,6 +21,7 @@ from .activation_extras import (
     celu,
     checked_axis,
     glu,
+    glu_half,
     hard_shrink,
     hard_sigmoid,
     hard_silu,
@@ -38,7 +39,7 @@ from .activation_extras import (
     tanh_shrink,
     threshold,
 )
-from .errors import ShapeError, resolve
+from .errors import resolve
 from .functional import where
 from .tensor import Tensor, tensor_from_op
 
@@ -186,15 +187,7 @@ def output_shape(fn: Activation, shape: Sequence[Optional[int]]) -> Tuple[Option
     shape = tuple(shape)
     if fn is not glu or not shape or shape[-1] is None:
         return shape
-    if shape[-1] % 2:
-        raise ShapeError(
-            where="activation 'glu'",
-            expected="an even size on the last axis, to split into the halves a and b",
-            got=f"shape {shape}",
-            fix=f"give that axis an even size, e.g. Dense({2 * shape[-1]}, activation='glu') "
-            f"outputs {shape[-1]}",
-        )
-    return (*shape[:-1], shape[-1] // 2)
+    return (*shape[:-1], glu_half(shape[-1], -1, shape))
 
 
 __all__ = ["get", "serialize", "names", "output_shape", *_BY_NAME.keys()]
