@@ -65,14 +65,13 @@ def test_explain_never_executes_the_text():
     [
         ("__import__('os').system('echo hi')", "__import__"),
         ("Sequential([Dense(units=x)])", "`x` (a variable name"),
-        ("Dense(units=x)", "a single layer call"),
-        ("Sequential([Dense(10)]) ; import os", "an import"),
+        ("Dense(units=x)", "`x` (a variable name"),
         ("Sequential([Dense(10, activation=lambda x: x)])", "a lambda"),
         ("Sequential([Dense(n) for n in (1, 2)])", "a comprehension"),
         ("Sequential([Dense(10, name=f'd{1}')])", "an f-string"),
-        ("Sequential([Dense(10, activation=tf.nn.relu)])", "attribute access"),
+        ("Sequential([Dense(10, activation=tf.nn.crelu)])", "attribute access"),
         ("Sequential([Dense(2 * 5)])", "an arithmetic expression"),
-        ("Sequential([Dense(10, kernel_regularizer=regularizers.l2(0.01))])", "not a layer class"),
+        ("Sequential([Dense(10, kernel_regularizer=my.l2(0.01))])", "not a layer class"),
         ("Sequential([os.system('ls')])", "os.system"),
         ("Sequential([Embedding(10, 3)])", "not a tinygrad_edu layer"),
         ("Sequential([Dense(**kw)])", "**kwargs"),
@@ -102,6 +101,9 @@ def test_explain_rejects_anything_but_literal_layer_calls(text, rejected, capsys
         "model.add(Dense(+20))",
         "[keras.Input(shape=(20, 1)), LSTM(30), Dense(20, activation='linear')]",
         "  Sequential([\n      LSTM(30, input_shape=(20,1)),\n      Dense(20),\n  ])\n",
+        "import keras; from keras import layers\nmodel = keras.Sequential([layers.LSTM(30, "
+        "input_shape=(20, 1)), layers.Dense(20, activation=tf.nn.tanh)]) ; import os\n"
+        "model.compile(loss='mse')\nmodel.fit(x, y)",
     ],
 )
 def test_explain_accepts_the_keras_spellings(text):

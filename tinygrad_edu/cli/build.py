@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .. import layers
 from ..errors import TinygradEduError
@@ -26,7 +27,7 @@ LAYER_ARGUMENT_ERRORS = (
 )
 
 
-def make_layers(specs: Sequence[LayerSpec]) -> List[Any]:
+def make_layers(specs: Sequence[LayerSpec]) -> list[Any]:
     """The layer objects of ``specs`` (not built); wrong arguments raise ``ModelTextError``
     (our own errors, such as ``ConfigError``, pass unchanged)."""
     known = set(layer_names())
@@ -74,7 +75,7 @@ def _checked_spec(spec: Any, known: set) -> LayerSpec:
     return spec[0], tuple(spec[1]), spec[2]
 
 
-def build_model(specs: Sequence[LayerSpec], name: Optional[str] = None) -> Any:
+def build_model(specs: Sequence[LayerSpec], name: str | None = None) -> Any:
     """A ``Sequential`` of the specs' layers (constructor errors surface as ``ModelTextError``)."""
     return Sequential(make_layers(specs), name=name)
 

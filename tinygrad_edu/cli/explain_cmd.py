@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any, Callable, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from ..models import Sequential
 from ..summary import weight_elements, weights_without_storage
 from .build import LAYER_ARGUMENT_ERRORS, build_model, make_layers
 from .common import EXIT_OK, OptionError, reject
-from .parse import MAX_TEXT_CHARS, ModelTextError, check_text_size, parse_model_text
+from .parse import MAX_TEXT_CHARS, ModelTextError, check_text_size, read_model_text
 
 #: a traced batch runs real weights: at most this many parameters (200 MB of float32)
 MAX_TRACE_PARAMS = 50_000_000
@@ -41,7 +42,7 @@ def _parse_shape(text: str) -> tuple:
     return shape
 
 
-def _input_shape_option(text: Optional[str]) -> Optional[tuple]:
+def _input_shape_option(text: str | None) -> tuple | None:
     if text is None:
         return None
     try:
@@ -53,7 +54,7 @@ def _input_shape_option(text: Optional[str]) -> Optional[tuple]:
         ) from None
 
 
-def _batch_option(batch: Optional[int]) -> Optional[int]:
+def _batch_option(batch: int | None) -> int | None:
     if batch is not None and not 1 <= batch <= MAX_TRACE_BATCH:
         raise OptionError(f"--batch must be from 1 to {MAX_TRACE_BATCH:,} (got {batch})")
     return batch
@@ -76,7 +77,7 @@ def _model_text(args: argparse.Namespace) -> str:
     return check_text_size(text)
 
 
-def _described_model(specs: Sequence[Any], input_shape: Optional[tuple]) -> Any:
+def _described_model(specs: Sequence[Any], input_shape: tuple | None) -> Any:
     """The model with weight placeholders: exact shapes and counts, no weight storage."""
     layers = make_layers(specs)
     with weights_without_storage(layers):
@@ -84,11 +85,11 @@ def _described_model(specs: Sequence[Any], input_shape: Optional[tuple]) -> Any:
     return model
 
 
-def _runnable_model(specs: Sequence[Any], input_shape: Optional[tuple]) -> Any:
+def _runnable_model(specs: Sequence[Any], input_shape: tuple | None) -> Any:
     return _built(lambda: build_model(specs), input_shape)
 
 
-def _built(make: Callable[[], Any], input_shape: Optional[tuple]) -> Any:
+def _built(make: Callable[[], Any], input_shape: tuple | None) -> Any:
     try:
         model = make()
         if input_shape is not None:
@@ -151,7 +152,8 @@ def cmd_explain(
     try:
         input_shape = _input_shape_option(args.input_shape)
         batch = _batch_option(args.batch)
-        specs = parse_model_text(_model_text(args))
+        read = read_model_text(_model_text(args))
+        specs, input_shape = read.specs, input_shape or read.input_shape
         model = _described_model(specs, input_shape)
         sample = _check_traceable(model, batch) if batch is not None else None
     except OptionError as exc:
@@ -160,6 +162,8 @@ def cmd_explain(
         return reject(f"rejected: {exc}", err)
     except TinygradEduError as exc:
         return reject(str(exc), err)
+    if read.note() is not None:
+        err(read.note())  # how the text was read: beside the summary, not in it
     model.summary(print_fn=out)
     if batch is None:
         return EXIT_OK

@@ -29,7 +29,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Callable, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from ..errors import ConfigError
 from .common import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_INTERRUPTED
@@ -119,7 +120,7 @@ def _stream_writer(name: str) -> Callable[[str], None]:
     return write
 
 
-def _checked_argv(argv: Any) -> List[str]:
+def _checked_argv(argv: Any) -> list[str]:
     if argv is None:
         return list(sys.argv[1:])
     if isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv):
@@ -132,7 +133,7 @@ def _checked_argv(argv: Any) -> List[str]:
     return list(argv)
 
 
-def main(argv: Optional[Sequence[str]] = None, print_fn: Callable[[str], None] = print) -> int:
+def main(argv: Sequence[str] | None = None, print_fn: Callable[[str], None] = print) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit code.
 
     ``print_fn`` receives every line (errors too) unless it is ``print``: then output goes to
@@ -163,7 +164,7 @@ def main(argv: Optional[Sequence[str]] = None, print_fn: Callable[[str], None] =
         return EXIT_INTERRUPTED
 
 
-def run(argv: Optional[Sequence[str]] = None) -> int:
+def run(argv: Sequence[str] | None = None) -> int:
     """``python -m tinygrad_edu``: ``main`` that never ends in a traceback. An unexpected error
     (a bug) is one message and exit code 3; ``TINYGRAD_EDU_DEBUG=1`` shows its traceback."""
     try:
@@ -174,7 +175,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the last resort of the command line
+    except Exception as exc:  # the last resort of the command line
         if os.environ.get("TINYGRAD_EDU_DEBUG"):
             raise
         _quietly(

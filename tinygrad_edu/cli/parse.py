@@ -1,31 +1,34 @@
-"""Read a pasted Keras model definition safely: ``ast`` only, literal arguments only, never eval.
+"""Read a pasted Keras model safely: ``ast`` only, never eval - a whole tutorial script included.
 
-Accepted text (one of):
+The model may be written as
+- ``Sequential([Dense(32, input_shape=(784,)), Dense(10)])`` (also ``keras.Sequential``,
+  ``tf.keras.models.Sequential``, ...; a ``model = ...`` assignment around it is fine);
+- ``model = Sequential()`` followed by ``model.add(Dense(...))`` lines;
+- a bare list of layer calls ``[LSTM(300, input_shape=(20, 1)), Dense(20)]``, or one layer call
+  ``Dense(32, input_shape=(784,))``: each is explained as the Sequential model of those layers.
 
-- ``Sequential([Dense(32, input_shape=(784,)), Dense(10)])`` - also spelled ``keras.Sequential``,
-  ``models.Sequential``, ``keras.models.Sequential``, ``tf.keras.Sequential``,
-  ``tf.keras.models.Sequential``; a ``model = ...`` assignment around it is fine;
-- a bare list of layer calls: ``[LSTM(300, input_shape=(20, 1)), Dense(20)]``;
-- ``model = Sequential()`` followed by ``model.add(Dense(...))`` lines.
+Each layer is a call of a class ``tinygrad_edu.layers`` exports (``Dense``, ``layers.Dense``,
+``tf.keras.layers.Dense``; an alias an import line made, ``L.Dense``, too), with the argument
+values ``cli.values`` reads: literals, names set to literals (``num_classes = 10``), activation
+references (``activation=tf.nn.relu``), regularizers and initializers made from literals.
 
-Each layer is a call of a class exported by ``tinygrad_edu.layers`` (``Dense``, or
-``layers.Dense``, ``keras.layers.Dense``, ``tf.keras.layers.Dense``) whose arguments are
-literals: numbers (negative too), strings, ``None``/``True``/``False``, and tuples/lists of them.
-Anything else - names, other calls, attribute access, lambdas, comprehensions, f-strings,
-imports, ``*args``/``**kwargs`` - raises ``ModelTextError`` naming what was rejected.
+The rest of a pasted script is read, never run: imports (read for their aliases), ``model.
+compile/fit/evaluate/predict/summary/save(...)`` and ``print(...)`` lines, and code that neither
+uses the model nor makes layers (data loading) are skipped; ``ModelText.note()`` lists them in one
+line. Code using the model otherwise, the functional API and subclassing (``cli.other_apis``)
+are refused with a ``ModelTextError`` naming what was rejected.
 
 The work is bounded: text longer than ``MAX_TEXT_CHARS`` or of more than ``MAX_LAYERS`` layers
 is refused before it is parsed further, and so is text nested too deeply for the parser.
 
->>> specs = parse_model_text("Sequential([Dense(32, activation='relu', input_shape=(784,))])")
->>> specs
-[('Dense', (32,), {'activation': 'relu', 'input_shape': (784,)})]
->>> parse_model_text("Dense(units=x)")
-Traceback (most recent call last):
-...
-tinygrad_edu.cli.parse.ModelTextError: ModelTextError in model text, line 1, col 0: expected \
-a Sequential([...]) or a list of layer calls, got `Dense(units=x)` (a single layer call).
-Fix: wrap it in a list or Sequential: Sequential([Dense(units=x)])
+>>> read = read_model_text("import keras\\nmodel = keras.Sequential([keras.layers.Dense(2)])\\n"
+...                        "model.compile(loss='mse')")
+>>> read.specs
+[('Dense', (2,), {})]
+>>> read.note()
+'note: read only the model definition; skipped: imports (line 1), model.compile (line 3)'
+>>> parse_model_text("Dense(10, activation=tf.nn.relu)")
+[('Dense', (10,), {'activation': 'relu'})]
 """
 
 from __future__ import annotations
@@ -33,103 +36,61 @@ from __future__ import annotations
 import ast
 import textwrap
 import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
-from .. import layers
-from ..errors import ConfigError, suggest
+from ..errors import suggest
+from .common import ModelTextError
+from .model_text import MAX_LAYERS, MAX_TEXT_CHARS, LayerSpec, ModelText, check_text_size
+from .names import READ_ONLY_FUNCTIONS, READ_ONLY_METHODS, Names, layer_names
+from .other_apis import SEQUENTIAL_FORMS, refuse_other_apis
+from .values import LITERALS, Values, describe
 
-LayerSpec = Tuple[str, Tuple[Any, ...], Dict[str, Any]]
-
-#: the longest model text read (some 2,000 layer calls with arguments)
-MAX_TEXT_CHARS = 100_000
-#: the most layers one model text may define
-MAX_LAYERS = 1_000
 ALLOWED = (
-    "Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...], or model = "
+    "Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...] or one Layer(...), or model = "
     "Sequential() then model.add(Layer(...)) lines; layer arguments must be literals "
-    "(numbers, strings, None/True/False, tuples/lists of those)"
+    "(numbers, strings, None/True/False, tuples/lists of those), names set to literals, or "
+    "activation=tf.nn.relu-style references"
 )
-
-LITERALS = "literal layer arguments (numbers, strings, None/True/False, tuples/lists of them)"
-
-_SEQUENTIAL_PREFIXES = {
-    (),
-    ("keras",),
-    ("models",),
-    ("keras", "models"),
-    ("tf", "keras"),
-    ("tf", "keras", "models"),
-    ("tensorflow", "keras"),
-    ("tensorflow", "keras", "models"),
+_STATEMENTS = {
+    ast.Assign: "an assignment",
+    ast.AugAssign: "an assignment",
+    ast.For: "a loop",
+    ast.While: "a loop",
+    ast.If: "an if statement",
+    ast.With: "a with block",
+    ast.Try: "a try block",
+    ast.FunctionDef: "a function definition",
+    ast.ClassDef: "a class definition",
 }
-_LAYER_PREFIXES = {
-    (),
-    ("layers",),
-    ("keras", "layers"),
-    ("tf", "keras", "layers"),
-    ("tensorflow", "keras", "layers"),
-}
-_INPUT_PREFIXES = {("keras",), ("tf", "keras"), ("tensorflow", "keras")}  # keras.Input(...)
-
-
-class ModelTextError(ConfigError):
-    """The pasted model text uses something other than layer calls with literal arguments."""
-
-
-def layer_names() -> List[str]:
-    """Layer class names the text may use (everything ``tinygrad_edu.layers`` exports)."""
-    return sorted(n for n in layers.__all__ if n != "Layer")
-
-
-def _dotted(node: ast.AST) -> Optional[Tuple[str, ...]]:
-    """``tf.keras.layers.Dense`` -> ("tf", "keras", "layers", "Dense"); None if not dotted."""
-    parts: List[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return tuple(reversed(parts))
-
-
-def check_text_size(text: Any) -> str:
-    """``text`` if it is a str of at most ``MAX_TEXT_CHARS`` characters, else ModelTextError."""
-    if not isinstance(text, str):
-        raise ModelTextError(
-            where="model text",
-            expected="a str",
-            got=type(text).__name__,
-            fix="pass the model definition as text",
-        )
-    if len(text) > MAX_TEXT_CHARS:
-        raise ModelTextError(
-            where="model text",
-            expected=f"at most {MAX_TEXT_CHARS:,} characters",
-            got=f"{len(text):,} characters",
-            fix="explain a smaller model (fewer or shorter layer calls)",
-        )
-    return text
 
 
 class _Reader:
     def __init__(self, text: str) -> None:
         self.text = textwrap.dedent(check_text_size(text)).strip()
-        self.known = layer_names()
+        self.names = Names()
+        self.values = Values(self.names, self.reject)
         self.layer_count = 0
+        self.specs: list[LayerSpec] | None = None
+        self.model_var: str | None = None
+        self.loose: list[tuple[LayerSpec, ast.stmt]] = []  # layer calls outside any model
+        self.layer_vars: dict[str, LayerSpec] = {}  # hidden = Dense(32)
+        self.skipped: list[tuple[str, int]] = []
+        self.input_shape: tuple | None = None
 
     def reject(
         self,
         node: ast.AST,
         what: str,
         fix: str = ALLOWED,
-        expected: str = "a Sequential([...]) or a list of layer calls",
+        expected: str = SEQUENTIAL_FORMS,
+        error: type = ModelTextError,
     ) -> ModelTextError:
         code = ast.get_source_segment(self.text, node) or type(node).__name__
+        code = " ".join(code.split())
         if len(code) > 80:
             code = code[:77] + "..."
         line, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
-        return ModelTextError(
+        return error(
             where=f"model text, line {line}, col {col}",
             expected=expected,
             got=f"`{code}` ({what})",
@@ -137,25 +98,22 @@ class _Reader:
         )
 
     # ---------------------------------------------------------------- statements
-    def read(self) -> List[LayerSpec]:
+    def read(self) -> ModelText:
         tree = self._parse()
         if not tree.body:
             raise ModelTextError(
                 where="model text", expected="a model definition", got="empty text", fix=ALLOWED
             )
-        specs: Optional[List[LayerSpec]] = None
-        model_var: Optional[str] = None
+        refuse_other_apis(tree, self.names, self.text, self.reject)
         for stmt in tree.body:
-            value, target = self._statement(stmt)
-            add = self._add_call(value, model_var)
-            if add is not None:
-                specs.append(add)
-                continue
-            if specs is not None:
-                raise self.reject(stmt, "a second model definition")
-            specs = self._model(value)
-            model_var = target
-        return specs or []
+            self._statement(stmt)
+        wrapped = None
+        if self.specs is None:
+            self.specs, wrapped = self._loose_layers(tree)
+        else:
+            self.skipped += [("a layer outside the model", stmt.lineno) for _, stmt in self.loose]
+        self.skipped.sort(key=lambda item: item[1])
+        return ModelText(self.specs, self.skipped, wrapped, self.input_shape)
 
     def _parse(self) -> ast.Module:
         try:
@@ -176,6 +134,80 @@ class _Reader:
             fix=ALLOWED,
         )
 
+    def _statement(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            self.names.learn(stmt)
+            self.skipped.append(("imports", stmt.lineno))
+            return
+        value, targets = _value_and_targets(stmt)
+        if isinstance(value, ast.Constant) and isinstance(value.value, str) and not targets:
+            return  # a docstring: text, not code
+        if value is None:
+            self._other_code(stmt)
+            return
+        if self._add_call(value) or self._build_call(value):
+            return
+        target = targets[0].id if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
+        if self._loose_layer(value, stmt, target):
+            return
+        model = self._model(value)
+        if model is not None:
+            if self.specs is not None:
+                raise self.reject(stmt, "a second model definition")
+            self.specs, self.model_var = model, target
+            return
+        use = self._read_only_use(value)
+        if use is not None:
+            self.skipped.append((use, stmt.lineno))
+        elif not (targets and self.values.learn_constant(targets, value)):
+            self._other_code(stmt)
+
+    def _other_code(self, stmt: ast.stmt) -> None:
+        """Skip a statement that neither uses the model nor makes layers; refuse one that
+        does (explain cannot follow what it would do)."""
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id == self.model_var:
+                raise self.reject(
+                    stmt,
+                    f"{self._kind(stmt)} using the model; explain reads only its definition",
+                    fix="explain reads Sequential([...]) and model.add(...) lines and skips "
+                    "model.compile/fit/evaluate/predict/summary/save(...) and print lines: put "
+                    "this change into the definition, or leave the line out to see the model "
+                    "as defined",
+                )
+            if isinstance(node, ast.Call) and self._is_layer_or_model(node.func):
+                raise self.reject(
+                    stmt,
+                    f"{self._kind(stmt)} making layers; explain runs no code",
+                    fix="write each layer call out in the model: "
+                    "Sequential([Dense(64), Dense(32)]). " + ALLOWED,
+                )
+        self.values.learn_computed(stmt)
+        self.skipped.append(("other code", stmt.lineno))
+
+    def _kind(self, stmt: ast.stmt) -> str:
+        if isinstance(stmt, ast.Expr):
+            return describe(stmt.value)
+        return _STATEMENTS.get(type(stmt), "a statement")
+
+    def _is_layer_or_model(self, func: ast.expr) -> bool:
+        name = self.names.dotted(func)
+        return self.names.layer_class(name) is not None or self.names.is_sequential(name)
+
+    def _read_only_use(self, value: ast.expr) -> str | None:
+        """``model.fit(...)`` -> "model.fit", ``print(...)`` -> "print"; None otherwise."""
+        if not isinstance(value, ast.Call):
+            return None
+        func = value.func
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.attr in READ_ONLY_METHODS
+        ):
+            return f"{func.value.id}.{func.attr}"
+        name = self.names.dotted(func)
+        return name[-1] if name in READ_ONLY_FUNCTIONS else None
+
     def _count_layers(self, node: ast.AST, more: int) -> None:
         """Refuse the text once it defines more than MAX_LAYERS layers."""
         self.layer_count += more
@@ -187,57 +219,97 @@ class _Reader:
                 expected=f"at most {MAX_LAYERS:,} layers",
             )
 
-    def _statement(self, stmt: ast.stmt) -> Tuple[ast.expr, Optional[str]]:
-        if isinstance(stmt, ast.Expr):
-            return stmt.value, None
-        if (
-            isinstance(stmt, ast.Assign)
-            and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Name)
-        ):
-            return stmt.value, stmt.targets[0].id
-        kind = {ast.Import: "an import", ast.ImportFrom: "an import"}.get(type(stmt), "a statement")
-        raise self.reject(
-            stmt,
-            f"{kind}, not a model expression",
-            fix="paste only the model definition (no imports or other code). " + ALLOWED,
-        )
-
-    def _add_call(self, value: ast.expr, model_var: Optional[str]) -> Optional[LayerSpec]:
-        """``model.add(Dense(...))`` after ``model = Sequential()``, else None."""
+    def _model_method(self, value: ast.expr, method: str) -> ast.Call | None:
+        """``value`` when it is ``<name>.<method>(...)``, else None; on a name that is not the
+        model defined above it is refused."""
         if not (
             isinstance(value, ast.Call)
             and isinstance(value.func, ast.Attribute)
-            and value.func.attr == "add"
+            and value.func.attr == method
             and isinstance(value.func.value, ast.Name)
         ):
             return None
-        if model_var is None or value.func.value.id != model_var:
-            raise self.reject(value, "add() on something that is not the model defined above")
-        if len(value.args) != 1 or value.keywords:
-            raise self.reject(value, "add() takes exactly one layer")
-        self._count_layers(value, 1)
-        return self._layer(value.args[0])
+        if self.model_var is None or value.func.value.id != self.model_var:
+            raise self.reject(value, f"{method}() on something that is not the model defined above")
+        return value
+
+    def _add_call(self, value: ast.expr) -> bool:
+        """``model.add(Dense(...))`` after ``model = Sequential()``."""
+        call = self._model_method(value, "add")
+        if call is None:
+            return False
+        if len(call.args) != 1 or call.keywords:
+            raise self.reject(call, "add() takes exactly one layer")
+        self._count_layers(call, 1)
+        self.specs.append(self._layer(call.args[0]))
+        return True
+
+    def _build_call(self, value: ast.expr) -> bool:
+        """``model.build((None, 784))``: the input shape, as ``--input-shape 784`` gives it."""
+        call = self._model_method(value, "build")
+        if call is None:
+            return False
+        given = [*call.args, *(kw.value for kw in call.keywords if kw.arg == "input_shape")]
+        shape = self.values.value(given[0]) if len(given) == 1 else None
+        if not (isinstance(shape, (tuple, list)) and len(shape) > 1 and shape[0] is None):
+            raise self.reject(
+                call, "build() without a (None, ...) input shape", fix="model.build((None, 784))"
+            )
+        self.input_shape = tuple(shape[1:])
+        return True
 
     # ---------------------------------------------------------------- expressions
-    def _model(self, node: ast.expr) -> List[LayerSpec]:
+    def _loose_layer(self, node: ast.expr, stmt: ast.stmt, target: str | None) -> bool:
+        """A layer call outside any model (``Dense(32)``, ``hidden = Dense(32)``): kept aside,
+        it is the model when the text has no other; a name it is given may be used in one."""
+        if not (
+            isinstance(node, ast.Call) and self.names.layer_class(self.names.dotted(node.func))
+        ):
+            return False
+        self._count_layers(node, 1)
+        spec = self._layer(node)
+        if target is not None:
+            self.layer_vars[target] = spec
+        self.loose.append((spec, stmt))
+        return True
+
+    def _model(self, node: ast.expr) -> list[LayerSpec] | None:
+        """The layers of a model expression; None when ``node`` is not one."""
         if isinstance(node, (ast.List, ast.Tuple)):
+            if not any(isinstance(item, ast.Call) for item in node.elts):
+                return None
             self._count_layers(node, len(node.elts))
             return [self._layer(item) for item in node.elts]
-        if isinstance(node, ast.Call):
-            name = _dotted(node.func)
-            if name is not None and name[-1] == "Sequential" and name[:-1] in _SEQUENTIAL_PREFIXES:
-                return self._sequential(node)
-            if name is not None and name[-1] in self.known:
-                code = ast.get_source_segment(self.text, node)
-                raise self.reject(
-                    node,
-                    "a single layer call",
-                    fix=f"wrap it in a list or Sequential: Sequential([{code}])",
-                )
-        raise self.reject(node, self._describe(node))
+        if not isinstance(node, ast.Call):
+            return None
+        if self.names.is_sequential(self.names.dotted(node.func)):
+            return self._sequential(node)
+        return None
 
-    def _sequential(self, node: ast.Call) -> List[LayerSpec]:
+    def _loose_layers(self, tree: ast.Module) -> tuple[list[LayerSpec], str | None]:
+        """The model of a text without one: its lone layer call, wrapped."""
+        calls = [self._segment(stmt) for _, stmt in self.loose]
+        if len(self.loose) == 1:
+            return [self.loose[0][0]], calls[0]
+        if self.loose:
+            raise self.reject(
+                self.loose[1][1],
+                "a second layer outside any model",
+                fix=f"put the layers in one model: Sequential([{', '.join(calls)}])",
+            )
+        other = next(
+            (s for s in tree.body if not isinstance(s, (ast.Import, ast.ImportFrom))), None
+        )
+        raise self.reject(
+            other or tree.body[0],
+            "no model in the text" + (f": {self._kind(other)}" if other is not None else ""),
+        )
+
+    def _segment(self, stmt: ast.stmt) -> str:
+        value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else stmt
+        return " ".join((ast.get_source_segment(self.text, value) or "").split())
+
+    def _sequential(self, node: ast.Call) -> list[LayerSpec]:
         layers_node = None
         if len(node.args) > 1:
             raise self.reject(node.args[1], "an extra positional argument to Sequential")
@@ -247,7 +319,7 @@ class _Reader:
             if kw.arg == "layers" and layers_node is None:
                 layers_node = kw.value
             elif kw.arg == "name":
-                self._literal(kw.value)
+                self.values.value(kw.value)
             else:
                 raise self.reject(
                     kw.value if kw.arg else node, f"the Sequential argument {kw.arg or '**'}"
@@ -257,106 +329,71 @@ class _Reader:
         if not isinstance(layers_node, (ast.List, ast.Tuple)):
             raise self.reject(
                 layers_node,
-                f"{self._describe(layers_node)}; Sequential needs a literal list of layer calls",
+                f"{describe(layers_node)}; Sequential needs a literal list of layer calls",
             )
         self._count_layers(layers_node, len(layers_node.elts))
         return [self._layer(item) for item in layers_node.elts]
 
     def _layer(self, node: ast.expr) -> LayerSpec:
+        if isinstance(node, ast.Name) and node.id in self.layer_vars:
+            spec = self.layer_vars[node.id]
+            self.loose = [(s, stmt) for s, stmt in self.loose if s is not spec]
+            return spec
         if not isinstance(node, ast.Call):
-            raise self.reject(node, self._describe(node))
-        name = _dotted(node.func)
+            raise self.reject(node, describe(node))
+        name = self.names.dotted(node.func)
         if name is None:
             raise self.reject(node.func, "a call of something that is not a layer class")
-        cls, prefix = name[-1], name[:-1]
-        ok_prefix = prefix in _LAYER_PREFIXES or (
-            cls in ("Input", "InputLayer") and prefix in _INPUT_PREFIXES
-        )
-        if cls not in self.known or not ok_prefix:
-            hint = suggest(cls, self.known) if cls not in self.known else ALLOWED
+        cls = self.names.layer_class(name)
+        if cls is None:
+            known = sorted(self.names.known_layers)
+            hint = ALLOWED if name[-1] in known else suggest(name[-1], known)
             raise self.reject(
                 node,
                 f"`{'.'.join(name)}` is not a tinygrad_edu layer",
                 fix=f"use a layer class from tinygrad_edu.layers: {hint}",
             )
-        args = tuple(self._literal(a) for a in node.args)
-        kwargs: Dict[str, Any] = {}
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.reject(node, "*args unpacking", expected=LITERALS)
+        first = "activation" if cls == "Activation" else None  # Activation(tf.nn.relu)
+        args = tuple(
+            self.values.value(a, keyword=first if k == 0 else None) for k, a in enumerate(node.args)
+        )
+        kwargs: dict[str, Any] = {}
         for kw in node.keywords:
             if kw.arg is None:
                 raise self.reject(kw.value, "**kwargs unpacking", expected=LITERALS)
-            kwargs[kw.arg] = self._literal(kw.value)
+            kwargs[kw.arg] = self.values.value(kw.value, keyword=kw.arg)
         return cls, args, kwargs
 
-    def _literal(self, node: ast.expr) -> Any:
-        """A literal argument's value: checked node by node, then ``ast.literal_eval``."""
-        self._check_literal(node)
-        return ast.literal_eval(node)
 
-    def _check_literal(self, node: ast.expr) -> None:
-        if isinstance(node, ast.Constant):
-            if isinstance(node.value, (bool, int, float, str)) or node.value is None:
-                return
-            raise self.reject(
-                node,
-                f"a {type(node.value).__name__} constant",
-                expected=LITERALS,
-                fix="use numbers, strings, None/True/False or tuples/lists of them",
-            )
-        if isinstance(node, (ast.Tuple, ast.List)):
-            for item in node.elts:
-                self._check_literal(item)
-            return
-        if (
-            isinstance(node, ast.UnaryOp)
-            and isinstance(node.op, (ast.USub, ast.UAdd))
-            and isinstance(node.operand, ast.Constant)
-            and type(node.operand.value) in (int, float)
-        ):
-            return
-        raise self.reject(
-            node,
-            f"{self._describe(node)} as an argument",
-            expected=LITERALS,
-            fix="write the value itself (e.g. "
-            "activation='relu', not activation=tf.nn.relu). " + ALLOWED,
-        )
-
-    @staticmethod
-    def _describe(node: ast.AST) -> str:
-        kinds = {
-            ast.Name: "a variable name",
-            ast.Attribute: "attribute access",
-            ast.Call: "a call of something that is not a layer class",
-            ast.Lambda: "a lambda",
-            ast.ListComp: "a comprehension",
-            ast.GeneratorExp: "a comprehension",
-            ast.DictComp: "a comprehension",
-            ast.SetComp: "a comprehension",
-            ast.JoinedStr: "an f-string",
-            ast.BinOp: "an arithmetic expression",
-            ast.Dict: "a dict",
-            ast.Set: "a set",
-            ast.Subscript: "indexing",
-            ast.Starred: "*-unpacking",
-            ast.Constant: "a constant",
-            ast.BoolOp: "a boolean expression",
-            ast.Compare: "a comparison",
-            ast.IfExp: "a conditional expression",
-        }
-        return kinds.get(type(node), f"a {type(node).__name__} expression")
+def _value_and_targets(stmt: ast.stmt) -> tuple[ast.expr | None, list[ast.expr]]:
+    if isinstance(stmt, ast.Expr):
+        return stmt.value, []
+    if isinstance(stmt, ast.Assign):
+        return stmt.value, list(stmt.targets)
+    return None, []
 
 
-def parse_model_text(text: str) -> List[LayerSpec]:
-    """Layer specs ``(class_name, args, kwargs)`` from pasted model text (see module docstring)."""
+def read_model_text(text: str) -> ModelText:
+    """The layers of pasted model text and how they were read (see the module docstring)."""
     return _Reader(text).read()
+
+
+def parse_model_text(text: str) -> list[LayerSpec]:
+    """Layer specs ``(class_name, args, kwargs)`` from pasted model text (see the module
+    docstring)."""
+    return read_model_text(text).specs
 
 
 __all__ = [
     "MAX_LAYERS",
     "MAX_TEXT_CHARS",
     "LayerSpec",
+    "ModelText",
     "ModelTextError",
     "check_text_size",
     "layer_names",
     "parse_model_text",
+    "read_model_text",
 ]
