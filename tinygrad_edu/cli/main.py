@@ -1,7 +1,8 @@
 """The command line: ``python -m tinygrad_edu explain "..."`` and ``... gradcheck``.
 
-explain: paste a Keras model definition (it is parsed, never executed) and see Keras' summary
-with the algebra column; ``--batch N`` also traces a random batch of N through it.
+explain: paste a Keras model definition - or a whole tutorial script: it is read, never run, and
+the lines that do not define the model are skipped with one note - and see Keras' summary with
+the algebra column; ``--batch N`` also traces a random batch of N through it.
 
     python -m tinygrad_edu explain "Sequential([LSTM(300, input_shape=(20,1)), Dense(20)])"
     python -m tinygrad_edu explain "[Dense(32, activation='relu'), Dense(10)]" --input-shape 784
@@ -49,8 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         "explain",
         help="summary + algebra of a pasted Keras model",
         description="Print the summary (with the algebra column) of a pasted "
-        "Keras Sequential model. The text is parsed, never executed: only layer "
-        "calls with literal arguments are accepted.",
+        "Keras Sequential model, or of the model a pasted script defines. The text is "
+        "read, never run: imports, compile/fit/summary and print lines are skipped (one "
+        "note lists them); layer arguments must be literals or names set to literals.",
     )
     ex.add_argument(
         "model",
