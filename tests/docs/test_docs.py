@@ -40,6 +40,7 @@ def test_the_tutorials_exist():
         "conv_shapes.md",
         "custom_layers.md",
         "keras_vs_pytorch_counts.md",
+        "regularization_and_training.md",
     } <= names
 
 

@@ -74,3 +74,10 @@ def test_the_collector_catches_removed_names_of_every_kind():
     }
     ok = {c.name for c in resolve_document(SAMPLE) if not c.problem}
     assert {"tinygrad_edu.explain.graph", "tg.models.Sequential", "Dense(...)"} <= ok
+
+
+def test_every_tutorial_is_linked_from_the_readme():
+    """A page nobody links is a page no learner finds."""
+    readme = (ROOT / "README.md").read_text()
+    unlinked = [p.name for p in DOCUMENTS[1:] if f"](docs/{p.name})" not in readme]
+    assert not unlinked, f"link these from README.md: {unlinked}"
