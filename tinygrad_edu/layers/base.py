@@ -30,7 +30,9 @@ from .._shapes import as_numeric_array, bracket_shape, fmt_count, fmt_shape
 from ..errors import ConfigError, DataError, NotBuiltError, ShapeError
 from ..tensor import Tensor
 from .algebra import Algebra, Count, shape_map
+from .arguments import BASE_KWARGS, declared_input_shape, recorded_init, refuse_unknown
 from .build_protocol import building, checked_output_shape
+from .input_checks import InputChecks
 
 Shape = Tuple[Optional[int], ...]
 
@@ -40,7 +42,7 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
 
 
-class Layer:
+class Layer(InputChecks):
     """Base class of every layer. See the module docstring for the life cycle.
 
     Subclass attributes describing the expected input (checked before numpy can fail):
@@ -50,18 +52,24 @@ class Layer:
 
     ``example_args`` (the required constructor arguments of a working layer) and
     ``example_input_shape`` make the runnable examples that end the fixes of ``ConfigError``s.
+
+    Every subclass's ``__init__`` is wrapped (``arguments.recorded_init``): Keras 1 argument
+    names are translated before it runs (``layers/legacy.py``) and the call is recorded, so a
+    fix can show it back with one argument changed (``arguments.layer_code``).
     """
 
     expected_ndim: Optional[int] = None
     min_ndim: int = 1
     feature_axis: Optional[int] = -1
     #: the constructor arguments every layer accepts, on top of its own
-    _base_kwargs = ("name", "trainable", "input_shape", "input_dim", "batch_input_shape", "dtype")
+    _base_kwargs = BASE_KWARGS
     example_args: Dict[str, Any] = {}
     example_input_shape: Tuple[int, ...] = (784,)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = recorded_init(cls.__dict__["__init__"])
         if "build" in cls.__dict__:
             cls.build = building(cls.__dict__["build"])
         if "compute_output_shape" in cls.__dict__:
@@ -77,15 +85,9 @@ class Layer:
         dtype=None,
         **unknown: Any,
     ) -> None:
-        where = f"{type(self).__name__}()"
         if unknown:
-            names = ", ".join(sorted(unknown))
-            raise ConfigError(
-                where=where,
-                expected="Keras argument names",
-                got=names,
-                fix=f"remove or rename {names}; see help({type(self).__name__})",
-            )
+            refuse_unknown(self, unknown)
+        where = f"{type(self).__name__}()"
         name = check.name_or_none("name", name, where, self.example(name="hidden"))
         self.name = name or snake_case(type(self).__name__)
         self._auto_name = name is None
@@ -111,37 +113,7 @@ class Layer:
 
     def _declared_shape(self, input_shape, input_dim, batch_input_shape) -> Optional[Shape]:
         """(None, *sizes) from whichever of Keras' three spellings was given (None if none)."""
-        given = {
-            "input_shape": input_shape,
-            "input_dim": input_dim,
-            "batch_input_shape": batch_input_shape,
-        }
-        given = [k for k, v in given.items() if v is not None]
-        if len(given) > 1:
-            raise ConfigError(
-                where=self.where,
-                expected="the input shape given once",
-                got=" and ".join(given),
-                fix="keep one of them, e.g. " + self.example(input_shape=self.example_input_shape),
-            )
-        if batch_input_shape is not None:
-            example = self.example(batch_input_shape=(None, *self.example_input_shape))
-            full = check.batch_shape("batch_input_shape", batch_input_shape, self.where, example)
-            return (None, *full[1:])
-        if input_dim is not None:
-            example = self.example(input_dim=self.example_input_shape[-1])
-            return (None, check.positive_int("input_dim", input_dim, self.where, example))
-        if input_shape is not None:
-            example = self.example(input_shape=self.example_input_shape)
-            sizes = check.shape(
-                "input_shape (without the batch axis)",
-                input_shape,
-                self.where,
-                example,
-                allow_int=True,
-            )
-            return (None, *sizes)
-        return None
+        return declared_input_shape(self, input_shape, input_dim, batch_input_shape)
 
     def example(self, **keywords: Any) -> str:
         """A constructor call that works, with ``keywords`` on top of the required arguments:
@@ -202,13 +174,6 @@ class Layer:
             self.activity_loss = self.activity_regularizer(out)
         return out
 
-    def accept_input_shape(self, shape: Tuple[int, ...]) -> None:
-        """``check_input(shape)``, skipped when ``shape`` is the one accepted last time (a
-        training loop feeds the same batch shape again and again)."""
-        if shape != self._accepted_shape:
-            self.check_input(shape)
-            self._accepted_shape = shape
-
     def build_for(self, input_shape: Shape) -> Shape:
         """Build (once) for ``input_shape`` and return the output shape, without any data; a
         built layer only checks that ``input_shape`` is compatible with the one it was built for."""
@@ -260,72 +225,6 @@ class Layer:
     @property
     def where(self) -> str:
         return f"layer '{self.name}' ({type(self).__name__})"
-
-    def check_input(self, shape: Sequence[Optional[int]]) -> None:
-        """Raise a teaching ``ShapeError`` if inputs of ``shape`` cannot go through this layer."""
-        shape = tuple(shape)
-        want = self.input_shape or self._declared_input_shape
-        rank_ok = (
-            len(shape) == self.expected_ndim
-            if self.expected_ndim is not None
-            else len(shape) >= self.min_ndim
-        )
-        if not rank_ok:
-            raise ShapeError(
-                where=self.where,
-                expected=f"input shape {self._expected_text(want, len(shape))}",
-                got=fmt_shape(shape),
-                fix=self.diagnose_rank(shape, want),
-            )
-        if (
-            want is not None
-            and self.feature_axis is not None
-            and (len(want) == len(shape) or (self.feature_axis < 0 and len(shape) >= 2))
-        ):
-            ax = self.feature_axis
-            if want[ax] is not None and shape[ax] is not None and shape[ax] != want[ax]:
-                raise ShapeError(
-                    where=self.where,
-                    expected=f"input shape {fmt_shape(want, 'batch')} "
-                    f"({want[ax]} features on axis {ax})",
-                    got=fmt_shape(shape, "batch") if shape[0] is None else str(shape),
-                    fix=self.diagnose_features(shape, want),
-                )
-        if any(d == 0 for d in shape[1:]):
-            raise ShapeError(
-                where=self.where,
-                expected="non-empty axes",
-                got=str(shape),
-                fix="check how the array was sliced",
-            )
-
-    def _expected_text(self, want: Optional[Shape], got_ndim: int) -> str:
-        if want is not None:
-            return fmt_shape(want, "batch")
-        if self.expected_ndim is not None:
-            return f"of rank {self.expected_ndim} (batch axis included)"
-        return f"of rank >= {self.min_ndim} (batch axis included)"
-
-    def diagnose_rank(self, shape: Shape, want: Optional[Shape]) -> str:
-        """The fix for an input of the wrong rank; layers refine it (see the recognizers)."""
-        if want is not None and tuple(shape) == tuple(want[1:]):
-            return (
-                "this looks like one sample without a batch axis - use x[None, ...] or "
-                f"x.reshape(1, {', '.join(str(d) for d in shape)})"
-            )
-        need = self.expected_ndim or self.min_ndim
-        return (
-            f"{type(self).__name__} needs {need} axes (the first is the batch); "
-            "reshape your data or put a Flatten/Reshape layer before it"
-        )
-
-    def diagnose_features(self, shape: Shape, want: Shape) -> str:
-        ax = self.feature_axis
-        return (
-            f"the layer was built for {want[ax]} input features but got {shape[ax]}: "
-            f"give it data with {want[ax]} features, or change the previous layer / "
-            "input_shape so they agree"
-        )
 
     # ------------------------------------------------------------------ weights
     def add_weight(
@@ -486,6 +385,7 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r} output_shape={self.output_shape}>"
 
 
+Layer.__init__ = recorded_init(Layer.__init__)
 Layer.build = building(Layer.build)
 Layer.compute_output_shape = checked_output_shape(Layer.compute_output_shape)
 
