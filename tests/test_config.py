@@ -206,3 +206,64 @@ def test_a_thread_switching_off_does_not_change_another_threads_path(name):
     assert a_inside.is_set() and b_done.is_set(), "the threads did not overlap"
     assert paths == {"A": False, "B": True}
     assert config.is_fused_enabled()
+
+
+# ---------------------------------------------------------------- the image data format
+IMAGE_LAYERS = {
+    "Conv2D": lambda **kw: layers_module.Conv2D(2, 3, **kw),
+    "MaxPooling2D": lambda **kw: layers_module.MaxPooling2D(**kw),
+    "AveragePooling2D": lambda **kw: layers_module.AveragePooling2D(**kw),
+    "GlobalMaxPooling2D": lambda **kw: layers_module.GlobalMaxPooling2D(**kw),
+    "GlobalAveragePooling2D": lambda **kw: layers_module.GlobalAveragePooling2D(**kw),
+    "Flatten": lambda **kw: layers_module.Flatten(**kw),
+}
+
+
+def test_the_image_data_format_is_channels_last_unless_set():
+    assert config.image_data_format() == "channels_last"
+    with config.data_format("channels_first"):
+        assert config.image_data_format() == "channels_first"
+        with config.data_format("channels_last"):
+            assert config.image_data_format() == "channels_last"
+        assert config.image_data_format() == "channels_first"
+    with pytest.raises(RuntimeError), config.data_format("channels_first"):
+        raise RuntimeError("boom")
+    assert config.image_data_format() == "channels_last"
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_LAYERS))
+def test_every_image_layer_left_at_none_follows_the_setting_and_an_explicit_one_wins(name):
+    make = IMAGE_LAYERS[name]
+    with config.data_format("channels_first"):
+        follows, explicit = make(), make(data_format="channels_last")
+    assert follows.data_format == "channels_first" and explicit.data_format == "channels_last"
+    assert make().data_format == "channels_last"
+    assert follows.data_format == "channels_first"  # read once, when the layer is made
+    rebuilt = type(follows).from_config(follows.get_config())  # the config holds the resolved one
+    assert rebuilt.data_format == "channels_first"
+
+
+def test_a_channels_first_setting_builds_channels_first_shapes():
+    with config.data_format("channels_first"):
+        conv = layers_module.Conv2D(4, 3)
+    assert conv(np.zeros((2, 3, 8, 8), dtype=np.float32)).shape == (2, 4, 6, 6)
+
+
+@pytest.mark.parametrize("bad", ["th", "channels-first", None, 1])
+def test_the_data_format_setting_takes_only_keras_names(bad):
+    with pytest.raises(ConfigError) as err:
+        config.set_image_data_format(bad)
+    assert "config.set_image_data_format('channels_first')" in err.value.fix
+    with pytest.raises(ConfigError):
+        config.data_format(bad)
+    assert config.image_data_format() == "channels_last"
+
+
+def test_set_image_data_format_changes_only_the_current_thread():
+    def set_here() -> str:
+        config.set_image_data_format("channels_first")
+        return layers_module.Conv2D(2, 3).data_format
+
+    assert _in_a_thread(set_here) == "channels_first"
+    assert config.image_data_format() == "channels_last"
+    assert layers_module.Conv2D(2, 3).data_format == "channels_last"

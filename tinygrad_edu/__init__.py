@@ -45,6 +45,8 @@ from . import (  # noqa: E402
     optimizers,
     regularizers,
 )
+from .layers.legacy import KerasLegacyWarning  # noqa: E402
+from .layers.recognizers import ClassicMistakeWarning  # noqa: E402
 from .models import Model, Sequential, load_model  # noqa: E402
 
 __all__ = [
@@ -82,6 +84,8 @@ __all__ = [
     "GradientShapeError",
     "GradcheckError",
     "CheckpointError",
+    "KerasLegacyWarning",
+    "ClassicMistakeWarning",
     "activations",
     "callbacks",
     "config",

@@ -466,14 +466,17 @@ def run_scenario(sc: Dict[str, Any]) -> List[str]:
 
     # the model: with the input shape declared, it builds before data (may refuse a bad stack)
     if sc["declare"] == "none":
-        model = Sequential(first)
+        model = attempt("Sequential(layers)", lambda: Sequential(first), log)
     else:
         declared = sample_shape if sc["declare"] == "input_shape" else None
         fresh = make_layers(specs, declared)
         stack = fresh if declared else [L.Input(shape=sample_shape), *fresh]
         model = attempt("Sequential(declared)", lambda: Sequential(stack), log)
         if model is None:  # an incompatible stack: the same layers, undeclared, meet data instead
-            model = Sequential(make_layers(specs, None))
+            undeclared = make_layers(specs, None)
+            model = attempt("Sequential(layers)", lambda: Sequential(undeclared), log)
+    if model is None:  # refused whatever the shapes (e.g. an RNN fed an RNN's last state only)
+        return log
 
     lines: List[str] = []
     attempt("summary", lambda: model.summary(print_fn=lines.append), log)

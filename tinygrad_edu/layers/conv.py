@@ -27,14 +27,17 @@ from typing import Any, Optional, Sequence, Tuple
 from .. import activations as _activations
 from .. import config as _config
 from .. import validation as check
-from .._shapes import conv_output_length, fmt_shape, same_padding
+from .._shapes import conv_output_length, same_padding
 from ..errors import ConfigError, ShapeError
 from ..ops import conv as _ops
 from ..tensor import Tensor, tensor_from_op
 from .algebra import Algebra, Operand, matmul
+from .arguments import layer_code
 from .base import Layer, Shape
 from .core import activation_label
 from .kernel_bias import KernelBiasMixin
+from .legacy import keras1_conv_call, warn
+from .recognizers import looks_swapped, swapped_channels
 
 PADDINGS = ("valid", "same")
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -51,11 +54,18 @@ class ImageLayer(Layer):
     Recognized (the ``fix`` of the ``ShapeError``): a grayscale batch ``(B, H, W)`` without the
     channel axis; one image ``(H, W, C)`` without the batch axis; channels-first data given to a
     channels_last layer (or the reverse) - the channel count found on the other axis, or, before
-    any shape is known, a 1/3/4-sized axis 1 in front of two axes of at least 8 pixels.
+    the layer is built (its own ``input_shape`` included), a 1/3/4-sized axis 1 in front of two
+    axes of at least 8 pixels (``recognizers.swapped_channels``).
     """
 
     expected_ndim = 4
     example_input_shape = (28, 28, 1)
+
+    def input_axis_names(self) -> Tuple[str, ...]:
+        """The axes after the batch axis, in this layer's data format (for messages)."""
+        if self.channels_first:
+            return ("channels", "height", "width")
+        return ("height", "width", "channels")
 
     def _set_data_format(self, data_format: Optional[str]) -> None:
         self.data_format = data_format_choice(data_format, self)
@@ -116,14 +126,8 @@ class ImageLayer(Layer):
 
     def check_input(self, shape: Sequence[Optional[int]]) -> None:
         super().check_input(shape)
-        want = self.input_shape or self._declared_input_shape
-        if want is None and _looks_swapped(tuple(shape), self.channels_first):
-            raise ShapeError(
-                where=self.where,
-                expected=f"{self.data_format} images",
-                got=fmt_shape(shape, "batch"),
-                fix=self._swap_fix(),
-            )
+        if self.input_shape is None and looks_swapped(tuple(shape), self.channels_first):
+            raise swapped_channels(self, shape)  # before the window check's advice
         self.check_window(self.spatial(shape))
 
     def check_window(self, hw: Tuple[Optional[int], Optional[int]]) -> None:
@@ -131,20 +135,16 @@ class ImageLayer(Layer):
 
 
 def data_format_choice(data_format: Any, layer: Layer) -> str:
-    """``data_format`` lower-cased; None means Keras' default image_data_format, channels_last."""
+    """``data_format`` lower-cased; None means ``config.image_data_format()`` (Keras' default:
+    channels_last; ``config.set_image_data_format("channels_first")`` for Theano-ordered code)."""
     if data_format is None:
-        return "channels_last"
+        return _config.image_data_format()
     example = layer.example(data_format="channels_first")
     return check.choice("data_format", data_format, DATA_FORMATS, layer.where, example)
 
 
 def padding_choice(padding: Any, layer: Layer) -> str:
     return check.choice("padding", padding, PADDINGS, layer.where, layer.example(padding="same"))
-
-
-def _looks_swapped(shape: Shape, channels_first: bool) -> bool:
-    chan, h, w = (shape[3], shape[1], shape[2]) if channels_first else shape[1:]
-    return chan in (1, 3, 4) and all(d is not None and d >= 8 for d in (h, w))
 
 
 def window_fits(
@@ -230,7 +230,8 @@ class Conv2D(KernelBiasMixin, ImageLayer):
     im2col form: ``[B*OH*OW, kh*kw*C] @ [kh*kw*C, filters] + [filters] -> [B, OH, OW, filters]``;
     OH = floor((H - d*(kh-1) - 1) / s) + 1 ("valid") or ceil(H / s) ("same", TF's asymmetric
     padding: the extra pixel goes after). Parameters: kh*kw*C*filters (+ filters).
-    ``data_format="channels_first"`` takes and returns ``[B, C, H, W]``.
+    ``data_format="channels_first"`` takes and returns ``[B, C, H, W]``; ``None`` (the default)
+    follows ``config.image_data_format()``.
     """
 
     example_args = {"filters": 32, "kernel_size": 3}
@@ -241,7 +242,7 @@ class Conv2D(KernelBiasMixin, ImageLayer):
         kernel_size,
         strides=(1, 1),
         padding: str = "valid",
-        data_format: Optional[str] = "channels_last",
+        data_format: Optional[str] = None,
         dilation_rate=(1, 1),
         activation: Any = None,
         use_bias: bool = True,
@@ -344,6 +345,23 @@ class Conv2D(KernelBiasMixin, ImageLayer):
         }
 
 
-Convolution2D = Conv2D  # Keras' alias
+def Convolution2D(*args: Any, **kwargs: Any) -> Conv2D:
+    """Keras 1's name of ``Conv2D``, read in Keras 1's form: ``Convolution2D(32, 3, 3)`` is
+    ``Conv2D(32, (3, 3))`` - the two ints after the filters are the kernel's rows and columns, not
+    a kernel size and strides as tf.keras reads ``Conv2D(32, 3, 3)`` (a ``KerasLegacyWarning``
+    says so). Keras 2 calls (``Convolution2D(32, (3, 3))``) work unchanged; old argument names
+    are translated as for every layer (``layers/legacy.py``).
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     Convolution2D(32, 3, 3, border_mode="same").get_config()["kernel_size"]
+    (3, 3)
+    """
+    args, kwargs, note = keras1_conv_call(args, kwargs)
+    layer = Conv2D(*args, **kwargs)
+    if note is not None:
+        warn(f"{note}; the call in Keras 2 spelling: {layer_code(layer)}")
+    return layer
 
 __all__ = ["Conv2D", "Convolution2D"]

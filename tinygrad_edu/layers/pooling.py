@@ -81,7 +81,7 @@ class _Pooling2D(ImageLayer):
         pool_size=(2, 2),
         strides=None,
         padding: str = "valid",
-        data_format: Optional[str] = "channels_last",
+        data_format: Optional[str] = None,
         fused: Optional[bool] = None,
         **kwargs: Any,
     ) -> None:
@@ -154,7 +154,7 @@ class _GlobalPooling2D(ImageLayer):
     kind = "max"
 
     def __init__(
-        self, data_format: Optional[str] = "channels_last", keepdims: bool = False, **kwargs: Any
+        self, data_format: Optional[str] = None, keepdims: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self._set_data_format(data_format)

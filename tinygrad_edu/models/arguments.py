@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -21,7 +21,15 @@ from .. import optimizers as _optimizers
 from .. import validation as check
 from ..callbacks import Callback
 from ..errors import ConfigError
+from ..layers import legacy as _legacy
+from ..layers.recognizers import warn_single_unit_softmax
 from ..validation import is_int
+
+#: the names ``Model.fit`` takes (what an unknown name is compared with)
+FIT_ARGUMENTS = (
+    "x", "y", "batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle",
+    "callbacks", "initial_epoch", "check_finite", "seed", "sample_weight", "class_weight",
+)
 
 
 @dataclass(frozen=True)
@@ -54,8 +62,12 @@ def check_fit_args(
     seed: Any,
     sample_weight: Any,
     class_weight: Any,
+    legacy: Optional[Dict[str, Any]] = None,
 ) -> FitArgs:
-    """Every argument of ``fit`` but the data, checked in the order of the signature."""
+    """Every argument of ``fit`` but the data, checked in the order of the signature; ``legacy``
+    holds the names fit does not take: Keras 1's ``nb_epoch`` is ``epochs`` (with a warning),
+    any other is refused naming the closest real argument."""
+    epochs = _legacy.fit_epochs(epochs, legacy or {}, FIT_ARGUMENTS)
     check_batch_size(batch_size, "fit")
     check.non_negative_int("epochs", epochs, "fit", "model.fit(x, y, epochs=5)")
     _check_initial_epoch(initial_epoch, epochs)
@@ -81,9 +93,11 @@ def check_fit_args(
     )
 
 
-def compile_choices(where: str, optimizer: Any, loss: Any, metrics: Any) -> tuple:
+def compile_choices(model: Any, optimizer: Any, loss: Any, metrics: Any) -> tuple:
     """``(optimizer, loss_fn, [(name, metric_fn), ...])`` from Keras strings or objects, all
-    resolved before the model changes."""
+    resolved before the model changes; a softmax over one unit in ``model`` is warned of
+    (``ClassicMistakeWarning``: it outputs 1.0 whatever the input)."""
+    where = f"model '{model.name}'.compile"
     if loss is None:
         raise ConfigError(
             where=where,
@@ -106,6 +120,7 @@ def compile_choices(where: str, optimizer: Any, loss: Any, metrics: Any) -> tupl
     for m in metrics or []:
         name = m if isinstance(m, str) else getattr(m, "__name__", "metric")
         metric_fns.append((name, _metrics.get(m, loss_name=loss_fn.name)))
+    warn_single_unit_softmax(model.layers)
     return chosen_optimizer, loss_fn, metric_fns
 
 

@@ -218,7 +218,7 @@ class Model:
     ) -> None:
         """Choose the optimizer, the loss and the metrics (Keras strings or objects). A bad
         argument leaves the previous compile intact."""
-        chosen = compile_choices(f"model '{self.name}'.compile", optimizer, loss, metrics)
+        chosen = compile_choices(self, optimizer, loss, metrics)  # warns of softmax(1 unit)
         self.optimizer, self.loss_fn, self.metric_fns = chosen
         if self.built and self.trainable_weights:
             self.optimizer.set_params(self.trainable_weights)
@@ -239,6 +239,7 @@ class Model:
         seed: Optional[int] = None,
         sample_weight: Any = None,
         class_weight: Any = None,
+        **legacy: Any,
     ) -> History:
         """Train for ``epochs`` passes over ``(x, y)`` in mini-batches; returns a ``History``.
 
@@ -247,7 +248,8 @@ class Model:
         there, with a message (also in ``History.stop_reason``; ``model.diverged`` is then True):
         the weights are the last finite ones, those the step started from.
         ``sample_weight``/``class_weight`` and validation sample weights are not supported and
-        are refused (``ConfigError``). The steps: ``tinygrad_edu.models.fit``.
+        are refused (``ConfigError``). Keras 1's ``nb_epoch`` means ``epochs`` (with a
+        ``KerasLegacyWarning``). The steps: ``tinygrad_edu.models.fit``.
         """
         self._require_compiled("fit")
         args = check_fit_args(
@@ -263,6 +265,7 @@ class Model:
             seed=seed,
             sample_weight=sample_weight,
             class_weight=class_weight,
+            legacy=legacy,
         )
         return _fit.fit(self, x, y, args)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from .._shapes import as_numeric_array
 from ..errors import DataError
+from ..layers.recognizers import forgotten_flatten
 from ..tensor import Tensor, no_grad
 
 
@@ -82,10 +83,12 @@ def check_finite_values(arr: np.ndarray, name: str, where: str) -> None:
 def check_targets(model: Any, y: np.ndarray) -> None:
     """Run the loss's own target checks on all of ``y`` against the model's output shape (a
     stand-in output of 0.5s: cheap), so label mistakes surface before training. Skipped when
-    the output shape is not known in full."""
+    the output shape is not known in full. A model mistake the labels reveal (no Flatten before
+    a Dense) is named first, before the loss would blame the labels."""
     out_shape = model.output_shape
     if not _known_shape(out_shape):
         return
+    forgotten_flatten(model, y)
     with no_grad():
         model.loss_fn(y, Tensor(np.full((len(y), *out_shape[1:]), 0.5, dtype=np.float32)))
 

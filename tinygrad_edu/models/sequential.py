@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError, NotBuiltError, ShapeError
 from ..layers.base import Layer
+from ..layers.recognizers import check_next_layer
 from ..saving import register_model_class
 from ..tensor import Tensor
 from .base import Model
@@ -81,6 +82,7 @@ class Sequential(Model):
                 got=f"a second layer named '{layer.name}'",
                 fix="give it another name=..., or leave name out for an automatic one",
             )
+        check_next_layer(self.layers, layer)  # the mistakes the pair shows, before the build
         if not self.layers and self.input_shape is None:
             self.input_shape = layer._declared_input_shape
         if self.input_shape is not None:
