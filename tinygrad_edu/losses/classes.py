@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable
 
 from .. import validation as check
 from ..errors import ConfigError, resolve
@@ -43,7 +43,7 @@ class Loss:
     """A configured loss: ``Loss(fn, **config)(y_true, y_pred)`` -> scalar Tensor. The options
     of a built-in ``fn`` are checked here, at construction, not at the first batch."""
 
-    def __init__(self, fn: Callable[..., Tensor], name: Optional[str] = None, **config: Any):
+    def __init__(self, fn: Callable[..., Tensor], name: str | None = None, **config: Any):
         if not callable(fn):
             raise ConfigError(
                 where="Loss()",
@@ -59,16 +59,16 @@ class Loss:
     def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
         return self.fn(y_true, y_pred, **self.config)
 
-    def get_config(self) -> Dict[str, Any]:
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.config}
 
 
-def _option_names(fn: Callable[..., Tensor]) -> Tuple[str, ...]:
+def _option_names(fn: Callable[..., Tensor]) -> tuple[str, ...]:
     """The options a built-in loss takes after (y_true, y_pred), in order."""
     return tuple(inspect.signature(fn).parameters)[2:]
 
 
-def _checked_config(fn: Callable[..., Tensor], config: Dict[str, Any]) -> Dict[str, Any]:
+def _checked_config(fn: Callable[..., Tensor], config: dict[str, Any]) -> dict[str, Any]:
     """A built-in loss's options: known names only, each value checked (a custom fn's config is
     passed on as given)."""
     loss = getattr(fn, "__name__", "")
@@ -88,13 +88,13 @@ def _checked_config(fn: Callable[..., Tensor], config: Dict[str, Any]) -> Dict[s
 
 
 def _loss_class(fn: Callable[..., Tensor], cls_name: str):
-    def __init__(self, *args: Any, name: Optional[str] = None, **config: Any):
+    def __init__(self, *args: Any, name: str | None = None, **config: Any):
         Loss.__init__(self, fn, name=name, **_positional_options(fn, cls_name, args, config))
 
     return type(cls_name, (Loss,), {"__init__": __init__, "__doc__": fn.__doc__})
 
 
-def _positional_options(fn, cls_name: str, args: tuple, config: Dict[str, Any]) -> Dict[str, Any]:
+def _positional_options(fn, cls_name: str, args: tuple, config: dict[str, Any]) -> dict[str, Any]:
     """Keras' positional form, ``Huber(2.0)`` = ``Huber(delta=2.0)``, as keywords."""
     names = _option_names(fn)
     first, good = names[0], OPTION_CHECKS[names[0]][1]

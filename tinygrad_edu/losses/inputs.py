@@ -9,7 +9,7 @@ logits to compute from, and reduce the per-sample values.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -43,7 +43,7 @@ def _reduction(name: str, value: Any, where: str, example: str) -> str:
 
 
 #: option name -> (its check, the value a working example uses)
-OPTION_CHECKS: Dict[str, Tuple[Callable[..., Any], Any]] = {
+OPTION_CHECKS: dict[str, tuple[Callable[..., Any], Any]] = {
     "from_logits": (check.flag, True),
     "label_smoothing": (check.fraction, 0.1),
     "delta": (check.positive_real, 1.0),
@@ -51,7 +51,7 @@ OPTION_CHECKS: Dict[str, Tuple[Callable[..., Any], Any]] = {
 }
 
 
-def options(loss: str, **given: Any) -> Dict[str, Any]:
+def options(loss: str, **given: Any) -> dict[str, Any]:
     """The options of ``loss`` checked (``from_logits`` a bool, ``label_smoothing`` in [0, 1],
     ``delta`` > 0, ``reduction`` a name), each ``ConfigError`` ending with a working example."""
     where = f"loss '{loss}'"
@@ -94,7 +94,7 @@ def reduced(per_sample: Tensor, reduction: str) -> Tensor:
     return per_sample
 
 
-def logits_to_use(y_pred: Tensor, from_logits: bool, kind: str) -> Optional[Tensor]:
+def logits_to_use(y_pred: Tensor, from_logits: bool, kind: str) -> Tensor | None:
     """The logits to use: y_pred itself, those of the ``kind`` activation that made it, or None
     (a sigmoid's logits are no use to a categorical loss, nor a softmax's to a binary one)."""
     if from_logits:
@@ -102,7 +102,7 @@ def logits_to_use(y_pred: Tensor, from_logits: bool, kind: str) -> Optional[Tens
     return y_pred.logits_of(kind)
 
 
-def saved_log_softmax(y_pred: Tensor, from_logits: bool) -> Optional[np.ndarray]:
+def saved_log_softmax(y_pred: Tensor, from_logits: bool) -> np.ndarray | None:
     """log(y_pred) as the Softmax op that made y_pred already knows it (None if it is not one).
 
     Kept because it is measurable: recomputing the log-softmax of [32, 10] logits costs ~10.6 us

@@ -15,7 +15,7 @@ so a property test stays fast::
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -34,7 +34,7 @@ _RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU")
 _FORMATS = ["channels_last", "channels_first"]
 
 
-def _int_or_pair(draw: Any, lo: int, hi: int) -> Tuple[Any, Tuple[int, int]]:
+def _int_or_pair(draw: Any, lo: int, hi: int) -> tuple[Any, tuple[int, int]]:
     """Keras accepts ``3`` or ``(3, 2)``: draw either form; return (argument, as a pair)."""
     pair = (draw(st.integers(lo, hi)), draw(st.integers(lo, hi)))
     if draw(st.booleans()):
@@ -42,19 +42,19 @@ def _int_or_pair(draw: Any, lo: int, hi: int) -> Tuple[Any, Tuple[int, int]]:
     return pair, pair
 
 
-def _as_argument(pair: Tuple[int, int]) -> Any:
+def _as_argument(pair: tuple[int, int]) -> Any:
     """``(2, 2)`` -> ``2`` (Keras' int form); a pair of two different sizes stays a pair."""
     return pair[0] if pair[0] == pair[1] else pair
 
 
 def _image_shape(
     draw: Any,
-    window: Tuple[int, int],
+    window: tuple[int, int],
     data_format: str,
     max_batch: int,
     max_spatial: int,
     max_channels: int,
-) -> Tuple[int, ...]:
+) -> tuple[int, ...]:
     """(batch, H, W, C) or (batch, C, H, W) with H, W at least the window (valid padding fits)."""
     batch = draw(st.integers(1, max_batch))
     h = draw(st.integers(window[0], max(window[0], max_spatial)))
@@ -63,7 +63,7 @@ def _image_shape(
     return (batch, c, h, w) if data_format == "channels_first" else (batch, h, w, c)
 
 
-def _relu_ceiling(activation: Any, max_units: Optional[int]) -> Optional[int]:
+def _relu_ceiling(activation: Any, max_units: int | None) -> int | None:
     """relu's kink: the more pre-activations, the likelier one lies within gradcheck's step of 0
     (measured per check_layer call: 0.2% at 64 units x 9 rows, 4.5% at 300), so relu layers stay
     at <= 64 units while the other activations go up to ``max_units``."""
@@ -72,7 +72,7 @@ def _relu_ceiling(activation: Any, max_units: Optional[int]) -> Optional[int]:
     return min(RELU_MAX_UNITS, default_max_units() if max_units is None else max_units)
 
 
-def _maybe_fused(draw: Any, kwargs: Dict[str, Any], draw_fused: bool) -> Dict[str, Any]:
+def _maybe_fused(draw: Any, kwargs: dict[str, Any], draw_fused: bool) -> dict[str, Any]:
     if draw_fused:
         kwargs["fused"] = draw(st.booleans())
     return kwargs
@@ -81,12 +81,12 @@ def _maybe_fused(draw: Any, kwargs: Dict[str, Any], draw_fused: bool) -> Dict[st
 @st.composite
 def dense_configs(
     draw: Any,
-    max_units: Optional[int] = None,
+    max_units: int | None = None,
     max_features: int = 5,
     max_batch: int = 3,
     max_rank: int = 3,
     draw_fused: bool = False,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Dense kwargs (units, activation, use_bias; ``fused`` too if ``draw_fused``) and an input
     of rank 2..max_rank (Dense maps the last axis). Units: ``unit_counts(max_units)``, at most
     ``RELU_MAX_UNITS`` (64) with relu."""
@@ -116,7 +116,7 @@ def _conv_geometry(draw: Any, max_kernel: int, max_stride: int, max_dilation: in
 @st.composite
 def conv2d_configs(
     draw: Any,
-    max_filters: Optional[int] = None,
+    max_filters: int | None = None,
     max_kernel: int = 3,
     max_stride: int = 3,
     max_dilation: int = 2,
@@ -124,7 +124,7 @@ def conv2d_configs(
     max_channels: int = 4,
     max_batch: int = 3,
     draw_fused: bool = False,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Conv2D kwargs (filters, kernel_size, strides or dilation_rate, padding, data_format,
     activation, use_bias; ``fused`` too if ``draw_fused``) and an input at least as big as the
     dilated kernel. Filters: ``unit_counts(max_filters)``: often more filters than channels."""
@@ -155,7 +155,7 @@ def pooling_configs(
     max_channels: int = 4,
     max_batch: int = 3,
     draw_fused: bool = False,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """2-D pooling kwargs (pool_size, strides or None, padding, data_format; ``fused`` too if
     ``draw_fused``) and an input at least as big as the pool window."""
     pool, pool_pair = _int_or_pair(draw, 1, max_pool)
@@ -183,8 +183,8 @@ def _rnn_class(layer: Any) -> type:
 
 
 def _rnn_kwargs(
-    draw: Any, cls: Optional[type], max_units: Optional[int], draw_fused: bool
-) -> Dict[str, Any]:
+    draw: Any, cls: type | None, max_units: int | None, draw_fused: bool
+) -> dict[str, Any]:
     """The options every recurrent layer takes, then (when ``cls`` is given) its own."""
     kwargs = {
         "units": draw(unit_counts(max_units)),
@@ -214,14 +214,14 @@ def _sequence_shape(draw: Any, max_batch: int, max_timesteps: int, max_features:
 @st.composite
 def rnn_configs(
     draw: Any,
-    max_units: Optional[int] = None,
+    max_units: int | None = None,
     max_timesteps: int = 5,
     max_features: int = 5,
     max_batch: int = 3,
     layer: Any = None,
     draw_fused: bool = False,
     draw_return_state: bool = False,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """``{"layer": class, "kwargs": {...}, "input_shape": (batch, T, F)}`` for SimpleRNN, LSTM
     and GRU. ``cfg["layer"](**cfg["kwargs"])`` builds it.
 
@@ -246,13 +246,13 @@ def rnn_stack_configs(
     draw: Any,
     min_layers: int = 2,
     max_layers: int = 3,
-    max_units: Optional[int] = None,
+    max_units: int | None = None,
     max_timesteps: int = 4,
     max_features: int = 5,
     max_batch: int = 2,
     layer: Any = None,
     draw_fused: bool = False,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """A stack of recurrent layers: ``{"layers": [{"layer": class, "kwargs": {...}}, ...],
     "input_shape": (batch, T, F)}``. Every layer but the last returns sequences (so the next one
     gets a (batch, T, units) input); the last may return only its final state.
@@ -274,8 +274,8 @@ def rnn_stack_configs(
 
 @st.composite
 def batchnorm_configs(
-    draw: Any, max_features: Optional[int] = None, max_batch: int = 3, max_spatial_dims: int = 2
-) -> Dict[str, Any]:
+    draw: Any, max_features: int | None = None, max_batch: int = 3, max_spatial_dims: int = 2
+) -> dict[str, Any]:
     """BatchNormalization kwargs (axis, center, scale, momentum) and an input of batch >= 2
     with 0..max_spatial_dims spatial axes, features last (axis=-1) or first (axis=1).
     Features: ``unit_counts(max_features)``."""
@@ -294,10 +294,10 @@ def batchnorm_configs(
 
 
 __all__ = [
-    "dense_configs",
+    "batchnorm_configs",
     "conv2d_configs",
+    "dense_configs",
     "pooling_configs",
     "rnn_configs",
     "rnn_stack_configs",
-    "batchnorm_configs",
 ]

@@ -21,7 +21,8 @@ The hypothesis strategies that draw valid layer configurations (``dense_configs`
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,13 +44,13 @@ def check_layer(
     layer: Layer,
     input_shape: Sequence[int],
     *,
-    expected_output_shape: Optional[Sequence[Optional[int]]] = None,
-    expected_params: Optional[int] = None,
+    expected_output_shape: Sequence[int | None] | None = None,
+    expected_params: int | None = None,
     seed: int = 0,
     training: bool = False,
     atol: float = 1e-5,
     rtol: float = 1e-3,
-) -> Dict[str, Any]:
+) -> dict[str, Any]:
     """Assert ``layer`` keeps its contract on inputs of ``input_shape`` (batch size included).
 
     Returns ``{"output_shape", "params", "trainable_params", "gradchecked"}`` where
@@ -87,8 +88,8 @@ def check_layer(
 
 
 def _check_shapes(
-    layer: Layer, x: np.ndarray, training: bool, expected: Optional[Sequence[Optional[int]]]
-) -> Tuple[Optional[int], ...]:
+    layer: Layer, x: np.ndarray, training: bool, expected: Sequence[int | None] | None
+) -> tuple[int | None, ...]:
     """Run the layer once and compare the real output shape with every declared one."""
     got = tuple(layer(x.astype(np.float32), training=training).shape)
     static = tuple(layer.compute_output_shape((None, *x.shape[1:])))
@@ -112,7 +113,7 @@ def _check_shapes(
 
 def _check_gradients(
     layer: Layer, x: np.ndarray, training: bool, seed: int, atol: float, rtol: float
-) -> List[str]:
+) -> list[str]:
     """float64 gradcheck w.r.t. the input and each trainable weight (the caller restores dtype
     and weights afterwards): ``gradcheck_tensors`` moves the layer's own weight tensors, so the
     check runs the layer's real code path with the weights it really keeps."""
@@ -133,7 +134,7 @@ def _check_gradients(
     return labels
 
 
-def _random_states(layer: Layer) -> List[Tuple[np.random.Generator, dict]]:
+def _random_states(layer: Layer) -> list[tuple[np.random.Generator, dict]]:
     return [
         (g, g.bit_generator.state)
         for g in vars(layer).values()
@@ -141,12 +142,12 @@ def _random_states(layer: Layer) -> List[Tuple[np.random.Generator, dict]]:
     ]
 
 
-def _set_random_states(states: List[Tuple[np.random.Generator, dict]]) -> None:
+def _set_random_states(states: list[tuple[np.random.Generator, dict]]) -> None:
     for generator, state in states:
         generator.bit_generator.state = state
 
 
-def _name_failure(err: GradcheckError, layer: Layer, labels: List[str]) -> GradcheckError:
+def _name_failure(err: GradcheckError, layer: Layer, labels: list[str]) -> GradcheckError:
     """The same GradcheckError, saying which layer tensor ('input', 'kernel', ...) failed."""
     k = getattr(err, "input_index", 0)
     named = GradcheckError(
@@ -166,7 +167,7 @@ def _name_failure(err: GradcheckError, layer: Layer, labels: List[str]) -> Gradc
 _PLAIN = (int, float, str, bool, type(None), tuple, list)
 
 
-def _check_config(layer: Layer, input_shape: Tuple[int, ...]) -> None:
+def _check_config(layer: Layer, input_shape: tuple[int, ...]) -> None:
     config = layer.get_config()
     clone = type(layer).from_config(config)
     shape = clone.build_for((None, *input_shape[1:]))
@@ -201,12 +202,12 @@ def ops_in_graph(out: Tensor) -> set:
 
 # the strategies are importable from here too (their home is layer_configs.py)
 __all__ = [
+    "batchnorm_configs",
     "check_layer",
-    "ops_in_graph",
-    "dense_configs",
     "conv2d_configs",
+    "dense_configs",
+    "ops_in_graph",
     "pooling_configs",
     "rnn_configs",
     "rnn_stack_configs",
-    "batchnorm_configs",
 ]

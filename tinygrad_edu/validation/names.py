@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +18,7 @@ FLOAT_DTYPES = (np.float32, np.float64)
 # ------------------------------------------------------------------------------ flags, names
 def flag(
     name: str, value: Any, where: str, example: str = "", allow_none: bool = False
-) -> Optional[bool]:
+) -> bool | None:
     """True or False (numpy bools too); ``None`` only if ``allow_none``. ``"False"`` and ``0``
     are refused: ``bool("False")`` is True, which is never what was meant."""
     if value is None and allow_none:
@@ -40,7 +40,7 @@ def choice(name: str, value: Any, valid: Sequence[str], where: str, example: str
     refuse(name, value, where, f"one of {tuple(valid)}", example, hint)
 
 
-def name_or_none(name: str, value: Any, where: str, example: str = "") -> Optional[str]:
+def name_or_none(name: str, value: Any, where: str, example: str = "") -> str | None:
     """``None`` (an automatic name) or a non-empty string."""
     if value is None or (isinstance(value, str) and value):
         return value
@@ -60,7 +60,7 @@ def file_path(name: str, value: Any, where: str, example: str = "") -> str:
     refuse(name, value, where, "a non-empty str or pathlib.Path", example, hint)
 
 
-def numpy_dtype(value: Any) -> Optional[np.dtype]:
+def numpy_dtype(value: Any) -> np.dtype | None:
     """``np.dtype(value)`` for a name, a type or a dtype; None if numpy does not read it as one
     (anything else - numbers, None, lists - is None too: ``np.dtype(None)`` would be float64)."""
     if not isinstance(value, (str, type, np.dtype)):
@@ -71,7 +71,7 @@ def numpy_dtype(value: Any) -> Optional[np.dtype]:
         return None
 
 
-def float_dtype(name: str, value: Any, where: str, example: str = "") -> Optional[type]:
+def float_dtype(name: str, value: Any, where: str, example: str = "") -> type | None:
     """``None`` (the default), or float32/float64 given as a name, a numpy type or a dtype."""
     if value is None:
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from .core import is_finite_real, is_int, refuse, usual_mistake
 
@@ -13,7 +13,7 @@ VERBOSE_LEVELS = (0, 1, 2)
 # ------------------------------------------------------------------------------ integers
 def positive_int(
     name: str, value: Any, where: str, example: str = "", allow_none: bool = False
-) -> Optional[int]:
+) -> int | None:
     """``value`` as an int >= 1 (``None`` passes through if ``allow_none``)."""
     if value is None and allow_none:
         return None
@@ -45,7 +45,7 @@ def verbosity(
     refuse(name, value, where, expected, example, f"{meaning}; write 1 rather than True")
 
 
-def seed(name: str, value: Any, where: str, example: str = "") -> Optional[int]:
+def seed(name: str, value: Any, where: str, example: str = "") -> int | None:
     """``None`` (a fresh seed drawn from the global generator) or an int >= 0."""
     if value is None or (is_int(value) and value >= 0):
         return None if value is None else int(value)
@@ -65,8 +65,8 @@ def real(
     value: Any,
     where: str,
     example: str = "",
-    low: Optional[float] = None,
-    high: Optional[float] = None,
+    low: float | None = None,
+    high: float | None = None,
     low_open: bool = False,
     high_open: bool = False,
     why: str = "",

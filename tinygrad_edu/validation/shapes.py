@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -18,19 +18,19 @@ MAX_WEIGHT_VALUES = 2**28
 # ------------------------------------------------------------------------------ shapes
 def int_tuple(
     name: str, value: Any, where: str, example: str = "", length: int = 2, minimum: int = 1
-) -> Tuple[int, ...]:
+) -> tuple[int, ...]:
     """An int (repeated ``length`` times) or a tuple/list of ``length`` ints, each >= ``minimum``:
     Keras' form of kernel sizes, strides, pool sizes and dilation rates."""
     items = [value] * length if is_int(value) else _sequence_items(value)
-    if items is not None and len(items) == length and all(is_int(v) for v in items):
-        if min(items) >= minimum:
-            return tuple(int(v) for v in items)
+    ints = items is not None and len(items) == length and all(is_int(v) for v in items)
+    if ints and min(items) >= minimum:
+        return tuple(int(v) for v in items)
     kind = "positive int" if minimum == 1 else f"int >= {minimum}"
     expected = f"a {kind} or a tuple of {length} {kind}s"
     refuse(name, value, where, expected, example, _tuple_hint(value, items, length, minimum))
 
 
-def _sequence_items(value: Any) -> Optional[list]:
+def _sequence_items(value: Any) -> list | None:
     """The items of a tuple, list or 1-d integer array; None for anything else (strings too)."""
     if isinstance(value, (tuple, list)):
         return list(value)
@@ -39,7 +39,7 @@ def _sequence_items(value: Any) -> Optional[list]:
     return None
 
 
-def _tuple_hint(value: Any, items: Optional[list], length: int, minimum: int) -> str:
+def _tuple_hint(value: Any, items: list | None, length: int, minimum: int) -> str:
     if isinstance(value, (str, bytes)):
         return "write the sizes as ints, not a string (each character is not a size)"
     if items is not None and len(items) != length:
@@ -59,7 +59,7 @@ def shape(
     example: str = "",
     allow_none: bool = True,
     allow_int: bool = False,
-) -> Tuple[Optional[int], ...]:
+) -> tuple[int | None, ...]:
     """A non-empty tuple/list of positive ints (``None`` for a size that varies, if
     ``allow_none``); with ``allow_int`` a single int ``n`` is the shape ``(n,)``."""
     items = [value] if allow_int and is_int(value) else _sequence_items(value)
@@ -73,7 +73,7 @@ def _is_size(d: Any, allow_none: bool) -> bool:
     return (d is None and allow_none) or (is_int(d) and d >= 1)
 
 
-def _shape_hint(value: Any, items: Optional[list], allow_none: bool = True) -> str:
+def _shape_hint(value: Any, items: list | None, allow_none: bool = True) -> str:
     if isinstance(value, (str, bytes)):
         return "write the sizes as a tuple of ints, not a string"
     if is_int(value):
@@ -90,7 +90,7 @@ def _shape_hint(value: Any, items: Optional[list], allow_none: bool = True) -> s
     return usual_mistake(value, "a tuple of ints")
 
 
-def batch_shape(name: str, value: Any, where: str, example: str = "") -> Tuple[Optional[int], ...]:
+def batch_shape(name: str, value: Any, where: str, example: str = "") -> tuple[int | None, ...]:
     """A shape with the batch axis first (None or a positive int) and at least one more axis."""
     items = _sequence_items(value)
     if items is None or len(items) < 2:
