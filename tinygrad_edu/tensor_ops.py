@@ -306,7 +306,8 @@ def _operand(x: Any, op: str) -> Any:
 def _comparable(x: Any) -> bool:
     """What ``==`` compares element by element: tensors, numbers, arrays, lists and tuples.
     Anything else (None, a string, a layer) is not equal to a tensor, as in torch."""
-    return isinstance(x, (TensorOps, np.ndarray, list, tuple, bool, int, float, np.generic))
+    numeric = (TensorOps, np.ndarray, list, tuple, bool, int, float, np.generic)
+    return isinstance(x, numeric) and not isinstance(x, (str, bytes))  # np.str_ is a np.generic
 
 
 def _compare(ufunc: Any, a: TensorOps, other: Any, symbol: str) -> np.ndarray:

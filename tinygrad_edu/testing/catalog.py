@@ -29,6 +29,7 @@ from .. import ops
 from ..layers.base import Layer
 from ..functional import concatenate, maximum, minimum, stack, where
 from ..tensor import Tensor, tensor_from_op
+from .catalog_tensor_ops import TENSOR_OP_CASES
 
 Rng = np.random.Generator
 
@@ -293,6 +294,8 @@ _LAYERS: List[LayerCase] = [
     LayerCase("LSTM", _rnn("LSTM"), has_units=True),
     LayerCase("GRU", _rnn("GRU"), has_units=True),
 ]
+
+_OPS += [OpCase(*c) for c in TENSOR_OP_CASES]  # sin, prod, gather, ... (issue 14 item 6)
 
 _EXTRA_OPS: List[OpCase] = []
 _EXTRA_LAYERS: List[LayerCase] = []
