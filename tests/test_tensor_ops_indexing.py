@@ -86,6 +86,15 @@ def test_prod_gradient_with_one_zero_and_two_zeros():
     np.testing.assert_array_equal(t.grad, [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0], [8.0, 4.0, 2.0]])
 
 
+def test_std_gradient_is_zero_where_the_values_are_all_equal():
+    t = Tensor(np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 6.0]]), requires_grad=True)
+    out = t.std(axis=1)
+    out.backward(np.ones(2))
+    np.testing.assert_allclose(out.data, [0.0, np.std([1.0, 2.0, 6.0])])
+    np.testing.assert_array_equal(t.grad[0], [0.0, 0.0, 0.0])  # no nan from 0 / 0
+    np.testing.assert_allclose(t.grad[1], (t.data[1] - 3.0) / (3 * out.data[1]))
+
+
 def test_gather_adds_the_gradient_of_repeated_indices():
     t = Tensor(np.array([[1.0, 2.0, 3.0]]), requires_grad=True)
     out = t.gather(1, np.array([[2, 2, 0, 2]]))

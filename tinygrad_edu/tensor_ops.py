@@ -222,8 +222,8 @@ class TensorOps(IndexingOps):
 
     def std(self, axis=None, keepdims: bool = False, ddof: int = 0):
         """sqrt(var): ``ddof`` as ``var`` (0 divides by N, numpy's default; torch's default
-        is 1). Where the values are all equal the gradient is nan (0/0), as torch's."""
-        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+        is 1). Where the values are all equal the gradient is 0, as torch's."""
+        return engine.apply(ops.Std, self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def prod(self, axis=None, keepdims: bool = False):
         return engine.apply(ops.Prod, self, axis=axis, keepdims=keepdims)

@@ -1,6 +1,6 @@
 """Op-table entries of ``ops/scan.py``: prod (axis None / int / tuple, keepdims, exact zeros in
 the input - one zero and several), cumsum (an axis, or None: the flattened array), and std
-(a composition: ``var(...).sqrt()``)."""
+(ddof 0 and 1, away from a zero spread, where its gradient is 0 by choice)."""
 
 import numpy as np
 from entries_reduce import numpy_axes, reduction
@@ -61,7 +61,7 @@ OP_ENTRIES = [
     OpEntry("cumsum", ops.CumSum, cumsum_case(), lambda a, axis: a.cumsum(axis), _np_cumsum),
     OpEntry(
         "std",
-        ops.Sqrt,  # std is var(...).sqrt(): the entry checks the composition
+        ops.Std,
         spread_case(),
         lambda a, **p: a.std(**p),
         lambda a, **p: np.std(a, **p),

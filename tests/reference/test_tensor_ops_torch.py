@@ -54,6 +54,11 @@ CASES = {
     "cumsum-axis-2": ([normal(2, 3, 4)], lambda a: a.cumsum(axis=-2), lambda a: a.cumsum(-2)),
     "std-ddof1": ([normal(3, 5)], lambda a: a.std(axis=1, ddof=1), lambda a: a.std(1)),
     "std-all-ddof0": ([normal(3, 5)], lambda a: a.std(), lambda a: a.std(correction=0)),
+    "std-constant-row": (  # no spread: the gradient is 0 there (torch's choice), not nan
+        [np.vstack([np.full(5, 0.7), normal(2, 5)])],
+        lambda a: a.std(axis=1, ddof=1),
+        lambda a: a.std(1),
+    ),
     "gather-axis1-repeats": (
         [normal(2, 4)],
         lambda a: a.gather(1, INDEX),

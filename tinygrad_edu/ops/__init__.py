@@ -27,7 +27,7 @@ from .pooling import AvgPool2D, MaxPool2D
 from .recurrent import LSTMSequence, SimpleRNNSequence
 from .recurrent_gru import GRUSequence
 from .reduce import LogSumExp, Max, Mean, Min, Sum, Var
-from .scan import CumSum, Prod
+from .scan import CumSum, Prod, Std
 from .unary import (
     Abs,
     Clip,
@@ -112,6 +112,7 @@ __all__ = [
     "Round",
     "Prod",
     "CumSum",
+    "Std",
     "Flip",
     "Repeat",
     "Tile",

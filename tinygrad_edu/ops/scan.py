@@ -1,7 +1,9 @@
-"""Products and running sums: ``Prod`` (a reduction) and ``CumSum`` (a scan).
+"""Products, standard deviations and running sums: ``Prod`` and ``Std`` (reductions) and
+``CumSum`` (a scan).
 
-Both have a backward that the obvious formula gets wrong in a corner: prod's d(out)/da_i is
-``out / a_i`` only when no a is 0, and cumsum's gradient runs the sum the other way.
+Each has a backward that the obvious formula gets wrong in a corner: prod's d(out)/da_i is
+``out / a_i`` only when no a is 0, std's derivative divides by std (0 when the values are all
+equal), and cumsum's gradient runs the sum the other way.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
-from .reduce import _Reduce, check_axes
+from .reduce import Var, _Reduce, check_axes
 
 
 class Prod(_Reduce):
@@ -44,6 +46,27 @@ def _exclusive_cumprod(rows: np.ndarray) -> np.ndarray:
     out = np.ones_like(rows)
     np.cumprod(rows[..., :-1], axis=-1, out=out[..., 1:])
     return out
+
+
+class Std(Var):
+    """out = sqrt(var) = sqrt(sum((a - mean)^2) / D),  D = N - ddof as in ``Var``.
+    d(out)/da_i = (a_i - mean) / (D out).
+
+    Where out = 0 (every reduced value the same) the derivative does not exist (0/0); the
+    gradient there is 0, torch's choice: nudging one value can only increase the spread.
+    """
+
+    axis_call = "t.std(axis={})"
+
+    def forward(self, a, *, axis=None, keepdims=False, ddof=0):
+        self.out = np.sqrt(super().forward(a, axis=axis, keepdims=keepdims, ddof=ddof))
+        return self.out
+
+    def backward(self, grad):
+        out = self._expand(self.out)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = self.centered / (self.denom * out)
+        return self._expand(grad) * np.where(out == 0, 0, slope)
 
 
 class CumSum(Function):
