@@ -39,6 +39,7 @@ TENSOR_OP_CASES: list[tuple[Any, ...]] = [
     ("ceil", lambda a: _inside(a, 0.1, 0.9).ceil() * a, ("m,n",), "any", {}),
     ("round", lambda a: _inside(a, 0.05, 0.45).round() + a, ("m,n",), "any", {}),
     ("prod", lambda a: a.prod(axis=1), ("m,n",), "any", {}),
+    ("std", lambda a: a.std(axis=1, ddof=1), ("m,n",), "distinct", {"n": (2, 4)}),
     ("cumsum", lambda a: a.cumsum(axis=1), ("m,n",), "any", {}),
     ("flip", lambda a: a.flip(axis=0), ("m,n",), "any", {}),
     ("repeat", lambda a: a.repeat(2, axis=1), ("m,n",), "any", {}),
