@@ -78,7 +78,7 @@ def _int_items(value: Any) -> list | None:
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, np.ndarray) and value.ndim == 1:
-        return value.tolist() if value.dtype.kind in "iu" else [v for v in value]
+        return value.tolist()  # floats stay floats: refused as counts
     return None
 
 
