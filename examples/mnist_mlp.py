@@ -5,10 +5,12 @@ summary with its algebra column prints first), ``compile``, ``fit`` with live pr
 ``evaluate``. Each image of 28x28 pixels is flattened to 784 numbers; ``Dense(128)`` computes
 ``[B,784] @ [784,128] + [128] -> [B,128]`` and ``Dense(10)`` turns that into 10 class scores.
 
-Runtime on 2 cores: ~40-60 s by default (data generation ~6 s, 8 epochs), ~5 s with --quick
-(12,000 images, 4 epochs).
-Expected last line (default settings): ``test accuracy: 0.97xx`` (0.98 typical); with --quick at
-least 0.95 (0.969 with --seed 0), which the tests check.
+Runtime: on a 2-core machine, ~20 s by default, ~3 s with --quick (60,000 + 10,000 images generated
+first, 8 epochs; --quick: 12,000 images, 4 epochs). Measured as CPU time with one BLAS thread
+(about the wall time on an idle machine); at load ~10 (other jobs running) the wall time was ~80 s
+and ~12 s.
+Expected last line (default settings): ``test accuracy: 0.98xx`` (0.9852 with --seed 0); with --quick
+at least 0.95 (0.969 with --seed 0), which the tests check.
 Use ``--data-dir DIR`` to train on the real MNIST files instead (IDX files or Keras' mnist.npz).
 """
 

@@ -6,10 +6,12 @@ What it shows: sequences enter recurrent layers as (batch, timesteps, features) 
 to the 20 future values. The summary shows each parameter count (LSTM: 4 gates x
 (1*32 + 32*32 + 32)); a "repeat the last value" baseline shows the networks learned something.
 
-Runtime on 2 cores: ~5 s by default, ~3 s with --quick (2,000 windows, 8 epochs).
+Runtime: on a 2-core machine, ~4 s by default, ~1 s with --quick (4,000 windows, 15 epochs;
+--quick: 2,000 windows, 8 epochs). Measured as CPU time with one BLAS thread (about the wall time
+on an idle machine); at load ~10 (other jobs running) the wall time was ~15 s and ~5 s.
 Expected last line (default settings): ``LSTM test mse: 0.0xxx (baseline 1.0xxx)``. The claim,
 checked by the tests on the --quick run: the LSTM beats the baseline by a wide margin - its mse is
-at most a fifth of the baseline's (default settings: about 1/70; --quick: about 1/13).
+at most a fifth of the baseline's (default settings: about 1/70; --quick: about 1/14).
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ What it shows: after a short training on the built-in MNIST-like digits,
    ``weights.png`` (every unit's 28x28 weight image), ``activations.png`` (per-class mean
    activations of every layer) and ``history.png`` (loss and accuracy per epoch).
 
-Runtime: on a 2-core machine, ~5 s by default (20,000 images, 5 epochs), ~1 s with --quick
-(3,000 images, 2 epochs).
+Runtime: on a 2-core machine, ~4 s by default, ~1 s with --quick (20,000 images, 5 epochs; --quick:
+3,000 images, 2 epochs). Measured as CPU time with one BLAS thread (about the wall time on an idle
+machine); at load ~10 (other jobs running) the wall time was ~15 s and ~4 s.
 Expected last line (default settings): ``test accuracy: 0.95xx`` (--quick: ``0.83xx``).
 """
 

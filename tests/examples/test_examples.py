@@ -11,6 +11,7 @@ without it they print a note and carry on - either way the claim must hold.
 
 from __future__ import annotations
 
+import ast
 import os
 import pathlib
 import re
@@ -56,6 +57,21 @@ def run_quick(name: str, *extra: str) -> str:
 
 def test_every_example_is_listed():
     assert {p.name for p in EXAMPLES.glob("*.py")} == set(LAST_LINES)
+
+
+def test_readme_and_docstrings_state_the_same_runtimes():
+    """The README's table, its first command's note and each docstring say the same seconds."""
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(
+        r"^\| `examples/(\w+\.py)` \|.*\| ~(\d+) s \| ~(\d+) s \|", readme, re.MULTILINE
+    )
+    assert {name for name, _, _ in rows} == set(LAST_LINES)
+    for name, default, quick in rows:
+        doc = " ".join(ast.get_docstring(ast.parse((EXAMPLES / name).read_text())).split())
+        promise = f"on a 2-core machine, ~{default} s by default, ~{quick} s with --quick"
+        assert promise in doc, f"{name}'s docstring does not say {promise!r}"
+    mlp_default = {name: default for name, default, _ in rows}["mnist_mlp.py"]
+    assert f"~{mlp_default} s in all on a 2-core machine" in " ".join(readme.split())
 
 
 @pytest.mark.parametrize("name", sorted(LAST_LINES))
