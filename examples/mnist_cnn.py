@@ -8,7 +8,7 @@ output is (None, 26, 26, 32). ``MaxPooling2D`` halves the maps to 13x13, ``Flatt
 Runtime: on a 2-core machine, ~15 s by default, ~7 s with --quick (20,000 images, 3 epochs;
 --quick: 10,000 images, 3 epochs). Measured as CPU time with one BLAS thread (about the wall time
 on an idle machine); at load ~10 (other jobs running) the wall time was ~56 s and ~28 s.
-Expected last line (default settings): ``test accuracy: 0.97xx`` (0.985 with --train-size 60000);
+Expected last line (default settings): ``test accuracy: 0.97xx`` (0.9856 with --train-size 60000);
 with --quick at least 0.95 (0.967 with --seed 0), which the tests check.
 """
 
