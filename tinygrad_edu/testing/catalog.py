@@ -29,6 +29,7 @@ from .. import ops
 from ..layers.base import Layer
 from ..functional import concatenate, maximum, minimum, stack, where
 from ..tensor import Tensor, tensor_from_op
+from .catalog_activation_ops import ACTIVATION_OP_CASES
 from .catalog_tensor_ops import TENSOR_OP_CASES
 
 Rng = np.random.Generator
@@ -296,6 +297,7 @@ _LAYERS: List[LayerCase] = [
 ]
 
 _OPS += [OpCase(*c) for c in TENSOR_OP_CASES]  # sin, prod, gather, ... (issue 14 item 6)
+_OPS += [OpCase(*c) for c in ACTIVATION_OP_CASES]  # mish, sparsemax, ... (issue 14 item 5)
 
 _EXTRA_OPS: List[OpCase] = []
 _EXTRA_LAYERS: List[LayerCase] = []
