@@ -252,3 +252,15 @@ def test_wrong_channel_count_after_build():
     layer(np.zeros((1, 5, 5, 2)))
     err = shape_error(layer, (1, 5, 5, 3))
     assert "2" in err.fix and "3" in err.fix
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("activation", ["glu", "relu", "linear"])
+def test_declared_output_shape_is_the_real_one_for_every_activation_shape(
+    activation, data_format
+):
+    """glu halves the last axis: the conv must declare that, not its filter count."""
+    layer = Conv2D(8, 3, activation=activation, data_format=data_format)
+    x = np.zeros((2, 6, 6, 3) if data_format == "channels_last" else (2, 3, 6, 6))
+    out = layer(x)
+    assert layer.output_shape == (None, *out.shape[1:])

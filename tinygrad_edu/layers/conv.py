@@ -300,7 +300,10 @@ class Conv2D(KernelBiasMixin, ImageLayer):
                 self.spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate
             )
         )
-        return self.image_shape(input_shape[0], hw, self.filters)
+        # the activation may change the shape too (glu halves the last axis)
+        return _activations.output_shape(
+            self.activation, self.image_shape(input_shape[0], hw, self.filters)
+        )
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         fused = _config.use_fused(self.fused)
