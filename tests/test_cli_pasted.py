@@ -23,7 +23,7 @@ def explain(text, *options):
     """(exit code, the summary lines, the other lines) of ``explain`` in process."""
     lines = []
     code = main(["explain", *options, "--", textwrap.dedent(text)], print_fn=lines.append)
-    notes = [line for line in lines if line.startswith(("note:", "rejected:"))]
+    notes = [line for line in lines if re.match(r"(note|rejected|\w+Warning):", line)]
     return code, "\n".join(line for line in lines if line not in notes), "\n".join(notes)
 
 
@@ -250,6 +250,24 @@ def test_model_build_gives_the_input_shape():
     assert read_model_text(text).input_shape == (784,)
     code, summary, _ = explain(text)
     assert code == 0 and params(summary) == {"dense": 50_240, "dense_1": 650}
+
+
+def test_keras_1_code_is_explained_with_its_warnings_as_lines_of_the_command():
+    code, summary, notes = explain(
+        """
+        from keras.layers import Convolution2D, Activation
+        model = Sequential()
+        model.add(Convolution2D(32, 3, 3, border_mode='valid', input_shape=(28, 28, 1)))
+        model.add(Activation('relu'))
+        """
+    )
+    assert code == 0, notes
+    assert params(summary) == {"conv2d": 320, "activation": 0}
+    assert "(None, 26, 26, 32)" in summary  # a 3x3 kernel, not strides=3
+    lines = notes.splitlines()
+    assert lines[0] == "note: read only the model definition; skipped: imports (line 1)"
+    assert all(line.startswith("KerasLegacyWarning: ") for line in lines[1:]) and lines[1:]
+    assert "Conv2D(32, (3, 3), padding='valid', input_shape=(28, 28, 1))" in notes
 
 
 # ---------------------------------------------------------------------- the functional API

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, Callable
 
@@ -154,7 +155,9 @@ def cmd_explain(
         batch = _batch_option(args.batch)
         read = read_model_text(_model_text(args))
         specs, input_shape = read.specs, input_shape or read.input_shape
-        model = _described_model(specs, input_shape)
+        with warnings.catch_warnings(record=True) as caught:  # e.g. Keras 1 spellings
+            warnings.simplefilter("always")
+            model = _described_model(specs, input_shape)
         sample = _check_traceable(model, batch) if batch is not None else None
     except OptionError as exc:
         return reject(str(exc), err)
@@ -164,11 +167,15 @@ def cmd_explain(
         return reject(str(exc), err)
     if read.note() is not None:
         err(read.note())  # how the text was read: beside the summary, not in it
+    for warning in caught:  # as lines of the command, not Python's "file:line: ..." form
+        err(f"{warning.category.__name__}: {warning.message}")
     model.summary(print_fn=out)
     if batch is None:
         return EXIT_OK
     try:
-        runnable = _runnable_model(specs, input_shape)
+        with warnings.catch_warnings():  # the same layers again: their warnings were shown
+            warnings.simplefilter("ignore")
+            runnable = _runnable_model(specs, input_shape)
         x = np.random.default_rng(0).standard_normal((batch, *sample))
         out("")
         trace(runnable, x, print_fn=out)
