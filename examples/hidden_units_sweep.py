@@ -6,7 +6,8 @@ and the shuffling; the data and its split stay fixed):
 
 1. the training images are split into a training part and a validation part; every model is
    scored on the validation part only, and the table shows each setting's validation accuracy
-   as mean +/- std over the seeds (one seed would show noise as if it were a difference);
+   as mean +/- std over the seeds (the sample std, ddof=1; one seed would show noise as if it
+   were a difference, and 3 seeds give only a rough std - ``--seeds 5`` a better one);
 2. the setting with the best validation mean is the candidate; a smaller setting whose
    mean +/- std interval overlaps the candidate's is "within noise" of it, and then the smallest
    such setting is chosen (same accuracy as far as we can tell, fewer parameters);
