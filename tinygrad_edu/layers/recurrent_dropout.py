@@ -12,8 +12,8 @@ the state the recurrent kernel multiplies). How many masks:
 - LSTM and GRU with ``recurrent_dropout == 0``: one input mask shared by all gates;
 - LSTM and GRU with ``recurrent_dropout > 0`` (Keras switches the cell to ``implementation=1``):
   one input mask and one recurrent mask per gate (4 for the LSTM, 3 for the GRU), drawn
-  independently. Keras 3.0 - 3.7 shared one mask between the gates here; 3.8 went back to one per
-  gate, like Keras 2 (keras-team/keras#20656, #20663).
+  independently. Keras 3.0 - 3.7 shared one mask between the gates here; 3.8 changed to one per
+  gate (keras-team/keras#20656 for the GRU, #20663 for the LSTM).
 
 Masks are ``[G, B, size]`` with ``G`` = 1 or the number of gates, in Keras' gate order (LSTM
 i, f, c, o; GRU z, r, h), drawn in that order, input masks first, from the layer's own generator:

@@ -49,7 +49,13 @@ import numpy as np
 from ..errors import ShapeError
 from ..function import Function
 from ..workspace import Workspace
-from .recurrent_activations import FUSED_ACTIVATIONS, _sigmoid, _tanh, activation_pair
+from .recurrent_activations import (
+    FUSED_ACTIVATIONS,
+    _sigmoid,
+    _tanh,
+    activate_lstm_gates,
+    activation_pair,
+)
 from .recurrent_layout import (
     by_step,
     first_step,
@@ -253,20 +259,6 @@ class SimpleRNNSequence(_PooledSequenceOp):
         return grads
 
 
-def _activate_gates(z, sig, g, act, ract, one_tanh: bool) -> None:
-    """One step's LSTM gates in place (``z [4u, B]``, its o, i, f rows ``sig``, its g rows):
-    o, i, f = ract(z_o, z_i, z_f), g = act(z_g). ``one_tanh``: M's o, i, f rows were halved
-    (``step_matrix``), so with sigmoid(a) = (1 + tanh(a / 2)) / 2 one tanh call over all four
-    gates does it, then a scale and shift of the sigmoid rows."""
-    if one_tanh:
-        np.tanh(z, out=z)
-        sig *= 0.5
-        sig += 0.5
-    else:
-        ract(sig, sig)
-        act(g, g)
-
-
 class LSTMSequence(_PooledSequenceOp):
     """Keras LSTM over a whole sequence, gates side by side in the order i, f, c, o.
 
@@ -321,7 +313,7 @@ class LSTMSequence(_PooledSequenceOp):
         self.return_cell = bool(return_cell)
         n, dtype, batch = self.units, self.dtype, self.batch
         ws, xs = self._start(x, b)  # X: [T+1, u+F+1, B]
-        one_tanh = act is _tanh and ract is _sigmoid  # see _activate_gates
+        one_tanh = act is _tanh and ract is _sigmoid  # see activate_lstm_gates
         m = step_matrix(ws, w, u, b, self.gates, dtype, halve_sigmoid_rows=one_tanh)
         h, steps = xs[:, :n], len(xs) - 1
         z = ws.take((steps, 4 * n, batch), dtype)  # z[t]: step t's gates, activated in place
@@ -333,7 +325,7 @@ class LSTMSequence(_PooledSequenceOp):
         i_g = np.empty((n, batch), dtype)
         for t in range(steps):
             self._step(m, xs, t, out=z[t])  # z[t] = M @ (Q * X[t])
-            _activate_gates(z[t], sig[t], g[t], act, ract, one_tanh)
+            activate_lstm_gates(z[t], sig[t], g[t], act, ract, one_tanh)
             np.multiply(f[t], c[t], out=c[t + 1])  # c[t+1] = f * c[t] + i * g
             np.multiply(i[t], g[t], out=i_g)
             c[t + 1] += i_g

@@ -81,4 +81,18 @@ def activation_pair(name: str, op: str) -> Tuple[Callable, Callable]:
     return _ACTIVATIONS[name]
 
 
-__all__ = ["FUSED_ACTIVATIONS", "activation_pair"]
+def activate_lstm_gates(z, sig, g, act, ract, one_tanh: bool) -> None:
+    """One step's LSTM gates in place (``z [4u, B]``, its o, i, f rows ``sig``, its g rows):
+    o, i, f = ract(z_o, z_i, z_f), g = act(z_g). ``one_tanh``: M's o, i, f rows were halved
+    (``step_matrix``), so with sigmoid(a) = (1 + tanh(a / 2)) / 2 one tanh call over all four
+    gates does it, then a scale and shift of the sigmoid rows."""
+    if one_tanh:
+        np.tanh(z, out=z)
+        sig *= 0.5
+        sig += 0.5
+    else:
+        ract(sig, sig)
+        act(g, g)
+
+
+__all__ = ["FUSED_ACTIVATIONS", "activate_lstm_gates", "activation_pair"]
