@@ -19,7 +19,7 @@ import subprocess
 import sys
 
 import pytest
-from example_claims import EXAMPLES, LAST_LINES, check_claim, load_example
+from example_claims import EXAMPLES, LAST_LINES, check_claim, load_example, sweep_rows
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,10 @@ def sweep_output(chosen: int, extra: str = "") -> str:
 
 def test_the_sweep_claim_holds_for_the_smaller_setting_within_noise():
     """16 units: 0.7800 - 0.7647 = 0.0153 <= 0.0221 + 0.0020, and fewer parameters."""
-    check_claim("hidden_units_sweep.py", sweep_output(16))
+    stdout = sweep_output(16)
+    check_claim("hidden_units_sweep.py", stdout)
+    chosen = [row["units"] for row in sweep_rows(stdout) if "CHOSEN" in row["note"]]
+    assert chosen == [16]
 
 
 @pytest.mark.parametrize(
