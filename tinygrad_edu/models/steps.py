@@ -23,6 +23,7 @@ from typing import Any, Dict, List
 import numpy as np
 
 from ..errors import DivergenceError
+from ..optimizers.gradients import all_finite  # the optimizers' one-pass NaN/inf check
 from ..tensor import Tensor, no_grad
 
 
@@ -148,16 +149,6 @@ class UndoBuffer:
         for w in self._weights:
             w._bump_version()  # an in-place write by the library: graphs before it are stale
         self._optimizer.iterations = self._iterations
-
-
-def all_finite(a: np.ndarray) -> bool:
-    """True when ``a`` holds no NaN/inf, in one fast pass: NaN/inf make the sum of squares
-    non-finite (a BLAS dot, ~2x faster than ``np.isfinite(a).all()``); only then - or when it
-    overflowed, for float32 values beyond ~1e19 - is the exact elementwise check run."""
-    flat = a.ravel(order="K")  # a view for C- and F-ordered arrays alike
-    if flat.dtype.kind != "f" or math.isfinite(np.vdot(flat, flat)):
-        return True
-    return bool(np.isfinite(flat).all())
 
 
 def _same_arrays(before: List[np.ndarray], now: List[np.ndarray]) -> bool:

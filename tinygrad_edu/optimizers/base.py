@@ -30,6 +30,12 @@ a graph holds the tensor) and ``step`` then bumps the tensor's version, so ``bac
 recorded before the step refuses the stale values. ``p.grad`` is never modified (the engine may
 share gradient arrays).
 
+A subclass may also write ``fused_update_step(p, g, s, lr)``: the same update with fewer passes
+over memory (in-place operations, one temporary array reused by every line). ``step`` uses it
+unless ``tinygrad_edu.config.fused(False)`` is on - the one switch that also selects the layers'
+reference forms - and tests/optimizers/test_optim_fused.py holds it equal to ``update_step``, the
+formula, which stays the reference.
+
 A parameter's slots are created when first needed - at its first update, or when
 ``state_arrays()`` hands them out - not in ``__init__``: so a subclass sets its hyperparameters
 after ``super().__init__()``, and ``slots()`` may read them.
@@ -45,18 +51,14 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_edu import config
 from tinygrad_edu import validation as check
-from tinygrad_edu.errors import ConfigError, NotBuiltError
+from tinygrad_edu.errors import NotBuiltError
 from tinygrad_edu.optimizers import checkpoint, options
-from tinygrad_edu.optimizers.gradients import all_finite, checked_grad, clipped
+from tinygrad_edu.optimizers.gradients import all_finite, checked_grads, clipped
 from tinygrad_edu.optimizers.options import SHARED_OPTIONS, Rate
 from tinygrad_edu.optimizers.params import as_param_list
-from tinygrad_edu.optimizers.schedules import (
-    LearningRateSchedule,
-    check_schedule,
-    checked_rate,
-    serialize,
-)
+from tinygrad_edu.optimizers.schedules import LearningRateSchedule, checked_rate, serialize
 from tinygrad_edu.tensor import Tensor
 
 # SHARED_OPTIONS, Rate and all_finite live in options.py and gradients.py, importable from here
@@ -138,6 +140,9 @@ class Optimizer:
         ``g`` (already clipped) at learning rate ``lr``."""
         raise NotImplementedError(f"{type(self).__name__}.update_step")
 
+    #: the subclass's faster form of update_step (see the module docstring), or None
+    fused_update_step = None
+
     # ------------------------------------------------------------------ parameters
     def set_params(self, params: Iterable[Any]) -> Optimizer:
         """Hand over the Tensors to train (the model calls this at the first ``fit``).
@@ -195,18 +200,23 @@ class Optimizer:
         >= 0: ``ConfigError``) and every gradient (its shape: ``ShapeError``; NaN/inf:
         ``DivergenceError`` naming the parameter) are checked before any weight is written.
         """
-        params = self._require_params("step")
         lr = self.learning_rate
-        active = [i for i, p in enumerate(params) if p.grad is not None and p.requires_grad]
-        where, slots = self._where, self._slots
-        grads = [checked_grad(params[i], i, slots[i], where) for i in active]  # before any write
-        clips = self.clipvalue, self.clipnorm, self.global_clipnorm
-        for i, g in zip(active, clipped(grads, *clips)):
-            p = params[i]._data
-            if self.weight_decay:
-                p *= 1 - lr * self.weight_decay
-            self.update_step(p, g, self._slots_of(i), lr)
-            params[i]._bump_version()  # graphs recorded before this write must not backpropagate
+        todo = checked_grads(self._require_params("step"), self._slots, self._where)
+        grads = clipped(
+            [g for _, _, g in todo], self.clipvalue, self.clipnorm, self.global_clipnorm
+        )
+        decay, slots = self.weight_decay, self._slots
+        update = self.update_step
+        if self.fused_update_step is not None and config.is_fused_enabled():
+            update = self.fused_update_step
+        for (i, p, _), g in zip(todo, grads):  # nothing was written before this loop
+            w, s = p._data, slots[i]
+            if s is None:
+                s = self._slots_of(i)
+            if decay:
+                w *= 1 - lr * decay
+            update(w, g, s, lr)
+            p._bump_version()  # graphs recorded before this write must not backpropagate
         self.iterations += 1
 
     def _slots_of(self, i: int) -> dict[str, np.ndarray]:
@@ -238,27 +248,10 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value: Any) -> None:
-        if isinstance(value, type):
-            raise ConfigError(
-                where=self._where,
-                expected="a number or a schedule instance",
-                got=f"the class {value.__name__}",
-                fix=f"create the schedule first: {value.__name__}(...)",
-            )
-        if callable(value):
-            check_schedule(value, self._where)  # a bad schedule fails here, early
-            checked_rate(value, self.iterations, self._where)
+        if options.is_schedule(type(self), value, self.iterations):
             self._schedule = value
-            return
-        if self._schedule is not None:
-            raise ConfigError(
-                where=self._where,
-                expected="a new schedule (this optimizer follows a schedule)",
-                got=repr(value),
-                fix="the rate comes from the schedule; give a new schedule, or create the "
-                "optimizer with a fixed learning_rate to set numbers (e.g. ReduceLROnPlateau)",
-            )
-        self._lr = self._check("learning_rate", value, low=0, low_open=True)
+        else:
+            self._lr = options.fixed_rate(type(self), value, self._schedule)
 
     @property
     def schedule(self) -> Any:

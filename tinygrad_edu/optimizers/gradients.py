@@ -18,23 +18,51 @@ import numpy as np
 from tinygrad_edu.errors import DivergenceError, ShapeError
 from tinygrad_edu.tensor import Tensor
 
-__all__ = ["all_finite", "checked_grad", "clipped", "describe_param", "non_finite_gradient"]
+__all__ = ["all_finite", "checked_grads", "clipped", "describe_param", "non_finite_gradient"]
 
 
-def checked_grad(p: Tensor, i: int, slots: dict[str, np.ndarray] | None, where: str) -> np.ndarray:
-    """``p.grad`` as an array shaped like ``p`` (and like each of its slots), holding no NaN/inf;
-    else a ``ShapeError`` or a ``DivergenceError`` (``i``: the parameter's index, for messages)."""
-    grad, shape = p.grad, p._data.shape
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(grad, p._data.dtype)
-    if grad.shape != shape:
-        raise ShapeError(
-            where=f"{where}.step (parameter {i})",
-            expected=f"a gradient shaped like the parameter {shape}",
-            got=f"{grad.shape}",
-            fix="set p.grad to an array of the parameter's shape (backward() does this)",
-        )
-    for slot, array in (slots or {}).items():
+def checked_grads(
+    params: list[Tensor], slots: list[dict[str, np.ndarray] | None], where: str
+) -> list[tuple[int, Tensor, np.ndarray]]:
+    """``(i, p, p.grad)`` for every parameter ``p = params[i]`` a step updates (it requires grad
+    and has a gradient), each gradient an array shaped like ``p`` and like each of its slots
+    ``slots[i]`` (else ``ShapeError``), none holding NaN/inf (else ``DivergenceError`` naming the
+    first such parameter).
+
+    One fused finiteness check for all of them: NaN/inf in any gradient make the sum of all their
+    squares non-finite (one BLAS dot per gradient, no per-gradient verdict); only when the sum is
+    non-finite - or overflowed, for float32 values beyond ~1e19 - is each gradient checked
+    exactly, which finds the culprit or clears a finite overflow."""
+    todo, squares = [], 0.0
+    for i, p in enumerate(params):
+        grad = p.grad
+        if grad is None or not p.requires_grad:
+            continue
+        shape = p._data.shape
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad, p._data.dtype)
+        if grad.shape != shape:
+            raise ShapeError(
+                where=f"{where}.step (parameter {i})",
+                expected=f"a gradient shaped like the parameter {shape}",
+                got=f"{grad.shape}",
+                fix="set p.grad to an array of the parameter's shape (backward() does this)",
+            )
+        if slots[i]:
+            _check_slot_shapes(slots[i], shape, i, where)
+        if grad.dtype.kind == "f":  # integers are finite; they need no check
+            flat = grad.ravel(order="K")  # a view for C- and F-ordered arrays alike
+            squares += flat.dot(flat)  # the method: ~0.2 us less than np.vdot per call
+        todo.append((i, p, grad))
+    if not math.isfinite(squares):
+        for i, p, grad in todo:
+            if not all_finite(grad):
+                raise non_finite_gradient(p, i, grad, where)
+    return todo
+
+
+def _check_slot_shapes(slots: dict[str, np.ndarray], shape: tuple, i: int, where: str) -> None:
+    for slot, array in slots.items():
         if array.shape != shape:
             raise ShapeError(
                 where=f"{where}.step (parameter {i})",
@@ -43,9 +71,6 @@ def checked_grad(p: Tensor, i: int, slots: dict[str, np.ndarray] | None, where: 
                 fix="the parameter's array was replaced by one of another shape; call "
                 "opt.set_params(model.parameters()) again after rebuilding the model",
             )
-    if not all_finite(grad):
-        raise non_finite_gradient(p, i, grad, where)
-    return grad
 
 
 def non_finite_gradient(p: Tensor, i: int, grad: np.ndarray, where: str) -> DivergenceError:
@@ -95,7 +120,7 @@ def all_finite(a: np.ndarray) -> bool:
     non-finite (a BLAS dot, ~2x faster than ``np.isfinite(a).all()``); only when it is - or when
     it overflowed, for float32 values beyond ~1e19 - is the exact elementwise check run."""
     flat = a.ravel(order="K")  # a view for C- and F-ordered arrays alike
-    if flat.dtype.kind != "f" or math.isfinite(np.vdot(flat, flat)):
+    if flat.dtype.kind != "f" or math.isfinite(flat.dot(flat)):
         return True
     return bool(np.isfinite(flat).all())
 

@@ -1,6 +1,7 @@
 """The arguments every optimizer shares: how the first positional argument is read (the
-parameters or, Keras style, the learning rate), the text of the shared options for docstrings,
-and what each hyperparameter means (said by the fixes of its errors). Functions of the optimizer
+parameters or, Keras style, the learning rate), a learning rate set later (a number or a
+schedule), the text of the shared options for docstrings, and what each hyperparameter means
+(said by the fixes of its errors). Functions of the optimizer
 class, called by ``Optimizer.__init__`` and the subclasses' ``_check``.
 
 >>> from tinygrad_edu.optimizers import Adam
@@ -19,7 +20,12 @@ from typing import Any, Union
 from tinygrad_edu import validation as check
 from tinygrad_edu.errors import ConfigError, suggest
 from tinygrad_edu.optimizers.params import is_rate
-from tinygrad_edu.optimizers.schedules import LearningRateSchedule, deserialize
+from tinygrad_edu.optimizers.schedules import (
+    LearningRateSchedule,
+    check_schedule,
+    checked_rate,
+    deserialize,
+)
 
 __all__ = [
     "MEANINGS",
@@ -29,7 +35,9 @@ __all__ = [
     "checked_name",
     "clipping",
     "config_arguments",
+    "fixed_rate",
     "hyperparameter",
+    "is_schedule",
     "params_and_rate",
 ]
 
@@ -140,6 +148,38 @@ def config_arguments(cls: type, config: Any) -> dict[str, Any]:
     if isinstance(config.get("learning_rate"), dict):
         config["learning_rate"] = deserialize(config["learning_rate"])
     return config
+
+
+def is_schedule(cls: type, value: Any, iterations: int) -> bool:
+    """True for a learning-rate schedule (any callable ``step -> rate``), checked now - at the
+    current step - so that a bad one fails where it is given; False for anything else (a rate,
+    see ``fixed_rate``). A class is refused (``ExponentialDecay``, not ``ExponentialDecay(...)``).
+    """
+    if isinstance(value, type):
+        raise ConfigError(
+            where=where(cls),
+            expected="a number or a schedule instance",
+            got=f"the class {value.__name__}",
+            fix=f"create the schedule first: {value.__name__}(...)",
+        )
+    if not callable(value):
+        return False
+    check_schedule(value, where(cls))
+    checked_rate(value, iterations, where(cls))
+    return True
+
+
+def fixed_rate(cls: type, value: Any, schedule: Any) -> float:
+    """``value`` as a fixed learning rate (> 0); refused while ``schedule`` drives the rate."""
+    if schedule is not None:
+        raise ConfigError(
+            where=where(cls),
+            expected="a new schedule (this optimizer follows a schedule)",
+            got=repr(value),
+            fix="the rate comes from the schedule; give a new schedule, or create the "
+            "optimizer with a fixed learning_rate to set numbers (e.g. ReduceLROnPlateau)",
+        )
+    return hyperparameter(cls, "learning_rate", value, low=0, low_open=True)
 
 
 def checked_name(cls: type, name: Any) -> str:

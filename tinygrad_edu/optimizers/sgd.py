@@ -67,3 +67,20 @@ class SGD(Optimizer):
             p += self.momentum * velocity - lr * g
         else:
             p += velocity
+
+    def fused_update_step(
+        self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray], lr: float
+    ) -> None:
+        """``update_step`` in place, with one temporary array (``lr * g``) reused."""
+        if not self.momentum:
+            p -= lr * g
+            return
+        step = np.asarray(lr * g)  # an array even for a 0-d parameter: it is reused as out=
+        velocity = s["velocity"]
+        velocity *= self.momentum
+        velocity -= step  # velocity = momentum * velocity - lr * g
+        if self.nesterov:
+            p -= step
+            p += np.multiply(velocity, self.momentum, out=step)  # p += momentum * velocity - lr * g
+        else:
+            p += velocity
