@@ -26,18 +26,6 @@ from .functions import (
 )
 from .inputs import CLASS_NAMES, OPTION_CHECKS, options
 
-__all__ = [
-    "BY_NAME",
-    "BinaryCrossentropy",
-    "CategoricalCrossentropy",
-    "Huber",
-    "Loss",
-    "MeanAbsoluteError",
-    "MeanSquaredError",
-    "SparseCategoricalCrossentropy",
-    "get",
-]
-
 
 class Loss:
     """A configured loss: ``Loss(fn, **config)(y_true, y_pred)`` -> scalar Tensor. The options

@@ -28,17 +28,6 @@ from .inputs import (
     sparse_labels,
 )
 
-__all__ = [
-    "binary_crossentropy",
-    "categorical_crossentropy",
-    "huber",
-    "mae",
-    "mean_absolute_error",
-    "mean_squared_error",
-    "mse",
-    "sparse_categorical_crossentropy",
-]
-
 
 def mean_squared_error(y_true: Any, y_pred: Any, reduction: str = "mean") -> Tensor:
     """mean over the last axis of (y_pred - y_true)^2, then over the batch."""
