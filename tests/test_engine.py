@@ -433,3 +433,17 @@ def test_a_tensor_used_directly_and_through_another_path_gets_both_contributions
     c.backward(np.ones(1, dtype=np.float32))
     e = np.exp(1.5)
     np.testing.assert_allclose(a.grad, [e * (1 + e) + (1.5 + e) * e], rtol=1e-6)
+
+
+def test_truth_of_a_tensor_is_its_value_not_its_length():
+    """Without __bool__, Python falls back to len(): Tensor([0.0]) would be True."""
+    from tinygrad_edu import ShapeError
+
+    assert bool(Tensor([0.0])) is False
+    assert bool(Tensor(3.0)) is True
+    assert bool(Tensor([[0.5]])) is True
+    with pytest.raises(ShapeError) as err:
+        bool(Tensor([0.0, 1.0]))
+    assert "bool((t > 0).any())" in err.value.fix
+    t = Tensor([0.0, 1.0])
+    assert bool((t > 0).any()) is True and bool((t > 0).all()) is False  # the fix runs

@@ -214,6 +214,20 @@ class Tensor(TensorOps):
             )
         return len(self._data)
 
+    def __bool__(self) -> bool:
+        """The truth of a one-element tensor, as torch and numpy: ``bool(Tensor([0.0]))`` is
+        False. Any other size is ambiguous and refused (without this, Python would fall back
+        to ``len`` and call every non-empty tensor True, whatever its values)."""
+        if self._data.size != 1:
+            raise ShapeError(
+                where="bool(Tensor)",
+                expected="a tensor with exactly one element in `if t:` / `while t:` / `and`/`or`",
+                got=f"a tensor of shape {self.shape} ({self._data.size} elements)",
+                fix="say which truth you mean: bool((t > 0).all()), bool((t > 0).any()), "
+                "or t.item() for a single number",
+            )
+        return bool(self._data)
+
     def __iter__(self):
         """Rows along the first axis, each a tensor in the graph (``for row in t``, ``a, b = t``)."""
         for k in range(len(self)):
