@@ -312,3 +312,14 @@ def test_unknown_keras_argument_is_a_config_error():
     with pytest.raises(ConfigError) as err:
         LSTM(4, recurent_dropout=0.1)
     assert "recurent_dropout" in err.value.got
+
+
+def test_rank_two_declared_shape_gets_a_fix_that_runs():
+    """(None, 10) is a declared shape: x.reshape(None, 10, 1) would not run; -1 does."""
+    with pytest.raises(ShapeError) as err:
+        LSTM(5).build_for((None, 10))
+    fix = err.value.fix
+    assert "reshape(None" not in fix
+    assert "x.reshape(-1, 10, 1)" in fix and "input_shape=(10, 1)" in fix
+    x = np.zeros((4, 10))
+    assert LSTM(5, input_shape=(10, 1))(x.reshape(-1, 10, 1)).shape == (4, 5)
