@@ -205,6 +205,9 @@ RNN_ARGS = {
     "return_state": "flag",
     "go_backwards": "flag",
     "fused": "optional flag",
+    "dropout": "rate",
+    "recurrent_dropout": "rate",
+    "seed": "seed",
 }
 POOL_ARGS = {
     "pool_size": "pair",
