@@ -3,19 +3,25 @@
 from .base import Layer
 from .conv import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
+from .merge import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .shaping import *  # noqa: F401,F403
-from . import conv, core, normalization, pooling, recurrent, shaping
+from .wrappers import *  # noqa: F401,F403
+from . import conv, core, merge, normalization, pooling, recurrent, shaping, wrappers
 from . import recurrent_cells  # noqa: F401 - the reference form of the recurrent layers
+from . import embedding
+from .embedding import *  # noqa: F401,F403
 
 __all__ = [
     "Layer",
     *core.__all__,
+    *merge.__all__,
     *conv.__all__,
     *pooling.__all__,
     *normalization.__all__,
     *recurrent.__all__,
     *shaping.__all__,
+    *embedding.__all__,
 ]
