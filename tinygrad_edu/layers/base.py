@@ -33,6 +33,7 @@ from .algebra import Algebra, Count, shape_map
 from .arguments import BASE_KWARGS, declared_input_shape, recorded_init, refuse_unknown
 from .build_protocol import building, checked_output_shape
 from .input_checks import InputChecks
+from .symbolic import is_symbolic, symbolic_call
 
 Shape = Tuple[Optional[int], ...]
 
@@ -165,6 +166,8 @@ class Layer(InputChecks):
             training = check.flag(
                 "training", training, self.where, "layer(x, training=True)", allow_none=True
             )
+        if is_symbolic(x):  # Input(...) or a layer's symbolic output: build, no data
+            return symbolic_call(self, x)
         x = self._to_tensor(x)
         self.accept_input_shape(x.shape)
         if not self.built:
