@@ -77,7 +77,12 @@ def to_torch(model: Any):
             if not (isinstance(layer, BatchNormalization) and layer.axis in (1, -1)):
                 modules.append(_Permute(torch, (0, 2, 3, 1)))
                 channels_first = False
-        modules.extend(_convert(layer, torch))
+        converted = _convert(layer, torch)
+        if channels_first:  # Keras' last axis (the channels) is dim 1 of the NCHW tensor
+            for module in converted:
+                if getattr(module, "dim", None) == -1:
+                    module.dim = 1
+        modules.extend(converted)
         if isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
             channels_first = False  # (B, C), or (B, 1, 1, C) with keepdims
     out = nn.Sequential(*modules).float().eval()
@@ -188,17 +193,33 @@ def _activation(fn: Any, torch: Any) -> List[Any]:
         "gelu": nn.GELU,
         "swish": nn.SiLU,
         "silu": nn.SiLU,
+        "celu": nn.CELU,  # alpha 1.0 in both
+        "hard_sigmoid": nn.Hardsigmoid,  # Keras 3: relu6(x + 3) / 6, torch's formula
+        "hard_silu": nn.Hardswish,
+        "hard_swish": nn.Hardswish,
+        "hard_tanh": nn.Hardtanh,
+        "log_sigmoid": nn.LogSigmoid,
+        "mish": nn.Mish,
+        "relu6": nn.ReLU6,
+        "soft_shrink": nn.Softshrink,  # threshold 0.5 in both
+        "hard_shrink": nn.Hardshrink,  # threshold 0.5 in both
+        "softsign": nn.Softsign,
+        "tanh_shrink": nn.Tanhshrink,
     }
-    if name == "softmax":
-        return [nn.Softmax(dim=-1)]
+    # over Keras' last axis; to_torch moves dim to 1 where the torch tensor is NCHW
+    along_last_axis = {"softmax": nn.Softmax, "log_softmax": nn.LogSoftmax, "glu": nn.GLU}
+    if name in along_last_axis:
+        return [along_last_axis[name](dim=-1)]
     if name == "leaky_relu":
         return [nn.LeakyReLU(0.2)]
     if name not in table:
         raise ConfigError(
             where="interop.to_torch",
-            expected="a built-in activation",
-            got=repr(fn),
-            fix="use one of " + ", ".join(sorted(table)),
+            expected="an activation torch has a module for",
+            got=f"{name!r}" if isinstance(name, str) else repr(fn),
+            fix="use one of "
+            + ", ".join(sorted([*table, *along_last_axis, "leaky_relu"]))
+            + " - or convert this layer by hand",
         )
     return [] if table[name] is None else [table[name]()]
 

@@ -12,6 +12,7 @@ from tinygrad_edu.interop import to_torch  # noqa: E402
 from tinygrad_edu.layers import (  # noqa: E402
     GRU,
     LSTM,
+    Activation,
     AveragePooling2D,
     BatchNormalization,
     Conv2D,
@@ -64,6 +65,34 @@ CASES = {
         ],
         (3, 5, 3),
     ),
+    # an axis-dependent activation on a conv: over the channels, dim 1 of torch's NCHW tensor
+    "cnn-softmax-channels": (
+        lambda: [
+            Conv2D(4, 3, activation="softmax", input_shape=(6, 5, 2)),
+            Activation("log_softmax"),
+            Conv2D(6, 2, activation="glu"),
+            Flatten(),
+            Dense(2),
+        ],
+        (3, 6, 5, 2),
+    ),
+    "mlp-keras3-activations": (
+        lambda: [
+            Dense(6, "mish", input_shape=(5,)),
+            Dense(6, "hard_sigmoid"),
+            Dense(6, "hard_silu"),
+            Dense(6, "celu"),
+            Dense(6, "relu6"),
+            Dense(6, "soft_shrink"),
+            Dense(6, "hard_shrink"),
+            Dense(6, "softsign"),
+            Dense(6, "tanh_shrink"),
+            Dense(6, "log_sigmoid"),
+            Dense(6, "hard_tanh"),
+            Dense(4, "glu"),
+        ],
+        (4, 5),
+    ),
     "rnn-bn": (
         lambda: [SimpleRNN(6, input_shape=(5, 3)), BatchNormalization(), Dense(2, "tanh")],
         (3, 5, 3),
@@ -97,3 +126,10 @@ def test_lstm_parameter_counts_differ_by_the_second_bias():
     torch_model = to_torch(model)
     assert model.count_params() == 362_400
     assert sum(p.numel() for p in torch_model.parameters()) == 363_600
+
+
+def test_an_activation_without_a_torch_module_is_named_in_the_refusal():
+    model = Sequential([Dense(3, "sparsemax", input_shape=(4,))])
+    with pytest.raises(tg.ConfigError) as err:
+        to_torch(model)
+    assert "'sparsemax'" in err.value.got and "hard_sigmoid" in err.value.fix
