@@ -751,3 +751,17 @@ def test_loss_inputs_that_are_not_numbers_or_have_no_batch_axis():
         losses.mean_squared_error([1.0], 0.5)
     with pytest.raises(DataError):
         losses.mean_squared_error([[1.0]], [["a"]])
+
+
+def test_option_values_that_skip_the_check_are_exactly_what_the_check_returns():
+    """The loss options' fast path (known-good values) must agree with the checks, and must
+    not let through a value the check refuses because it compares equal (1 == True)."""
+    from tinygrad_edu.losses import inputs
+
+    for name, _, value in inputs._KNOWN_GOOD:
+        rule, good = inputs.OPTION_CHECKS[name]
+        checked = rule(name, value, "loss 'x'", "example")
+        assert checked == value and type(checked) is type(value)
+        assert inputs.options("huber", **{name: value}) == {name: value}
+    with pytest.raises(ConfigError):
+        inputs.options("binary_crossentropy", from_logits=1)
