@@ -11,7 +11,9 @@ from .shaping import *  # noqa: F401,F403
 from .wrappers import *  # noqa: F401,F403
 from . import conv, core, merge, normalization, pooling, recurrent, shaping, wrappers
 from . import recurrent_cells  # noqa: F401 - the reference form of the recurrent layers
-from . import embedding
+from . import conv1d, embedding, pooling1d
+from .conv1d import *  # noqa: F401,F403
+from .pooling1d import *  # noqa: F401,F403
 from .embedding import *  # noqa: F401,F403
 
 __all__ = [
@@ -23,5 +25,8 @@ __all__ = [
     *normalization.__all__,
     *recurrent.__all__,
     *shaping.__all__,
+    *wrappers.__all__,
     *embedding.__all__,
+    *conv1d.__all__,
+    *pooling1d.__all__,
 ]
