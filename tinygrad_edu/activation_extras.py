@@ -181,6 +181,8 @@ def as_tensor(x: Any, name: str) -> Tensor:
 def checked_axis(x: Tensor, axis: Any, name: str, example: str) -> int:
     """``axis`` as an int in ``[-x.ndim, x.ndim - 1]`` (a 0-d tensor takes 0 or -1), checked
     before an op sees it (numpy cannot take a huge int); else our ``ConfigError``/``ShapeError``."""
+    if type(axis) is int and -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        return axis  # the usual call (axis=-1): nothing to check further, every step
     axis = check.axis("axis", axis, f"activation '{name}'", example)
     if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
         raise ShapeError(
