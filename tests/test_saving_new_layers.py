@@ -9,6 +9,17 @@ from tinygrad_edu.models import Sequential, load_model
 
 CASES = {
     "embedding": ([L.Embedding(20, 4, input_shape=(5,)), L.Flatten(), L.Dense(2)], (3, 5), 20),
+    "conv1d_pooling1d": (
+        [
+            L.Conv1D(4, 3, padding="causal", activation="relu", input_shape=(8, 2)),
+            L.MaxPooling1D(2),
+            L.AveragePooling1D(2, strides=1, padding="same"),
+            L.GlobalAveragePooling1D(),
+            L.Dense(1),
+        ],
+        (3, 8, 2),
+        0,
+    ),
 }
 
 
