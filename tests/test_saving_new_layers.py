@@ -20,6 +20,7 @@ CASES = {
         (3, 8, 2),
         0,
     ),
+    "layer_norm": ([L.Dense(4, input_shape=(3,)), L.LayerNormalization(), L.Dense(1)], (5, 3), 0),
 }
 
 

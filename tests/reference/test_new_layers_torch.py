@@ -86,3 +86,22 @@ def test_pooling1d_vs_torch(cls, torch_pool, pool, stride):
     ours, theirs, grads, _ = both(cls(pool, stride, dtype="float64"), x, run)
     np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(*grads[0], rtol=1e-12, atol=1e-12)
+
+
+@settings(deadline=None)
+@given(st.sampled_from([1, 64]), st.integers(1, 3))
+def test_layer_norm_vs_torch(features, steps):
+    layer = L.LayerNormalization(dtype="float64")
+    x = np.random.default_rng(4).standard_normal((2, steps, features)) * 2 + 0.5
+    layer.build_for((None, steps, features))
+    rng = np.random.default_rng(5)
+    layer.set_weights([rng.standard_normal(features), rng.standard_normal(features)])
+    norm = torch.nn.LayerNorm(features, eps=1e-3, dtype=torch.float64)
+    with torch.no_grad():
+        norm.weight.copy_(torch.tensor(layer.get_weights()[0]))
+        norm.bias.copy_(torch.tensor(layer.get_weights()[1]))
+    ours, theirs, grads, _ = both(layer, x, lambda t: (norm(t), None))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(*grads[0], rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(layer.gamma.grad, norm.weight.grad.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(layer.beta.grad, norm.bias.grad.numpy(), rtol=1e-9, atol=1e-11)
