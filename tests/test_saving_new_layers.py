@@ -20,6 +20,16 @@ CASES = {
         (3, 8, 2),
         0,
     ),
+    "resizing": (
+        [
+            L.ZeroPadding2D(((0, 1), (2, 0)), input_shape=(3, 3, 2)),
+            L.UpSampling2D((2, 1)),
+            L.Flatten(),
+            L.Dense(1),
+        ],
+        (2, 3, 3, 2),
+        0,
+    ),
     "layer_norm": ([L.Dense(4, input_shape=(3,)), L.LayerNormalization(), L.Dense(1)], (5, 3), 0),
 }
 

@@ -105,3 +105,24 @@ def test_layer_norm_vs_torch(features, steps):
     np.testing.assert_allclose(*grads[0], rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(layer.gamma.grad, norm.weight.grad.numpy(), rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(layer.beta.grad, norm.bias.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("pads", [((1, 1), (1, 1)), ((0, 2), (3, 1))])
+def test_zero_padding_vs_torch(pads):
+    (t, b), (left, r) = pads
+    x = np.random.default_rng(6).standard_normal((2, 3, 4, 5))
+    pad = torch.nn.ZeroPad2d((left, r, t, b))  # torch: (left, right, top, bottom), on [B, C, H, W]
+    run = lambda u: (pad(u.permute(0, 3, 1, 2)).permute(0, 2, 3, 1), None)
+    ours, theirs, grads, _ = both(L.ZeroPadding2D(pads, dtype="float64"), x, run)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(*grads[0])
+
+
+@pytest.mark.parametrize("size", [(2, 2), (1, 3)])
+def test_upsampling_vs_torch(size):
+    x = np.random.default_rng(7).standard_normal((2, 3, 4, 5))
+    up = torch.nn.Upsample(scale_factor=size, mode="nearest")
+    run = lambda u: (up(u.permute(0, 3, 1, 2)).permute(0, 2, 3, 1), None)
+    ours, theirs, grads, _ = both(L.UpSampling2D(size, dtype="float64"), x, run)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_allclose(*grads[0], rtol=1e-12, atol=1e-12)

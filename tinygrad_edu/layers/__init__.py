@@ -11,7 +11,8 @@ from .shaping import *  # noqa: F401,F403
 from .wrappers import *  # noqa: F401,F403
 from . import conv, core, merge, normalization, pooling, recurrent, shaping, wrappers
 from . import recurrent_cells  # noqa: F401 - the reference form of the recurrent layers
-from . import conv1d, embedding, layer_norm, pooling1d
+from . import conv1d, embedding, layer_norm, pooling1d, resizing
+from .resizing import *  # noqa: F401,F403
 from .layer_norm import *  # noqa: F401,F403
 from .conv1d import *  # noqa: F401,F403
 from .pooling1d import *  # noqa: F401,F403
@@ -31,4 +32,5 @@ __all__ = [
     *conv1d.__all__,
     *pooling1d.__all__,
     *layer_norm.__all__,
+    *resizing.__all__,
 ]
