@@ -64,6 +64,11 @@ def render(model: Any, line_length: Optional[int] = None, show_algebra: bool = T
     rows = _rows(model)
     ncols = 5 if show_algebra else 3
     table = [HEADERS[:ncols]] + [r[:ncols] for r in rows]
+    connected = getattr(model, "connected_to", None)  # a functional model: Keras' column
+    if connected is not None:
+        column = ["Connected to"] + [connected(layer) for layer in model.layers]
+        table = [(*r[:3], c, *r[3:]) for r, c in zip(table, column)]
+        rows, ncols = table[1:], ncols + 1
     widths = [max(len(r[i]) for r in table) + 2 for i in range(ncols)]
     widths[1] = max(widths[1], 22)
     widths[2] = max(widths[2], 10)

@@ -130,7 +130,9 @@ def trace(
         for layer, layer_input, layer_output in calls:
             in_shape = _shape_of(layer_input)
             out_shape = _shape_of(layer_output)
-            expected = _fill_batch(layer.compute_output_shape((None, *in_shape[1:])), batch)
+            several = isinstance(layer_input, (list, tuple))  # a merge layer's inputs
+            without_batch = [(None, *s[1:]) for s in in_shape] if several else (None, *in_shape[1:])
+            expected = _fill_batch(layer.compute_output_shape(without_batch), batch)
             ok = _same(expected, out_shape)
             row = {
                 "layer": layer.name,

@@ -5,6 +5,8 @@ The package, by responsibility:
 - ``base``: ``Model`` - the training, inference, weights, saving and description API, and the
   contract a model kind fulfils (``call``, ``build``, ``layers``, ``layer_calls``, config);
 - ``sequential``: ``Sequential(Model)``;
+- ``functional``: ``Functional(Model)``, what ``Model(inputs=..., outputs=...)`` makes;
+- ``subclassing``: layers tracked as attributes of ``class M(Model)``, built by calling;
 - ``fit``: the epoch loop of ``fit``, in named steps;
 - ``steps``: one training step (with its exact undo on divergence) and one evaluation pass, and
   the loss plus penalties computed in one place;
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from ..saving import load_model
 from .base import Model, ModelContractError
+from .functional import Functional
 from .sequential import Sequential
 
-__all__ = ["Model", "ModelContractError", "Sequential", "load_model"]
+__all__ = ["Functional", "Model", "ModelContractError", "Sequential", "load_model"]

@@ -30,20 +30,18 @@ from .. import summary as _summary
 from .. import validation as check
 from ..callbacks import History
 from ..callbacks.progress import format_logs
-from ..errors import ConfigError, DivergenceError, NotBuiltError, TinygradEduError
+from ..errors import ConfigError, DivergenceError, NotBuiltError
 from ..explain import trace
 from ..layers.base import Layer
 from ..saving import load_weights, save_model, save_weights
+from ..saving.registry import model_class
 from ..tensor import Tensor, no_grad
 from . import fit as _fit
 from .arguments import check_batch_size, check_fit_args, compile_choices, refuse_weighting
 from .data import check_targets, samples, samples_and_targets
 from .steps import UndoBuffer, evaluate_batches, train_step
+from .subclassing import ModelContractError, build_by_calling, missing, not_built, track_layers
 from .weights import checked_weight_arrays
-
-
-class ModelContractError(TinygradEduError, NotImplementedError):
-    """A ``Model`` subclass lacks a method of the contract that was just needed."""
 
 
 class Model:
@@ -54,6 +52,16 @@ class Model:
     ``fit``); ``stop_training`` (a callback sets it to stop ``fit``); ``diverged`` (True after a
     ``fit`` that stopped because a step diverged).
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+        """``Model(inputs=..., outputs=...)`` makes a ``Functional`` (found by registry name)."""
+        if cls is Model and (args or {"inputs", "outputs"} & set(kwargs)):
+            cls = model_class("Functional", "Model(inputs=..., outputs=...)")
+        return super().__new__(cls)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        track_layers(self, name, value)  # layers assigned in a subclass join self.layers
+        super().__setattr__(name, value)
 
     def __init__(self, name: Optional[str] = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -80,8 +88,11 @@ class Model:
         raise self._missing("call(self, x, training=None)", "the forward pass: return the output")
 
     def build(self, input_shape: Sequence[Optional[int]]) -> None:
-        """Create every weight for inputs of ``input_shape`` (a subclass defines it)."""
-        raise self._missing("build(self, input_shape)", "create the weights of every layer")
+        """Create every weight for inputs of ``input_shape``: a subclass that defines ``call``
+        is built by one forward pass on zeros (``subclassing.build_by_calling``)."""
+        if type(self).call is Model.call:
+            raise self._missing("build(self, input_shape)", "create the weights of every layer")
+        build_by_calling(self, input_shape)
 
     def layer_calls(self, x: Any, training: Optional[bool] = None) -> Iterator[tuple]:
         """``(layer, input, output)`` for every layer call of one forward pass, in order."""
@@ -112,12 +123,7 @@ class Model:
         """Refuse inputs of ``shape`` early, with a teaching error (default: no check)."""
 
     def _missing(self, signature: str, what: str) -> ModelContractError:
-        return ModelContractError(
-            where=f"model '{self.name}' ({type(self).__name__})",
-            expected=f"a method {signature} of the Model contract",
-            got="none defined",
-            fix=f"define {signature} in {type(self).__name__}: {what}",
-        )
+        return missing(self, signature, what)
 
     # ------------------------------------------------------------------ running
     def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
@@ -204,13 +210,7 @@ class Model:
 
     def _require_built(self, what: str) -> None:
         if not self.built:
-            raise NotBuiltError(
-                where=f"model '{self.name}'",
-                expected=f"a built model for {what}",
-                got="layers without an input shape",
-                fix="give the first layer input_shape=(...), start with Input(shape=...), "
-                "or call the model on data first",
-            )
+            raise not_built(self, what)
 
     # ------------------------------------------------------------------ training
     def compile(
