@@ -1,0 +1,76 @@
+"""Subclassed models: layers assigned as attributes are tracked (nested lists included), call is
+plain Tensor code, and the same object trains through fit and through the PyTorch-style loop."""
+
+import numpy as np
+import pytest
+
+from tinygrad_edu.errors import NotBuiltError
+from tinygrad_edu.layers import Dense
+from tinygrad_edu.losses import MeanSquaredError
+from tinygrad_edu.models import Model
+from tinygrad_edu.optimizers import SGD
+
+rng = np.random.default_rng(0)
+
+
+class MLP(Model):
+    def __init__(self):
+        super().__init__(name="mlp")
+        self.head = Dense(1, name="head")
+        self.blocks = [Dense(8, activation="relu", name="b1"), [Dense(8, name="b2")]]
+        self.config = {"width": 8}  # not a layer: not tracked
+        self._private = Dense(2, name="private")  # underscore: the model's own bookkeeping
+
+    def call(self, x, training=False):
+        x = self.blocks[0](x)
+        x = self.blocks[1][0](x).tanh()
+        return self.head(x)
+
+
+def test_layers_assigned_as_attributes_are_tracked_then_put_in_call_order():
+    model = MLP()
+    assert [layer.name for layer in model.layers] == ["head", "b1", "b2"]
+    assert not model.built
+    model.build((None, 3))
+    assert [layer.name for layer in model.layers] == ["b1", "b2", "head"]
+    assert model.count_params() == (3 * 8 + 8) + (8 * 8 + 8) + (8 + 1)
+    assert len(model.trainable_weights) == 6
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert lines[4].lstrip().startswith("b1 (Dense)") and "head (Dense)" in lines[6]
+
+
+def test_fit_and_the_pytorch_loop_give_the_same_weights():
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    y = rng.normal(size=(8, 1)).astype(np.float32)
+    a, b = MLP(), MLP()
+    a.build((None, 3))
+    b.build((None, 3))
+    start = a.get_weights()
+    b.set_weights(start)
+    a.compile(SGD(learning_rate=0.1), "mse")
+    a.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    opt = SGD(b.trainable_weights, learning_rate=0.1)
+    opt.zero_grad()
+    loss = MeanSquaredError()(y, b(x, training=True))
+    loss.backward()
+    opt.step()
+    assert not np.allclose(a.get_weights()[0], start[0])  # the step moved the weights
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6, atol=1e-7)
+
+
+def test_save_weights_load_weights_round_trip(tmp_path):
+    model = MLP()
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    before = model.predict(x)
+    model.save_weights(tmp_path / "w.npz")
+    other = MLP()
+    other.build((None, 3))
+    other.load_weights(tmp_path / "w.npz")
+    np.testing.assert_array_equal(other.predict(x), before)
+
+
+def test_unbuilt_subclassed_model_says_how_to_build():
+    with pytest.raises(NotBuiltError, match="call the model on data"):
+        MLP().count_params()
