@@ -126,3 +126,11 @@ def test_tensor_arithmetic_on_symbolic_tensors_points_to_merge_layers():
 def test_float32_inputs_stay_float32():
     out = Add()([A.astype(np.float32), Tensor(B.astype(np.float32))])
     assert out.dtype == np.float32
+
+
+def test_a_built_merge_layer_still_checks_each_call():
+    add = Add()
+    add([A, B])
+    with pytest.raises(ShapeError) as err:
+        add([A, np.ones((3, 5))])
+    assert "(batch, 4) and (batch, 5)" in err.value.got
