@@ -73,7 +73,7 @@ def test_explain_never_executes_the_text():
         ("Sequential([Dense(2 * 5)])", "an arithmetic expression"),
         ("Sequential([Dense(10, kernel_regularizer=my.l2(0.01))])", "not a layer class"),
         ("Sequential([os.system('ls')])", "os.system"),
-        ("Sequential([Embedding(10, 3)])", "not a tinygrad_edu layer"),
+        ("Sequential([TextVectorization(10)])", "not a tinygrad_edu layer"),
         ("Sequential([Dense(**kw)])", "**kwargs"),
         ("Sequential([Dense(b'10')])", "bytes"),
         ("Sequential([Dense(10)]).layers", "attribute access"),

@@ -52,7 +52,7 @@ SAMPLE = '''
 >>> tg.explain.draw(w)
 ```
 
-Call `loss.to_svg()` or `tinygrad_edu.explain.graph(loss)`; `Embedding(10, 3)` and
+Call `loss.to_svg()` or `tinygrad_edu.explain.graph(loss)`; `TextVectorization(10)` and
 `MyLayer(3)` after `class MyLayer(Layer): pass`. `np.zeros(3).sum()` is numpy's.
 
 ```bash
@@ -69,7 +69,7 @@ def test_the_collector_catches_removed_names_of_every_kind():
         "w.to_graphviz()": "Tensor has no to_graphviz",
         "tg.explain.draw": "tg.explain has no draw",
         "loss.to_svg()": "Tensor has no to_svg",
-        "Embedding(...)": "not a public name of tinygrad_edu",
+        "TextVectorization(...)": "not a public name of tinygrad_edu",
         "tinygrad_edu.explian": "tinygrad_edu has no explian",
     }
     ok = {c.name for c in resolve_document(SAMPLE) if not c.problem}

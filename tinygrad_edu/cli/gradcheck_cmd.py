@@ -157,7 +157,12 @@ def run_layer_case(
     shapes = _compact(shape)
     try:
         note = _contract(layer, shape, seed + trial, case.training)
-        x = Tensor(rng.standard_normal(shape), requires_grad=True)
+        sample = getattr(layer, "sample_input", None)  # integer ids (Embedding): no gradient
+        x = (
+            Tensor(sample(shape, rng), dtype="int64")
+            if sample
+            else Tensor(rng.standard_normal(shape), requires_grad=True)
+        )
         if not layer.built:
             layer.build_for((None, *shape[1:]))
         layer.cast(np.float64)
@@ -172,7 +177,10 @@ def run_layer_case(
             out_shape = forward().shape
         shapes = f"{shapes} -> {_compact(out_shape)}"
         err_abs, err_rel, ok = measure(
-            forward, [x, *layer.trainable_weights], seed=seed + trial, max_elements=max_elements
+            forward,
+            [x, *layer.trainable_weights] if x.requires_grad else layer.trainable_weights,
+            seed=seed + trial,
+            max_elements=max_elements,
         )
     except Exception as exc:  # noqa: BLE001
         return Row("layer", case.name, shapes, float("nan"), float("nan"), False, _first_line(exc))

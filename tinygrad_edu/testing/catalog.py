@@ -262,6 +262,10 @@ def _flat(rng: Rng) -> Tuple[int, ...]:
     return (_n(rng, 1, 3), _n(rng, 1, 5))
 
 
+def _sequence(rng: Rng) -> Tuple[int, ...]:
+    return (_n(rng, 1, 2), _n(rng, 2, 5), _n(rng, 1, 3))
+
+
 _LAYERS: List[LayerCase] = [
     LayerCase("Dense", _dense, has_units=True),
     LayerCase(
@@ -292,6 +296,29 @@ _LAYERS: List[LayerCase] = [
         "GlobalAveragePooling2D", lambda rng, u: (L.GlobalAveragePooling2D(), _image(rng, 1, 3))
     ),
     LayerCase("SimpleRNN", _rnn("SimpleRNN"), has_units=True),
+    # issue 14 item 4: sequences [B, T, C], ids, and image resizing
+    LayerCase(
+        "Embedding",
+        lambda rng, u: (L.Embedding(_n(rng, 1, 9), _units(rng, u)), _flat(rng)),
+        has_units=True,
+    ),
+    LayerCase(
+        "Conv1D",
+        lambda rng, u: (L.Conv1D(_units(rng, u, 4), 2, padding="causal"), _sequence(rng)),
+        has_units=True,
+    ),
+    LayerCase("MaxPooling1D", lambda rng, u: (L.MaxPooling1D(2), _sequence(rng))),
+    LayerCase(
+        "AveragePooling1D",
+        lambda rng, u: (L.AveragePooling1D(2, strides=1, padding="same"), _sequence(rng)),
+    ),
+    LayerCase("GlobalMaxPooling1D", lambda rng, u: (L.GlobalMaxPooling1D(), _sequence(rng))),
+    LayerCase(
+        "GlobalAveragePooling1D", lambda rng, u: (L.GlobalAveragePooling1D(), _sequence(rng))
+    ),
+    LayerCase("LayerNormalization", lambda rng, u: (L.LayerNormalization(), _sequence(rng))),
+    LayerCase("ZeroPadding2D", lambda rng, u: (L.ZeroPadding2D(((0, 1), (2, 1))), _image(rng))),
+    LayerCase("UpSampling2D", lambda rng, u: (L.UpSampling2D((2, 1)), _image(rng, 1, 3))),
     LayerCase("LSTM", _rnn("LSTM"), has_units=True),
     LayerCase("GRU", _rnn("GRU"), has_units=True),
 ]
