@@ -525,8 +525,8 @@ def _refused(call, separable, **kwargs):
         ({"seed": True}, "seed"),
         ({"seed": "0"}, "seed"),
         ({"validation_split": True}, "validation_split"),
-        ({"sample_weight": np.ones(48)}, "sample_weight"),
-        ({"class_weight": {0: 1.0, 1: 2.0}}, "class_weight"),
+        ({"sample_weight": np.ones(48), "class_weight": {0: 1.0, 1: 2.0}}, "sample_weight"),
+        ({"class_weight": {0: "high"}}, "class_weight"),
     ],
 )
 def test_fit_refuses_arguments_it_would_have_to_reinterpret(separable, kwargs, name):
@@ -534,10 +534,10 @@ def test_fit_refuses_arguments_it_would_have_to_reinterpret(separable, kwargs, n
     assert name in e.expected
 
 
-def test_validation_sample_weights_are_refused_not_ignored(separable):
+def test_validation_data_of_four_items_is_refused_not_ignored(separable):
     x, y = separable
-    e = _refused("fit", separable, validation_data=(x, y, np.ones(len(x))))
-    assert "sample_weight" in e.got and "(x_val, y_val)" in e.expected
+    e = _refused("fit", separable, validation_data=(x, y, np.ones(len(x)), np.ones(len(x))))
+    assert "length 4" in e.got and "(x_val, y_val)" in e.expected
 
 
 @pytest.mark.parametrize(
@@ -548,7 +548,6 @@ def test_validation_sample_weights_are_refused_not_ignored(separable):
         ({"return_dict": "yes"}, "return_dict"),
         ({"check_finite": 1}, "check_finite"),
         ({"batch_size": 8.0}, "batch_size"),
-        ({"sample_weight": np.ones(48)}, "sample_weight"),
     ],
 )
 def test_evaluate_refuses_bad_arguments(separable, kwargs, name):
@@ -557,8 +556,9 @@ def test_evaluate_refuses_bad_arguments(separable, kwargs, name):
 
 
 @pytest.mark.parametrize("name", ["sample_weight", "class_weight"])
-def test_train_on_batch_refuses_weights(separable, name):
-    e = _refused("train_on_batch", separable, **{name: np.ones(48)})
+def test_train_on_batch_refuses_both_weights(separable, name):
+    both = {"sample_weight": np.ones(48), "class_weight": {0: 1.0, 1: 1.0}}
+    e = _refused("train_on_batch", separable, **both)
     assert name in e.expected
 
 

@@ -2,7 +2,7 @@
 ``predict``).
 
 Every argument is checked before any work: ints are ints (not ``32.5``, ``"3"`` or ``True``),
-flags are bools, and what is not supported (sample weights) is refused, never ignored. Each check
+flags are bools, and what is not supported is refused, never ignored. Each check
 raises a ``ConfigError`` with expected/got/fix; ``check_fit_args`` returns fit's arguments in
 their usable form as one ``FitArgs``.
 """
@@ -29,6 +29,7 @@ from ..validation import is_int
 FIT_ARGUMENTS = (
     "x", "y", "batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle",
     "callbacks", "initial_epoch", "check_finite", "seed", "sample_weight", "class_weight",
+    "steps_per_epoch",
 )
 
 
@@ -46,6 +47,9 @@ class FitArgs:
     initial_epoch: int
     check_finite: bool
     seed: Optional[int]
+    sample_weight: Any = None  # checked against the data in fit (weighting.py)
+    class_weight: Any = None
+    steps_per_epoch: Optional[int] = None
 
 
 def check_fit_args(
@@ -62,6 +66,7 @@ def check_fit_args(
     seed: Any,
     sample_weight: Any,
     class_weight: Any,
+    steps_per_epoch: Any = None,
     legacy: Optional[Dict[str, Any]] = None,
 ) -> FitArgs:
     """Every argument of ``fit`` but the data, checked in the order of the signature; ``legacy``
@@ -76,7 +81,10 @@ def check_fit_args(
     check.flag("check_finite", check_finite, "fit", "model.fit(x, y, check_finite=True)")
     level = check.verbosity("verbose", verbose, "fit", "model.fit(x, y, verbose=1)")
     check.seed("seed", seed, "fit", "model.fit(x, y, seed=0)  # or seed=None: a random one")
-    refuse_weighting("fit", sample_weight=sample_weight, class_weight=class_weight)
+    if steps_per_epoch is not None:
+        check.positive_int(
+            "steps_per_epoch", steps_per_epoch, "fit", "model.fit(batches, steps_per_epoch=100)"
+        )
     checked_callbacks = _check_callbacks(callbacks)
     _check_validation_data_form(validation_data)
     return FitArgs(
@@ -90,6 +98,9 @@ def check_fit_args(
         initial_epoch=int(initial_epoch),
         check_finite=bool(check_finite),
         seed=None if seed is None else int(seed),
+        sample_weight=sample_weight,
+        class_weight=class_weight,
+        steps_per_epoch=None if steps_per_epoch is None else int(steps_per_epoch),
     )
 
 
@@ -135,20 +146,6 @@ def check_batch_size(batch_size: Any, where: str) -> None:
         )
 
 
-def refuse_weighting(where: str, **given: Any) -> None:
-    """Per-sample and per-class weights are not supported: refused, never silently ignored."""
-    for name, value in given.items():
-        if value is not None:
-            raise ConfigError(
-                f"{name} is not supported: every sample counts the same in the loss and metrics",
-                where=where,
-                expected=f"{name}=None",
-                got=f"a {type(value).__name__}",
-                fix="leave it out; to make some samples count more, repeat them "
-                "(x = np.repeat(x, counts, axis=0), same for y)",
-            )
-
-
 def _check_initial_epoch(initial_epoch: Any, epochs: int) -> None:
     if not is_int(initial_epoch) or not 0 <= initial_epoch <= epochs:
         raise ConfigError(
@@ -191,30 +188,20 @@ def _check_callbacks(callbacks: Any) -> List[Callback]:
 
 
 def _check_validation_data_form(validation_data: Any) -> None:
-    """``(x_val, y_val)``: anything else - a third item (sample weights) included - is refused
-    rather than ignored, so the reported val_loss always means what it says."""
+    """``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``; anything else is refused."""
     if validation_data is None:
         return
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
         return
-    if isinstance(validation_data, (tuple, list)) and len(validation_data) == 3:
-        raise ConfigError(
-            "validation sample weights are not supported (fit has no sample_weight either)",
-            where="fit",
-            expected="validation_data=(x_val, y_val)",
-            got="(x_val, y_val, sample_weight)",
-            fix="pass validation_data=(x_val, y_val); to weight samples, repeat the ones that "
-            "should count more (np.repeat) in both sets",
-        )
     length = (
         f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""
     )
     raise ConfigError(
         where="fit",
-        expected="validation_data=(x_val, y_val)",
+        expected="validation_data=(x_val, y_val) or (x_val, y_val, sample_weight_val)",
         got=f"a {type(validation_data).__name__}{length}",
         fix="pass a tuple of inputs and targets",
     )
 
 
-__all__ = ["FitArgs", "check_batch_size", "check_fit_args", "compile_choices", "refuse_weighting"]
+__all__ = ["FitArgs", "check_batch_size", "check_fit_args", "compile_choices"]

@@ -27,19 +27,18 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import summary as _summary
-from .. import validation as check
 from ..callbacks import History
-from ..callbacks.progress import format_logs
-from ..errors import ConfigError, DivergenceError, NotBuiltError
+from ..errors import ConfigError, NotBuiltError
 from ..explain import trace
 from ..layers.base import Layer
 from ..saving import load_weights, save_model, save_weights
 from ..saving.registry import model_class
 from ..tensor import Tensor, no_grad
+from . import batch_api as _batch_api
 from . import fit as _fit
-from .arguments import check_batch_size, check_fit_args, compile_choices, refuse_weighting
-from .data import check_targets, samples, samples_and_targets
-from .steps import UndoBuffer, evaluate_batches, train_step
+from .arguments import check_fit_args, compile_choices
+from .data import samples
+from .steps import UndoBuffer, train_step
 from .subclassing import ModelContractError, build_by_calling, missing, not_built, track_layers
 from .weights import checked_weight_arrays
 
@@ -143,20 +142,20 @@ class Model:
         """PyTorch-style: inference behaviour (no dropout, moving statistics)."""
         return self.train(False)
 
-    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
-        """Outputs for every sample of ``x`` (inference mode, no graph), in batches.
-        ``verbose`` (0, 1, 2 or "auto") > 0 prints one line when done."""
-        x = self._check_x(x, "predict")
-        check_batch_size(batch_size, "predict")
-        verbose = check.verbosity("verbose", verbose, "predict", "model.predict(x, verbose=0)")
-        with no_grad():
-            outs = [
-                self(x[i : i + batch_size], training=False)._data
-                for i in range(0, len(x), batch_size)
-            ]
-        if verbose:
-            print(f"{len(x)} samples predicted in {len(outs)} batches")
-        return np.concatenate(outs, axis=0)
+    def predict(
+        self, x: Any, batch_size: int = 32, verbose: Any = 0, steps: Optional[int] = None
+    ) -> np.ndarray:
+        """Outputs for every sample of ``x`` (inference mode, no graph), in batches; ``x`` may
+        be an iterable of batches (at most ``steps`` are read). ``verbose`` (0, 1, 2 or
+        "auto") > 0 prints one line when done."""
+        return _batch_api.predict(self, x, batch_size, verbose, steps)
+
+    def predict_on_batch(self, x: Any) -> np.ndarray:
+        return _batch_api.predict_on_batch(self, x)
+
+    @property
+    def metrics_names(self) -> List[str]:
+        return _batch_api.metrics_names(self)
 
     def _check_x(self, x: Any, where: str) -> np.ndarray:
         """Inputs as an array, refused early with a teaching error when unusable."""
@@ -239,6 +238,7 @@ class Model:
         seed: Optional[int] = None,
         sample_weight: Any = None,
         class_weight: Any = None,
+        steps_per_epoch: Optional[int] = None,
         **legacy: Any,
     ) -> History:
         """Train for ``epochs`` passes over ``(x, y)`` in mini-batches; returns a ``History``.
@@ -247,9 +247,10 @@ class Model:
         A step whose loss, gradients or updated weights are NaN/inf is undone and training stops
         there, with a message (also in ``History.stop_reason``; ``model.diverged`` is then True):
         the weights are the last finite ones, those the step started from.
-        ``sample_weight``/``class_weight`` and validation sample weights are not supported and
-        are refused (``ConfigError``). Keras 1's ``nb_epoch`` means ``epochs`` (with a
-        ``KerasLegacyWarning``). The steps: ``tinygrad_edu.models.fit``.
+        ``sample_weight``/``class_weight``/``validation_data=(x, y, w)`` weight the loss as Keras
+        (``models/weighting.py``); ``x`` may be an iterable of ``(x, y[, w])`` batches with
+        ``steps_per_epoch`` (``models/batch_stream.py``). Keras 1's ``nb_epoch`` means
+        ``epochs`` (with a ``KerasLegacyWarning``). The steps: ``tinygrad_edu.models.fit``.
         """
         self._require_compiled("fit")
         args = check_fit_args(
@@ -265,6 +266,7 @@ class Model:
             seed=seed,
             sample_weight=sample_weight,
             class_weight=class_weight,
+            steps_per_epoch=steps_per_epoch,
             legacy=legacy,
         )
         return _fit.fit(self, x, y, args)
@@ -277,23 +279,13 @@ class Model:
         A step whose loss, gradients or updated weights are NaN/inf is not applied (the
         weights and the optimizer's state stay as they were) and raises ``DivergenceError``.
         """
-        where = f"model '{self.name}'.train_on_batch"
-        self._require_compiled("train_on_batch")
-        refuse_weighting(where, sample_weight=sample_weight, class_weight=class_weight)
-        # the NaN/inf scan of the data costs a pass over it: done only if the step diverges
-        x, y = samples_and_targets(self, x, y, "train_on_batch", check_finite=False)
-        self._prepare_optimizer(x, "train_on_batch")
-        try:
-            return self._train_step(x, y)
-        except DivergenceError as err:
-            samples_and_targets(self, x, y, "train_on_batch", check_finite=True)  # bad data?
-            raise DivergenceError(
-                "the step was not applied: the weights and the optimizer state are unchanged",
-                where=where,
-                expected=err.expected,
-                got=err.got,
-                fix=err.fix,
-            ) from None
+        return _batch_api.train_on_batch(self, x, y, sample_weight, class_weight)
+
+    def test_on_batch(
+        self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
+        """Loss (and metrics) of one batch in inference mode, returned as ``evaluate`` does."""
+        return _batch_api.test_on_batch(self, x, y, sample_weight, return_dict)
 
     def evaluate(
         self,
@@ -308,29 +300,13 @@ class Model:
         """Loss (and metrics) on ``(x, y)`` in inference mode: a float, or ``[loss, *metrics]``
         when metrics were compiled (Keras' return shape), or a dict with ``return_dict=True``.
         Changes no weight (no graph, moving statistics only read)."""
-        self._require_compiled("evaluate")
-        check_batch_size(batch_size, "evaluate")
-        verbose = check.verbosity("verbose", verbose, "evaluate", "model.evaluate(x, y, verbose=0)")
-        check.flag("return_dict", return_dict, "evaluate", "model.evaluate(x, y, return_dict=True)")
-        check.flag(
-            "check_finite", check_finite, "evaluate", "model.evaluate(x, y, check_finite=True)"
+        return _batch_api.evaluate(
+            self, x, y, batch_size, verbose, return_dict, check_finite, sample_weight
         )
-        refuse_weighting("evaluate", sample_weight=sample_weight)
-        x, y = samples_and_targets(self, x, y, "evaluate", check_finite)
-        check_targets(self, y)
-        if not self.built:
-            self.build((None, *x.shape[1:]))
-        results = evaluate_batches(self, x, y, batch_size)
-        if verbose:
-            print(f"{len(x)} samples{format_logs(results)}")
-        if return_dict:
-            return results
-        values = list(results.values())
-        return values[0] if len(values) == 1 else values
 
-    def _train_step(self, x: np.ndarray, y: np.ndarray) -> Dict[str, float]:
+    def _train_step(self, x: np.ndarray, y: np.ndarray, w: Any = None) -> Dict[str, float]:
         """One step as ``fit`` runs it (see ``tinygrad_edu.models.steps``)."""
-        return train_step(self, x, y)
+        return train_step(self, x, y, w)
 
     def _prepare_optimizer(self, x: np.ndarray, where: str = "fit") -> None:
         """Build the model for ``x`` if needed and hand the trainable weights to the optimizer."""

@@ -1,6 +1,8 @@
 """``fit``, in named steps: the arguments were checked (``arguments.check_fit_args``); then
 
-1. ``_validation_split`` - the data checked, the held-out rows (or ``validation_data``) set aside;
+1. ``_array_source`` (arrays) or ``_stream_source`` (an iterable of batches, ``batch_stream.py``)
+   - the data checked and weighted (``weighting.py``), the held-out rows (or
+   ``validation_data``, with its sample weights if given) set aside, the model built;
 2. ``_callback_list`` - the ``DivergenceGuard`` first, a progress bar, the user's callbacks,
    the ``History`` last;
 3. the epoch loop: ``_train_epoch`` runs the steps and returns the epoch's size-weighted mean
@@ -13,44 +15,46 @@ not recorded, the weights are the last finite ones.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+import itertools
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
 from .._rng import global_rng
 from ..callbacks import CallbackList, DivergenceGuard, History, ProgbarLogger
 from ..datasets import batches
-from ..errors import DataError, DivergenceError
+from ..errors import ConfigError, DataError, DivergenceError
 from .arguments import FitArgs
+from .batch_stream import BatchStream, is_batch_iterable
 from .data import check_targets, samples_and_targets
 from .steps import all_finite, evaluate_batches
+from .weighting import batch_weights, checked_sample_weight
 
-Arrays = Tuple[np.ndarray, np.ndarray]
+#: ``(x, y, sample_weight or None)``
+Arrays = Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]
+Batch = Arrays
 
 
 def fit(model: Any, x: Any, y: Any, args: FitArgs) -> History:
-    """Train ``model`` for ``args.epochs`` passes over ``(x, y)``; returns its ``History``."""
-    x, y = samples_and_targets(model, x, y, "fit", args.check_finite)
+    """Train ``model`` for ``args.epochs`` passes over ``(x, y)`` (or over an iterable of
+    batches); returns its ``History``."""
     seed = args.seed if args.seed is not None else int(global_rng().integers(2**31))
-    (x, y), validation = _validation_split(model, x, y, args)
-    model._prepare_optimizer(x, "fit")
-    check_targets(model, y)  # wrong labels for the loss: say so before the first epoch
-    if validation is not None:
-        check_targets(model, validation[1])
+    if is_batch_iterable(x):
+        epoch_batches, steps, validation = _stream_source(model, x, y, args)
+    else:
+        epoch_batches, steps, validation = _array_source(model, x, y, args, seed)
     names = ["loss", *(name for name, _ in model.metric_fns)]
     model.history = History()
-    steps = -(-len(x) // args.batch_size)  # batches per epoch (the last one may be short)
     callbacks = _callback_list(model, args, steps, names, validation)
     model.stop_training = False
     callbacks.on_train_begin()
     for epoch in range(args.initial_epoch, args.epochs):
         callbacks.on_epoch_begin(epoch)
-        epoch_batches = batches(x, y, args.batch_size, shuffle=args.shuffle, seed=seed + epoch)
-        logs = _train_epoch(model, epoch_batches, names, callbacks, args.check_finite)
-        if logs is None:  # stopped at a diverged step: the epoch is not recorded
+        logs = _train_epoch(model, epoch_batches(epoch), names, callbacks, args.check_finite)
+        if logs is None:  # stopped at a diverged step (or no data): the epoch is not recorded
             break
         if validation is not None:
-            val = evaluate_batches(model, *validation, args.batch_size)
+            val = evaluate_batches(model, *validation[:2], args.batch_size, validation[2])
             logs.update({f"val_{k}": v for k, v in val.items()})
         callbacks.on_epoch_end(epoch, logs)
         if model.stop_training:
@@ -59,18 +63,79 @@ def fit(model: Any, x: Any, y: Any, args: FitArgs) -> History:
     return model.history
 
 
-def _validation_split(
-    model: Any, x: np.ndarray, y: np.ndarray, args: FitArgs
-) -> Tuple[Arrays, Optional[Arrays]]:
-    """``((x, y), validation)``: the last ``validation_split`` of the rows held out when no
-    ``validation_data`` was given, else that data checked as the training data was."""
-    if args.validation_data is not None:
-        checked = samples_and_targets(
-            model, *args.validation_data, "fit(validation_data)", args.check_finite
+def _array_source(model: Any, x: Any, y: Any, args: FitArgs, seed: int) -> tuple:
+    """``(epoch -> batches, steps per epoch, validation)`` for arrays ``x``, ``y``: checked,
+    weighted, the validation rows set aside, the model built before the first epoch."""
+    x, y = samples_and_targets(model, x, y, "fit", args.check_finite)
+    w = batch_weights(y, args.sample_weight, args.class_weight, "fit")
+    (x, y, w), validation = _validation_split(model, x, y, w, args)
+    model._prepare_optimizer(x, "fit")
+    check_targets(model, y)  # wrong labels for the loss: say so before the first epoch
+    if validation is not None:
+        check_targets(model, validation[1])
+    steps = -(-len(x) // args.batch_size)  # batches per epoch (the last one may be short)
+    if args.steps_per_epoch is not None:
+        steps = min(steps, args.steps_per_epoch)
+
+    def epoch_batches(epoch: int) -> Iterator[Batch]:
+        shuffle, at = args.shuffle, seed + epoch
+        if w is None:
+            found = ((xb, yb, None) for xb, yb in batches(x, y, args.batch_size, shuffle, at))
+        else:
+            rows = batches(np.arange(len(x)), None, args.batch_size, shuffle, at)
+            found = ((x[i], y[i], w[i]) for i, _ in rows)
+        return itertools.islice(found, steps)
+
+    return epoch_batches, steps, validation
+
+
+def _stream_source(model: Any, x: Any, y: Any, args: FitArgs) -> tuple:
+    """The same for an iterable of ``(x, y)`` or ``(x, y, sample_weight)`` batches."""
+    where = "fit"
+    for name, value in (("y", y), ("sample_weight", args.sample_weight)):
+        if value is not None:
+            raise ConfigError(
+                where=where,
+                expected=f"{name}=None when x yields the batches (they carry their targets and "
+                "weights)",
+                got=f"{name} of type {type(value).__name__}",
+                fix="model.fit(batches, epochs=5, steps_per_epoch=100) with batches yielding "
+                "(x, y) or (x, y, sample_weight)",
+            )
+    if args.validation_split:
+        raise ConfigError(
+            where=where,
+            expected="validation_data=(x_val, y_val) with batches (a generator cannot be split)",
+            got=f"validation_split={args.validation_split}",
+            fix="model.fit(batches, validation_data=(x_val, y_val), steps_per_epoch=100)",
         )
-        return (x, y), checked
+    stream = BatchStream(model, x, args.steps_per_epoch, args.check_finite, args.class_weight)
+    xb, yb, _ = stream.peek()
+    model._prepare_optimizer(xb, where)
+    check_targets(model, yb)
+    validation = None
+    if args.validation_data is not None:
+        validation = _checked_validation(model, args)
+        check_targets(model, validation[1])
+    return stream.epoch, stream.steps, validation
+
+
+def _checked_validation(model: Any, args: FitArgs) -> Arrays:
+    where = "fit(validation_data)"
+    x_val, y_val, *w_val = args.validation_data
+    x_val, y_val = samples_and_targets(model, x_val, y_val, where, args.check_finite)
+    return x_val, y_val, checked_sample_weight(w_val[0] if w_val else None, len(y_val), where)
+
+
+def _validation_split(
+    model: Any, x: np.ndarray, y: np.ndarray, w: Optional[np.ndarray], args: FitArgs
+) -> Tuple[Arrays, Optional[Arrays]]:
+    """``((x, y, w), validation)``: the last ``validation_split`` of the rows held out when no
+    ``validation_data`` was given, else that data (with its weights, if any) checked."""
+    if args.validation_data is not None:
+        return (x, y, w), _checked_validation(model, args)
     if not args.validation_split:
-        return (x, y), None
+        return (x, y, w), None
     n_val = int(len(x) * args.validation_split)
     if n_val == 0 or n_val == len(x):
         raise DataError(
@@ -79,7 +144,8 @@ def _validation_split(
             got=f"{len(x)} samples, split {args.validation_split}",
             fix="use more data or a different validation_split",
         )
-    return (x[:-n_val], y[:-n_val]), (x[-n_val:], y[-n_val:])
+    keep = (x[:-n_val], y[:-n_val], None if w is None else w[:-n_val])
+    return keep, (x[-n_val:], y[-n_val:], None if w is None else w[-n_val:])
 
 
 def _callback_list(
@@ -105,10 +171,10 @@ def _train_epoch(
     """One pass over the batches: the size-weighted mean logs of the steps applied, or None when
     training stopped at a diverged step (or no step could be applied)."""
     sums, seen = dict.fromkeys(names, 0.0), 0
-    for step, (xb, yb) in enumerate(epoch_batches):
+    for step, (xb, yb, wb) in enumerate(epoch_batches):
         callbacks.on_train_batch_begin(step)
         try:
-            logs = model._train_step(xb, yb)
+            logs = model._train_step(xb, yb, wb)
         except DivergenceError as err:  # the step was undone: the callbacks decide what next
             err = _blame_unchecked_data(err, xb, yb, data_checked)
             callbacks.on_train_batch_diverged(step, err)

@@ -90,6 +90,21 @@ class Sequential(Model):
         self.layers.append(layer)
         names.added(self.layers)
 
+    def pop(self) -> Layer:
+        """Remove the last layer and return it (Keras 3); the layer before it gives the output
+        now, e.g. to put a new head on a trained stack. The optimizer is handed the remaining
+        weights at the next fit."""
+        if not self.layers:
+            raise ConfigError(
+                where=f"model '{self.name}'.pop",
+                expected="a model with at least one layer",
+                got="no layers",
+                fix="add layers first: model.add(Dense(10))",
+            )
+        layer = self.layers.pop()
+        self._layer_names().synced_with(self.layers)
+        return layer
+
     def _layer_names(self) -> _LayerNames:
         if getattr(self, "_names", None) is None:  # e.g. a model made without __init__
             self._names = _LayerNames()

@@ -18,32 +18,38 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
 from ..errors import DivergenceError
 from ..optimizers.gradients import all_finite  # the optimizers' one-pass NaN/inf check
 from ..tensor import Tensor, no_grad
+from .weighting import loss_values
 
 
-def loss_with_penalties(model: Any, y: np.ndarray, out: Tensor) -> Tensor:
-    """The compiled loss plus every regularization penalty: what training minimizes and what
-    ``fit``, ``evaluate`` and ``train_on_batch`` report as ``loss``."""
-    loss = model.loss_fn(y, out)
+def loss_with_penalties(
+    model: Any, y: np.ndarray, out: Tensor, sample_weight: Optional[np.ndarray] = None
+) -> Tensor:
+    """The compiled loss (weighted by ``sample_weight`` as Keras: ``models/weighting.py``) plus
+    every regularization penalty: what training minimizes and what ``fit``, ``evaluate`` and
+    ``train_on_batch`` report as ``loss``."""
+    loss = loss_values(model, y, out, sample_weight)
     for penalty in model.regularization_losses():
         loss = loss + penalty
     return loss
 
 
-def train_step(model: Any, x: np.ndarray, y: np.ndarray) -> Dict[str, float]:
+def train_step(
+    model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray] = None
+) -> Dict[str, float]:
     """One step on one batch; returns its loss and metrics. Undone entirely when it fails (a
     NaN/inf, or an interrupt halfway through the update), so that the weights and the optimizer
     are then as before the step."""
     weights = model.weights
     model._undo.save(weights, model.optimizer)
     try:
-        return _forward_backward_update(model, x, y, weights)
+        return _forward_backward_update(model, x, y, weights, sample_weight)
     except DivergenceError as err:
         _undo_step(model)
         raise _with_advice(model, err) from None  # the rate now is the failed step's again
@@ -52,26 +58,45 @@ def train_step(model: Any, x: np.ndarray, y: np.ndarray) -> Dict[str, float]:
         raise
 
 
-def evaluate_batches(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int) -> Dict[str, float]:
+def evaluate_batches(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    sample_weight: Optional[np.ndarray] = None,
+) -> Dict[str, float]:
     """Loss and metrics over ``(x, y)`` in inference mode, batch-size weighted means. No graph
     is recorded and no weight changes (moving statistics are only read)."""
     totals: Dict[str, float] = {}
-    with no_grad():
-        for start in range(0, len(x), batch_size):
-            xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-            out = model(xb, training=False)
-            batch = {"loss": float(loss_with_penalties(model, yb, out)._data)}
-            batch.update({name: fn(yb, out._data) for name, fn in model.metric_fns})
-            for k, v in batch.items():
-                totals[k] = totals.get(k, 0.0) + v * len(xb)
+    for start in range(0, len(x), batch_size):
+        part = slice(start, start + batch_size)
+        w = None if sample_weight is None else sample_weight[part]
+        batch = evaluate_step(model, x[part], y[part], w)
+        for k, v in batch.items():
+            totals[k] = totals.get(k, 0.0) + v * len(x[part])
     return {k: v / len(x) for k, v in totals.items()}
 
 
+def evaluate_step(
+    model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray] = None
+) -> Dict[str, float]:
+    """The loss and metrics of one batch in inference mode (``test_on_batch``)."""
+    with no_grad():
+        out = model(x, training=False)
+        logs = {"loss": float(loss_with_penalties(model, y, out, sample_weight)._data)}
+    logs.update({name: fn(y, out._data) for name, fn in model.metric_fns})
+    return logs
+
+
 def _forward_backward_update(
-    model: Any, x: np.ndarray, y: np.ndarray, weights: List[Tensor]
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: List[Tensor],
+    sample_weight: Optional[np.ndarray],
 ) -> Dict[str, float]:
     out = model(x, training=True)
-    loss = loss_with_penalties(model, y, out)
+    loss = loss_with_penalties(model, y, out, sample_weight)
     value = float(loss._data)
     if not math.isfinite(value):
         raise DivergenceError(expected="a finite loss", got=f"the loss became {value}")
@@ -162,4 +187,11 @@ def _same_layout(copies: List[np.ndarray], sources: List[np.ndarray]) -> bool:
     )
 
 
-__all__ = ["UndoBuffer", "all_finite", "evaluate_batches", "loss_with_penalties", "train_step"]
+__all__ = [
+    "UndoBuffer",
+    "all_finite",
+    "evaluate_batches",
+    "loss_with_penalties",
+    "evaluate_step",
+    "train_step",
+]

@@ -1,0 +1,140 @@
+"""The bodies of ``Model.evaluate``, ``predict`` and the one-batch calls (``train_on_batch``,
+``test_on_batch``, ``predict_on_batch``) with Keras' semantics; ``Model`` keeps the signatures
+and docstrings and calls these.
+
+Return shapes as Keras: ``evaluate`` and ``test_on_batch`` give the loss as a float, or
+``[loss, *metrics]`` when metrics were compiled (``model.metrics_names`` names them), or a dict
+with ``return_dict=True``; ``train_on_batch`` gives the dict (this library's form, kept).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from .. import validation as check
+from ..callbacks.progress import format_logs
+from ..errors import DataError, DivergenceError
+from ..tensor import no_grad
+from .arguments import check_batch_size
+from .batch_stream import is_batch_iterable, predict_batches
+from .data import check_targets, samples, samples_and_targets
+from .steps import evaluate_batches, evaluate_step
+from .weighting import batch_weights, checked_sample_weight
+
+
+def metrics_names(model: Any) -> List[str]:
+    """``["loss", *compiled metric names]`` (empty before ``compile``), as Keras 2 lists them."""
+    if getattr(model, "loss_fn", None) is None:
+        return []
+    return ["loss", *(name for name, _ in model.metric_fns)]
+
+
+def keras_return(results: Dict[str, float], return_dict: bool) -> Any:
+    if return_dict:
+        return results
+    values = list(results.values())
+    return values[0] if len(values) == 1 else values
+
+
+def evaluate(
+    model: Any,
+    x: Any,
+    y: Any,
+    batch_size: Any,
+    verbose: Any,
+    return_dict: Any,
+    check_finite: Any,
+    sample_weight: Any,
+) -> Any:
+    where = "evaluate"
+    model._require_compiled(where)
+    check_batch_size(batch_size, where)
+    verbose = check.verbosity("verbose", verbose, where, "model.evaluate(x, y, verbose=0)")
+    check.flag("return_dict", return_dict, where, "model.evaluate(x, y, return_dict=True)")
+    check.flag("check_finite", check_finite, where, "model.evaluate(x, y, check_finite=True)")
+    x, y = samples_and_targets(model, x, y, where, check_finite)
+    w = checked_sample_weight(sample_weight, len(y), f"model '{model.name}'.{where}")
+    check_targets(model, y)
+    if not model.built:
+        model.build((None, *x.shape[1:]))
+    results = evaluate_batches(model, x, y, batch_size, w)
+    if verbose:
+        print(f"{len(x)} samples{format_logs(results)}")
+    return keras_return(results, return_dict)
+
+
+def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> dict:
+    where = f"model '{model.name}'.train_on_batch"
+    model._require_compiled("train_on_batch")
+    # the NaN/inf scan of the data costs a pass over it: done only if the step diverges
+    x, y = samples_and_targets(model, x, y, "train_on_batch", check_finite=False)
+    w = batch_weights(y, sample_weight, class_weight, where)
+    model._prepare_optimizer(x, "train_on_batch")
+    try:
+        return model._train_step(x, y, w)
+    except DivergenceError as err:
+        samples_and_targets(model, x, y, "train_on_batch", check_finite=True)  # bad data?
+        raise DivergenceError(
+            "the step was not applied: the weights and the optimizer state are unchanged",
+            where=where,
+            expected=err.expected,
+            got=err.got,
+            fix=err.fix,
+        ) from None
+
+
+def test_on_batch(model: Any, x: Any, y: Any, sample_weight: Any, return_dict: Any) -> Any:
+    where = "test_on_batch"
+    model._require_compiled(where)
+    check.flag("return_dict", return_dict, where, "model.test_on_batch(x, y, return_dict=True)")
+    x, y = samples_and_targets(model, x, y, where, check_finite=True)
+    w = checked_sample_weight(sample_weight, len(y), f"model '{model.name}'.{where}")
+    check_targets(model, y)
+    if not model.built:
+        model.build((None, *x.shape[1:]))
+    return keras_return(evaluate_step(model, x, y, w), return_dict)
+
+
+def predict_on_batch(model: Any, x: Any) -> np.ndarray:
+    """The outputs of one batch (inference mode, no graph)."""
+    x = samples(model, x, "predict_on_batch")
+    with no_grad():
+        return model(x, training=False)._data
+
+
+def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[int]) -> np.ndarray:
+    """Outputs for every sample of ``x`` in batches of ``batch_size``, or for every batch an
+    iterable hands out (at most ``steps`` of them)."""
+    check_batch_size(batch_size, "predict")
+    verbose = check.verbosity("verbose", verbose, "predict", "model.predict(x, verbose=0)")
+    if steps is not None:
+        check.positive_int("steps", steps, "predict", "model.predict(batches, steps=10)")
+    if is_batch_iterable(x):
+        inputs = predict_batches(model, x, steps)
+    else:
+        x = samples(model, x, "predict")
+        inputs = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
+    with no_grad():
+        outs = [model(xb, training=False)._data for xb in inputs]
+    if not outs:
+        raise DataError(
+            where=f"model '{model.name}'.predict",
+            expected="at least one batch",
+            got="an empty iterable",
+            fix="check the generator: next(iter(batches)) should give x (or (x, y))",
+        )
+    if verbose:
+        print(f"{sum(map(len, outs))} samples predicted in {len(outs)} batches")
+    return np.concatenate(outs, axis=0)
+
+
+__all__ = [
+    "evaluate",
+    "metrics_names",
+    "predict",
+    "predict_on_batch",
+    "test_on_batch",
+    "train_on_batch",
+]
