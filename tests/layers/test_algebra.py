@@ -170,6 +170,24 @@ def test_layers_without_matrix_products(make, shape, text):
     assert algebra.text() == text and not algebra.weights
 
 
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: L.Conv1D(4, 3, padding="causal", activation="relu"), (7, 2)),
+        (lambda: L.Conv1D(1, 2, strides=2, use_bias=False, data_format="channels_first"), (3, 7)),
+        (lambda: L.MaxPooling1D(2), (7, 3)),
+        (lambda: L.AveragePooling1D(3, strides=1, padding="same"), (7, 3)),
+        (lambda: L.GlobalAveragePooling1D(keepdims=True), (7, 3)),
+        (lambda: L.LayerNormalization(), (4, 3)),
+        (lambda: L.ZeroPadding2D(((0, 1), (2, 0))), (3, 4, 2)),
+        (lambda: L.UpSampling2D((2, 3)), (3, 4, 2)),
+    ],
+)
+def test_issue14_layers(make, shape):
+    algebra, out_shape = check_algebra(make(), shape, 3)
+    assert algebra.text(batch=3).endswith(brackets(out_shape)) or "; " in algebra.text()
+
+
 def test_batchnorm_counts_its_moving_statistics_as_non_trainable():
     algebra, _ = check_algebra(L.BatchNormalization(), (7,), 2)
     assert algebra.count == Count(((4, 7),), non_trainable=14)

@@ -88,6 +88,10 @@ def test_keras_numbers_and_input_length():
     layer = Embedding(input_dim=10000, output_dim=128, input_length=200)
     layer.build_for((None, 200))
     assert layer.count_params() == 1_280_000 and layer.output_shape == (None, 200, 128)
-    assert layer.algebra().count_text() == "10000*128 = 1,280,000"
+    algebra = layer.algebra()
+    assert algebra.count_text() == "10000*128 = 1,280,000"
+    assert [(op.role, op.factors()) for op in algebra.weights] == [("embeddings", (10000, 128))]
+    assert (algebra.input, algebra.output) == (layer.input_shape, layer.output_shape)
+    assert algebra.text(batch=2) == "[2,200] picks rows of [10000,128] -> [2,200,128]"
     clone = Embedding.from_config(layer.get_config())
     assert clone.input_length == 200 and clone.get_config() == layer.get_config()

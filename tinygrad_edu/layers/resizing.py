@@ -69,7 +69,7 @@ class ZeroPadding2D(ImageLayer):
 
     def algebra(self) -> Algebra:
         (t, b), (left, r) = self.padding
-        lead = f"zeros: {t} rows above, {b} below, {left} columns left, {r} right: "
+        lead = f"zero padding (top, bottom) = ({t}, {b}), (left, right) = ({left}, {r}): "
         return shape_map(self.input_shape, self.output_shape, lead=lead)
 
     def get_config(self) -> dict:
