@@ -84,6 +84,15 @@ def test_mask_zero_is_refused_with_a_fix_that_runs():
     assert fixed.mask_zero is False and "padding" in err.value.fix
 
 
+def test_a_bad_initializer_fails_at_construction_and_a_regularizer_adds_its_loss():
+    with pytest.raises(ConfigError, match="initializer"):
+        Embedding(10, 4, embeddings_initializer="unifrom")
+    layer = Embedding(10, 4, embeddings_regularizer="l2")
+    layer(np.array([[1, 2]]))
+    assert len(layer.regularization_losses()) == 1
+    assert layer.get_config()["embeddings_regularizer"] == "l2"
+
+
 def test_keras_numbers_and_input_length():
     layer = Embedding(input_dim=10000, output_dim=128, input_length=200)
     layer.build_for((None, 200))

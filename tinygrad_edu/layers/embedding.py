@@ -26,6 +26,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import initializers as _initializers
+from .. import regularizers as _regularizers
 from .. import validation as check
 from .._shapes import as_numeric_array
 from ..errors import ConfigError, DataError
@@ -81,17 +83,20 @@ class Embedding(Layer):
                 fix=f"Embedding(input_dim={self.input_dim}, output_dim={self.output_dim}, "
                 "mask_zero=False)  # still reserve id 0 for padding; padded steps are then computed, not skipped",
             )
-        self.embeddings_initializer = embeddings_initializer
-        self.embeddings_regularizer = embeddings_regularizer
+        # resolved now so a bad name fails at construction; the arguments as given for get_config
+        self._config_args = (embeddings_initializer, embeddings_regularizer)
+        init = embeddings_initializer
+        self.embeddings_initializer = _initializers.get(
+            _INITIALIZER_ALIASES.get(init, init) if isinstance(init, str) else init
+        )
+        self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
         self.embeddings: Tensor | None = None
 
     def build(self, input_shape: Shape) -> None:
-        init = self.embeddings_initializer
-        init = _INITIALIZER_ALIASES.get(init, init) if isinstance(init, str) else init
         self.embeddings = self.add_weight(
             "embeddings",
             (self.input_dim, self.output_dim),
-            initializer=init,
+            initializer=self.embeddings_initializer,
             regularizer=self.embeddings_regularizer,
         )
 
@@ -154,8 +159,8 @@ class Embedding(Layer):
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
-            "embeddings_initializer": self.embeddings_initializer,
-            "embeddings_regularizer": self.embeddings_regularizer,
+            "embeddings_initializer": self._config_args[0],
+            "embeddings_regularizer": self._config_args[1],
             "mask_zero": self.mask_zero,
             "input_length": self.input_length,
         }
