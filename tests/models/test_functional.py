@@ -139,3 +139,42 @@ def test_construction_errors_teach():
 def test_subclassing_and_sequential_still_make_their_own_kinds():
     assert type(Sequential([Dense(1, input_shape=(2,))])) is Sequential
     assert type(Model(name="plain")) is Model
+
+
+def two_heads():
+    inp = Input(shape=(4,), name="x")
+    h = Dense(8, activation="relu", name="h")(inp)
+    return Model(inp, [Dense(1, name="value")(h), Dense(3, activation="softmax", name="cls")(h)])
+
+
+def test_several_outputs_train_with_per_output_losses_and_weights():
+    tinygrad_edu.set_seed(0)
+    x = rng.normal(size=(48, 4)).astype(np.float32)
+    y_value, y_cls = x[:, :1] * 2, (x[:, 1] > 0).astype(int) + (x[:, 2] > 1)
+    model = two_heads()
+    model.compile(
+        Adam(learning_rate=0.02),
+        loss={"value": "mse", "cls": "sparse_categorical_crossentropy"},
+        loss_weights={"value": 1.0, "cls": 0.5},
+    )
+    value, probs = model.predict(x)
+    mse = np.mean((value - y_value) ** 2)
+    ce = -np.mean(np.log(probs[np.arange(48), y_cls]))
+    np.testing.assert_allclose(model.evaluate(x, [y_value, y_cls]), mse + 0.5 * ce, rtol=1e-4)
+    hist = model.fit(x, {"value": y_value, "cls": y_cls}, epochs=10, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < 0.7 * hist.history["loss"][0]
+    with pytest.raises(ConfigError, match="one entry per output"):
+        model.compile("sgd", loss=["mse"])
+    with pytest.raises(ConfigError, match="output names"):
+        model.compile("sgd", loss={"nope": "mse"})
+
+
+def test_batch_methods_take_lists_of_inputs_and_outputs():
+    a, b = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    two = two_input()
+    two.compile("sgd", "mse")
+    np.testing.assert_allclose(two.predict_on_batch([a, b]), two.predict([a, b]), rtol=1e-6)
+    assert np.isfinite(two.test_on_batch([a, b], np.ones((5, 1))))
+    heads = two_heads()
+    value, probs = heads.predict_on_batch(a[:, :1].repeat(4, axis=1))
+    assert value.shape == (5, 1) and probs.shape == (5, 3)

@@ -33,6 +33,7 @@ from ..layers.symbolic import SymbolicTensor, is_node, is_source, shape_of, sour
 from ..saving import register_model_class
 from ..tensor import Tensor, no_grad
 from .base import Model
+from .output_losses import OutputLosses
 
 
 @register_model_class
@@ -151,33 +152,65 @@ class Functional(Model):
     def _check_x(self, x: Any, where: str) -> np.ndarray:
         return super()._check_x(self._packed(x, where), where)
 
-    def _one_output(self, where: str) -> None:
-        if not self._single_output:
+    def compile(
+        self,
+        optimizer: Any = "rmsprop",
+        loss: Any = None,
+        metrics: Optional[Sequence[Any]] = None,
+        loss_weights: Any = None,
+    ) -> None:
+        """``Model.compile``, plus Keras' per-output ``loss`` (a list in output order or a dict
+        by output layer name; one loss is used for every output) and ``loss_weights``: training
+        minimizes ``sum_k loss_weights[k] * loss_k`` (``models.output_losses``)."""
+        per_output = isinstance(loss, (list, tuple, dict)) or loss_weights is not None
+        if self._single_output and not per_output:
+            return super().compile(optimizer, loss, metrics)
+        losses = OutputLosses(loss, loss_weights, [o.name for o in self._outputs])
+        if metrics and not self._single_output:
             raise ConfigError(
-                where=f"model '{self.name}'.{where}",
-                expected="a model with one output (several outputs train in a later version)",
-                got=f"{len(self._outputs)} outputs",
-                fix="train one output: Model(inputs, outputs[0]) shares the same layers",
+                where=f"model '{self.name}'.compile",
+                expected="no metrics for a model with several outputs (not supported yet)",
+                got=repr(metrics),
+                fix="compile without metrics and measure each output from model.predict(x)",
             )
+        super().compile(optimizer, losses.losses[0], metrics)
+        self.loss_fn = losses
+        return None
+
+    def _targets(self, y: Any, where: str) -> Any:
+        if isinstance(self.loss_fn, OutputLosses):
+            return self.loss_fn.pack(y, f"model '{self.name}'.{where}")
+        return y
 
     def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        self._one_output("fit")
         val = kwargs.get("validation_data")
-        if isinstance(val, tuple) and len(val) == 2:
-            kwargs["validation_data"] = (self._packed(val[0], "fit"), val[1])
-        return super().fit(self._packed(x, "fit"), y, *args, **kwargs)
+        if isinstance(val, tuple) and len(val) in (2, 3):
+            packed = (self._packed(val[0], "fit"), self._targets(val[1], "fit"))
+            kwargs["validation_data"] = packed + tuple(val[2:])
+        return super().fit(self._packed(x, "fit"), self._targets(y, "fit"), *args, **kwargs)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        self._one_output("evaluate")
-        return super().evaluate(self._packed(x, "evaluate"), y, *args, **kwargs)
+        x, y = self._packed(x, "evaluate"), self._targets(y, "evaluate")
+        return super().evaluate(x, y, *args, **kwargs)
 
     def train_on_batch(self, x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
-        self._one_output("train_on_batch")
-        return super().train_on_batch(self._packed(x, "train_on_batch"), y, *args, **kwargs)
+        x, y = self._packed(x, "train_on_batch"), self._targets(y, "train_on_batch")
+        return super().train_on_batch(x, y, *args, **kwargs)
 
-    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> Any:
+    def test_on_batch(self, x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
+        x, y = self._packed(x, "test_on_batch"), self._targets(y, "test_on_batch")
+        return super().test_on_batch(x, y, *args, **kwargs)
+
+    def predict_on_batch(self, x: Any) -> Any:
+        x = self._packed(x, "predict_on_batch")
         if self._single_output:
-            return super().predict(x, batch_size=batch_size, verbose=verbose)
+            return super().predict_on_batch(x)
+        return self.predict(x, batch_size=len(self._check_x(x, "predict_on_batch")))
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0, **kwargs: Any) -> Any:
+        """``Model.predict``; a list of inputs is packed first; one array per output."""
+        if self._single_output:
+            return super().predict(self._packed(x, "predict"), batch_size, verbose, **kwargs)
         x = self._check_x(x, "predict")
         with no_grad():
             batches = [
