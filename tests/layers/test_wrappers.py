@@ -186,3 +186,8 @@ def test_backward_layer_given():
     assert [type(bi.forward_layer), type(bi.backward_layer)] == [LSTM, GRU]
     assert bi.count_params() == n_params(LSTM, 2, 3) + n_params(GRU, 2, 3)
     assert Bidirectional.from_config(bi.get_config()).backward_layer.go_backwards is True
+
+
+def test_sequential_refuses_a_list_output():
+    with pytest.raises(ConfigError, match="merge_mode=None"):
+        Sequential([Bidirectional(LSTM(3), merge_mode=None, input_shape=(4, 2))])

@@ -19,7 +19,7 @@ from ..errors import DataError, DivergenceError
 from ..tensor import no_grad
 from .arguments import check_batch_size
 from .batch_stream import is_batch_iterable, predict_batches
-from .data import check_targets, samples, samples_and_targets
+from .data import check_targets, samples_and_targets
 from .steps import evaluate_batches, evaluate_step
 from .weighting import batch_weights, checked_sample_weight
 
@@ -99,7 +99,7 @@ def test_on_batch(model: Any, x: Any, y: Any, sample_weight: Any, return_dict: A
 
 def predict_on_batch(model: Any, x: Any) -> np.ndarray:
     """The outputs of one batch (inference mode, no graph)."""
-    x = samples(model, x, "predict_on_batch")
+    x = model._check_x(x, "predict_on_batch")
     with no_grad():
         return model(x, training=False)._data
 
@@ -114,7 +114,7 @@ def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[i
     if is_batch_iterable(x):
         inputs = predict_batches(model, x, steps)
     else:
-        x = samples(model, x, "predict")
+        x = model._check_x(x, "predict")
         inputs = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
     with no_grad():
         outs = [model(xb, training=False)._data for xb in inputs]

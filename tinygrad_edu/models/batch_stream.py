@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..tensor import Tensor
-from .data import samples, samples_and_targets
+from .data import samples_and_targets
 from .weighting import batch_weights
 
 _ARRAYS = (np.ndarray, Tensor)
@@ -120,7 +120,7 @@ def predict_batches(model: Any, data: Any, steps: Optional[int]) -> Iterator[np.
     """The input arrays of ``predict(generator)``: ``x`` or the first item of a tuple."""
     for item in itertools.islice(data, steps):
         x = item[0] if isinstance(item, (tuple, list)) and isinstance(item[0], _ARRAYS) else item
-        yield samples(model, x, "predict")
+        yield model._check_x(x, "predict")
 
 
 __all__ = ["BatchStream", "is_batch_iterable", "predict_batches"]

@@ -64,14 +64,16 @@ class Sequential(Model):
                 )
             self.input_shape = layer._declared_input_shape
             return
-        if getattr(layer, "return_state", False):
-            raise ConfigError(
-                where=f"model '{self.name}'.add",
-                expected="layers with one output",
-                got=f"{layer.where} with return_state=True (it returns [output, *states])",
-                fix="Sequential passes one tensor from layer to layer: drop return_state=True, "
-                "or call the layer yourself and pick the outputs",
-            )
+        several = {"return_state": True, "merge_mode": None}  # [output, *states], [fwd, bwd]
+        for arg, value in several.items():
+            if hasattr(layer, arg) and getattr(layer, arg) is value:
+                raise ConfigError(
+                    where=f"model '{self.name}'.add",
+                    expected="layers with one output",
+                    got=f"{layer.where} with {arg}={value} (it returns a list)",
+                    fix=f"Sequential passes one tensor from layer to layer: drop {arg}={value}, "
+                    "or call the layer yourself and pick the outputs",
+                )
         names = self._layer_names().synced_with(self.layers)
         if layer._auto_name:
             layer.name = names.free_name(layer.name)
