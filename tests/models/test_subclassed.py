@@ -74,3 +74,13 @@ def test_save_weights_load_weights_round_trip(tmp_path):
 def test_unbuilt_subclassed_model_says_how_to_build():
     with pytest.raises(NotBuiltError, match="call the model on data"):
         MLP().count_params()
+
+
+def test_explain_and_activations_record_the_layer_calls_of_call():
+    model = MLP()
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    rows = model.explain(x, print_fn=None)
+    assert [r["layer"] for r in rows] == ["b1", "b2", "head"] and all(r["shape_ok"] for r in rows)
+    acts = model.activations(x)
+    np.testing.assert_allclose(acts["head"], model.predict(x), rtol=1e-6)
+    assert "call" not in vars(model.head)  # the recording wrappers are gone

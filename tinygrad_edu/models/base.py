@@ -16,8 +16,7 @@ The contract (the base raises ``ModelContractError``, saying what to add, where 
 
 Optional, with defaults: ``output_shape`` (None, "not known": targets are then checked at the
 first step rather than before training) and ``accept_input_shape(shape)`` (no early check).
-``Sequential`` is the model kind of today; functional and subclassed models will fulfil the same
-contract.
+Kinds: ``Sequential``, ``Functional`` (``Model(inputs, outputs)``), subclasses (``subclassing``).
 """
 
 from __future__ import annotations
@@ -39,7 +38,8 @@ from . import fit as _fit
 from .arguments import check_fit_args, compile_choices
 from .data import samples
 from .steps import UndoBuffer, train_step
-from .subclassing import ModelContractError, build_by_calling, missing, not_built, track_layers
+from .subclassing import ModelContractError, build_by_calling, missing, not_built, recorded_calls
+from .subclassing import track_layers
 from .weights import checked_weight_arrays
 
 
@@ -94,10 +94,12 @@ class Model:
         build_by_calling(self, input_shape)
 
     def layer_calls(self, x: Any, training: Optional[bool] = None) -> Iterator[tuple]:
-        """``(layer, input, output)`` for every layer call of one forward pass, in order."""
-        raise self._missing(
-            "layer_calls(self, x, training=None)", "yield (layer, input, output) per layer call"
-        )
+        """``(layer, input, output)`` for every layer call of one forward pass, in order (a
+        subclass defining ``call``: recorded while it runs, ``subclassing.recorded_calls``)."""
+        if type(self).call is Model.call:
+            what = "yield (layer, input, output) per layer call"
+            raise self._missing("layer_calls(self, x, training=None)", what)
+        return iter(recorded_calls(self, x, training))
 
     def get_config(self) -> Dict[str, Any]:
         """The architecture as plain data, with a ``"layers"`` list (a subclass defines it)."""

@@ -101,6 +101,31 @@ def build_by_calling(model: Any, input_shape: Any) -> None:
     model.input_shape = (None, *shape[1:])
 
 
+def recorded_calls(model: Any, x: Any, training: Any = None) -> List[tuple]:
+    """``(layer, input, output)`` for every call of a tracked layer during ``model.call(x)``, in
+    the order they ran (each layer's ``call`` is wrapped for that one pass)."""
+    calls: List[tuple] = []
+    for layer in model.layers:
+        layer.call = _recording(layer, calls)  # an instance attribute: removed below
+    try:
+        model.call(x, training=training)
+    finally:
+        for layer in model.layers:
+            vars(layer).pop("call", None)
+    return calls
+
+
+def _recording(layer: Layer, calls: List[tuple]) -> Any:
+    call = layer.call  # the class's call, bound to this layer
+
+    def recording_call(x: Any, training: Any = False) -> Any:
+        out = call(x, training=training)
+        calls.append((layer, x, out))
+        return out
+
+    return recording_call
+
+
 def _noting(layer: Layer, order: List[Layer]) -> Any:
     build = layer.build  # the class's build, bound to this layer
 
