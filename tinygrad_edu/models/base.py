@@ -38,8 +38,14 @@ from . import fit as _fit
 from .arguments import check_fit_args, compile_choices
 from .data import samples
 from .steps import UndoBuffer, train_step
-from .subclassing import ModelContractError, build_by_calling, missing, not_built, recorded_calls
-from .subclassing import track_layers
+from .subclassing import (
+    ModelContractError,
+    build_by_calling,
+    missing,
+    not_built,
+    recorded_calls,
+    track_layers,
+)
 from .weights import checked_weight_arrays
 
 
