@@ -43,6 +43,12 @@ FAMILIES: Dict[str, Family] = {
     "SimpleRNN": Family(lambda **kw: SimpleRNN(2, **kw), (2, 3, 2), ops.SimpleRNNSequence),
     "LSTM": Family(lambda **kw: LSTM(2, **kw), (2, 3, 2), ops.LSTMSequence),
     "GRU": Family(lambda **kw: GRU(2, **kw), (2, 3, 2), ops.GRUSequence),
+    # issue 14: the 1-D layers run the 2-D ops on a one-pixel-wide image
+    "Conv1D": Family(lambda **kw: layers_module.Conv1D(2, 2, **kw), (1, 5, 2), ops.Conv2D),
+    "MaxPooling1D": Family(lambda **kw: layers_module.MaxPooling1D(**kw), (1, 5, 2), ops.MaxPool2D),
+    "AveragePooling1D": Family(
+        lambda **kw: layers_module.AveragePooling1D(**kw), (1, 5, 2), ops.AvgPool2D
+    ),
 }
 SETTINGS = [True, False]
 CHOICES = [None, True, False]

@@ -1,7 +1,7 @@
 """Every fast path equals its reference form at the sizes users use (issue 11, 'done when').
 
-For each layer family with a fused op (Dense, Conv2D, the 2-D poolings, SimpleRNN, LSTM, GRU):
-a ``fused=True`` layer and a ``fused=False`` twin with the same float64 weights give the same
+For each layer family with a fused op (Dense, Conv2D, Conv1D, the 1-D and 2-D poolings, SimpleRNN,
+LSTM, GRU): a ``fused=True`` layer and a ``fused=False`` twin with the same float64 weights give the same
 output, and the same gradients with respect to the input and every weight, for a random upstream
 gradient - at 1, 7 and 64 units (filters), batch sizes 1 and 5, and for stacks of recurrent
 layers; the recurrent layers also in training with ``dropout`` / ``recurrent_dropout`` (both
@@ -84,6 +84,23 @@ def test_conv2d(filters, batch, padding, strides):
 def test_pooling(cls, batch, pool, strides, padding):
     # distinct values: max pooling has no ties, so both forms pick the same element
     x = np.random.default_rng(1).permutation(batch * 7 * 6 * 3).reshape(batch, 7, 6, 3) / 10.0
+    _assert_twins_agree(lambda f: cls(pool, strides=strides, padding=padding, fused=f), x)
+
+
+@pytest.mark.parametrize("batch", BATCHES)
+@pytest.mark.parametrize("filters", UNITS)
+@pytest.mark.parametrize("padding,strides,dilation", [("causal", 1, 2), ("same", 2, 1)])
+def test_conv1d(filters, batch, padding, strides, dilation):
+    def make(f):
+        return L.Conv1D(filters, 3, strides, padding, dilation_rate=dilation, fused=f)
+
+    _assert_twins_agree(make, _x(batch, 7, 2))
+
+
+@pytest.mark.parametrize("cls", [L.MaxPooling1D, L.AveragePooling1D])
+@pytest.mark.parametrize("pool,strides,padding", [(2, None, "valid"), (3, 2, "same")])
+def test_pooling1d(cls, pool, strides, padding):
+    x = np.random.default_rng(1).permutation(2 * 7 * 3).reshape(2, 7, 3) / 10.0  # no ties
     _assert_twins_agree(lambda f: cls(pool, strides=strides, padding=padding, fused=f), x)
 
 
