@@ -178,3 +178,10 @@ def test_batch_methods_take_lists_of_inputs_and_outputs():
     heads = two_heads()
     value, probs = heads.predict_on_batch(a[:, :1].repeat(4, axis=1))
     assert value.shape == (5, 1) and probs.shape == (5, 3)
+
+
+def test_inputs_as_a_dict_by_name():
+    a, b = Input(shape=(3,), name="a"), Input(shape=(2,), name="b")
+    model = Model({"a": a, "b": b}, Dense(1)(Concatenate()([a, b])))
+    x = {"b": np.ones((2, 2)), "a": np.zeros((2, 3))}
+    np.testing.assert_allclose(model.predict(x), model.predict([x["a"], x["b"]]), rtol=1e-6)

@@ -84,3 +84,11 @@ def test_explain_and_activations_record_the_layer_calls_of_call():
     acts = model.activations(x)
     np.testing.assert_allclose(acts["head"], model.predict(x), rtol=1e-6)
     assert "call" not in vars(model.head)  # the recording wrappers are gone
+
+
+def test_sequential_and_functional_keep_their_own_layer_lists():
+    from tinygrad_edu.models import Sequential
+
+    seq = Sequential([Dense(2, input_shape=(3,))])
+    seq.spare = Dense(5)  # an attribute, not a layer of the stack
+    assert len(seq.layers) == 1

@@ -65,7 +65,8 @@ class Model:
         return super().__new__(cls)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        track_layers(self, name, value)  # layers assigned in a subclass join self.layers
+        if type(self).layer_calls is Model.layer_calls:  # a kind that keeps no layer list
+            track_layers(self, name, value)  # layers assigned in a subclass join self.layers
         super().__setattr__(name, value)
 
     def __init__(self, name: Optional[str] = None) -> None:

@@ -43,6 +43,8 @@ class Functional(Model):
     def __init__(self, inputs: Any, outputs: Any, name: Optional[str] = None) -> None:
         super().__init__(name=name)
         where = f"Model '{self.name}'"
+        if isinstance(inputs, dict):  # Keras: {name: Input}; data then comes by the same names
+            inputs = list(inputs.values())
         self._single_input = not isinstance(inputs, (list, tuple))
         self._single_output = not isinstance(outputs, (list, tuple))
         self._inputs = _nodes(inputs, "inputs", where)
