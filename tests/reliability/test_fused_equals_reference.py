@@ -1,9 +1,9 @@
 """Every fast path equals its reference form at the sizes users use (issue 11, 'done when').
 
 For each layer family with a fused op (Dense, Conv2D, Conv1D, the 1-D and 2-D poolings, SimpleRNN,
-LSTM, GRU): a ``fused=True`` layer and a ``fused=False`` twin with the same float64 weights give the same
-output, and the same gradients with respect to the input and every weight, for a random upstream
-gradient - at 1, 7 and 64 units (filters), batch sizes 1 and 5, and for stacks of recurrent
+LSTM, GRU): a ``fused=True`` layer and a ``fused=False`` twin with the same float64 weights give
+the same output, and the same gradients with respect to the input and every weight, for a random
+upstream gradient - at 1, 7 and 64 units (filters), batch sizes 1 and 5, and for stacks of recurrent
 layers; the recurrent layers also in training with ``dropout`` / ``recurrent_dropout`` (both
 forms draw the same masks from the same seed). float64 so the comparison can be tight (rtol
 1e-9): the two forms differ only by the order of floating-point sums.

@@ -81,7 +81,8 @@ class Embedding(Layer):
                 expected="mask_zero=False (masking is not implemented in tinygrad_edu)",
                 got="mask_zero=True",
                 fix=f"Embedding(input_dim={self.input_dim}, output_dim={self.output_dim}, "
-                "mask_zero=False)  # still reserve id 0 for padding; padded steps are then computed, not skipped",
+                "mask_zero=False)  # still reserve id 0 for padding; "
+                "padded steps are then computed, not skipped",
             )
         # resolved now so a bad name fails at construction; the arguments as given for get_config
         self._config_args = (embeddings_initializer, embeddings_regularizer)

@@ -2,7 +2,8 @@
 rows and columns of zeros around each image, ``UpSampling2D`` repeats each pixel.
 
     ZeroPadding2D(((t, b), (l, r))):  [B, H, W, C] -> [B, t + H + b, l + W + r, C]
-    UpSampling2D((sh, sw)):           out[b, i, j, c] = x[b, i // sh, j // sw, c]   [B, sh*H, sw*W, C]
+    UpSampling2D((sh, sw)):           out[b, i, j, c] = x[b, i // sh, j // sw, c]
+                                      [B, H, W, C] -> [B, sh*H, sw*W, C]
 
 Their gradients: the padded zeros get none (the inner window of g is x's); a repeated pixel gets
 the sum over its sh x sw copies (the library's ``Pad`` and ``Repeat`` ops).
