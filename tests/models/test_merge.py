@@ -134,3 +134,10 @@ def test_a_built_merge_layer_still_checks_each_call():
     with pytest.raises(ShapeError) as err:
         add([A, np.ones((3, 5))])
     assert "(batch, 4) and (batch, 5)" in err.value.got
+
+
+@pytest.mark.parametrize("width", [1, 64])
+@pytest.mark.parametrize("make", [Add, Maximum, Concatenate, lambda: Dot(axes=1)])
+def test_gradients_at_the_widths_users_use(width, make):
+    a, b = rng.normal(size=(2, width)), rng.normal(size=(2, width))
+    assert gradcheck(lambda x, y: make()([x, y]), a, b)
