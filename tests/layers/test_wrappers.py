@@ -33,7 +33,7 @@ def n_params(cls, f, u):
 @given(
     cls=st.sampled_from(RNNS),
     mode=st.sampled_from(MODES),
-    units=st.sampled_from([1, 64]),
+    units=st.sampled_from([1, 3, 8]),
     return_sequences=st.booleans(),
     go_backwards=st.booleans(),
     shape=st.tuples(st.integers(1, 3), st.integers(1, 4), st.integers(1, 3)),
@@ -50,6 +50,14 @@ def test_bidirectional_contract(cls, mode, units, return_sequences, go_backwards
         expected_params=2 * n_params(cls, f, units),
     )
     assert report["gradchecked"][1] == f"forward_{inner.name}/kernel"
+
+
+@pytest.mark.parametrize("cls, mode", zip(RNNS, ["concat", "mul", "ave"]))
+def test_bidirectional_contract_at_64_units(cls, mode):
+    """The width of a typical layer (the hypothesis test above stays small to stay fast)."""
+    layer = Bidirectional(cls(64, return_sequences=True), merge_mode=mode)
+    report = check_layer(layer, (1, 2, 2), expected_params=2 * n_params(cls, 2, 64))
+    assert report["output_shape"] == (None, 2, 128 if mode == "concat" else 64)
 
 
 @given(units=st.sampled_from([1, 7, 64]), shape=st.tuples(st.integers(1, 3), st.integers(1, 4)))
