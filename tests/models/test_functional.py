@@ -138,7 +138,8 @@ def test_construction_errors_teach():
 
 def test_subclassing_and_sequential_still_make_their_own_kinds():
     assert type(Sequential([Dense(1, input_shape=(2,))])) is Sequential
-    assert type(Model(name="plain")) is Model
+    assert type(Model(name="plain")) is Model and Model("plain").name == "plain"
+    assert residual_mlp().get_layer(index=-1).name == "head"
 
 
 def two_heads():

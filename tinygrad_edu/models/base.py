@@ -60,7 +60,7 @@ class Model:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
         """``Model(inputs=..., outputs=...)`` makes a ``Functional`` (found by registry name)."""
-        if cls is Model and (args or {"inputs", "outputs"} & set(kwargs)):
+        if cls is Model and (len(args) >= 2 or {"inputs", "outputs"} & set(kwargs)):
             cls = model_class("Functional", "Model(inputs=..., outputs=...)")
         return super().__new__(cls)
 

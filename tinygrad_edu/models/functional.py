@@ -221,8 +221,15 @@ class Functional(Model):
         return [np.concatenate([b[k]._data for b in batches]) for k in range(len(self._outputs))]
 
     # ------------------------------------------------------------------ description
-    def get_layer(self, name: str) -> Layer:
-        """The layer called ``name``; a ``ConfigError`` listing the names otherwise."""
+    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
+        """The layer called ``name`` (or at ``index`` of ``layers``); a ``ConfigError`` listing
+        the names otherwise."""
+        if (
+            name is None
+            and isinstance(index, int)
+            and -len(self.layers) <= index < len(self.layers)
+        ):
+            return self.layers[index]
         for layer in self.layers:
             if layer.name == name:
                 return layer
