@@ -187,12 +187,13 @@ class _RNN(RecurrentDropout, Layer):
             )
         if len(shape) == 2:
             b, t = shape
-            b = -1 if b is None else b  # a declared shape: reshape's "whatever the batch is"
+            # a declared shape (batch None): reshape's -1, and the input_shape to declare
+            declare = f", and declare input_shape=({t}, 1)" if b is None else ""
             return (
                 f"recurrent layers need (batch, timesteps, features); {fmt_shape(shape)} "
                 "looks like (batch, timesteps) without the feature axis - for one feature "
-                f"per step use x[..., None] or x.reshape({b}, {t}, 1), and declare "
-                f"input_shape=({t}, 1)"
+                f"per step use x[..., None] or x.reshape({-1 if b is None else b}, {t}, 1)"
+                + declare
             )
         return super().diagnose_rank(shape, want)
 
