@@ -176,8 +176,8 @@ def test_save_and_load_round_trip(tmp_path):
 def test_errors_teach():
     with pytest.raises(ConfigError, match="SimpleRNN, LSTM or GRU"):
         Bidirectional(Dense(3))
-    with pytest.raises(ConfigError, match="return_state=False"):
-        Bidirectional(LSTM(3, return_state=True))
+    with pytest.raises(ConfigError, match="return_state"):
+        Bidirectional(LSTM(3), backward_layer=LSTM(3, go_backwards=True, return_state=True))
     with pytest.raises(ConfigError, match="merge_mode"):
         Bidirectional(LSTM(3), merge_mode="max")
     with pytest.raises(ConfigError, match="the other way"):
@@ -199,3 +199,25 @@ def test_backward_layer_given():
 def test_sequential_refuses_a_list_output():
     with pytest.raises(ConfigError, match="merge_mode=None"):
         Sequential([Bidirectional(LSTM(3), merge_mode=None, input_shape=(4, 2))])
+
+
+@pytest.mark.parametrize("cls", RNNS)
+@pytest.mark.parametrize("mode", ["concat", None])
+def test_return_state_lists_the_merged_output_then_each_directions_states(cls, mode):
+    x = np.random.default_rng(4).standard_normal((2, 5, 3)).astype(np.float32)
+    bi = Bidirectional(cls(4, return_sequences=True, return_state=True), merge_mode=mode)
+    out = bi(x)
+    n_states = 2 if cls is LSTM else 1
+    merged = 2 if mode is None else 1
+    assert len(out) == merged + 2 * n_states
+    assert [tuple(o.shape) for o in out] == [
+        (2, *s[1:]) for s in bi.compute_output_shape((None, 5, 3))
+    ]
+    fwd_all = bi.forward_layer(x)
+    bwd_all = bi.backward_layer(x)
+    for got, want in zip(out[merged:], [*fwd_all[1:], *bwd_all[1:]]):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+    h_b = bwd_all[1].numpy()  # the backward state after reading x_T .. x_1
+    np.testing.assert_allclose(h_b, bwd_all[0].numpy()[:, -1], rtol=1e-6)
+    with pytest.raises(ConfigError, match="return_state=True"):
+        Sequential([bi])

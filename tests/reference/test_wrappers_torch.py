@@ -45,3 +45,14 @@ def test_bidirectional_lstm_equals_torch(units, return_sequences):
         want = torch.cat([h_n[0], h_n[1]], dim=-1).detach().numpy()
     assert ours.shape == want.shape
     np.testing.assert_allclose(ours, want, rtol=1e-5, atol=1e-5)
+
+
+def test_bidirectional_lstm_states_equal_torch():
+    """return_state=True: ``[y, h_fwd, c_fwd, h_bwd, c_bwd]`` are torch's ``h_n``, ``c_n``."""
+    x = np.random.default_rng(5).standard_normal((B, T, F)).astype(np.float32)
+    bi = Bidirectional(LSTM(7, return_state=True))
+    bi.build((None, T, F))
+    _, h_f, c_f, h_b, c_b = bi(x)
+    _, (h_n, c_n) = torch_twin(bi, 7)(torch.from_numpy(x))
+    for ours, want in zip((h_f, c_f, h_b, c_b), (h_n[0], c_n[0], h_n[1], c_n[1])):
+        np.testing.assert_allclose(ours.numpy(), want.detach().numpy(), rtol=1e-5, atol=1e-5)

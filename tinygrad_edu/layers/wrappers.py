@@ -106,7 +106,9 @@ class Bidirectional(_Wrapper):
 
     ``merge_mode``: ``"concat"`` (``[y_fwd | y_bwd]``, twice the units), ``"sum"``, ``"mul"``,
     ``"ave"`` (element-wise), or ``None`` (the list ``[y_fwd, y_bwd]``). ``backward_layer``: a
-    layer to use as the backward copy (it must read the other way and match return_sequences).
+    layer to use as the backward copy (it must read the other way and match return_sequences
+    and return_state). With ``return_state=True`` on the layer the output is, as in Keras, the
+    list ``[merged, *forward states, *backward states]`` (LSTM: ``[y, h_f, c_f, h_b, c_b]``).
     """
 
     expected_ndim = 3
@@ -140,16 +142,17 @@ class Bidirectional(_Wrapper):
             )
             self._check_pair()
         self.return_sequences = layer.return_sequences
+        self.return_state = layer.return_state
 
     def example(self, **keywords: Any) -> str:
         named = "".join(f", {k}={v!r}" for k, v in keywords.items())
         return f"Bidirectional(LSTM(32){named})"
 
     def _recurrent(self, layer: Layer, name: str) -> _RNN:
-        if not isinstance(layer, _RNN) or layer.return_state:
+        if not isinstance(layer, _RNN):
             raise ConfigError(
                 where=self.where,
-                expected=f"{name} as a SimpleRNN, LSTM or GRU with return_state=False",
+                expected=f"{name} as a SimpleRNN, LSTM or GRU",
                 got=check.describe(layer),
                 fix=self.example(),
             )
@@ -163,13 +166,17 @@ class Bidirectional(_Wrapper):
 
     def _check_pair(self) -> None:
         fwd, bwd = self.forward_layer, self.backward_layer
-        if fwd.go_backwards == bwd.go_backwards or fwd.return_sequences != bwd.return_sequences:
+        same = ("return_sequences", "return_state")
+        if fwd.go_backwards == bwd.go_backwards or any(
+            getattr(fwd, a) != getattr(bwd, a) for a in same
+        ):
             raise ConfigError(
                 where=self.where,
                 expected="a backward_layer that reads the other way (go_backwards flipped) "
-                "with the same return_sequences",
-                got=f"go_backwards {fwd.go_backwards}/{bwd.go_backwards}, return_sequences "
-                f"{fwd.return_sequences}/{bwd.return_sequences}",
+                "with the same return_sequences and return_state",
+                got=", ".join(
+                    f"{a} {getattr(fwd, a)}/{getattr(bwd, a)}" for a in ("go_backwards", *same)
+                ),
                 fix="Bidirectional(LSTM(32), backward_layer=LSTM(32, go_backwards=True))",
             )
 
@@ -183,27 +190,38 @@ class Bidirectional(_Wrapper):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape | list[Shape]:
         """The forward layer's shape; ``concat`` adds the backward units on the last axis."""
-        fwd = tuple(self.forward_layer.compute_output_shape(input_shape))
-        bwd = tuple(self.backward_layer.compute_output_shape(input_shape))
+        fwd, *fwd_states = self._listed(self.forward_layer.compute_output_shape(input_shape))
+        bwd, *bwd_states = self._listed(self.backward_layer.compute_output_shape(input_shape))
         if self.merge_mode is None:
-            return [fwd, bwd]
-        if self.merge_mode == "concat":
-            return (*fwd[:-1], fwd[-1] + bwd[-1])
-        return fwd
+            merged = [tuple(fwd), tuple(bwd)]
+        elif self.merge_mode == "concat":
+            merged = [(*fwd[:-1], fwd[-1] + bwd[-1])]
+        else:
+            merged = [tuple(fwd)]
+        outputs = merged + [tuple(s) for s in fwd_states + bwd_states]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _listed(self, output: Any) -> list:
+        """An inner layer's output (or shape) as ``[output, *states]``."""
+        return list(output) if self.return_state else [output]
 
     def call(self, x: Tensor, training: bool = False) -> Tensor | list[Tensor]:
-        y = self.forward_layer(x, training=training)
-        y_rev = self.backward_layer(x, training=training)
+        y, *fwd_states = self._listed(self.forward_layer(x, training=training))
+        y_rev, *bwd_states = self._listed(self.backward_layer(x, training=training))
         if self.return_sequences:
             y_rev = y_rev.flip(1)  # processing order -> time order
+        outputs = [*self._merge(y, y_rev), *fwd_states, *bwd_states]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _merge(self, y: Tensor, y_rev: Tensor) -> list[Tensor]:
         if self.merge_mode == "concat":
-            return concatenate([y, y_rev], axis=-1)
+            return [concatenate([y, y_rev], axis=-1)]
         if self.merge_mode == "sum":
-            return y + y_rev
+            return [y + y_rev]
         if self.merge_mode == "mul":
-            return y * y_rev
+            return [y * y_rev]
         if self.merge_mode == "ave":
-            return (y + y_rev) * 0.5
+            return [(y + y_rev) * 0.5]
         return [y, y_rev]
 
     def algebra(self) -> Algebra:
@@ -217,7 +235,8 @@ class Bidirectional(_Wrapper):
             "ave": "(fwd + bwd) / 2",
             None: "[fwd, bwd]",
         }[self.merge_mode]
-        shapes = self.output_shape if self.merge_mode is None else [self.output_shape]
+        several = isinstance(self.output_shape, list)
+        shapes = self.output_shape if several else [self.output_shape]
         outputs: tuple = ()
         for shape in shapes:
             outputs += ((", ",) if outputs else ()) + (Operand("output", shape),)
