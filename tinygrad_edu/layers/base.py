@@ -166,7 +166,9 @@ class Layer(InputChecks):
             training = check.flag(
                 "training", training, self.where, "layer(x, training=True)", allow_none=True
             )
-        if is_symbolic(x):  # Input(...) or a layer's symbolic output: build, no data
+        # Input(...) or a layer's symbolic output: build, no data (arrays and tensors, the
+        # call of every training step, skip the test)
+        if type(x) is not Tensor and type(x) is not np.ndarray and is_symbolic(x):
             return symbolic_call(self, x)
         x = self._to_tensor(x)
         self.accept_input_shape(x.shape)
