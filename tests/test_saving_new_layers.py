@@ -31,6 +31,11 @@ CASES = {
         0,
     ),
     "layer_norm": ([L.Dense(4, input_shape=(3,)), L.LayerNormalization(), L.Dense(1)], (5, 3), 0),
+    "layer_norm_axes": (
+        [L.Reshape((2, 3), input_shape=(6,)), L.LayerNormalization(axis=[1, 2]), L.Flatten()],
+        (5, 6),
+        0,
+    ),
 }
 
 

@@ -44,6 +44,21 @@ def test_forward_equals_numpy(axis, shape):
     assert layer.weight_names == ["gamma", "beta"]
 
 
+@pytest.mark.parametrize("axis", [[-2, -1], (1, 2), [2, 1]])
+def test_several_axes_normalize_over_all_of_them(axis):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 4)) * 2 + 1
+    layer = LayerNormalization(axis=axis, dtype="float64")
+    layer.build_for((None, 3, 4))
+    gamma, beta = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    layer.set_weights([gamma, beta])
+    mean, var = x.mean(axis=(1, 2), keepdims=True), x.var(axis=(1, 2), keepdims=True)
+    expected = gamma * (x - mean) / np.sqrt(var + 1e-3) + beta
+    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-12, atol=1e-12)
+    assert layer.count_params() == 24 and layer.algebra().count_text() == "2*3*4 = 24"
+    check_layer(LayerNormalization(axis=axis), (2, 3, 4), expected_params=24)
+
+
 def test_same_in_training_and_inference_and_keras_numbers():
     layer = LayerNormalization()
     x = np.random.default_rng(1).standard_normal((4, 128))

@@ -32,7 +32,9 @@ from .base import Layer, Shape
 class LayerNormalization(Layer):
     """``out = gamma * (x - mean) / sqrt(var + epsilon) + beta``, the statistics of each sample
     over ``axis``. Weights ``gamma`` (if ``scale``) then ``beta`` (if ``center``), each
-    ``[input_shape[axis]]``: 2 * features parameters by default, all trainable."""
+    ``[input_shape[axis]]``: 2 * features parameters by default, all trainable. ``axis`` may
+    list several axes (``[-2, -1]``): the statistics then span them all and gamma/beta have their
+    sizes."""
 
     min_ndim = 2  # a batch axis and at least one feature axis
 
@@ -49,8 +51,12 @@ class LayerNormalization(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.axis = check.axis("axis", axis, self.where, self.example(axis=-1))
-        self.feature_axis = self.axis  # the base checks this axis' size after build
+        example = self.example(axis=-1)
+        if isinstance(axis, (list, tuple)) and axis:  # Keras: several axes, e.g. [-2, -1]
+            self.axis = tuple(check.axis("axis", a, self.where, example) for a in axis)
+        else:
+            self.axis = check.axis("axis", axis, self.where, example)
+        self.feature_axis = self.axes[-1]  # the base checks this axis' size after build
         self.epsilon = check.positive_real(
             "epsilon", epsilon, self.where, self.example(epsilon=1e-3)
         )
@@ -63,18 +69,27 @@ class LayerNormalization(Layer):
         self.gamma: Tensor | None = None
         self.beta: Tensor | None = None
 
+    @property
+    def axes(self) -> tuple:
+        """``axis`` as a tuple (an int is one axis)."""
+        return self.axis if isinstance(self.axis, tuple) else (self.axis,)
+
+    def _normalized_axes(self, ndim: int) -> tuple:
+        """The axes as sorted indices >= 1 of a ``ndim``-d input."""
+        for a in self.axes:
+            if not -ndim < a < ndim or a % ndim == 0:
+                raise ShapeError(
+                    where=self.where,
+                    expected=f"axis {a} to be a feature axis of a "
+                    f"{ndim}-d input (1..{ndim - 1} or -1..{1 - ndim}, not the batch axis)",
+                    got=f"axis={self.axis!r}",
+                    fix="LayerNormalization(axis=-1)  # normalize over the last axis",
+                )
+        return tuple(sorted({a % ndim for a in self.axes}))
+
     def build(self, input_shape: Shape) -> None:
-        ndim = len(input_shape)
-        if not -ndim < self.axis < ndim or self.axis % ndim == 0:
-            raise ShapeError(
-                where=self.where,
-                expected=f"axis {self.axis} to be a feature axis of a "
-                f"{ndim}-d input (1..{ndim - 1} or -1..{1 - ndim}, not the batch axis)",
-                got=f"input shape {tuple(input_shape)}",
-                fix="LayerNormalization(axis=-1)  # normalize over the last axis",
-            )
-        self.expected_ndim = ndim
-        n = (input_shape[self.axis],)
+        self.expected_ndim = len(input_shape)
+        n = tuple(input_shape[a] for a in self._normalized_axes(len(input_shape)))
         if self.scale:
             self.gamma = self.add_weight(
                 "gamma", n, self.gamma_initializer, regularizer=self.gamma_regularizer
@@ -85,8 +100,9 @@ class LayerNormalization(Layer):
             )
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        axis = self.axis % x.ndim
-        features = tuple(-1 if a == axis else 1 for a in range(x.ndim))  # broadcasts [F]
+        axis = self._normalized_axes(x.ndim)
+        # gamma/beta [sizes of axis] broadcast against x: 1 on every other axis
+        features = tuple(x.shape[a] if a in axis else 1 for a in range(x.ndim))
         mean = x.mean(axis=axis, keepdims=True)
         centered = x - mean
         var = (centered * centered).mean(axis=axis, keepdims=True)
@@ -98,11 +114,11 @@ class LayerNormalization(Layer):
         return out
 
     def algebra(self) -> Algebra:
-        n = self.input_shape[self.axis]
+        n = tuple(self.input_shape[a] for a in self._normalized_axes(len(self.input_shape)))
         formula = ("gamma*" if self.scale else "") + "(x-mean)/sqrt(var+eps)"
         formula += "+beta" if self.center else ""
         note = f"{formula}, per sample over axis {self.axis}"
-        count = Count(((self.scale + self.center, n),) if self.scale or self.center else ())
+        count = Count(((self.scale + self.center, *n),) if self.scale or self.center else ())
         return shape_map(self.input_shape, self.output_shape, note=note, count=count)
 
     def get_config(self) -> dict:
