@@ -219,5 +219,7 @@ def test_return_state_lists_the_merged_output_then_each_directions_states(cls, m
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
     h_b = bwd_all[1].numpy()  # the backward state after reading x_T .. x_1
     np.testing.assert_allclose(h_b, bwd_all[0].numpy()[:, -1], rtol=1e-6)
+    shown = ["[B,5,8]"] if mode == "concat" else ["[B,5,4]"] * 2
+    assert bi.algebra().text().endswith(", ".join(shown + ["[B,4]"] * 2 * n_states))
     with pytest.raises(ConfigError, match="return_state=True"):
         Sequential([bi])

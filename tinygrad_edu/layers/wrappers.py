@@ -235,7 +235,7 @@ class Bidirectional(_Wrapper):
             "ave": "(fwd + bwd) / 2",
             None: "[fwd, bwd]",
         }[self.merge_mode]
-        several = isinstance(self.output_shape, list)
+        several = self.merge_mode is None or self.return_state  # a tuple of shapes
         shapes = self.output_shape if several else [self.output_shape]
         outputs: tuple = ()
         for shape in shapes:
