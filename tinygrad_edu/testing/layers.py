@@ -4,7 +4,9 @@ seeded random data and asserts, in order:
 1. shapes: the real output shape == ``compute_output_shape`` (batch axis None) == the layer's
    ``output_shape`` == ``expected_output_shape`` (if given);
 2. parameters: ``count_params()`` == ``expected_params`` (if given);
-3. gradients: a float64 ``gradcheck`` of the output w.r.t. the input and every trainable weight;
+3. gradients: a float64 ``gradcheck`` of the output w.r.t. the input and every trainable weight
+   (a layer of integer ids draws its input with ``layer.sample_input(shape, rng)``, as
+   ``Embedding`` does; ids have no gradient, so only its weights are checked);
 4. config: ``type(layer).from_config(layer.get_config())`` builds to the same output shape and
    parameter count.
 
