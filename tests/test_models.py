@@ -526,3 +526,17 @@ def test_keras_issue_cnn_output_shapes_and_params():
     ]
     assert [layer.count_params() for layer in model.layers] == [320, 0, 0, 692_352, 0, 1_290]
     assert model.count_params() == 693_962
+
+
+def test_get_layer_on_a_sequential_model_by_name_and_index():
+    from tinygrad_edu import ConfigError
+    from tinygrad_edu.layers import Dense
+    from tinygrad_edu.models import Sequential
+
+    model = Sequential([Dense(4, input_shape=(3,), name="hidden"), Dense(2, name="out")])
+    assert model.get_layer("out") is model.layers[1]
+    assert model.get_layer(index=-2) is model.layers[0]
+    for bad in ({"name": "nope"}, {"index": 5}, {"index": 1.0}):
+        with pytest.raises(ConfigError) as err:
+            model.get_layer(**bad)
+        assert eval(err.value.fix, {"model": model}) is model.layers[-1]  # the fix runs

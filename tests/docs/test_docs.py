@@ -41,6 +41,7 @@ def test_the_tutorials_exist():
         "custom_layers.md",
         "keras_vs_pytorch_counts.md",
         "regularization_and_training.md",
+        "functional_api.md",
     } <= names
 
 

@@ -112,10 +112,11 @@ class Merge(Layer):
                 a is not None and b is not None and a != b and 1 not in (a, b)
                 for a, b in zip(out[1:], shape[1:])
             ):
+                size = max((s[-1] for s in shapes if s[-1] is not None), default=1)
                 raise self._mismatch(
                     shapes,
                     f"inputs of the same shape for {type(self).__name__} (or size 1 to broadcast)",
-                    "give both branches the same size, e.g. end each with Dense(64), "
+                    f"give both branches the same size, e.g. end each with Dense({size}), "
                     "or use Concatenate() to join different sizes",
                 )
             out[1:] = [a if b in (1, None) else b for a, b in zip(out[1:], shape[1:])]

@@ -37,6 +37,7 @@ from . import batch_api as _batch_api
 from . import fit as _fit
 from .arguments import check_fit_args, compile_choices
 from .data import samples
+from .layer_lookup import get_layer as _get_layer
 from .steps import UndoBuffer, train_step
 from .subclassing import (
     ModelContractError,
@@ -353,6 +354,8 @@ class Model:
         x = self._check_x(x, "activations")
         with no_grad():
             return {layer.name: out.data for layer, _, out in self.layer_calls(x, training=False)}
+
+    get_layer = _get_layer  # model.get_layer("dense") or model.get_layer(index=0)
 
     def summary(
         self, print_fn=None, line_length: Optional[int] = None, show_algebra: bool = True

@@ -221,25 +221,6 @@ class Functional(Model):
         return [np.concatenate([b[k]._data for b in batches]) for k in range(len(self._outputs))]
 
     # ------------------------------------------------------------------ description
-    def get_layer(self, name: Optional[str] = None, index: Optional[int] = None) -> Layer:
-        """The layer called ``name`` (or at ``index`` of ``layers``); a ``ConfigError`` listing
-        the names otherwise."""
-        if (
-            name is None
-            and isinstance(index, int)
-            and -len(self.layers) <= index < len(self.layers)
-        ):
-            return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ConfigError(
-            where=f"model '{self.name}'.get_layer",
-            expected=f"one of {[layer.name for layer in self.layers]}",
-            got=repr(name),
-            fix=f"model.get_layer({self.layers[-1].name!r})",
-        )
-
     def connected_to(self, layer: Layer) -> str:
         """Keras' "Connected to" column: ``dense[0][0]`` per input of each call of ``layer``."""
         calls: Dict[int, int] = {}
