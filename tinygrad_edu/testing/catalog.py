@@ -321,6 +321,16 @@ _LAYERS: List[LayerCase] = [
     LayerCase("UpSampling2D", lambda rng, u: (L.UpSampling2D((2, 1)), _image(rng, 1, 3))),
     LayerCase("LSTM", _rnn("LSTM"), has_units=True),
     LayerCase("GRU", _rnn("GRU"), has_units=True),
+    LayerCase(
+        "Bidirectional",
+        lambda rng, u: (L.Bidirectional(_rnn("LSTM")(rng, u)[0], "sum"), _sequence(rng)),
+        has_units=True,
+    ),
+    LayerCase(
+        "TimeDistributed",
+        lambda rng, u: (L.TimeDistributed(_dense(rng, u)[0]), _sequence(rng)),
+        has_units=True,
+    ),
 ]
 
 _OPS += [OpCase(*c) for c in TENSOR_OP_CASES]  # sin, prod, gather, ... (issue 14 item 6)
