@@ -61,9 +61,7 @@ def main() -> None:
     # the count, by hand: 784*64 + 64, twice 64*64 + 64, 64*10 + 10; Add layers have no weights
     assert model.count_params() == 784 * 64 + 64 + 2 * (64 * 64 + 64) + 64 * 10 + 10
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(
-        x_train, y_train, batch_size=32, epochs=epochs, verbose=args.verbose, seed=args.seed
-    )
+    model.fit(x_train, y_train, batch_size=32, epochs=epochs, verbose=args.verbose, seed=args.seed)
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "residual.npz"
