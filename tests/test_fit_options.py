@@ -227,3 +227,15 @@ def test_steps_per_epoch_limits_the_batches_of_arrays_and_class_weight_reaches_g
     zero.fit(endless(), epochs=1, steps_per_epoch=2, class_weight={0: 0.0, 1: 0.0}, verbose=0)
     for a, b in zip(before, zero.get_weights()):  # every sample weighs 0: no gradient
         np.testing.assert_array_equal(a, b)
+
+
+def test_array_likes_are_data_not_batches():
+    class ArrayLike:  # as a DataFrame or a torch tensor: iterable, yet one array of samples
+        def __array__(self, dtype=None, copy=None):
+            return X
+
+        def __iter__(self):
+            return iter(X)
+
+    model = classifier()
+    np.testing.assert_allclose(model.predict(ArrayLike()), model.predict(X))

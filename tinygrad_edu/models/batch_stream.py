@@ -32,8 +32,10 @@ _ARRAYS = (np.ndarray, Tensor)
 
 def is_batch_iterable(x: Any) -> bool:
     """True when ``x`` hands out batches rather than being one array of samples."""
-    if x is None or isinstance(x, (*_ARRAYS, str, bytes, dict, np.generic, int, float)):
+    if x is None or isinstance(x, (*_ARRAYS, str, bytes, dict, range, np.generic, int, float)):
         return False
+    if hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
+        return False  # array-likes (a torch tensor, a DataFrame) are converted as arrays
     if isinstance(x, (list, tuple)):
         return bool(x) and isinstance(x[0], tuple) and isinstance(x[0][0], _ARRAYS)
     return hasattr(x, "__iter__") or hasattr(x, "__next__")
