@@ -239,3 +239,15 @@ def test_array_likes_are_data_not_batches():
 
     model = classifier()
     np.testing.assert_allclose(model.predict(ArrayLike()), model.predict(X))
+
+
+def test_evaluate_on_batches_equals_evaluate_on_arrays():
+    model, w = classifier(), RNG.random(40)
+    want = model.evaluate(X, Y, batch_size=10, sample_weight=w)
+    batches = [(X[i : i + 10], Y[i : i + 10], w[i : i + 10]) for i in range(0, 40, 10)]
+    np.testing.assert_allclose(model.evaluate(batches), want, rtol=1e-6)
+    np.testing.assert_allclose(
+        model.evaluate(endless(), steps=4), model.evaluate(X, Y, batch_size=10), rtol=1e-6
+    )
+    with pytest.raises(ConfigError, match="y=None"):
+        model.evaluate(endless(), Y, steps=2)

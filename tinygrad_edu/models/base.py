@@ -306,12 +306,13 @@ class Model:
         return_dict: bool = False,
         check_finite: bool = True,
         sample_weight: Any = None,
+        steps: Optional[int] = None,
     ) -> Any:
-        """Loss (and metrics) on ``(x, y)`` in inference mode: a float, or ``[loss, *metrics]``
-        when metrics were compiled (Keras' return shape), or a dict with ``return_dict=True``.
-        Changes no weight (no graph, moving statistics only read)."""
+        """Loss (and metrics) on ``(x, y)`` (or an iterable of batches, at most ``steps``) in
+        inference mode: a float, or ``[loss, *metrics]`` when metrics were compiled (Keras'
+        return shape), or a dict with ``return_dict=True``. Changes no weight."""
         return _batch_api.evaluate(
-            self, x, y, batch_size, verbose, return_dict, check_finite, sample_weight
+            self, x, y, batch_size, verbose, return_dict, check_finite, sample_weight, steps
         )
 
     def _train_step(self, x: np.ndarray, y: np.ndarray, w: Any = None) -> Dict[str, float]:

@@ -18,7 +18,7 @@ from ..callbacks.progress import format_logs
 from ..errors import DataError, DivergenceError
 from ..tensor import no_grad
 from .arguments import check_batch_size
-from .batch_stream import is_batch_iterable, predict_batches
+from .batch_stream import BatchStream, is_batch_iterable, predict_batches, refuse_separate_targets
 from .data import check_targets, samples_and_targets
 from .steps import evaluate_batches, evaluate_step
 from .weighting import batch_weights, checked_sample_weight
@@ -47,6 +47,7 @@ def evaluate(
     return_dict: Any,
     check_finite: Any,
     sample_weight: Any,
+    steps: Any = None,
 ) -> Any:
     where = "evaluate"
     model._require_compiled(where)
@@ -54,15 +55,36 @@ def evaluate(
     verbose = check.verbosity("verbose", verbose, where, "model.evaluate(x, y, verbose=0)")
     check.flag("return_dict", return_dict, where, "model.evaluate(x, y, return_dict=True)")
     check.flag("check_finite", check_finite, where, "model.evaluate(x, y, check_finite=True)")
-    x, y = samples_and_targets(model, x, y, where, check_finite)
-    w = checked_sample_weight(sample_weight, len(y), f"model '{model.name}'.{where}")
-    check_targets(model, y)
-    if not model.built:
-        model.build((None, *x.shape[1:]))
-    results = evaluate_batches(model, x, y, batch_size, w)
+    if steps is not None:
+        check.positive_int("steps", steps, where, "model.evaluate(batches, steps=10)")
+    if is_batch_iterable(x):
+        refuse_separate_targets(where, y=y, sample_weight=sample_weight)
+        results, n = _evaluate_stream(BatchStream(model, x, steps, check_finite, None))
+    else:
+        x, y = samples_and_targets(model, x, y, where, check_finite)
+        w = checked_sample_weight(sample_weight, len(y), f"model '{model.name}'.{where}")
+        check_targets(model, y)
+        if not model.built:
+            model.build((None, *x.shape[1:]))
+        results, n = evaluate_batches(model, x, y, batch_size, w), len(x)
     if verbose:
-        print(f"{len(x)} samples{format_logs(results)}")
+        print(f"{n} samples{format_logs(results)}")
     return keras_return(results, return_dict)
+
+
+def _evaluate_stream(stream: BatchStream) -> tuple:
+    """The batch-size weighted mean logs over the batches of an iterable, and the sample count."""
+    xb, yb, _ = stream.peek()
+    if not stream.model.built:
+        stream.model.build((None, *xb.shape[1:]))
+    check_targets(stream.model, yb)
+    totals: Dict[str, float] = {}
+    n = 0
+    for xb, yb, wb in stream.epoch(0):
+        for k, v in evaluate_step(stream.model, xb, yb, wb).items():
+            totals[k] = totals.get(k, 0.0) + v * len(xb)
+        n += len(xb)
+    return {k: v / n for k, v in totals.items()}, n
 
 
 def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> dict:

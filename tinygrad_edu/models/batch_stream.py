@@ -22,7 +22,7 @@ from typing import Any, Iterator, List, Optional
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..tensor import Tensor
 from .data import samples_and_targets
 from .weighting import batch_weights
@@ -39,6 +39,21 @@ def is_batch_iterable(x: Any) -> bool:
     if isinstance(x, (list, tuple)):
         return bool(x) and isinstance(x[0], tuple) and isinstance(x[0][0], _ARRAYS)
     return hasattr(x, "__iter__") or hasattr(x, "__next__")
+
+
+def refuse_separate_targets(where: str, **given: Any) -> None:
+    """Batches carry their own targets and weights: ``y=``/``sample_weight=`` beside them are
+    refused (Keras refuses them too), never ignored."""
+    for name, value in given.items():
+        if value is not None:
+            raise ConfigError(
+                where=where,
+                expected=f"{name}=None when x yields the batches (they carry their targets and "
+                "weights)",
+                got=f"{name} of type {type(value).__name__}",
+                fix=f"model.{where}(batches, steps=...) with batches yielding (x, y) or "
+                "(x, y, sample_weight)",
+            )
 
 
 class BatchStream:
@@ -125,4 +140,4 @@ def predict_batches(model: Any, data: Any, steps: Optional[int]) -> Iterator[np.
         yield model._check_x(x, "predict")
 
 
-__all__ = ["BatchStream", "is_batch_iterable", "predict_batches"]
+__all__ = ["BatchStream", "is_batch_iterable", "predict_batches", "refuse_separate_targets"]

@@ -25,7 +25,7 @@ from ..callbacks import CallbackList, DivergenceGuard, History, ProgbarLogger
 from ..datasets import batches
 from ..errors import ConfigError, DataError, DivergenceError
 from .arguments import FitArgs
-from .batch_stream import BatchStream, is_batch_iterable
+from .batch_stream import BatchStream, is_batch_iterable, refuse_separate_targets
 from .data import check_targets, samples_and_targets
 from .steps import all_finite, evaluate_batches
 from .weighting import batch_weights, checked_sample_weight
@@ -92,16 +92,7 @@ def _array_source(model: Any, x: Any, y: Any, args: FitArgs, seed: int) -> tuple
 def _stream_source(model: Any, x: Any, y: Any, args: FitArgs) -> tuple:
     """The same for an iterable of ``(x, y)`` or ``(x, y, sample_weight)`` batches."""
     where = "fit"
-    for name, value in (("y", y), ("sample_weight", args.sample_weight)):
-        if value is not None:
-            raise ConfigError(
-                where=where,
-                expected=f"{name}=None when x yields the batches (they carry their targets and "
-                "weights)",
-                got=f"{name} of type {type(value).__name__}",
-                fix="model.fit(batches, epochs=5, steps_per_epoch=100) with batches yielding "
-                "(x, y) or (x, y, sample_weight)",
-            )
+    refuse_separate_targets(where, y=y, sample_weight=args.sample_weight)
     if args.validation_split:
         raise ConfigError(
             where=where,
