@@ -381,3 +381,59 @@ def test_skipped_code_is_never_run(tmp_path):
         "note: read only the model definition; skipped: imports (line 1), "
         "other code (lines 2-4), print (line 6)"
     )
+
+
+# the Keras 1 "baseline CNN" of the classic MNIST tutorials: Theano ordering set once for the
+# script, the model built inside a function
+THEANO_TUTORIAL = """
+import numpy
+from keras.models import Sequential
+from keras.layers import Dense, Dropout, Flatten
+from keras.layers.convolutional import Convolution2D, MaxPooling2D
+from keras import backend as K
+K.set_image_dim_ordering('th')
+def baseline_model():
+    model = Sequential()
+    model.add(Convolution2D(32, 5, 5, border_mode='valid', input_shape=(1, 28, 28), activation='relu'))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Dropout(0.2))
+    model.add(Flatten())
+    model.add(Dense(128, activation='relu'))
+    model.add(Dense(10, activation='softmax'))
+    model.compile(loss='categorical_crossentropy', optimizer='adam', metrics=['accuracy'])
+    return model
+model = baseline_model()
+"""
+
+
+def test_a_keras1_tutorial_with_theano_ordering_and_a_model_function():
+    code, summary, notes = explain(THEANO_TUTORIAL, "--batch", "2")
+    assert code == 0, notes
+    # Keras' own counts for this model: 832 + 589,952 + 1,290
+    assert "Total params: 592,074" in summary
+    assert "(None, 32, 24, 24)" in summary and "(None, 4608)" in summary  # channels first
+    assert "the image layout setting (read: channels_first) (line 6)" in notes
+    assert "def baseline_model() (its body read as the model) (line 7)" in notes
+    assert "baseline_model() (read above) (line 17)" in notes
+    assert "KerasLegacyWarning" in notes and "Conv2D(32, (5, 5)" in notes
+
+
+@pytest.mark.parametrize(
+    "setter, layout",
+    [
+        ("K.set_image_data_format('channels_first')", "(None, 4, 6, 6)"),
+        ("K.set_image_dim_ordering('tf')", "(None, 6, 6, 4)"),
+        ("tf.keras.backend.set_image_data_format('channels_last')", "(None, 6, 6, 4)"),
+    ],
+)
+def test_the_script_image_layout_setting_is_the_layers_default(setter, layout):
+    shape = "(3, 8, 8)" if "first" in setter else "(8, 8, 3)"
+    code, summary, notes = explain(f"{setter}\nConv2D(4, (3, 3), input_shape={shape})")
+    assert code == 0, notes
+    assert layout in summary
+
+
+def test_a_model_function_with_parameters_is_not_followed():
+    text = "def make(units):\n    return Sequential([Dense(units)])\nmodel = make(3)\n"
+    code, _, notes = explain(text)
+    assert code != 0 and "rejected" in notes

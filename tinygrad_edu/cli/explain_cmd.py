@@ -9,6 +9,7 @@ memory), and a traced batch is refused when its weights or activations would pas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 import warnings
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import config
 from ..errors import TinygradEduError
 from ..explain import trace
 from ..models import Sequential
@@ -147,6 +149,11 @@ def _elements(shape: Any) -> int:
     return math.prod(int(d) for d in tuple(shape)[1:] if d is not None)
 
 
+def _layout(data_format: str | None) -> Any:
+    """The script's image layout (``K.set_image_dim_ordering('th')``) while layers are made."""
+    return contextlib.nullcontext() if data_format is None else config.data_format(data_format)
+
+
 def cmd_explain(
     args: argparse.Namespace, out: Callable[[str], None], err: Callable[[str], None]
 ) -> int:
@@ -157,7 +164,8 @@ def cmd_explain(
         specs, input_shape = read.specs, input_shape or read.input_shape
         with warnings.catch_warnings(record=True) as caught:  # e.g. Keras 1 spellings
             warnings.simplefilter("always")
-            model = _described_model(specs, input_shape)
+            with _layout(read.data_format):
+                model = _described_model(specs, input_shape)
         sample = _check_traceable(model, batch) if batch is not None else None
     except OptionError as exc:
         return reject(str(exc), err)
@@ -175,7 +183,8 @@ def cmd_explain(
     try:
         with warnings.catch_warnings():  # the same layers again: their warnings were shown
             warnings.simplefilter("ignore")
-            runnable = _runnable_model(specs, input_shape)
+            with _layout(read.data_format):
+                runnable = _runnable_model(specs, input_shape)
         x = np.random.default_rng(0).standard_normal((batch, *sample))
         out("")
         trace(runnable, x, print_fn=out)

@@ -3,11 +3,31 @@ the size limits it reads text within."""
 
 from __future__ import annotations
 
+import ast
 from typing import Any, NamedTuple
 
 from .common import ModelTextError
 
 LayerSpec = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+ALLOWED = (
+    "Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...] or one Layer(...), or model = "
+    "Sequential() then model.add(Layer(...)) lines; layer arguments must be literals "
+    "(numbers, strings, None/True/False, tuples/lists of those), names set to literals, or "
+    "activation=tf.nn.relu-style references"
+)
+#: how a refused statement is described
+STATEMENTS = {
+    ast.Assign: "an assignment",
+    ast.AugAssign: "an assignment",
+    ast.For: "a loop",
+    ast.While: "a loop",
+    ast.If: "an if statement",
+    ast.With: "a with block",
+    ast.Try: "a try block",
+    ast.FunctionDef: "a function definition",
+    ast.ClassDef: "a class definition",
+}
 
 #: the longest model text read (some 2,000 layer calls with arguments)
 MAX_TEXT_CHARS = 100_000
@@ -22,6 +42,7 @@ class ModelText(NamedTuple):
     skipped: list[tuple[str, int]]  # (what, line), in text order
     wrapped: str | None = None  # a lone layer call, explained as Sequential([it])
     input_shape: tuple | None = None  # from model.build((None, ...)), without the batch
+    data_format: str | None = None  # from K.set_image_dim_ordering('th') / set_image_data_format
 
     def note(self) -> str | None:
         """One line saying how the text was read (None when it was just a model)."""
@@ -66,4 +87,12 @@ def check_text_size(text: Any) -> str:
     return text
 
 
-__all__ = ["MAX_LAYERS", "MAX_TEXT_CHARS", "LayerSpec", "ModelText", "check_text_size"]
+__all__ = [
+    "ALLOWED",
+    "MAX_LAYERS",
+    "MAX_TEXT_CHARS",
+    "STATEMENTS",
+    "LayerSpec",
+    "ModelText",
+    "check_text_size",
+]

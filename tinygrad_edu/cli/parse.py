@@ -18,8 +18,8 @@ uses the model nor makes layers (data loading) are skipped; ``ModelText.note()``
 line. Code using the model otherwise, the functional API and subclassing (``cli.other_apis``)
 are refused with a ``ModelTextError`` naming what was rejected.
 
-The work is bounded: text longer than ``MAX_TEXT_CHARS`` or of more than ``MAX_LAYERS`` layers
-is refused before it is parsed further, and so is text nested too deeply for the parser.
+A model built in a function, and ``K.set_image_dim_ordering('th')``, are followed (``cli.
+script_forms``). Text over ``MAX_TEXT_CHARS`` or ``MAX_LAYERS`` layers, or too deep, is refused.
 
 >>> read = read_model_text("import keras\\nmodel = keras.Sequential([keras.layers.Dense(2)])\\n"
 ...                        "model.compile(loss='mse')")
@@ -40,28 +40,19 @@ from typing import Any
 
 from ..errors import suggest
 from .common import ModelTextError
-from .model_text import MAX_LAYERS, MAX_TEXT_CHARS, LayerSpec, ModelText, check_text_size
+from .model_text import (
+    ALLOWED,
+    MAX_LAYERS,
+    MAX_TEXT_CHARS,
+    STATEMENTS,
+    LayerSpec,
+    ModelText,
+    check_text_size,
+)
 from .names import READ_ONLY_FUNCTIONS, READ_ONLY_METHODS, Names, layer_names
 from .other_apis import SEQUENTIAL_FORMS, refuse_other_apis
+from .script_forms import data_format_call, model_function, value_and_targets
 from .values import LITERALS, Values, describe
-
-ALLOWED = (
-    "Allowed: Sequential([Layer(...), ...]) or [Layer(...), ...] or one Layer(...), or model = "
-    "Sequential() then model.add(Layer(...)) lines; layer arguments must be literals "
-    "(numbers, strings, None/True/False, tuples/lists of those), names set to literals, or "
-    "activation=tf.nn.relu-style references"
-)
-_STATEMENTS = {
-    ast.Assign: "an assignment",
-    ast.AugAssign: "an assignment",
-    ast.For: "a loop",
-    ast.While: "a loop",
-    ast.If: "an if statement",
-    ast.With: "a with block",
-    ast.Try: "a try block",
-    ast.FunctionDef: "a function definition",
-    ast.ClassDef: "a class definition",
-}
 
 
 class _Reader:
@@ -76,6 +67,8 @@ class _Reader:
         self.layer_vars: dict[str, LayerSpec] = {}  # hidden = Dense(32)
         self.skipped: list[tuple[str, int]] = []
         self.input_shape: tuple | None = None
+        self.data_format: str | None = None  # K.set_image_dim_ordering('th') and the like
+        self.model_functions: set[str] = set()  # def baseline_model(): ... (read as the model)
 
     def reject(
         self,
@@ -113,7 +106,7 @@ class _Reader:
         else:
             self.skipped += [("a layer outside the model", stmt.lineno) for _, stmt in self.loose]
         self.skipped.sort(key=lambda item: item[1])
-        return ModelText(self.specs, self.skipped, wrapped, self.input_shape)
+        return ModelText(self.specs, self.skipped, wrapped, self.input_shape, self.data_format)
 
     def _parse(self) -> ast.Module:
         try:
@@ -139,9 +132,25 @@ class _Reader:
             self.names.learn(stmt)
             self.skipped.append(("imports", stmt.lineno))
             return
-        value, targets = _value_and_targets(stmt)
+        body = model_function(stmt, self._is_layer_or_model)
+        if body is not None:  # def baseline_model(): ... return model - read its body
+            self.skipped.append((f"def {stmt.name}() (its body read as the model)", stmt.lineno))
+            self.model_functions.add(stmt.name)
+            for inner in body:
+                self._statement(inner)
+            return
+        value, targets = value_and_targets(stmt)
         if isinstance(value, ast.Constant) and isinstance(value.value, str) and not targets:
             return  # a docstring: text, not code
+        if isinstance(value, ast.Call) and getattr(value.func, "id", 0) in self.model_functions:
+            self.skipped.append((f"{value.func.id}() (read above)", stmt.lineno))  # model = f()
+            self.model_var = targets[0].id if targets and hasattr(targets[0], "id") else None
+            return
+        fmt = data_format_call(value, self.names.dotted)
+        if fmt is not None:  # K.set_image_dim_ordering('th'): the layers' default data_format
+            self.data_format = fmt
+            self.skipped.append((f"the image layout setting (read: {fmt})", stmt.lineno))
+            return
         if value is None:
             self._other_code(stmt)
             return
@@ -188,7 +197,7 @@ class _Reader:
     def _kind(self, stmt: ast.stmt) -> str:
         if isinstance(stmt, ast.Expr):
             return describe(stmt.value)
-        return _STATEMENTS.get(type(stmt), "a statement")
+        return STATEMENTS.get(type(stmt), "a statement")
 
     def _is_layer_or_model(self, func: ast.expr) -> bool:
         name = self.names.dotted(func)
@@ -365,14 +374,6 @@ class _Reader:
                 raise self.reject(kw.value, "**kwargs unpacking", expected=LITERALS)
             kwargs[kw.arg] = self.values.value(kw.value, keyword=kw.arg)
         return cls, args, kwargs
-
-
-def _value_and_targets(stmt: ast.stmt) -> tuple[ast.expr | None, list[ast.expr]]:
-    if isinstance(stmt, ast.Expr):
-        return stmt.value, []
-    if isinstance(stmt, ast.Assign):
-        return stmt.value, list(stmt.targets)
-    return None, []
 
 
 def read_model_text(text: str) -> ModelText:
