@@ -395,3 +395,17 @@ def test_the_module_examples_run(module):
     found = importlib.import_module(f"tinygrad_edu.layers.{module}")
     result = doctest.testmod(found, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_legacy_warning_shows_an_object_value_as_code():
+    """W_regularizer=l2(0.01) is printed as code a learner can paste, never <... at 0x...>."""
+    import warnings
+
+    from tinygrad_edu import regularizers
+    from tinygrad_edu.layers import Dense
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Dense(4, W_regularizer=regularizers.l2(0.01))
+    text = " ".join(str(w.message) for w in caught)
+    assert "kernel_regularizer=regularizers.L2(l1=0.0, l2=0.01)" in text and " at 0x" not in text

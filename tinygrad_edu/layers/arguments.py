@@ -27,10 +27,10 @@ from typing import Any, Callable, Dict, Iterable, List, NoReturn, Optional, Tupl
 
 import numpy as np
 
-from .. import activations as _activations
 from .. import validation as check
 from ..errors import ConfigError, TinygradEduError
 from . import legacy
+from .code_text import code_repr
 
 #: the constructor arguments every layer accepts, on top of its own (Layer.__init__'s)
 BASE_KWARGS = ("name", "trainable", "input_shape", "input_dim", "batch_input_shape", "dtype")
@@ -152,31 +152,6 @@ def render(name: str, positional: List[Any], named: Dict[Any, Any]) -> str:
         f"{k}={code_repr(v)}" if isinstance(k, str) else code_repr(v) for k, v in named.items()
     ]
     return f"{name}({', '.join(items)})"
-
-
-def code_repr(value: Any) -> str:
-    """``value`` as Python source a learner can paste (tuples, names, our objects by class)."""
-    if isinstance(value, np.generic):
-        return repr(value.item())
-    if isinstance(value, (tuple, list)):
-        inner = ", ".join(code_repr(v) for v in value)
-        if isinstance(value, list):
-            return f"[{inner}]"
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{code_repr(k)}: {code_repr(v)}" for k, v in value.items()) + "}"
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return repr(value)
-    if isinstance(value, type) and value.__module__ == "numpy":
-        return f"np.{value.__name__}"
-    name = _activations.serialize(value)
-    if isinstance(name, str):
-        return repr(name)
-    module = type(value).__module__.rsplit(".", 1)[-1]
-    if hasattr(value, "get_config"):
-        config = ", ".join(f"{k}={code_repr(v)}" for k, v in value.get_config().items())
-        return f"{module}.{type(value).__name__}({config})"
-    return getattr(value, "__name__", repr(value))
 
 
 def refuse_unknown(layer: Any, unknown: Dict[str, Any]) -> NoReturn:

@@ -55,6 +55,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import validation as check
 from ..errors import ConfigError
+from .code_text import code_repr
 
 
 class KerasLegacyWarning(UserWarning):
@@ -184,8 +185,9 @@ def translate(
             _given_twice(out, where, old, rule.modern)
         value = out.kwargs.pop(old)
         out.kwargs[rule.modern] = _new_value(out, where, old, value, rule)
-        note = f"{cls_name}({old}={value!r}) is Keras 1's spelling: "
-        out.notes.append(note + f"{rule.modern}={out.kwargs[rule.modern]!r}" + _and(rule.note))
+        note = f"{cls_name}({old}={code_repr(value)}) is Keras 1's spelling: "
+        new = code_repr(out.kwargs[rule.modern])
+        out.notes.append(note + f"{rule.modern}={new}" + _and(rule.note))
     return out
 
 
