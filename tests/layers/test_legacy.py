@@ -409,3 +409,24 @@ def test_a_legacy_warning_shows_an_object_value_as_code():
         Dense(4, W_regularizer=regularizers.l2(0.01))
     text = " ".join(str(w.message) for w in caught)
     assert "kernel_regularizer=regularizers.L2(l1=0.0, l2=0.01)" in text and " at 0x" not in text
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"input_dim": False}, "input_dim"),
+        ({"input_dim": -3}, "input_dim"),
+        ({"input_dim": 5, "input_length": 0}, "input_length"),
+    ],
+)
+def test_a_bad_keras1_sequence_size_is_refused_under_its_own_name_before_any_warning(kwargs, name):
+    import warnings
+
+    from tinygrad_edu import ConfigError
+    from tinygrad_edu.layers import GRU
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ConfigError) as err:
+            GRU(3, **kwargs)
+    assert name in err.value.expected and not caught

@@ -272,6 +272,10 @@ def _sequence_shape(out: Translation, where: str, accepted: Sequence[str]) -> No
             fix="write input_shape=(timesteps, features) - for one feature per step, "
             f"e.g. {out.example(input_shape=(length, 1))}",
         )
+    # checked under the names the user wrote, before the warning shows a translation of them
+    example = out.example(input_shape=(None, 8))
+    dim = check.positive_int("input_dim", dim, where, example)
+    length = check.positive_int("input_length", length, where, example, allow_none=True)
     kw["input_shape"] = (length, dim)
     old = f"input_dim={dim!r}" + (f", input_length={length!r}" if length is not None else "")
     steps = "timesteps" if length is None else f"{length} timesteps"
