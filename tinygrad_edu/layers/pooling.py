@@ -28,13 +28,14 @@ import numpy as np
 from .. import config as _config
 from .. import validation as check
 from .._shapes import conv_output_length
+from ..functional import stack
 from ..ops import conv as _conv_ops
 from ..ops import pooling as _ops
-from ..functional import stack
 from ..tensor import Tensor, tensor_from_op
 from .algebra import Algebra, shape_map
 from .base import Shape
 from .conv import ImageLayer, padding_choice, window_fits
+from .global_pooling import GlobalPooling
 
 _ONE = (1, 1)
 
@@ -148,33 +149,16 @@ class AveragePooling2D(_Pooling2D):
     kind = "avg"
 
 
-class _GlobalPooling2D(ImageLayer):
+class _GlobalPooling2D(GlobalPooling, ImageLayer):
     """Reduce the two spatial axes: [B, H, W, C] -> [B, C] (``keepdims``: [B, 1, 1, C])."""
 
-    kind = "max"
+    pooled_names = "H, W"
 
-    def __init__(
-        self, data_format: Optional[str] = None, keepdims: bool = False, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self._set_data_format(data_format)
-        self.keepdims = check.flag("keepdims", keepdims, self.where, self.example(keepdims=True))
+    def pooled_axes(self) -> Tuple[int, ...]:
+        return (2, 3) if self.channels_first else (1, 2)
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        c = input_shape[self.feature_axis]
-        return self.image_shape(input_shape[0], (1, 1), c) if self.keepdims else (input_shape[0], c)
-
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
-        axes = (2, 3) if self.channels_first else (1, 2)
-        reduce = x.max if self.kind == "max" else x.mean
-        return reduce(axis=axes, keepdims=self.keepdims)
-
-    def algebra(self) -> Algebra:
-        verb = "max" if self.kind == "max" else "mean"
-        return shape_map(self.input_shape, self.output_shape, lead=f"{verb} over H, W: ")
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+    def kept_shape(self, batch: Any, channels: Any) -> Shape:
+        return self.image_shape(batch, (1, 1), channels)
 
 
 class GlobalMaxPooling2D(_GlobalPooling2D):

@@ -26,6 +26,7 @@ from .algebra import Algebra, shape_map
 from .base import Shape
 from .conv import padding_choice, window_fits
 from .conv1d import SequenceLayer
+from .global_pooling import GlobalPooling
 from .pooling import pool2d
 
 
@@ -102,32 +103,16 @@ class AveragePooling1D(_Pooling1D):
     kind = "avg"
 
 
-class _GlobalPooling1D(SequenceLayer):
+class _GlobalPooling1D(GlobalPooling, SequenceLayer):
     """Reduce the steps axis: [B, T, C] -> [B, C] (``keepdims``: [B, 1, C])."""
 
-    kind = "max"
+    pooled_names = "T"
 
-    def __init__(
-        self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self._set_data_format(data_format)
-        self.keepdims = check.flag("keepdims", keepdims, self.where, self.example(keepdims=True))
+    def pooled_axes(self) -> tuple[int, ...]:
+        return (2,) if self.channels_first else (1,)
 
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        c = input_shape[self.feature_axis]
-        return self.sequence_shape(input_shape[0], 1, c) if self.keepdims else (input_shape[0], c)
-
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
-        reduce = x.max if self.kind == "max" else x.mean
-        return reduce(axis=2 if self.channels_first else 1, keepdims=self.keepdims)
-
-    def algebra(self) -> Algebra:
-        verb = "max" if self.kind == "max" else "mean"
-        return shape_map(self.input_shape, self.output_shape, lead=f"{verb} over T: ")
-
-    def get_config(self) -> dict:
-        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+    def kept_shape(self, batch: Any, channels: Any) -> Shape:
+        return self.sequence_shape(batch, 1, channels)
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):
