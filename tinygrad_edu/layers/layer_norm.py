@@ -20,16 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import initializers as _initializers
-from .. import regularizers as _regularizers
 from .. import validation as check
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .algebra import Algebra, Count, shape_map
 from .base import Layer, Shape
+from .gamma_beta import GammaBetaOptions
 
 
-class LayerNormalization(Layer):
+class LayerNormalization(GammaBetaOptions, Layer):
     """``out = gamma * (x - mean) / sqrt(var + epsilon) + beta``, the statistics of each sample
     over ``axis``. Weights ``gamma`` (if ``scale``) then ``beta`` (if ``center``), each
     ``[input_shape[axis]]``: 2 * features parameters by default, all trainable. ``axis`` may
@@ -57,15 +56,15 @@ class LayerNormalization(Layer):
         else:
             self.axis = check.axis("axis", axis, self.where, example)
         self.feature_axis = self.axes[-1]  # the base checks this axis' size after build
-        self.epsilon = check.positive_real(
-            "epsilon", epsilon, self.where, self.example(epsilon=1e-3)
+        self._set_gamma_beta(
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
         )
-        self.center = check.flag("center", center, self.where, self.example(center=False))
-        self.scale = check.flag("scale", scale, self.where, self.example(scale=False))
-        self.beta_initializer = _initializers.get(beta_initializer)
-        self.gamma_initializer = _initializers.get(gamma_initializer)
-        self.beta_regularizer = _regularizers.get(beta_regularizer)
-        self.gamma_regularizer = _regularizers.get(gamma_regularizer)
         self.gamma: Tensor | None = None
         self.beta: Tensor | None = None
 
@@ -122,17 +121,7 @@ class LayerNormalization(Layer):
         return shape_map(self.input_shape, self.output_shape, note=note, count=count)
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": _initializers.serialize(self.beta_initializer),
-            "gamma_initializer": _initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": self.beta_regularizer,
-            "gamma_regularizer": self.gamma_regularizer,
-        }
+        return {**super().get_config(), "axis": self.axis, **self._gamma_beta_config()}
 
 
 __all__ = ["LayerNormalization"]

@@ -12,15 +12,15 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from .. import initializers as _initializers
-from .. import regularizers as _regularizers
 from .. import validation as check
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .algebra import Algebra, Count, shape_map
 from .base import Layer, Shape
+from .gamma_beta import GammaBetaOptions
 
 
-class BatchNormalization(Layer):
+class BatchNormalization(GammaBetaOptions, Layer):
     """``out = gamma * (x - mean) / sqrt(var + epsilon) + beta``, per feature on ``axis``.
 
     Training (``training=True``): ``mean``/``var`` are the batch's, over every axis but ``axis``
@@ -63,17 +63,17 @@ class BatchNormalization(Layer):
         self.momentum = check.fraction(
             "momentum", momentum, self.where, self.example(momentum=0.99)
         )
-        self.epsilon = check.positive_real(
-            "epsilon", epsilon, self.where, self.example(epsilon=1e-3)
+        self._set_gamma_beta(
+            epsilon,
+            center,
+            scale,
+            beta_initializer,
+            gamma_initializer,
+            beta_regularizer,
+            gamma_regularizer,
         )
-        self.center = check.flag("center", center, self.where, self.example(center=False))
-        self.scale = check.flag("scale", scale, self.where, self.example(scale=False))
-        self.beta_initializer = _initializers.get(beta_initializer)
-        self.gamma_initializer = _initializers.get(gamma_initializer)
         self.moving_mean_initializer = _initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = _initializers.get(moving_variance_initializer)
-        self.beta_regularizer = _regularizers.get(beta_regularizer)
-        self.gamma_regularizer = _regularizers.get(gamma_regularizer)
 
     def build(self, input_shape: Shape) -> None:
         ndim = len(input_shape)
@@ -144,21 +144,16 @@ class BatchNormalization(Layer):
         return shape_map(self.input_shape, self.output_shape, note=formula, count=count)
 
     def get_config(self) -> Dict[str, Any]:
-        config = super().get_config()
-        config.update(
-            axis=self.axis,
-            momentum=self.momentum,
-            epsilon=self.epsilon,
-            center=self.center,
-            scale=self.scale,
-            beta_initializer=_initializers.serialize(self.beta_initializer),
-            gamma_initializer=_initializers.serialize(self.gamma_initializer),
-            moving_mean_initializer=_initializers.serialize(self.moving_mean_initializer),
-            moving_variance_initializer=_initializers.serialize(self.moving_variance_initializer),
-            beta_regularizer=self.beta_regularizer,
-            gamma_regularizer=self.gamma_regularizer,
-        )
-        return config
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            **self._gamma_beta_config(),
+            "moving_mean_initializer": _initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer": _initializers.serialize(
+                self.moving_variance_initializer
+            ),
+        }
 
 
 __all__ = ["BatchNormalization"]
