@@ -335,17 +335,21 @@ class Conv2D(KernelBiasMixin, ImageLayer):
         return matmul(self.input_shape, products, self.output_shape, "im2col ", act)
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-            **self._kernel_config(),
-            **_config.fused_config(self.fused),
-        }
+        return {**super().get_config(), **conv_config(self)}
+
+
+def conv_config(layer: Any) -> dict:
+    """The arguments every convolution (``Conv1D``, ``Conv2D``) gives back in ``get_config``."""
+    return {
+        "filters": layer.filters,
+        "kernel_size": layer.kernel_size,
+        "strides": layer.strides,
+        "padding": layer.padding,
+        "data_format": layer.data_format,
+        "dilation_rate": layer.dilation_rate,
+        **layer._kernel_config(),
+        **_config.fused_config(layer.fused),
+    }
 
 
 def Convolution2D(*args: Any, **kwargs: Any) -> Conv2D:

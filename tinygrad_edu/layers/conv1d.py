@@ -29,7 +29,7 @@ from ..errors import ConfigError
 from ..tensor import Tensor
 from .algebra import Algebra, Operand, matmul
 from .base import Layer, Shape
-from .conv import conv2d, data_format_choice, window_fits
+from .conv import conv2d, conv_config, data_format_choice, window_fits
 from .core import activation_label
 from .kernel_bias import KernelBiasMixin
 
@@ -182,17 +182,7 @@ class Conv1D(KernelBiasMixin, SequenceLayer):
         return matmul(self.input_shape, products, self.output_shape, "im2col ", act)
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
-            **self._kernel_config(),
-            **_config.fused_config(self.fused),
-        }
+        return {**super().get_config(), **conv_config(self)}
 
 
 Convolution1D = Conv1D  # Keras' alias
