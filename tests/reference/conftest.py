@@ -29,6 +29,26 @@ def torch_missing() -> bool:
     return False
 
 
+KERAS_INSTALL = "pip install keras==3.15.1 (after torch; .ci/run installs it) and KERAS_BACKEND=torch"
+
+
+@pytest.fixture(scope="session")
+def require_keras():
+    """Real Keras 3 on its torch backend, imported once per session: ``def test_x(require_keras):
+    keras = require_keras``. Locally a missing keras skips the test; under CI it fails it, as the
+    torch rule below does for a whole module."""
+    os.environ["KERAS_BACKEND"] = "torch"  # keras' default backend would need tensorflow
+    try:
+        import keras
+    except ImportError as err:
+        if torch_required():
+            pytest.fail(f"keras is required under CI but {err}. Fix: {KERAS_INSTALL}", pytrace=False)
+        pytest.skip(f"could not import 'keras' ({err}); {KERAS_INSTALL}")
+    if keras.backend.backend() != "torch":
+        pytest.fail(f"keras runs on {keras.backend.backend()!r}. Fix: {KERAS_INSTALL}", pytrace=False)
+    return keras
+
+
 class TorchIsInstalled(pytest.Item):
     """Stands in for a reference module that could not be imported without torch."""
 
