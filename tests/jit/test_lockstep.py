@@ -1,0 +1,249 @@
+"""Replay equals eager, byte for byte, after every step (issue 15, item 5).
+
+Each test builds twins (``twins.py``): an eager model and its deep copy that steps through
+``tinygrad_edu.jit`` (the PyTorch-style loop) or ``compile(..., jit_compile=True)``
+(``train_on_batch``/``fit``). After every step the loss, the outputs, every weight (moving
+statistics included), every optimizer slot, the iteration count and every layer generator's
+state must be the same bytes, and the jitted twin must really have replayed.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tinygrad_edu.jit import jit
+from twins import (
+    Twin,
+    assert_replayed,
+    loop_twins,
+    ragged_batches,
+    run_lockstep,
+)
+
+from tinygrad_edu import losses, set_seed
+from tinygrad_edu.layers import (
+    LSTM,
+    BatchNormalization,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    SimpleRNN,
+)
+from tinygrad_edu.models import Sequential
+from tinygrad_edu.optimizers import (
+    SGD,
+    Adam,
+    AdamW,
+    CosineDecay,
+    ExponentialDecay,
+    RMSprop,
+)
+
+FEATURES, CLASSES = 12, 5
+#: the optimizers of item 5; each takes the parameters first (PyTorch style)
+OPTIMIZERS: dict[str, Callable[..., Any]] = {
+    "sgd": lambda p: SGD(p, 0.1),
+    "sgd-momentum": lambda p: SGD(p, 0.05, momentum=0.9),
+    "sgd-nesterov": lambda p: SGD(p, 0.05, momentum=0.9, nesterov=True),
+    "adam-schedule": lambda p: Adam(p, ExponentialDecay(0.01, decay_steps=2, decay_rate=0.5)),
+    "adamw-schedule": lambda p: AdamW(p, CosineDecay(0.01, decay_steps=5), weight_decay=0.05),
+    "rmsprop": lambda p: RMSprop(p, 0.01),
+    "rmsprop-centered-momentum": lambda p: RMSprop(p, 0.01, momentum=0.5, centered=True),
+    "clipnorm": lambda p: SGD(p, 0.1, clipnorm=0.05),
+    "clipvalue": lambda p: Adam(p, 0.01, clipvalue=0.001),
+    "global-clipnorm": lambda p: SGD(p, 0.1, momentum=0.9, global_clipnorm=0.1),
+    "weight-decay": lambda p: SGD(p, 0.1, weight_decay=0.01),
+}
+SPARSE_CE = losses.sparse_categorical_crossentropy
+
+
+def mlp(hidden=(16,), dropout=0.0, batchnorm=False, seed=0, frozen=()) -> Sequential:
+    """``Dense(h, relu) [-> BatchNormalization] [-> Dropout] ... -> Dense(5, softmax)``, built;
+    the Dense layers whose index is in ``frozen`` get ``trainable = False``."""
+    set_seed(seed)
+    layers = []
+    for i, units in enumerate(hidden):
+        layers.append(Dense(units, "relu", **({"input_shape": (FEATURES,)} if i == 0 else {})))
+        if batchnorm:
+            layers.append(BatchNormalization())
+        if dropout:
+            layers.append(Dropout(dropout))
+    layers.append(Dense(CLASSES, "softmax"))
+    model = Sequential(layers)
+    model.build((None, FEATURES))
+    dense = [layer for layer in model.layers if isinstance(layer, Dense)]
+    for i in frozen:
+        dense[i].trainable = False
+    return model
+
+
+def data(n=64, features=FEATURES, classes=CLASSES, seed=1, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, features)).astype(dtype), rng.integers(0, classes, n)
+
+
+def same_batches(sizes, **kw):
+    return ragged_batches(*data(**kw), sizes)
+
+
+def run_loop(model, make_opt, batches, loss_fn=SPARSE_CE, between=None) -> Twin:
+    eager, jitted = loop_twins(model, make_opt(model.parameters()), loss_fn, jit)
+    run_lockstep(eager, jitted, batches, between)
+    assert_replayed(jitted)
+    return jitted
+
+
+# ---------------------------------------------------------------------------- loop family
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_optimizer_replays_byte_equal(name: str) -> None:
+    run_loop(mlp((16, 8)), OPTIMIZERS[name], same_batches([16] * 6))
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    units=st.sampled_from([1, 64]),
+    depth=st.integers(1, 3),
+    batch=st.sampled_from([1, 3, 32]),
+    optimizer=st.sampled_from(sorted(OPTIMIZERS)),
+)
+def test_sizes_and_stacks_replay_byte_equal(units, depth, batch, optimizer) -> None:
+    model = mlp((units,) * depth, seed=units + depth)
+    run_loop(model, OPTIMIZERS[optimizer], same_batches([batch] * 5, seed=batch))
+
+
+def test_dropout_draws_the_eager_stream() -> None:
+    twin = run_loop(mlp((32, 32), dropout=0.5), OPTIMIZERS["sgd"], same_batches([16] * 7))
+    assert twin.step.stats["replay"] >= 5  # the masks were drawn by replayed steps
+
+
+def test_batchnormalization_moving_statistics() -> None:
+    run_loop(mlp((16, 16), batchnorm=True), OPTIMIZERS["adam-schedule"], same_batches([8] * 6))
+
+
+def test_frozen_layer_stays_frozen() -> None:
+    model = mlp((16, 8), frozen=(0,))
+    frozen = model.layers[0].kernel.numpy().copy()
+    twin = run_loop(model, OPTIMIZERS["sgd-momentum"], same_batches([8] * 5))
+    np.testing.assert_array_equal(twin.model.layers[0].kernel.numpy(), frozen)
+
+
+def test_ragged_last_batches() -> None:
+    sizes = [32, 32, 7, 32, 7, 7, 32, 7]
+    twin = run_loop(mlp((16,), dropout=0.25), OPTIMIZERS["adam-schedule"], same_batches(sizes))
+    assert twin.step.stats["capture"] == 2  # one tape per recurring signature
+
+
+def test_float64_inputs_are_cast_as_eager_does() -> None:
+    run_loop(mlp((8,)), OPTIMIZERS["sgd"], same_batches([8] * 5, dtype=np.float64))
+
+
+def test_learning_rate_changed_mid_run() -> None:
+    def between(i: int, twin: Twin) -> float:
+        if i in (3, 5):
+            twin.optimizer.learning_rate = 0.5 / i
+        return twin.optimizer.learning_rate
+
+    run_loop(mlp((16,)), OPTIMIZERS["sgd-momentum"], same_batches([8] * 7), between=between)
+
+
+def test_train_and_eval_toggle_between_steps() -> None:
+    x_eval = data(n=9, seed=7)[0]
+
+    def between(i: int, twin: Twin) -> Any:
+        return twin.model(x_eval, training=False).numpy()
+
+    model = mlp((16, 16), dropout=0.5, batchnorm=True)
+    run_loop(model, OPTIMIZERS["rmsprop"], same_batches([8] * 6), between=between)
+
+
+def test_conv2d_replays_through_its_functions() -> None:
+    set_seed(3)
+    model = Sequential(
+        [Conv2D(3, (3, 3), activation="relu", input_shape=(6, 6, 1)), Flatten(), Dense(CLASSES)]
+    )
+    model.build((None, 6, 6, 1))
+    rng = np.random.default_rng(4)
+    batches = [(rng.random((4, 6, 6, 1), dtype=np.float32), rng.integers(0, CLASSES, 4))] * 5
+
+    def ce_from_logits(y, out):
+        return losses.sparse_categorical_crossentropy(y, out, from_logits=True)
+
+    run_loop(model, OPTIMIZERS["sgd-momentum"], batches, loss_fn=ce_from_logits)
+
+
+@pytest.mark.parametrize("cell", [SimpleRNN, LSTM])
+@pytest.mark.parametrize("units", [1, 8])
+def test_recurrent_layers_replay_through_their_functions(cell, units) -> None:
+    set_seed(units)
+    model = Sequential([cell(units, input_shape=(5, 2)), Dense(3)])
+    model.build((None, 5, 2))
+    rng = np.random.default_rng(units)
+    batches = [
+        (rng.standard_normal((4, 5, 2)).astype(np.float32), rng.standard_normal((4, 3)))
+        for _ in range(5)
+    ]
+    batches = [(x, y.astype(np.float32)) for x, y in batches]
+    run_loop(model, OPTIMIZERS["adam-schedule"], batches, loss_fn=losses.mean_squared_error)
+
+
+# ---------------------------------------------------------------------------- compile family
+def compiled_twins(model, make_opt, metrics=("accuracy",)) -> tuple:
+    twins = []
+    for jit_compile, m in ((False, model), (True, copy.deepcopy(model))):
+        m.compile(
+            optimizer=make_opt(None),
+            loss="sparse_categorical_crossentropy",
+            metrics=list(metrics),
+            jit_compile=jit_compile,
+        )
+        twins.append(Twin(m, m.optimizer, m.train_on_batch))
+    assert twins[0].model.train_function is None
+    return tuple(twins)
+
+
+@pytest.mark.parametrize("name", ["sgd-nesterov", "adamw-schedule", "clipvalue"])
+def test_train_on_batch_with_jit_compile(name) -> None:
+    eager, jitted = compiled_twins(mlp((16,), dropout=0.5), OPTIMIZERS[name])
+    run_lockstep(eager, jitted, same_batches([8, 8, 8, 3, 8, 3, 3, 8]))
+    assert_replayed(jitted)
+
+
+def test_evaluate_and_predict_between_compiled_steps() -> None:
+    x_eval, y_eval = data(n=10, seed=9)
+
+    def between(i: int, twin: Twin) -> Any:
+        scores = twin.model.evaluate(x_eval, y_eval, batch_size=5, verbose=0)
+        return scores, twin.model.predict(x_eval, batch_size=5, verbose=0)
+
+    model = mlp((16,), dropout=0.5, batchnorm=True)
+    eager, jitted = compiled_twins(model, OPTIMIZERS["adam-schedule"])
+    run_lockstep(eager, jitted, same_batches([8] * 6), between=between)
+    assert_replayed(jitted)
+    assert jitted.model.predict_function.stats["replay"] > 0
+
+
+def test_fit_epochs_with_jit_compile() -> None:
+    x, y = data(n=45, seed=11)  # batches 16, 16, 13: the ragged last batch recurs every epoch
+
+    def fit_step(model):
+        def step(xb, yb):
+            history = model.fit(xb, yb, batch_size=16, epochs=2, verbose=0, shuffle=False)
+            return history.history
+
+        return step
+
+    eager, jitted = compiled_twins(mlp((16,), dropout=0.2, batchnorm=True), OPTIMIZERS["rmsprop"])
+    eager.step, jitted.step = fit_step(eager.model), fit_step(jitted.model)
+    run_lockstep(eager, jitted, [(x, y)] * 3)
+    assert_replayed(jitted)
