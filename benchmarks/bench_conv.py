@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402  (first: it pins the BLAS threads before numpy loads)
-import numpy as np  # noqa: E402
+import harness
+import numpy as np
 
-from tinygrad_edu import Tensor  # noqa: E402
-from tinygrad_edu.layers import Conv2D, Dense, Flatten  # noqa: E402
-from tinygrad_edu.losses import sparse_categorical_crossentropy  # noqa: E402
+from tinygrad_edu import Tensor
+from tinygrad_edu.layers import Conv2D, Dense, Flatten
+from tinygrad_edu.losses import sparse_categorical_crossentropy
 
 Step = Callable[[], None]
 OURS, REFERENCE, NUMPY, TORCH = "ours (fused)", "ours (reference)", "numpy im2col", "torch"
@@ -47,7 +48,7 @@ class Ours:
         self.dense(self.flat(self.conv(self.x)))  # build
         self.params = self.conv.parameters() + self.dense.parameters()
 
-    def grads(self) -> List[np.ndarray]:
+    def grads(self) -> list[np.ndarray]:
         logits = self.dense(self.flat(self.conv(self.x)))
         sparse_categorical_crossentropy(self.y, logits, from_logits=True).backward()
         out = [p.grad for p in self.params]
@@ -59,7 +60,7 @@ class Ours:
         self.grads()
 
 
-def numpy_grads(x: np.ndarray, y: np.ndarray, weights: List[np.ndarray]) -> List[np.ndarray]:
+def numpy_grads(x: np.ndarray, y: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
     """The same step by hand: im2col, one GEMM, relu, dense, softmax cross-entropy, backward."""
     kernel, kbias, dense_w, dense_b = weights
     kh, kw, c, f = kernel.shape
@@ -104,7 +105,7 @@ def torch_step(torch, x: np.ndarray, y: np.ndarray, filters: int) -> Step:
     return step
 
 
-def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> Dict[str, Step]:
+def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> dict[str, Step]:
     """The step of every contender, after checking that ours (both paths) and the numpy step
     compute the same gradients on the batch they will be timed on."""
     rng = np.random.default_rng(seed)
@@ -118,7 +119,7 @@ def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> Dict[str, S
     for name, got in ((OURS, fused.grads()), (REFERENCE, reference.grads())):
         for g, want in zip(got, by_hand):  # same numbers before comparing speed
             np.testing.assert_allclose(g, want, rtol=1e-3, atol=1e-5, err_msg=name)
-    steps: Dict[str, Step] = {
+    steps: dict[str, Step] = {
         OURS: fused.step,
         REFERENCE: reference.step,
         NUMPY: lambda: numpy_grads(x, y, weights),
@@ -131,7 +132,7 @@ def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> Dict[str, S
 
 def time_paths(
     batch: int = 64, filters: int = 32, repeats: int = 31, quick: bool = False
-) -> Dict[str, harness.Timing]:
+) -> dict[str, harness.Timing]:
     """``{contender: Timing}`` (ms per step) from ``harness.interleaved``."""
     steps = contenders(batch, filters)
     if quick:
@@ -141,7 +142,7 @@ def time_paths(
     return harness.interleaved(steps, repeats=repeats)
 
 
-def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> List[harness.Row]:
+def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> list[harness.Row]:
     """One row for ``run_all``: our fused step against torch (target <= 1.0x) and numpy."""
     timings = time_paths(repeats=repeats, quick=quick, **sizes)
     ms = {name: t.median for name, t in timings.items()}
@@ -163,7 +164,7 @@ def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> List[har
     ]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     """Print the table; returns ``{contender: median ms}``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke run")

@@ -25,18 +25,19 @@ import argparse
 import gc
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402  (first: pins the BLAS threads before numpy loads)
-import numpy as np  # noqa: E402
+import harness
+import numpy as np
 
-from tinygrad_edu import set_seed  # noqa: E402
-from tinygrad_edu.datasets import batches, load_synthetic_digits  # noqa: E402
-from tinygrad_edu.layers import Dense  # noqa: E402
-from tinygrad_edu.models import Sequential  # noqa: E402
+from tinygrad_edu import set_seed
+from tinygrad_edu.datasets import batches, load_synthetic_digits
+from tinygrad_edu.layers import Dense
+from tinygrad_edu.models import Sequential
 
 BATCH = 32
 FULL_N, QUICK_N = 60000, 3000
@@ -45,7 +46,7 @@ FIT_LIMIT, RSS_FACTOR, RSS_SLACK_MB = 1.15, 1.5, 100.0
 MB = 1024 * 1024
 
 
-def load_data(n: int, seed: int = SEED) -> Tuple[np.ndarray, np.ndarray]:
+def load_data(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """``n`` training digits as (n, 784) float32 in [0, 1] and uint8 labels; one float copy only,
     and the generator's per-process cache emptied so the data is held once."""
     (x8, y), _ = load_synthetic_digits(n_train=n, n_test=0, seed=seed)
@@ -84,8 +85,8 @@ def steps_sum_ms(model: Sequential, x: np.ndarray, y: np.ndarray, seed: int) -> 
 
 
 def loop_overhead(
-    n: int, rounds: int, x: Optional[np.ndarray] = None, y: Optional[np.ndarray] = None
-) -> Dict[str, Any]:
+    n: int, rounds: int, x: np.ndarray | None = None, y: np.ndarray | None = None
+) -> dict[str, Any]:
     """Median fit-epoch ms and median sum-of-steps ms over ``rounds`` interleaved rounds."""
     if x is None or y is None:
         x, y = load_data(n)
@@ -108,7 +109,7 @@ def loop_overhead(
     }
 
 
-def rss_child(n: int, seed: int = SEED) -> Dict[str, Any]:
+def rss_child(n: int, seed: int = SEED) -> dict[str, Any]:
     """Run in a fresh process (``harness.run_in_subprocess``): peak RSS of one fit epoch."""
     after_imports = harness.current_rss_mb()
     x, y = load_data(n, seed)
@@ -131,7 +132,7 @@ def rss_child(n: int, seed: int = SEED) -> Dict[str, Any]:
     }
 
 
-def memory(n: int) -> Dict[str, Any]:
+def memory(n: int) -> dict[str, Any]:
     res = harness.run_in_subprocess("bench_fit", "rss_child", n)
     res["idle_python_numpy_mb"] = harness.idle_rss_mb(("numpy",))
     res["payload_mb"] = res["data_mb"] + res["weights_mb"] + res["optimizer_state_mb"]
@@ -141,13 +142,13 @@ def memory(n: int) -> Dict[str, Any]:
 
 def bench_rows(
     quick: bool = False,
-    only: Optional[str] = None,
-    n: Optional[int] = None,
-    rounds: Optional[int] = None,
-) -> List[harness.Row]:
+    only: str | None = None,
+    n: int | None = None,
+    rounds: int | None = None,
+) -> list[harness.Row]:
     """The loop-overhead row and the peak-RSS row (``only="rss"`` or ``"fit-time"``: just one)."""
     n = n or (QUICK_N if quick else FULL_N)
-    rows: List[harness.Row] = []
+    rows: list[harness.Row] = []
     label = f"{n:,} images, batch {BATCH}, Adam"
     if only != "rss":
         t = loop_overhead(n, rounds or (1 if quick else 5))
@@ -186,7 +187,7 @@ def bench_rows(
     return rows
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_N} images, one round")
     parser.add_argument("--n", type=int, default=None, help=f"images (default {FULL_N})")

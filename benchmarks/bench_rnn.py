@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import harness  # noqa: E402  (first: it pins the BLAS threads before numpy loads)
-import numpy as np  # noqa: E402
+import harness
+import numpy as np
 
-from tinygrad_edu import Tensor  # noqa: E402
-from tinygrad_edu.layers import LSTM, Dense, SimpleRNN  # noqa: E402
+from tinygrad_edu import Tensor
+from tinygrad_edu.layers import LSTM, Dense, SimpleRNN
 
 LAYERS = {"LSTM": LSTM, "SimpleRNN": SimpleRNN}
 
@@ -69,7 +70,7 @@ def time_layer(
     units: int = 128,
     repeats: int = 31,
     quick: bool = False,
-) -> Dict[str, harness.Timing]:
+) -> dict[str, harness.Timing]:
     """Per-step timings: ``{"torch"?, "ours (fused)", "ours (reference)"}``."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, 1)).astype(np.float32)
@@ -87,8 +88,8 @@ def time_layer(
 
 
 def bench_rows(
-    quick: bool = False, repeats: int = 31, only: Optional[str] = None, **sizes: int
-) -> List[harness.Row]:
+    quick: bool = False, repeats: int = 31, only: str | None = None, **sizes: int
+) -> list[harness.Row]:
     """One row per layer (``only``: the layer of that name, any case) for ``run_all``: our fused
     step against torch (target <= 1.0x)."""
     rows = []
@@ -113,7 +114,7 @@ def bench_rows(
     return rows
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 rounds: a smoke run")
     parser.add_argument("--repeats", type=int, default=31, help="interleaved rounds")

@@ -34,9 +34,10 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -45,7 +46,7 @@ DEFAULT_THREADS = 2
 SWITCH_SETTLE_MS = float(os.environ.get("BENCH_SWITCH_SETTLE_MS", "250"))
 
 
-def pin_threads(n: Optional[int] = None) -> bool:
+def pin_threads(n: int | None = None) -> bool:
     """Ask BLAS for ``n`` threads (default ``$BENCH_THREADS`` or 2) through the environment.
 
     Only effective before numpy is first imported (OpenBLAS reads the variables when it loads);
@@ -70,7 +71,7 @@ KEEP_OPENBLAS_FLAG = "--keep-openblas-env"
 REEXEC_MARK = "BENCH_REMOVED_OPENBLAS_ENV"
 
 
-def reexec_without_openblas_env(argv: Optional[Sequence[str]] = None) -> None:
+def reexec_without_openblas_env(argv: Sequence[str] | None = None) -> None:
     """Replace this process, once, by the same command without ``OPENBLAS_ENV`` in its
     environment, so OpenBLAS picks the kernels of this CPU. Does nothing when none of them is
     set, when ``--keep-openblas-env`` is among the arguments, or in the re-executed process
@@ -96,10 +97,23 @@ def add_openblas_flag(parser: Any) -> None:
     )
 
 
-import numpy as np  # noqa: E402  (after the thread variables on purpose)
+import numpy as np
 
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+if str(REPO / "benchmarks") not in sys.path:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+
+from results import (
+    HEADER,
+    Row,
+    StepResult,
+    check_same_step,
+    fmt_met,
+    fmt_ms,
+    fmt_ratio,
+    render_table,
+)
 
 
 def threads() -> int:
@@ -155,7 +169,7 @@ def blas_text() -> str:
 class Timing:
     """Per-call milliseconds of one contender: one sample per round (a block of ``inner`` calls)."""
 
-    samples: List[float]
+    samples: list[float]
     inner: int
 
     @property
@@ -189,11 +203,11 @@ def interleaved(
     repeats: int = 31,
     warmup: int = 5,
     min_block_ms: float = 5.0,
-    inner: Optional[int] = None,
-    groups: Optional[Mapping[str, str]] = None,
-    switch_settle_ms: Optional[float] = None,
+    inner: int | None = None,
+    groups: Mapping[str, str] | None = None,
+    switch_settle_ms: float | None = None,
     seed: int = 0,
-) -> Dict[str, Timing]:
+) -> dict[str, Timing]:
     """Time several step functions in interleaved rounds; returns ``{name: Timing}`` (ms per call).
 
     Warm-up: ``warmup`` calls of each (BLAS threads, allocator, caches). Then ``repeats`` rounds;
@@ -229,7 +243,7 @@ def interleaved(
         fastest = min(run(n, 1) for n in sorted(names, key=group_of.get))
         inner = max(1, math.ceil(min_block_ms / max(fastest, 1e-3)))
     rng = random.Random(seed)
-    samples: Dict[str, List[float]] = {n: [] for n in names}
+    samples: dict[str, list[float]] = {n: [] for n in names}
     for _ in range(repeats):
         for label in rng.sample(labels, len(labels)):
             members = [n for n in names if group_of[n] == label]
@@ -245,131 +259,8 @@ def median_ms(
     return interleaved({"fn": fn}, repeats, warmup, min_block_ms)["fn"].median
 
 
-# ---------------------------------------------------------------------------- result rows
-@dataclass
-class Row:
-    """One line of the results table.
-
-    ``ours_ms``/``numpy_ms``/``torch_ms``: median milliseconds per step (None: not measured).
-    The target is ``ours / <against> <= limit`` where ``against`` is ``"numpy"``, ``"torch"``,
-    or ``"custom"`` - then ``custom_ratio`` is the measured ratio and ``target`` says against what
-    (rows such as "fit epoch vs sum of its steps" or peak RSS use this). ``unit`` is how ``ours``
-    is shown (``"ms"`` or ``"MB"``).
-    """
-
-    workload: str
-    ours_ms: Optional[float]
-    numpy_ms: Optional[float] = None
-    torch_ms: Optional[float] = None
-    against: str = "numpy"
-    limit: Optional[float] = None
-    target: str = ""
-    custom_ratio: Optional[float] = None
-    unit: str = "ms"
-    group: str = ""
-    note: str = ""
-    extra: Dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ratio_numpy(self) -> Optional[float]:
-        return _ratio(self.ours_ms, self.numpy_ms)
-
-    @property
-    def ratio_torch(self) -> Optional[float]:
-        return _ratio(self.ours_ms, self.torch_ms)
-
-    @property
-    def ratio(self) -> Optional[float]:
-        """The ratio the target is about."""
-        return {"numpy": self.ratio_numpy, "torch": self.ratio_torch}.get(
-            self.against, self.custom_ratio
-        )
-
-    @property
-    def met(self) -> Optional[bool]:
-        if self.limit is None or self.ratio is None:
-            return None
-        return self.ratio <= self.limit
-
-    def target_text(self) -> str:
-        if self.target:
-            return self.target
-        if self.limit is None:
-            return ""
-        return f"<= {self.limit:g}x {self.against}"
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {
-            "workload": self.workload,
-            "ours": self.ours_ms,
-            "numpy_ms": self.numpy_ms,
-            "torch_ms": self.torch_ms,
-            "ratio_numpy": self.ratio_numpy,
-            "ratio_torch": self.ratio_torch,
-            "target": self.target_text(),
-            "ratio": self.ratio,
-            "met": self.met,
-            "unit": self.unit,
-            "note": self.note,
-            **self.extra,
-        }
-
-
-def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
-    if a is None or b is None or b <= 0 or not math.isfinite(a) or not math.isfinite(b):
-        return None
-    return a / b
-
-
-def fmt_ms(value: Optional[float]) -> str:
-    """3 significant digits, never scientific: 0.0512, 0.512, 5.12, 51.2, 512, 5120."""
-    if value is None or not math.isfinite(value):
-        return "–"
-    if value >= 100:
-        return f"{value:.0f}"
-    digits = max(0, 2 - int(math.floor(math.log10(max(abs(value), 1e-9)))))
-    return f"{value:.{min(digits, 4)}f}"
-
-
-def fmt_ratio(value: Optional[float]) -> str:
-    return "–" if value is None else f"{value:.2f}x"
-
-
-def fmt_met(value: Optional[bool]) -> str:
-    return "n/a" if value is None else ("yes" if value else "**NO**")
-
-
-HEADER = ("workload", "ours", "numpy", "torch", "ours/numpy", "ours/torch", "target", "met")
-
-
-def render_table(rows: Sequence[Row]) -> str:
-    """The rows as one markdown table (times in ms unless the row's unit says otherwise)."""
-    lines = ["| " + " | ".join(HEADER) + " |", "|---|---:|---:|---:|---:|---:|---|:---:|"]
-    for row in rows:
-        ours = fmt_ms(row.ours_ms) + (
-            "" if row.unit == "ms" or row.ours_ms is None else f" {row.unit}"
-        )
-        target = row.target_text()
-        if row.against not in ("numpy", "torch") and row.custom_ratio is not None:
-            target += f": {row.custom_ratio:.2f}x"
-        if row.note:
-            target += f" ({row.note})"
-        cells = (
-            row.workload,
-            ours,
-            fmt_ms(row.numpy_ms),
-            fmt_ms(row.torch_ms),
-            fmt_ratio(row.ratio_numpy),
-            fmt_ratio(row.ratio_torch),
-            target,
-            fmt_met(row.met),
-        )
-        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------- memory
-def _status_kb(field_name: str) -> Optional[int]:
+def _status_kb(field_name: str) -> int | None:
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -380,7 +271,7 @@ def _status_kb(field_name: str) -> Optional[int]:
     return None
 
 
-def current_rss_mb() -> Optional[float]:
+def current_rss_mb() -> float | None:
     kb = _status_kb("VmRSS")
     return None if kb is None else kb / 1024
 
@@ -409,7 +300,7 @@ def reset_peak_rss() -> bool:
 RESULT_MARK = "@@BENCH_RESULT@@"
 
 
-def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 600) -> Dict[str, Any]:
+def run_in_subprocess(module: str, func: str, *args: Any, timeout: float = 600) -> dict[str, Any]:
     """Run ``module.func(*args)`` (JSON-able args and dict result) in a fresh interpreter with the
     same thread settings, so its memory peak is its own; returns the dict."""
     code = (
@@ -459,74 +350,34 @@ def idle_rss_mb(imports: Sequence[str] = ("numpy",)) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
-# ---------------------------------------------------------------------------- honesty check
-@dataclass
-class StepResult:
-    """What one training step produced: the loss, the model output, and the gradient of every
-    parameter (in Keras order), optionally the parameters after the update."""
-
-    loss: float
-    output: np.ndarray
-    grads: List[np.ndarray]
-    params_after: Optional[List[np.ndarray]] = None
-
-
-def check_same_step(
-    ours: StepResult, ref: StepResult, rtol: float = 1e-4, atol: float = 1e-6, what: str = "step"
-) -> Dict[str, float]:
-    """Raise ``AssertionError`` unless ``ref`` equals ``ours`` (float32 tolerances: each array is
-    compared with ``atol`` scaled by its largest magnitude). Returns the largest absolute
-    difference of each part, for the record."""
-    pairs = [
-        ("loss", np.float64(ours.loss), np.float64(ref.loss)),
-        ("output", ours.output, ref.output),
-    ]
-    if len(ours.grads) != len(ref.grads):
-        raise AssertionError(f"{what}: {len(ours.grads)} gradients vs {len(ref.grads)}")
-    pairs += [(f"grad[{i}]", a, b) for i, (a, b) in enumerate(zip(ours.grads, ref.grads))]
-    if ours.params_after is not None and ref.params_after is not None:
-        pairs += [
-            (f"param_after[{i}]", a, b)
-            for i, (a, b) in enumerate(zip(ours.params_after, ref.params_after))
-        ]
-    diffs: Dict[str, float] = {}
-    for name, a, b in pairs:
-        a, b = np.asarray(a), np.asarray(b)
-        if a.shape != b.shape:
-            raise AssertionError(f"{what}: {name} shapes differ: {a.shape} vs {b.shape}")
-        scale = max(1.0, float(np.max(np.abs(b))) if b.size else 1.0)
-        np.testing.assert_allclose(
-            a, b, rtol=rtol, atol=atol * scale, err_msg=f"{what}: {name} differs from the reference"
-        )
-        diffs[name] = float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
-    return diffs
-
-
 __all__ = [
-    "REPO",
-    "pin_threads",
-    "threads",
-    "default_group",
-    "SWITCH_SETTLE_MS",
-    "torch_module",
-    "limit_torch_threads",
+    "HEADER",
     "OPENBLAS_ENV",
-    "reexec_without_openblas_env",
-    "add_openblas_flag",
-    "openblas_cores",
-    "blas_text",
-    "Timing",
-    "interleaved",
-    "median_ms",
+    "REPO",
+    "SWITCH_SETTLE_MS",
     "Row",
-    "render_table",
+    "StepResult",
+    "Timing",
+    "add_openblas_flag",
+    "blas_text",
+    "check_same_step",
+    "current_rss_mb",
+    "default_group",
+    "fmt_met",
     "fmt_ms",
     "fmt_ratio",
-    "current_rss_mb",
+    "idle_rss_mb",
+    "interleaved",
+    "limit_torch_threads",
+    "median_ms",
+    "np",
+    "openblas_cores",
     "peak_rss_mb",
+    "pin_threads",
+    "reexec_without_openblas_env",
+    "render_table",
     "reset_peak_rss",
     "run_in_subprocess",
-    "idle_rss_mb",
-    "StepResult",
-    "check_same_step",
+    "threads",
+    "torch_module",
 ]

@@ -53,24 +53,25 @@ os.environ["BENCH_THREADS"] = _threads_from_argv(sys.argv[1:])
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = os.environ["BENCH_THREADS"]
 
-import argparse  # noqa: E402
-import importlib  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Dict, List, Optional, Sequence, Tuple  # noqa: E402
+import argparse
+import importlib
+import json
+import math
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import harness  # noqa: E402
+import harness
 
 GROUPS = ("mlp", "fit", "conv", "rnn")
 RNN_LAYERS = ("lstm", "simplernn")  # bench_rnn.LAYERS, lower case: --only picks one
 
 
-def parse_tables(text: str) -> List[Dict[str, str]]:
+def parse_tables(text: str) -> list[dict[str, str]]:
     """Every markdown table row in ``text`` as ``{header: cell}`` (for tests and tooling)."""
     rows, header = [], None
     for line in text.splitlines():
@@ -87,7 +88,7 @@ def parse_tables(text: str) -> List[Dict[str, str]]:
 
 
 # ---------------------------------------------------------------------------- main
-def selected(group: str, only: Optional[str]) -> bool:
+def selected(group: str, only: str | None) -> bool:
     if not only:
         return True
     only = only.lower()
@@ -111,11 +112,11 @@ def load_text() -> str:
 
 
 def run(
-    quick: bool = False, only: Optional[str] = None
-) -> Tuple[List[harness.Row], List[str], List[str]]:
+    quick: bool = False, only: str | None = None
+) -> tuple[list[harness.Row], list[str], list[str]]:
     """(rows, tracebacks of the groups that crashed, names of those groups)."""
-    rows: List[harness.Row] = []
-    crashes: List[str] = []
+    rows: list[harness.Row] = []
+    crashes: list[str] = []
     failures = []
     for group in GROUPS:
         if not selected(group, only):
@@ -159,7 +160,10 @@ def _report(
     met = [r.met for r in rows if r.met is not None]
     print(f"\ntargets met: {sum(met)}/{len(met)}")
     spreads = [
-        (v, r.workload, k) for r in rows for k, v in (r.extra.get("spread") or {}).items() if v == v
+        (v, r.workload, k)
+        for r in rows
+        for k, v in (r.extra.get("spread") or {}).items()
+        if not math.isnan(v)
     ]
     if spreads:
         v, workload, who = max(spreads)
@@ -172,7 +176,7 @@ def _report(
     print(f"\nload average after: {load_text()}")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI smoke run (< 30 s)")
     parser.add_argument(

@@ -22,15 +22,17 @@ REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
-import bench_conv  # noqa: E402
-import bench_fit  # noqa: E402
-import bench_mlp  # noqa: E402
-import harness  # noqa: E402
-import run_all  # noqa: E402
+import bench_conv
+import bench_fit
+import bench_mlp
+import harness
+import numpy_floor
+import run_all
 
 SPECS = bench_mlp.WORKLOADS
 IDS = [s.key for s in SPECS]
 HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_JIT = bench_mlp.jit is not None
 #: rows whose target is a ratio to torch: without torch they can only say n/a
 TORCH_ROWS = [f"{layer} training step (ours: fused)" for layer in ("Conv2D", "LSTM", "SimpleRNN")]
 
@@ -75,6 +77,11 @@ def test_run_all_quick_prints_every_workload(quick_output: str) -> None:
     for spec in SPECS:
         row = rows[f"{spec.name} (loop)"]
         assert row["numpy"] != "–" and row["ours/numpy"].endswith("x")
+        assert row["floor"] != "–" and row["ours/floor"].endswith("x")
+        for how in ("replay", "train_on_batch, jit_compile"):
+            replay = rows[f"{spec.name} ({how})"]  # n/a only while tinygrad_edu.jit is missing
+            assert (replay["ours"] != "–") == HAS_JIT, (how, replay)
+            assert "<= 1.15x floor" in replay["target"] and "not replayed" not in replay["target"]
     conv = rows["Conv2D training step (ours: fused)"]
     assert conv["numpy"] != "–" and conv["ours/numpy"].endswith("x")
     assert (conv["torch"] != "–") == HAS_TORCH
@@ -91,7 +98,33 @@ def test_conv_numpy_reference_equals_ours() -> None:
 def test_numpy_reference_equals_ours(spec: bench_mlp.MLPSpec) -> None:
     diffs = bench_mlp.check_references(spec)
     assert {"loss", "output", "grad[0]", "param_after[0]"} <= set(diffs)
+    assert {"floor loss", "floor output", "floor grad[0]", "floor param_after[0]"} <= set(diffs)
     assert len([k for k in diffs if k.startswith("grad[")]) == 2 * (len(spec.sizes) - 1)
+
+
+@pytest.mark.parametrize("spec", [SPECS[0], SPECS[4], SPECS[5]], ids=[IDS[0], IDS[4], IDS[5]])
+def test_floor_check_catches_a_wrong_floor(spec, monkeypatch) -> None:
+    """A floor that forgets the bias update, or folds a wrong learning rate into the loss
+    gradient, fails the check before it could be timed."""
+    real_step = numpy_floor.FloorMLP.step
+
+    def no_bias_update(self, x, y):
+        biases = [b.copy() for b in self.bs]
+        loss = real_step(self, x, y)
+        for b, old in zip(self.bs, biases):
+            b[...] = old
+        return loss
+
+    def lr_doubled(self, x, y):
+        self.lr = np.float32(2 * bench_mlp.LR)
+        return real_step(self, x, y)
+
+    for wrong in (no_bias_update, lr_doubled):
+        monkeypatch.setattr(numpy_floor.FloorMLP, "step", wrong)
+        with pytest.raises(AssertionError, match="numpy floor"):
+            bench_mlp.check_references(spec)
+    monkeypatch.setattr(numpy_floor.FloorMLP, "step", real_step)
+    assert bench_mlp.check_references(spec)["floor loss"] < 1e-4
 
 
 def test_reference_check_catches_a_wrong_backward() -> None:
@@ -124,6 +157,22 @@ def test_steps_sum_walks_the_same_batches_as_fit() -> None:
     bench_fit.steps_sum_ms(b, x, y, seed=3)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_replayed_rows_need_both_the_numpy_and_the_floor_target() -> None:
+    both = harness.Row("a", 0.9, numpy_ms=1.0, limit=1.0, floor_ms=0.85, floor_limit=1.15)
+    floor_missed = harness.Row("b", 0.9, numpy_ms=1.0, limit=1.0, floor_ms=0.7, floor_limit=1.15)
+    numpy_missed = harness.Row("c", 1.1, numpy_ms=1.0, limit=1.0, floor_ms=1.0, floor_limit=1.15)
+    no_replay = harness.Row("d", None, numpy_ms=1.0, limit=1.0, floor_ms=1.0, floor_limit=1.15)
+    assert [r.met for r in (both, floor_missed, numpy_missed, no_replay)] == [
+        True,
+        False,
+        False,
+        None,
+    ]
+    rows = table_rows(harness.render_table([both, floor_missed]))
+    assert rows["a"]["ours/floor"] == "1.06x" and rows["b"]["floor"] == "0.700"
+    assert rows["b"]["met"] == "**NO**" and rows["a"]["target"] == "<= 1x numpy, <= 1.15x floor"
 
 
 def test_row_targets_and_table() -> None:
