@@ -41,10 +41,12 @@ def n_params(cls, f, u):
 def test_bidirectional_contract(cls, mode, units, return_sequences, go_backwards, shape):
     _, t, f = shape
     inner = cls(units, return_sequences=return_sequences, go_backwards=go_backwards)
+    # a layer reading backwards needs a backward_layer reading forwards (Keras refuses otherwise)
+    backward = cls(units, return_sequences=return_sequences) if go_backwards else None
     out_units = 2 * units if mode == "concat" else units
     expected = (None, t, out_units) if return_sequences else (None, out_units)
     report = check_layer(
-        Bidirectional(inner, merge_mode=mode),
+        Bidirectional(inner, merge_mode=mode, backward_layer=backward),
         shape,
         expected_output_shape=expected,
         expected_params=2 * n_params(cls, f, units),

@@ -109,6 +109,11 @@ class Bidirectional(_Wrapper):
     layer to use as the backward copy (it must read the other way and match return_sequences
     and return_state). With ``return_state=True`` on the layer the output is, as in Keras, the
     list ``[merged, *forward states, *backward states]`` (LSTM: ``[y, h_f, c_f, h_b, c_b]``).
+
+    As in Keras, the backward copy always reads backwards, so a layer given with
+    ``go_backwards=True`` and no ``backward_layer`` is refused (both copies would read the same
+    way). Masking (``Embedding(mask_zero=True)``) is refused by ``Embedding``, as for the
+    recurrent layers, and ``stateful=True`` by the recurrent layer itself: neither is implemented.
     """
 
     expected_ndim = 3
@@ -131,8 +136,8 @@ class Bidirectional(_Wrapper):
             )
         self.forward_layer = self._copy(layer, "forward", layer.go_backwards)
         self._backward_arg = None
-        if backward_layer is None:
-            self.backward_layer = self._copy(layer, "backward", not layer.go_backwards)
+        if backward_layer is None:  # Keras: the copy reads backwards, whatever the layer does
+            self.backward_layer = self._copy(layer, "backward", True)
         else:
             self._backward_arg = self._recurrent(
                 layer_from_spec(backward_layer, self.where), "backward_layer"
@@ -140,7 +145,7 @@ class Bidirectional(_Wrapper):
             self.backward_layer = self._copy(
                 self._backward_arg, "backward", self._backward_arg.go_backwards
             )
-            self._check_pair()
+        self._check_pair()
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
 
@@ -177,7 +182,9 @@ class Bidirectional(_Wrapper):
                 got=", ".join(
                     f"{a} {getattr(fwd, a)}/{getattr(bwd, a)}" for a in ("go_backwards", *same)
                 ),
-                fix="Bidirectional(LSTM(32), backward_layer=LSTM(32, go_backwards=True))",
+                fix="Bidirectional(LSTM(32))  # the layer reads forwards; its copy backwards"
+                if self._backward_arg is None
+                else "Bidirectional(LSTM(32), backward_layer=LSTM(32, go_backwards=True))",
             )
 
     def _inner(self) -> list[Layer]:
