@@ -67,7 +67,7 @@ LEVELS = {
     "callbacks": 6,
     "explain": 6,
     "saving": 6,
-    "interop": 6,
+    "interop": 6,  # a package: to_torch, from_torch and the tables both read
     "plot": 6,
     "testing": 7,
     "__main__": 7,

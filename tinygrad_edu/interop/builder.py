@@ -1,0 +1,108 @@
+"""What ``from_torch`` builds as it reads the modules: our layers so far, the shape after them,
+and the one layer still open to a change (an activation or a padding folding into it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, TinygradEduError
+from ..layers.base import Layer, Shape
+
+WHERE = "interop.from_torch"
+
+
+@dataclass
+class Spec:
+    """One of our layers, before it is made: made when the next module shows it is complete
+    (an activation after a Linear folds into its ``activation``; a ZeroPad2d before a Conv2d that
+    is exactly Keras' ``"same"`` folds into its ``padding``)."""
+
+    cls: type
+    kwargs: dict[str, Any]
+    weights: list[np.ndarray] = field(default_factory=list)
+    where: str = WHERE
+    takes_activation: bool = False  # a Dense/Conv2D whose activation is still linear
+
+
+class Builder:
+    """Our layers so far, the shape after them (our layout, batch axis None), and whether torch's
+    tensor is our NHWC tensor seen as NCHW (after ``to_torch``'s ``Permute``)."""
+
+    def __init__(self, input_shape: Shape, dtype: Any) -> None:
+        self.input_shape, self.dtype = input_shape, dtype
+        self.layers: list[Layer] = []
+        self.pending: Spec | None = None
+        self.shape_before_pending: Shape = input_shape
+        self.permuted = False
+        self.closed_by: str | None = None  # a bare nn.RNN/LSTM/GRU: its tuple ends the model
+
+    @property
+    def shape(self) -> Shape:
+        """The shape after every module so far (makes the pending layer)."""
+        self.flush()
+        return self.shape_before_pending
+
+    @property
+    def data_format(self) -> str:
+        """Where our image layers keep their channels: torch's (first) unless permuted."""
+        return "channels_last" if self.permuted else "channels_first"
+
+    def ndim(self) -> int:
+        """The rank after every module so far (a Dense/Conv2D keeps its input's rank)."""
+        if self.pending is not None and self.pending.takes_activation:
+            return len(self.shape_before_pending)
+        return len(self.shape)
+
+    def add(self, spec: Spec) -> None:
+        self.flush()
+        self.pending = spec
+
+    def fold_activation(self, name: str) -> bool:
+        """Give the pending Dense/Conv2D the activation ``name``; False if there is none."""
+        if self.pending is None or not self.pending.takes_activation:
+            return False
+        self.pending.kwargs["activation"] = name
+        self.pending.takes_activation = False
+        return True
+
+    def flush(self) -> None:
+        """Make the pending layer: build it for the current shape and give it its weights."""
+        spec, self.pending = self.pending, None
+        if spec is None:
+            return
+        kwargs = dict(spec.kwargs)
+        if not self.layers:
+            kwargs["input_shape"] = self.input_shape[1:]
+        if self.dtype != np.float32:
+            kwargs["dtype"] = np.dtype(self.dtype).name
+        try:
+            layer = spec.cls(**kwargs)
+            self.shape_before_pending = layer.build_for(self.shape_before_pending)
+            if spec.weights:
+                layer.set_weights(spec.weights)
+        except TinygradEduError as err:  # say which torch module it came from
+            raise type(err)(
+                err.message,
+                where=f"{spec.where} -> {err.where}",
+                expected=err.expected,
+                got=err.got,
+                fix=err.fix,
+            ) from err
+        self.layers.append(layer)
+
+    def finish(self) -> list[Layer]:
+        self.flush()
+        if not self.layers:
+            raise ConfigError(
+                where=WHERE,
+                expected="at least one module with a layer (not only Identity/Permute)",
+                got="no layer",
+                fix="from_torch(torch.nn.Sequential(torch.nn.Linear(4, 3)), input_shape=(4,))",
+            )
+        return self.layers
+
+
+__all__ = ["WHERE", "Builder", "Spec"]
