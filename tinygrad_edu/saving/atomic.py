@@ -44,7 +44,10 @@ def write_atomic(path: Any, arrays: Dict[str, np.ndarray]) -> None:
         remove_stale_temps(directory)
         tmp_name, fd = _create_temp(directory, os.path.basename(path))
         with os.fdopen(fd, "wb") as tmp:
-            np.savez(tmp, **arrays)
+            if isinstance(arrays, bytes):  # a file built in memory (a Keras archive)
+                tmp.write(arrays)
+            else:
+                np.savez(tmp, **arrays)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.chmod(tmp_name, mode)

@@ -23,6 +23,7 @@ from .configs import (
     _optimizer_arrays,
     _restore_compile,
 )
+from .keras_archive import is_hdf5, is_keras_archive, load_keras_model, save_keras_model
 from .registry import model_class, registered_name
 from .weights import (
     _assign_weights,
@@ -34,9 +35,20 @@ from .weights import (
 
 
 def save_model(model: Any, path: Any) -> None:
-    """Architecture, weights, compile settings and optimizer state, in one atomic ``.npz``."""
+    """Architecture, weights, compile settings and optimizer state, in one atomic ``.npz``;
+    a name ending in ``.keras`` gets a Keras 3 archive instead (``keras_archive``)."""
     check_model_argument(model, "save_model")
     checked_path(path, "saving")
+    if str(path).lower().endswith(".keras"):
+        save_keras_model(model, path)
+        return
+    if str(path).lower().endswith(".h5"):
+        raise CheckpointError(
+            where=f"save_model({_show(path)})",
+            expected="model.keras (Keras 3's format) or model.npz (ours)",
+            got="an .h5 name (Keras 2's legacy whole-model format, or weights only)",
+            fix="model.save('model.keras'), or model.save_weights('model.weights.h5')",
+        )
     arrays = _header("model")
     arrays[MODEL_CLASS] = _text(registered_name(type(model), "save_model"))
     arrays["model_config"] = _text(_dumps(model.get_config(), "the model config"))
@@ -65,8 +77,18 @@ def load_model(path: Any, compile: bool = True) -> Any:
             got=repr(compile),
             fix="load_model(path) or load_model(path, compile=False)",
         )
-    data = read_archive(path)
     where = f"load_model({_show(path)})"
+    if is_keras_archive(checked_path(path, "reading")):
+        return load_keras_model(path, compile, where, _build_model)
+    if is_hdf5(path):
+        raise CheckpointError(
+            where=where,
+            expected="a .keras archive (Keras 3) or a .npz of tinygrad_edu",
+            got="an HDF5 file (Keras weights or a Keras 2 legacy .h5 model)",
+            fix="for weights: build the model, then model.load_weights(path); for a Keras 2 "
+            "model: open it in Keras 3 and keras_model.save('model.keras')",
+        )
+    data = read_archive(path)
     if _scalar(data["kind"]) != "model":
         raise CheckpointError(
             where=where,

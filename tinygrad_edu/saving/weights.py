@@ -10,12 +10,24 @@ import numpy as np
 from ..errors import CheckpointError, ConfigError
 from .archive import WEIGHTS_PREFIX, _header, _show, checked_path, read_archive
 from .atomic import write_atomic
+from .keras_archive import is_hdf5, is_keras_archive, load_keras_weights, save_keras_weights
 
 
 def save_weights(model: Any, path: Any) -> None:
-    """Only the weights, by ``layer/weight`` name, in one atomic ``.npz``."""
+    """Only the weights, by ``layer/weight`` name, in one atomic ``.npz``; a name ending in
+    ``.h5`` (``x.weights.h5``) gets Keras 3's HDF5 weight layout instead."""
     check_model_argument(model, "save_weights")
     checked_path(path, "saving")
+    if str(path).lower().endswith(".keras"):
+        raise CheckpointError(
+            where=f"save_weights({_show(path)})",
+            expected="a weights file name (.weights.h5 for Keras, else .npz)",
+            got="a .keras name (a whole model)",
+            fix="model.save_weights('model.weights.h5') or model.save('model.keras')",
+        )
+    if str(path).lower().endswith(".h5"):
+        save_keras_weights(model, path)
+        return
     arrays = _header("weights")
     arrays.update(_weight_arrays(model))
     write_atomic(path, arrays)
@@ -26,10 +38,19 @@ def load_weights(model: Any, path: Any) -> None:
 
     Matching is by name (``dense/kernel``). Missing, unexpected or mis-shaped weights raise one
     ``CheckpointError`` listing all three (also as ``err.missing``, ``err.unexpected``,
-    ``err.mismatched``), and then nothing is loaded.
+    ``err.mismatched``), and then nothing is loaded. An HDF5 file is read as Keras 3's
+    ``.weights.h5`` layout (weights by layer kind and position, as Keras matches them).
     """
     check_model_argument(model, "load_weights")
-    data = read_archive(path)
+    keras_file = is_hdf5(checked_path(path, "reading"))
+    if not keras_file and is_keras_archive(path):
+        raise CheckpointError(
+            where=f"load_weights({_show(path)})",
+            expected="a weights file (.weights.h5 or .npz)",
+            got="a whole Keras model (.keras)",
+            fix="model = load_model(path)",
+        )
+    data = {} if keras_file else read_archive(path)
     if not model.built:
         raise CheckpointError(
             where=f"model '{model.name}'.load_weights",
@@ -38,6 +59,9 @@ def load_weights(model: Any, path: Any) -> None:
             fix="give the first layer input_shape=(...) (or call model.build(...)) before "
             "load_weights, or use load_model(path) for a file written by model.save",
         )
+    if keras_file:  # Keras 3's .weights.h5 layout (by position, as Keras reads it)
+        load_keras_weights(model, path)
+        return
     _assign_weights(model, _weights_in(data), path)
 
 
