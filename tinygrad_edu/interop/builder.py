@@ -3,12 +3,13 @@ and the one layer still open to a change (an activation or a padding folding int
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, TinygradEduError
+from ..errors import ConfigError, ShapeError, TinygradEduError
 from ..layers.base import Layer, Shape
 
 WHERE = "interop.from_torch"
@@ -105,4 +106,61 @@ class Builder:
         return self.layers
 
 
-__all__ = ["WHERE", "Builder", "Spec"]
+# ---------------------------------------------------------------------- checks
+def require(module: Any, where: str, option: str, supported: Sequence[Any], fix: str) -> None:
+    """Refuse ``module`` unless its ``option`` is one of ``supported``."""
+    value = getattr(module, option)
+    if value not in supported:
+        raise ConfigError(
+            where=where,
+            expected=f"{option} in {tuple(supported)} (what tinygrad_edu's layer computes)",
+            got=f"{option}={value!r}",
+            fix=fix,
+        )
+
+
+def require_rank(where: str, shape: tuple, ranks: Sequence[int], what: str) -> None:
+    if len(shape) not in ranks:
+        raise ShapeError(
+            where=where,
+            expected=f"an input of rank {' or '.join(map(str, ranks))} ({what})",
+            got=f"shape {shape} (batch axis None)",
+            fix="pass input_shape without the batch axis, e.g. from_torch(net, (1, 28, 28))",
+        )
+
+
+def require_size(where: str, option: str, value: int, size: int, fix: str) -> None:
+    if value != size:
+        raise ShapeError(
+            where=where,
+            expected=f"{option} = {size}, the input's feature size here",
+            got=f"{option}={value}",
+            fix=fix,
+        )
+
+
+def array(tensor: Any) -> np.ndarray:
+    return tensor.detach().cpu().numpy().copy()
+
+
+def pair(value: Any) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def channels(builder: Builder, where: str) -> int:
+    shape = builder.shape
+    require_rank(where, shape, (4,), "images (C, H, W)")
+    return shape[-1] if builder.permuted else shape[1]
+
+
+__all__ = [
+    "WHERE",
+    "Builder",
+    "Spec",
+    "array",
+    "channels",
+    "pair",
+    "require",
+    "require_rank",
+    "require_size",
+]

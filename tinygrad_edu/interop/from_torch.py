@@ -15,10 +15,8 @@ more places to get wrong.) A model made by ``to_torch`` from a channels_last mod
 its ``Permute`` (NHWC -> NCHW): from there on the layers come back as channels_last ones, until
 the ``Permute`` back.
 
->>> import torch                                                        # doctest: +SKIP
->>> net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU())    # doctest: +SKIP
->>> from_torch(net, input_shape=(4,)).layers                            # doctest: +SKIP
-[<Dense name='dense', built=True>]
+The tutorial is ``docs/graduating.md``; ``tests/reference/test_from_torch.py`` holds every module
+kind to torch's predictions and ``from_torch(to_torch(model), ...)`` to byte-equal weights.
 """
 
 from __future__ import annotations
