@@ -12,7 +12,8 @@ ones (a 64-unit layer sums 64 products; a recurrent layer feeds its rounding bac
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import numpy as np
 

@@ -17,8 +17,8 @@ import pytest
 from keras_twins import ATOL, assert_close, assert_twin_outputs, keras_numpy, normal
 
 import tinygrad_edu.layers as ours_layers
-from tinygrad_edu.errors import ConfigError
 from tinygrad_edu import Tensor, activations
+from tinygrad_edu.errors import ConfigError
 
 UNITS = (1, 64)
 
@@ -47,8 +47,10 @@ UNIT_CASES = [
     ("Bidirectional(LSTM(u, return_sequences=True), merge_mode=None)", (6, 4)),
     ("Bidirectional(GRU(u, return_state=True))", (6, 4)),
     (
-        "Bidirectional(LSTM(u, go_backwards=True, return_sequences=True), "
-        "backward_layer=LSTM(u, return_sequences=True))",
+        (
+            "Bidirectional(LSTM(u, go_backwards=True, return_sequences=True), "
+            "backward_layer=LSTM(u, return_sequences=True))"
+        ),
         (6, 4),
     ),
     ("TimeDistributed(Dense(u, activation='relu'))", (6, 4)),
@@ -105,7 +107,7 @@ def both(keras, code: str, **names):
     """The layer ``code`` builds with Keras' layers, and with ours."""
     k_space = {**vars(keras.layers), **names}
     o_space = {**{n: getattr(ours_layers, n) for n in ours_layers.__all__}, **names}
-    return eval(code, k_space), eval(code, o_space)  # noqa: S307 - our own literal cases
+    return eval(code, k_space), eval(code, o_space)
 
 
 @pytest.mark.parametrize("units", UNITS)
@@ -115,13 +117,17 @@ def test_layer_with_units_equals_keras(require_keras, code, shape, units):
     assert assert_twin_outputs(require_keras, k_layer, layer, normal(shape, units)) <= 1e-3
 
 
-@pytest.mark.parametrize("code,shape", SHAPE_CASES + MERGE_CASES, ids=[c for c, _ in SHAPE_CASES + MERGE_CASES])
+@pytest.mark.parametrize(
+    "code,shape", SHAPE_CASES + MERGE_CASES, ids=[c for c, _ in SHAPE_CASES + MERGE_CASES]
+)
 def test_layer_equals_keras(require_keras, code, shape):
     k_layer, layer = both(require_keras, code)
     assert assert_twin_outputs(require_keras, k_layer, layer, normal(shape)) <= 1e-3
 
 
-@pytest.mark.parametrize("code", ["BatchNormalization()", "BatchNormalization(momentum=0.5, center=False)"])
+@pytest.mark.parametrize(
+    "code", ["BatchNormalization()", "BatchNormalization(momentum=0.5, center=False)"]
+)
 def test_batch_normalization_training_equals_keras(require_keras, code):
     """training=True: normalized by the batch's statistics, and the moving statistics updated
     the same way (compared after two training calls)."""
@@ -180,7 +186,9 @@ def test_sparsemax_is_a_distribution_where_keras_torch_is_not(require_keras):
     support = 1 + k * z > np.cumsum(z, axis=-1)
     n = support.sum(-1, keepdims=True)
     tau = (np.take_along_axis(np.cumsum(z, axis=-1), n - 1, axis=-1) - 1) / n
-    np.testing.assert_allclose(activations.get("sparsemax")(x).numpy(), np.maximum(x - tau, 0), atol=ATOL)
+    np.testing.assert_allclose(
+        activations.get("sparsemax")(x).numpy(), np.maximum(x - tau, 0), atol=ATOL
+    )
 
 
 def test_average_pooling_same_with_uneven_padding(require_keras):
@@ -191,7 +199,9 @@ def test_average_pooling_same_with_uneven_padding(require_keras):
     x = np.random.default_rng(0).standard_normal((1, 7, 8, 1)).astype(np.float32)
     ours = ours_layers.AveragePooling2D(3, strides=2, padding="same")(x).numpy()[0, :, :, 0]
     img = np.pad(x[0, :, :, 0], ((1, 1), (0, 1)), constant_values=np.nan)  # H: 1+1, W: 0+1
-    want = [[np.nanmean(img[2 * i : 2 * i + 3, 2 * j : 2 * j + 3]) for j in range(4)] for i in range(4)]
+    want = [
+        [np.nanmean(img[2 * i : 2 * i + 3, 2 * j : 2 * j + 3]) for j in range(4)] for i in range(4)
+    ]
     np.testing.assert_allclose(ours, want, atol=ATOL)
     k_layer = require_keras.layers.AveragePooling2D(3, strides=2, padding="same")
     assert not np.allclose(keras_numpy(require_keras, k_layer(x))[0, :, :, 0], want, atol=1e-3)

@@ -1,12 +1,20 @@
 """Layers that change an image's size without weights (Keras semantics): ``ZeroPadding2D`` adds
-rows and columns of zeros around each image, ``UpSampling2D`` repeats each pixel.
+rows and columns of zeros around each image, ``UpSampling2D`` repeats each pixel (or, with
+``interpolation="bilinear"``, blends its neighbours).
 
     ZeroPadding2D(((t, b), (l, r))):  [B, H, W, C] -> [B, t + H + b, l + W + r, C]
     UpSampling2D((sh, sw)):           out[b, i, j, c] = x[b, i // sh, j // sw, c]
                                       [B, H, W, C] -> [B, sh*H, sw*W, C]
+    ... interpolation="bilinear":     out[b, :, :, c] = A_h @ x[b, :, :, c] @ A_w^T
+
+Bilinear resizing is linear and separable: ``A_h [sh*H, H]`` holds, in row i, the weights of the
+two input rows around the output row's centre mapped back into the input (half-pixel centres, as
+Keras' ``ops.image.resize``): ``src = (i + 0.5) / sh - 0.5``, clamped to ``[0, H - 1]``; row
+``floor(src)`` gets ``1 - frac``, the next row ``frac``. ``A_w`` likewise for the columns.
 
 Their gradients: the padded zeros get none (the inner window of g is x's); a repeated pixel gets
-the sum over its sh x sw copies (the library's ``Pad`` and ``Repeat`` ops).
+the sum over its sh x sw copies (the library's ``Pad`` and ``Repeat`` ops); bilinear's is
+``A_h^T @ g @ A_w`` (two matmuls).
 
 >>> import numpy as np
 >>> ZeroPadding2D(1)(np.zeros((2, 28, 28, 1))).shape
@@ -18,6 +26,8 @@ the sum over its sh x sw copies (the library's ``Pad`` and ``Repeat`` ops).
 from __future__ import annotations
 
 from typing import Any
+
+import numpy as np
 
 from .. import validation as check
 from ..errors import ConfigError
@@ -77,10 +87,23 @@ class ZeroPadding2D(ImageLayer):
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
 
 
+def bilinear_matrix(n: int, scale: int, dtype: Any) -> np.ndarray:
+    """``A [scale*n, n]``: output row i blends the two input rows around
+    ``src = (i + 0.5) / scale - 0.5`` (clamped to ``[0, n - 1]``), weights ``1 - frac, frac``."""
+    src = np.clip((np.arange(scale * n) + 0.5) / scale - 0.5, 0, n - 1)
+    low = np.floor(src).astype(int)
+    high, frac = np.minimum(low + 1, n - 1), src - low
+    a = np.zeros((scale * n, n), dtype=dtype)
+    np.add.at(a, (np.arange(scale * n), low), 1 - frac)
+    np.add.at(a, (np.arange(scale * n), high), frac)
+    return a
+
+
 class UpSampling2D(ImageLayer):
-    """Each pixel repeated ``size = (sh, sw)`` times: ``[B, H, W, C] -> [B, sh*H, sw*W, C]``.
-    Only ``interpolation="nearest"`` (Keras' default) is implemented; the others are refused.
-    No parameters."""
+    """Each pixel repeated ``size = (sh, sw)`` times: ``[B, H, W, C] -> [B, sh*H, sw*W, C]``;
+    ``interpolation="bilinear"`` blends neighbours instead (``A_h @ x @ A_w^T``, see the module).
+    ``"nearest"`` (Keras' default) and ``"bilinear"`` are implemented; Keras' other names
+    (bicubic, area, lanczos3, lanczos5) are refused. No parameters."""
 
     INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "area", "lanczos3", "lanczos5")
 
@@ -97,10 +120,10 @@ class UpSampling2D(ImageLayer):
         self.interpolation = check.choice(
             "interpolation", interpolation, self.INTERPOLATIONS, self.where, example
         )
-        if self.interpolation != "nearest":
+        if self.interpolation not in ("nearest", "bilinear"):
             raise ConfigError(
                 where=self.where,
-                expected="interpolation='nearest' (the only one implemented in tinygrad_edu)",
+                expected="interpolation='nearest' or 'bilinear' (those implemented here)",
                 got=f"interpolation={interpolation!r}",
                 fix=f"UpSampling2D(size={self.size}, interpolation='nearest')",
             )
@@ -114,11 +137,18 @@ class UpSampling2D(ImageLayer):
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         (sh, sw), x = self.size, self.to_channels_last(x)
-        return self.from_channels_last(x.repeat(sh, axis=1).repeat(sw, axis=2))
+        if self.interpolation == "nearest":
+            return self.from_channels_last(x.repeat(sh, axis=1).repeat(sw, axis=2))
+        a_h = Tensor(bilinear_matrix(x.shape[1], sh, x.dtype))
+        a_w_t = Tensor(bilinear_matrix(x.shape[2], sw, x.dtype).T.copy())
+        planes = x.transpose(0, 3, 1, 2)  # [B, C, H, W]: one matrix per channel
+        return self.from_channels_last((a_h @ planes @ a_w_t).transpose(0, 2, 3, 1))
 
     def algebra(self) -> Algebra:
         sh, sw = self.size
         lead = f"each pixel repeated {sh}x{sw}: "
+        if self.interpolation == "bilinear":
+            lead = f"bilinear upsampling {sh}x{sw} (A_h @ x @ A_w^T per channel): "
         return shape_map(self.input_shape, self.output_shape, lead=lead)
 
     def get_config(self) -> dict:
