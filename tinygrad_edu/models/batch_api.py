@@ -20,6 +20,7 @@ from ..tensor import no_grad
 from .arguments import check_batch_size
 from .batch_stream import BatchStream, is_batch_iterable, predict_batches, refuse_separate_targets
 from .data import check_targets, samples_and_targets
+from .outputs import batch_length, joined, output_arrays
 from .steps import evaluate_batches, evaluate_step
 from .weighting import batch_weights, checked_sample_weight
 
@@ -123,7 +124,7 @@ def predict_on_batch(model: Any, x: Any) -> np.ndarray:
     """The outputs of one batch (inference mode, no graph)."""
     x = model._check_x(x, "predict_on_batch")
     with no_grad():
-        return model(x, training=False)._data
+        return output_arrays(model(x, training=False))
 
 
 def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[int]) -> np.ndarray:
@@ -139,7 +140,7 @@ def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[i
         x = model._check_x(x, "predict")
         inputs = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
     with no_grad():
-        outs = [model(xb, training=False)._data for xb in inputs]
+        outs = [output_arrays(model(xb, training=False)) for xb in inputs]
     if not outs:
         raise DataError(
             where=f"model '{model.name}'.predict",
@@ -148,8 +149,8 @@ def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[i
             fix="check the generator: next(iter(batches)) should give x (or (x, y))",
         )
     if verbose:
-        print(f"{sum(map(len, outs))} samples predicted in {len(outs)} batches")
-    return np.concatenate(outs, axis=0)
+        print(f"{sum(map(batch_length, outs))} samples predicted in {len(outs)} batches")
+    return joined(outs)
 
 
 __all__ = [

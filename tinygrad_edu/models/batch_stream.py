@@ -36,8 +36,8 @@ def is_batch_iterable(x: Any) -> bool:
         return False
     if hasattr(x, "__array__") or hasattr(x, "__array_interface__"):
         return False  # array-likes (a torch tensor, a DataFrame) are converted as arrays
-    if isinstance(x, (list, tuple)):
-        return bool(x) and isinstance(x[0], tuple) and isinstance(x[0][0], _ARRAYS)
+    if isinstance(x, (list, tuple)):  # a list of batches: (x, y) tuples, x maybe a list/dict
+        return bool(x) and isinstance(x[0], tuple) and bool(x[0]) and _inputs_like(x[0][0])
     return hasattr(x, "__iter__") or hasattr(x, "__next__")
 
 
@@ -134,10 +134,31 @@ class BatchStream:
 
 
 def predict_batches(model: Any, data: Any, steps: Optional[int]) -> Iterator[np.ndarray]:
-    """The input arrays of ``predict(generator)``: ``x`` or the first item of a tuple."""
+    """The input arrays of ``predict(generator)``: ``x``, or the first item of a tuple (Keras'
+    ``(x,)`` or ``(x, y)``); for a model with several inputs ``x`` is a list or a dict of them."""
+    several = len(getattr(model, "inputs", None) or ()) > 1
     for item in itertools.islice(data, steps):
-        x = item[0] if isinstance(item, (tuple, list)) and isinstance(item[0], _ARRAYS) else item
+        x = item
+        if isinstance(item, (tuple, list)) and item and (several or isinstance(item[0], _ARRAYS)):
+            x = item[0]
+        if several and not isinstance(x, (tuple, list, dict)):
+            raise DataError(
+                where=f"model '{model.name}'.predict",
+                expected=f"batches whose first item is the list of the {len(model.inputs)} inputs",
+                got=f"a batch whose first item is a {type(x).__name__}",
+                fix="yield ((x1, x2),) (or ((x1, x2), y)) from the generator: a tuple whose "
+                "first item holds the inputs",
+            )
         yield model._check_x(x, "predict")
+
+
+def _inputs_like(x: Any) -> bool:
+    """An array, or a list/tuple of arrays or a dict of them (the inputs of several Inputs)."""
+    if isinstance(x, dict):
+        return bool(x) and all(isinstance(v, _ARRAYS) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return bool(x) and isinstance(x[0], _ARRAYS)
+    return isinstance(x, _ARRAYS)
 
 
 __all__ = ["BatchStream", "is_batch_iterable", "predict_batches", "refuse_separate_targets"]

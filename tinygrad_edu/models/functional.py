@@ -15,9 +15,12 @@ called twice is one set of weights (its gradient is the sum over both uses).
 >>> model.count_params() == (4 * 8 + 8) + (8 * 8 + 8)
 True
 
-Several inputs are passed as a list (``model.predict([a, b])``); for ``fit``/``evaluate`` a list of
-inputs is packed into one array of rows (each input flattened, side by side) and unpacked by the
-model, so batching and shuffling keep the inputs' rows together.
+Several inputs are passed as a list (``model.predict([a, b])``) or a dict by ``Input`` name; for
+``fit``/``evaluate`` they are packed into one array of rows (each input flattened, side by side)
+and unpacked by the model, so batching and shuffling keep the inputs' rows together
+(``functional_data.py``). Several outputs, given as a list or a dict by name, get a loss each
+(``output_losses.py``), their own logs and metrics (``output_metrics.py``), and ``predict``
+returns them in the structure they were given in.
 """
 
 from __future__ import annotations
@@ -31,9 +34,12 @@ from ..errors import ConfigError, DataError
 from ..layers.base import Layer
 from ..layers.symbolic import SymbolicTensor, is_node, is_source, shape_of, source_name
 from ..saving import register_model_class
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .base import Model
+from .batch_stream import is_batch_iterable
+from .functional_data import bound_arguments, prepared
 from .output_losses import OutputLosses
+from .output_metrics import output_metric_fns
 
 
 @register_model_class
@@ -45,6 +51,10 @@ class Functional(Model):
         where = f"Model '{self.name}'"
         if isinstance(inputs, dict):  # Keras: {name: Input}; data then comes by the same names
             inputs = list(inputs.values())
+        # Keras: outputs={name: tensor} names the outputs (losses, logs, predict's dict) by key
+        self._output_keys = [str(k) for k in outputs] if isinstance(outputs, dict) else None
+        if isinstance(outputs, dict):
+            outputs = list(outputs.values())
         self._single_input = not isinstance(inputs, (list, tuple))
         self._single_output = not isinstance(outputs, (list, tuple))
         self._inputs = _nodes(inputs, "inputs", where)
@@ -91,6 +101,22 @@ class Functional(Model):
 
     def build(self, input_shape: Any = None) -> None:
         """Nothing to do: every layer was built when it was called on the symbolic inputs."""
+
+    @property
+    def inputs(self) -> List[Any]:
+        """The model's ``Input`` s, in order."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> List[Any]:
+        """The symbolic tensors of the outputs, in order."""
+        return list(self._outputs)
+
+    @property
+    def output_names(self) -> List[str]:
+        """The names that losses, metrics, logs and ``predict``'s dict use: the keys of
+        ``outputs={...}``, else the names of the layers that make the outputs."""
+        return self._output_keys or [o.name for o in self._outputs]
 
     @property
     def output_shape(self) -> Optional[tuple]:
@@ -158,67 +184,58 @@ class Functional(Model):
         self,
         optimizer: Any = "rmsprop",
         loss: Any = None,
-        metrics: Optional[Sequence[Any]] = None,
+        metrics: Any = None,
         loss_weights: Any = None,
     ) -> None:
         """``Model.compile``, plus Keras' per-output ``loss`` (a list in output order or a dict
-        by output layer name; one loss is used for every output) and ``loss_weights``: training
-        minimizes ``sum_k loss_weights[k] * loss_k`` (``models.output_losses``)."""
-        per_output = isinstance(loss, (list, tuple, dict)) or loss_weights is not None
-        if self._single_output and not per_output:
+        by output name; one loss is used for every output), ``loss_weights`` (training minimizes
+        ``sum_k loss_weights[k] * loss_k``: ``models.output_losses``) and per-output ``metrics``
+        (a dict by output name or a list with one entry per output: ``models.output_metrics``)."""
+        per_output = isinstance(loss, (list, tuple, dict)) or isinstance(metrics, dict)
+        if self._single_output and not per_output and loss_weights is None:
             return super().compile(optimizer, loss, metrics)
-        losses = OutputLosses(loss, loss_weights, [o.name for o in self._outputs])
-        if metrics and not self._single_output:
-            raise ConfigError(
-                where=f"model '{self.name}'.compile",
-                expected="no metrics for a model with several outputs (not supported yet)",
-                got=repr(metrics),
-                fix="compile without metrics and measure each output from model.predict(x)",
-            )
-        super().compile(optimizer, losses.losses[0], metrics)
-        self.loss_fn = losses
+        losses = OutputLosses(loss, loss_weights, self.output_names)
+        metric_fns = output_metric_fns(metrics, losses)  # checked before anything changes
+        super().compile(optimizer, losses.losses[0], None)
+        self.loss_fn, self.metric_fns = losses, metric_fns
         return None
 
-    def _targets(self, y: Any, where: str) -> Any:
-        if isinstance(self.loss_fn, OutputLosses):
-            return self.loss_fn.pack(y, f"model '{self.name}'.{where}")
-        return y
-
+    # the data goes through functional_data.prepared (lists/dicts packed), then Model's method
     def fit(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        val = kwargs.get("validation_data")
-        if isinstance(val, tuple) and len(val) in (2, 3):
-            packed = (self._packed(val[0], "fit"), self._targets(val[1], "fit"))
-            kwargs["validation_data"] = packed + tuple(val[2:])
-        return super().fit(self._packed(x, "fit"), self._targets(y, "fit"), *args, **kwargs)
+        given = prepared(self, bound_arguments(Model.fit, x, y, args, kwargs), "fit")
+        return super().fit(**given)
 
     def evaluate(self, x: Any = None, y: Any = None, *args: Any, **kwargs: Any) -> Any:
-        x, y = self._packed(x, "evaluate"), self._targets(y, "evaluate")
-        return super().evaluate(x, y, *args, **kwargs)
+        given = prepared(self, bound_arguments(Model.evaluate, x, y, args, kwargs), "evaluate")
+        return super().evaluate(**given)
 
     def train_on_batch(self, x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
-        x, y = self._packed(x, "train_on_batch"), self._targets(y, "train_on_batch")
-        return super().train_on_batch(x, y, *args, **kwargs)
+        arguments = bound_arguments(Model.train_on_batch, x, y, args, kwargs)
+        return super().train_on_batch(**prepared(self, arguments, "train_on_batch"))
 
     def test_on_batch(self, x: Any, y: Any, *args: Any, **kwargs: Any) -> Any:
-        x, y = self._packed(x, "test_on_batch"), self._targets(y, "test_on_batch")
-        return super().test_on_batch(x, y, *args, **kwargs)
+        arguments = bound_arguments(Model.test_on_batch, x, y, args, kwargs)
+        return super().test_on_batch(**prepared(self, arguments, "test_on_batch"))
 
     def predict_on_batch(self, x: Any) -> Any:
-        x = self._packed(x, "predict_on_batch")
-        if self._single_output:
-            return super().predict_on_batch(x)
-        return self.predict(x, batch_size=len(self._check_x(x, "predict_on_batch")))
+        return self._structured(super().predict_on_batch(self._packed(x, "predict_on_batch")))
 
-    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0, **kwargs: Any) -> Any:
-        """``Model.predict``; a list of inputs is packed first; one array per output."""
-        if self._single_output:
-            return super().predict(self._packed(x, "predict"), batch_size, verbose, **kwargs)
-        x = self._check_x(x, "predict")
-        with no_grad():
-            batches = [
-                self(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)
-            ]
-        return [np.concatenate([b[k]._data for b in batches]) for k in range(len(self._outputs))]
+    def predict(
+        self, x: Any, batch_size: int = 32, verbose: Any = 0, steps: Optional[int] = None
+    ) -> Any:
+        """``Model.predict`` (``x``: arrays, a list or dict of inputs, or an iterable of
+        batches); the outputs in the structure the model was given them: an array for one
+        output, a list for a list of outputs, a dict by name for a dict (as Keras 3)."""
+        x = x if is_batch_iterable(x) else self._packed(x, "predict")
+        return self._structured(super().predict(x, batch_size, verbose, steps))
+
+    def _structured(self, arrays: Any) -> Any:
+        if self._output_keys is not None:
+            arrays = arrays if isinstance(arrays, list) else [arrays]
+            return dict(zip(self._output_keys, arrays))
+        if isinstance(arrays, list) and len(arrays) == 1:
+            return arrays[0]  # outputs=[out]: Keras 3's predict gives the array itself
+        return arrays
 
     # ------------------------------------------------------------------ description
     def connected_to(self, layer: Layer) -> str:
@@ -252,6 +269,7 @@ class Functional(Model):
                 ],
                 "outputs": [node_index[id(o)] for o in self._outputs],
                 "single": [self._single_input, self._single_output],
+                "output_keys": self._output_keys,
             },
         }
 
@@ -265,7 +283,9 @@ class Functional(Model):
             nodes.append(layers[layer_i](args if as_list else args[0]))
         ins, outs = nodes[: len(graph["inputs"])], [nodes[j] for j in graph["outputs"]]
         single_in, single_out = graph["single"]
-        return cls(ins[0] if single_in else ins, outs[0] if single_out else outs, config["name"])
+        keys = graph.get("output_keys")  # saved since outputs could be a dict
+        outputs: Any = dict(zip(keys, outs)) if keys else outs[0] if single_out else outs
+        return cls(ins[0] if single_in else ins, outputs, config["name"])
 
 
 def _nodes(value: Any, what: str, where: str) -> List[Any]:

@@ -1,23 +1,32 @@
 """Per-output losses of a functional model with several outputs (Keras' ``loss=[...]`` or
-``loss={name: ...}`` and ``loss_weights``): what training minimizes is
+``loss={name: ...}``, ``loss_weights``, and per-output ``sample_weight``): what training
+minimizes is
 
-    loss = sum_k loss_weights[k] * loss_k(y_k, out_k)
+    loss = sum_k loss_weights[k] * loss_k        loss_k = sum_i(w_ik * l_k(y_ik, out_ik)) / B
 
-The targets travel through ``fit``'s batching as one array of rows (each output's targets
-flattened, side by side, as the inputs are); ``OutputLosses`` splits a batch of those rows back
-into one target array per output, of the shapes they were given in.
+(``w_ik`` = 1 without sample weights: then ``loss_k`` is the plain mean). Each ``loss_k`` of the
+last batch is kept in ``terms``: the logs report it as ``<output name>_loss``, as Keras does.
+
+The targets travel through ``fit``'s batching as one array of rows: each output's targets
+flattened, side by side (as the inputs are), then one sample-weight column per output. ``split``
+turns a batch of those rows back into one target array per output, of the shapes they were given
+in, and the weights. The shapes are recorded by the first ``pack`` after ``begin()`` (each entry
+point of the model calls it); data packed later in the same call must have the same shapes, so a
+batch is never split with another's layout.
 
 >>> import numpy as np
 >>> from tinygrad_edu import Tensor
 >>> both = OutputLosses(["mse", "mae"], [1.0, 0.5], ["a", "b"])
 >>> y = both.pack([np.zeros((2, 1)), np.ones((2, 1))], "fit")
->>> float(both(y, [Tensor(np.ones((2, 1))), Tensor(np.ones((2, 1)))]).data)
-1.0
+>>> y.shape                                       # a's target, b's target, a's and b's weights
+(2, 4)
+>>> float(both(y, [Tensor(np.ones((2, 1))), Tensor(np.ones((2, 1)))]).data), both.terms
+(1.0, [1.0, 0.0])
 """
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -26,13 +35,14 @@ from .. import validation as check
 from .._shapes import as_numeric_array
 from ..errors import ConfigError, DataError
 from ..tensor import Tensor
+from .weighting import batch_weights, checked_sample_weight, weighted_loss
 
 
-def _per_output(value: Any, names: Sequence[str], what: str, default: Any) -> List[Any]:
+def per_output(value: Any, names: Sequence[str], what: str, default: Any) -> List[Any]:
     """One entry per output from a single value, a list in output order or a dict by name."""
     example = f"{what}={{{', '.join(repr(n) + ': ...' for n in names)}}}"
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(names))
+        unknown = sorted(set(value) - set(names), key=str)
         if unknown:
             raise ConfigError(
                 where=f"compile({what}=...)",
@@ -60,7 +70,7 @@ class OutputLosses:
 
     def __init__(self, losses: Any, weights: Any, names: Sequence[str]) -> None:
         self.names = list(names)
-        found = _per_output(losses, self.names, "loss", None)
+        found = per_output(losses, self.names, "loss", None)
         if any(loss is None for loss in found):
             missing = [n for n, loss in zip(self.names, found) if loss is None]
             raise ConfigError(
@@ -72,54 +82,175 @@ class OutputLosses:
         self.losses = [_losses.get(loss) for loss in found]
         self.weights = [
             check.real("loss_weights", w, "compile", "loss_weights=[1.0, 0.5]")
-            for w in _per_output(
+            for w in per_output(
                 1.0 if weights is None else weights, self.names, "loss_weights", 1.0
             )
         ]
         self.target_shapes: Optional[List[tuple]] = None
+        self.terms = [0.0] * len(self.names)
 
-    def pack(self, y: Any, where: str) -> Any:
-        """A list (or dict by output name) of target arrays as one array of rows; ``y`` as is
-        for one output."""
-        if len(self.names) == 1 and not isinstance(y, (list, tuple, dict)):
-            return y
-        ys = [y[n] for n in self.names] if isinstance(y, dict) else y
-        if not isinstance(ys, (list, tuple)) or len(ys) != len(self.names):
+    # ------------------------------------------------------------------ the data
+    def begin(self) -> None:
+        """Forget the recorded target shapes: a new call (fit, evaluate, ...) starts."""
+        self.target_shapes = None
+
+    def pack(
+        self, y: Any, where: str, sample_weight: Any = None, class_weight: Any = None
+    ) -> np.ndarray:
+        """Targets (a list or a dict by output name; an array for one output) and their sample
+        weights as one array of rows."""
+        arrays = self._target_arrays(y, where)
+        weights = self._sample_weights(arrays, sample_weight, class_weight, where)
+        shapes = [a.shape[1:] for a in arrays]
+        if self.target_shapes is None:
+            self.target_shapes = shapes
+        elif shapes != self.target_shapes:
+            raise DataError(
+                where=where,
+                expected=f"targets of the shapes given first in this call ({self._shapes()})",
+                got=", ".join(f"{n}: {(None, *s)}" for n, s in zip(self.names, shapes)),
+                fix="give the targets in one form everywhere (the validation data and every "
+                "batch alike), e.g. integer labels everywhere, or one-hot rows everywhere",
+            )
+        columns = [a.reshape(len(a), -1).astype(np.float64) for a in arrays]
+        return np.concatenate([*columns, weights], axis=1)
+
+    def split(self, y: Any) -> Tuple[List[np.ndarray], np.ndarray]:
+        """``(one target array per output, weights of shape (B, outputs))`` from packed rows."""
+        rows = y._data if isinstance(y, Tensor) else np.asarray(y)
+        widths = [int(np.prod(s)) for s in self.target_shapes or []]
+        if self.target_shapes is None or rows.ndim != 2 or rows.shape[1] != sum(widths) + len(
+            self.names
+        ):
+            raise DataError(
+                where="the loss of several outputs",
+                expected=f"targets packed by the model ({self._shapes()} and one weight per "
+                "output)",
+                got=f"an array of shape {rows.shape}",
+                fix="pass the targets to the model's fit/evaluate/train_on_batch as a list or a "
+                "dict by output name; the model packs them",
+            )
+        parts, start = [], 0
+        for shape, width in zip(self.target_shapes, widths):
+            parts.append(rows[:, start : start + width].reshape(len(rows), *shape))
+            start += width
+        return parts, rows[:, start:]
+
+    def _shapes(self) -> str:
+        shapes = self.target_shapes or []
+        return ", ".join(f"{n}: {(None, *s)}" for n, s in zip(self.names, shapes)) or "none yet"
+
+    def _target_arrays(self, y: Any, where: str) -> List[np.ndarray]:
+        if isinstance(y, dict):
+            unknown = sorted(set(y) - set(self.names), key=str)
+            if unknown or len(y) != len(self.names):
+                raise DataError(
+                    where=where,
+                    expected=f"one target array per output, by name: {self.names}",
+                    got=f"keys {sorted(y, key=str)}",
+                    fix="model.fit(x, {" + ", ".join(f"{n!r}: y_{n}" for n in self.names) + "})",
+                )
+            ys: Any = [y[n] for n in self.names]
+        elif isinstance(y, (list, tuple)) and (len(self.names) > 1 or _one_array_in_list(y)):
+            ys = list(y)
+        else:
+            ys = [y]
+        if len(ys) != len(self.names):
             raise DataError(
                 where=where,
                 expected=f"one target array per output ({self.names}), as a list or a dict",
-                got=type(y).__name__ if not isinstance(ys, (list, tuple)) else f"{len(ys)}",
-                fix="model.fit(x, [y_" + ", y_".join(self.names) + "])",
+                got=f"{len(ys)} target array{'s' if len(ys) > 1 else ''}",
+                fix="model.fit(x, [" + ", ".join(f"y_{n}" for n in self.names) + "])",
             )
-        arrays = [as_numeric_array(a, where) for a in ys]
+        arrays = [_rows(a, where) for a in ys]
         if len({len(a) for a in arrays}) > 1:
             raise DataError(
                 where=where,
                 expected="targets with the same number of samples for every output",
-                got=", ".join(str(len(a)) for a in arrays),
+                got=", ".join(f"{n}: {len(a)}" for n, a in zip(self.names, arrays)),
                 fix="give every output one target row per sample",
             )
-        self.target_shapes = [a.shape[1:] for a in arrays]
-        return np.concatenate([a.reshape(len(a), -1).astype(np.float64) for a in arrays], axis=1)
+        return arrays
 
-    def split(self, y: Any) -> List[Any]:
-        if len(self.names) == 1 and self.target_shapes is None:
-            return [y]
-        rows = y._data if isinstance(y, Tensor) else np.asarray(y)
-        parts, start = [], 0
-        for shape in self.target_shapes:
-            stop = start + int(np.prod(shape))
-            parts.append(rows[:, start:stop].reshape(len(rows), *shape))
-            start = stop
-        return parts
+    def _sample_weights(
+        self, targets: List[np.ndarray], sample_weight: Any, class_weight: Any, where: str
+    ) -> np.ndarray:
+        """One weight column per output: Keras takes a list or a dict by output name (all of
+        them), or one array used for every output; ``class_weight`` only for one output."""
+        n = len(targets[0])
+        if class_weight is not None and len(self.names) > 1:
+            raise ConfigError(
+                where=where,
+                expected="class_weight only for a model with a single output (Keras refuses it "
+                "too)",
+                got=f"class_weight with {len(self.names)} outputs {self.names}",
+                fix="weight the samples of one output instead: sample_weight={"
+                + f"{self.names[-1]!r}: np.array([class_weight[c] for c in y_{self.names[-1]}])"
+                + ", ...}",
+            )
+        if class_weight is not None:  # one output: its labels pick the weights
+            found = [batch_weights(targets[0], sample_weight, class_weight, where)]
+        elif isinstance(sample_weight, dict):
+            if set(sample_weight) != set(self.names):
+                raise DataError(
+                    where=where,
+                    expected=f"one sample_weight array per output, by name: {self.names} (Keras "
+                    "needs all of them too)",
+                    got=f"keys {sorted(sample_weight, key=str)}",
+                    fix="sample_weight={"
+                    + ", ".join(f"{k!r}: np.ones({n})" for k in self.names)
+                    + "}",
+                )
+            found: List[Any] = [sample_weight[k] for k in self.names]
+        elif isinstance(sample_weight, (list, tuple)) and _several_arrays(sample_weight):
+            found = per_output(list(sample_weight), self.names, "sample_weight", None)
+        else:  # one array (or None): the same weights for every output, as Keras
+            found = [sample_weight] * len(self.names)
+        columns = [
+            np.ones(n) if w is None else checked_sample_weight(w, n, f"{where} ({name})")
+            for name, w in zip(self.names, found)
+        ]
+        return np.stack(columns, axis=1)
 
+    # ------------------------------------------------------------------ the loss
     def __call__(self, y: Any, out: Any) -> Tensor:
+        targets, weights = self.split(y)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         total = None
-        for loss, w, y_k, out_k in zip(self.losses, self.weights, self.split(y), outs):
-            term = loss(y_k, out_k) * w
+        for k, (loss, y_k, out_k) in enumerate(zip(self.losses, targets, outs)):
+            w_k = weights[:, k]
+            if (w_k == 1).all():  # the plain mean (the same value; any loss function works)
+                term = loss(y_k, out_k)
+            else:
+                term = weighted_loss(loss, y_k, out_k, w_k, f"output '{self.names[k]}'")
+            self.terms[k] = float(term._data)
+            term = term * self.weights[k]
             total = term if total is None else total + term
         return total
 
 
-__all__ = ["OutputLosses"]
+def _several_arrays(values: Any) -> bool:
+    """A list of arrays (one per output), not one array written as a list of numbers."""
+    return bool(values) and all(
+        v is None or isinstance(v, (np.ndarray, Tensor, list, tuple)) for v in values
+    )
+
+
+def _one_array_in_list(values: Any) -> bool:
+    """``[y]``: the targets of a model with one output given as a list of one array."""
+    return len(values) == 1 and isinstance(values[0], (np.ndarray, Tensor))
+
+
+def _rows(a: Any, where: str) -> np.ndarray:
+    arr = a._data if isinstance(a, Tensor) else as_numeric_array(a, where)
+    if arr.ndim == 0:
+        raise DataError(
+            where=where,
+            expected="one target per sample for every output",
+            got=f"a scalar {arr!r}",
+            fix="pass an array of targets per output, e.g. y of shape (n,) or (n, classes)",
+        )
+    return arr
+
+
+__all__ = ["OutputLosses", "per_output"]

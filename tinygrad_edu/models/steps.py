@@ -9,9 +9,17 @@ Divergence never leaves NaN/inf weights behind. Before each step, everything the
 (every weight, moving statistics included, the optimizer's state and step count) is copied into
 buffers reused from step to step (``UndoBuffer``); a step whose loss, gradients or updated weights
 are NaN/inf - or that is interrupted halfway - is undone from them and raises
-``DivergenceError`` (the interrupt is re-raised). The copy is one pass over those arrays per step
-(a few percent of a small MLP's step), the price of an exact undo. What happens next is the
-caller's choice: ``train_on_batch`` raises, ``fit`` asks its callbacks (``DivergenceGuard``).
+``DivergenceError`` (the interrupt is re-raised). What happens next is the caller's choice:
+``train_on_batch`` raises, ``fit`` asks its callbacks (``DivergenceGuard``).
+
+What the guarantee costs per step, and why it is not less: one copy of those arrays (an exact
+undo needs the old values, and a write through a raw ``.data`` reference between two steps is
+invisible, so the copy cannot be kept from the step before), and one read of the updated
+weights (``UndoBuffer.weights_finite``: NaN/inf in any of them make the sum of all their squares
+non-finite - one BLAS dot per weight on 1-D views kept from step to step, one verdict; only when
+that sum is not finite, which an overflow of finite values also gives, is each weight checked
+exactly, to name the culprit or clear it). For a 784-32-10 MLP at batch 32 that is a few
+microseconds of a ~120 us step; the gradients are checked by ``Optimizer.step`` itself.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import numpy as np
 from ..errors import DivergenceError
 from ..optimizers.gradients import all_finite  # the optimizers' one-pass NaN/inf check
 from ..tensor import Tensor, no_grad
+from .outputs import output_arrays
 from .weighting import loss_values
 
 
@@ -84,7 +93,7 @@ def evaluate_step(
     with no_grad():
         out = model(x, training=False)
         logs = {"loss": float(loss_with_penalties(model, y, out, sample_weight)._data)}
-    logs.update({name: fn(y, out._data) for name, fn in model.metric_fns})
+    logs.update({name: fn(y, output_arrays(out)) for name, fn in model.metric_fns})
     return logs
 
 
@@ -110,15 +119,16 @@ def _forward_backward_update(
             expected=err.expected, got=f"{bad} in the gradient of {name}"
         ) from None
     model.optimizer.zero_grad()
-    for w in weights:  # the update (or the forward pass: moving statistics) may overflow
-        if not all_finite(w._data):
-            raise DivergenceError(
-                expected="finite weights after the update",
-                got=f"the update made {_weight_name(model, w)} NaN/inf",
-            )
+    if not model._undo.weights_finite():  # the update (or moving statistics) may overflow
+        for w in weights:  # the exact check: which one, or a finite overflow of the sum
+            if not all_finite(w._data):
+                raise DivergenceError(
+                    expected="finite weights after the update",
+                    got=f"the update made {_weight_name(model, w)} NaN/inf",
+                )
     logs = {"loss": value}
     for name, fn in model.metric_fns:
-        logs[name] = fn(y, out._data)
+        logs[name] = fn(y, output_arrays(out))
     return logs
 
 
@@ -150,30 +160,62 @@ def _weight_name(model: Any, tensor: Any) -> str:
 class UndoBuffer:
     """Copies of what one training step may change, to undo that step exactly: every weight's
     array (moving statistics included), the optimizer's state arrays and its step count. The
-    copy buffers are kept and reused, so saving allocates nothing after the first step."""
+    copy buffers are kept and reused, so saving allocates nothing after the first step; so are
+    1-D views of the weights' float arrays, for ``weights_finite``."""
 
     def __init__(self) -> None:
         self._weights: List[Tensor] = []
         self._sources: List[np.ndarray] = []
         self._copies: List[np.ndarray] = []
+        self._flats: List[np.ndarray] = []  # views of the float weights' arrays, in order
         self._optimizer: Any = None
         self._iterations = 0
 
     def save(self, weights: List[Tensor], optimizer: Any) -> None:
-        sources = [w._data for w in weights] + optimizer.state_arrays()
-        if not _same_arrays(self._sources, sources) and not _same_layout(self._copies, sources):
-            self._copies = [np.empty_like(a) for a in sources]  # new weights or optimizer
+        sources = [w._data for w in weights]
+        sources += optimizer.state_arrays()
+        if not _same_arrays(self._sources, sources):
+            if not _same_layout(self._copies, sources):
+                self._copies = [np.empty_like(a) for a in sources]  # new weights or optimizer
+            self._flats = _flat_views(sources[: len(weights)])
+            self._sources = sources
         for copy, source in zip(self._copies, sources):
-            np.copyto(copy, source)
-        self._weights, self._sources = weights, sources
+            copy[...] = source  # an exact copy (same dtype and shape); cheaper than np.copyto
+        self._weights = weights
         self._optimizer, self._iterations = optimizer, optimizer.iterations
+
+    def weights_finite(self) -> bool:
+        """True when the saved weights hold no NaN/inf now (after the step wrote them) - or
+        False also when finite values overflowed the sum of their squares: then the caller
+        checks each weight exactly (``all_finite``). Never a false True: a NaN/inf anywhere makes
+        the sum NaN/inf. Weights whose arrays cannot be viewed as 1-D are checked exactly."""
+        total = 0.0
+        for flat in self._flats:
+            if flat.ndim == 1:
+                total += flat.dot(flat)  # one BLAS pass, no temporary array
+            elif not all_finite(flat):
+                return False
+        return math.isfinite(total)
 
     def restore(self) -> None:
         for copy, source in zip(self._copies, self._sources):
-            np.copyto(source, copy)
+            source[...] = copy
         for w in self._weights:
             w._bump_version()  # an in-place write by the library: graphs before it are stale
         self._optimizer.iterations = self._iterations
+
+
+def _flat_views(arrays: List[np.ndarray]) -> List[np.ndarray]:
+    """For each float array, a 1-D view of its memory (any contiguous layout: ``ravel(order=
+    "K")``), or the array itself when no view exists (a strided view: checked exactly, never
+    through a copy, which would go stale); integer arrays hold no NaN/inf and are left out."""
+    flats = []
+    for a in arrays:
+        if a.dtype.kind != "f":
+            continue
+        flat = a.ravel(order="K")
+        flats.append(flat if np.shares_memory(flat, a) else a.reshape(a.shape))
+    return flats
 
 
 def _same_arrays(before: List[np.ndarray], now: List[np.ndarray]) -> bool:

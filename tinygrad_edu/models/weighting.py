@@ -40,20 +40,25 @@ def loss_values(model: Any, y: np.ndarray, out: Tensor, sample_weight: Optional[
     """The compiled loss of a batch: its own mean without weights, else Keras' weighted rule."""
     if sample_weight is None:
         return model.loss_fn(y, out)
-    per_sample = per_sample_losses(model, y, out)
+    return weighted_loss(model.loss_fn, y, out, sample_weight, f"model '{model.name}'")
+
+
+def weighted_loss(loss: Any, y: Any, out: Tensor, sample_weight: np.ndarray, where: str) -> Tensor:
+    """``sum_i(w_i * l_i) / B``: the per-sample losses of ``loss`` times their weights, over the
+    number of loss values (Keras 3's ``sum_over_batch_size``)."""
+    per_sample = per_sample_losses(loss, y, out, where)
     w = sample_weight.reshape(len(sample_weight), *([1] * (per_sample.ndim - 1)))
     return (per_sample * Tensor(w.astype(per_sample.dtype, copy=False))).sum() * (
         1.0 / per_sample.size
     )
 
 
-def per_sample_losses(model: Any, y: np.ndarray, out: Tensor) -> Tensor:
-    """The compiled loss with ``reduction="none"``: one value per sample."""
-    loss = model.loss_fn
+def per_sample_losses(loss: Any, y: Any, out: Tensor, where: str) -> Tensor:
+    """The loss with ``reduction="none"``: one value per sample."""
     fn, config = getattr(loss, "fn", None), getattr(loss, "config", {})
     if fn is None or "reduction" not in inspect.signature(fn).parameters:
         raise ConfigError(
-            where=f"model '{model.name}' weighting samples",
+            where=f"{where} weighting samples",
             expected="a loss that can give one value per sample (reduction='none')",
             got=f"the loss {getattr(loss, 'name', loss)!r}",
             fix="use a built-in loss, e.g. model.compile(optimizer='adam', loss='mse'), or give "
@@ -149,4 +154,5 @@ __all__ = [
     "class_sample_weights",
     "loss_values",
     "per_sample_losses",
+    "weighted_loss",
 ]

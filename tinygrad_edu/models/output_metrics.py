@@ -1,0 +1,91 @@
+"""The logs of a functional model with several outputs, named as Keras 3 names them::
+
+    loss                     the total that training minimizes (loss weights and penalties in)
+    <output>_loss            each output's own loss (sample-weighted, before its loss weight)
+    <output>_<metric>        each compiled metric on its output (not weighted)
+
+in that order - the order of ``metrics_names`` and of the list ``evaluate`` returns: the total,
+the per-output losses in output order, then the metrics sorted by name (Keras lists the metrics
+it does not track by name sorted after the losses). ``fit`` adds ``val_`` in front of each for
+the validation data.
+
+``metrics=`` says which metrics go on which output, as Keras takes it: a dict by output name (a
+metric or a list of them per output, outputs left out get none), or a list with one entry per
+output (a metric, a list, or None). A flat list of metrics whose length is not the number of
+outputs is refused (Keras 3 refuses it too): it would not say which output each one is for.
+
+>>> from tinygrad_edu.models.output_losses import OutputLosses
+>>> losses = OutputLosses(["mse", "sparse_categorical_crossentropy"], None, ["out_a", "out_b"])
+>>> [name for name, _ in output_metric_fns({"out_b": "accuracy", "out_a": "mae"}, losses)]
+['out_a_loss', 'out_b_loss', 'out_a_mae', 'out_b_accuracy']
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, List, Tuple
+
+from .. import metrics as _metrics
+from ..errors import ConfigError
+from .output_losses import OutputLosses, per_output
+
+MetricFn = Callable[[Any, Any], float]
+
+
+def output_metric_fns(metrics: Any, losses: OutputLosses) -> List[Tuple[str, MetricFn]]:
+    """``[(log name, fn(y_rows, outputs) -> float), ...]`` for the model's ``metric_fns``."""
+    names = losses.names
+    several = len(names) > 1
+    found = []
+    for k, (name, chosen) in enumerate(zip(names, _metrics_per_output(metrics, names))):
+        for m in chosen:
+            label = m if isinstance(m, str) else getattr(m, "__name__", "metric")
+            fn = _metrics.get(m, loss_name=losses.losses[k].name)
+            found.append((f"{name}_{label}" if several else label, _on_output(losses, k, fn)))
+    loss_logs = [(f"{n}_loss", _loss_term(losses, k)) for k, n in enumerate(names)]
+    return (loss_logs if several else []) + sorted(found, key=lambda entry: entry[0])
+
+
+def _metrics_per_output(metrics: Any, names: List[str]) -> List[List[Any]]:
+    """One list of metrics per output, from the forms Keras takes."""
+    if metrics is None:
+        return [[] for _ in names]
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    if isinstance(metrics, (list, tuple)) and len(names) == 1:
+        metrics = [list(metrics)]
+    if not isinstance(metrics, (dict, list, tuple)) or (
+        isinstance(metrics, (list, tuple)) and len(metrics) != len(names)
+    ):
+        raise ConfigError(
+            where="compile(metrics=...)",
+            expected=f"for {len(names)} outputs {names}: a dict by output name, or a list with "
+            "one entry per output (Keras 3 refuses a list of metrics for several outputs too)",
+            got=repr(metrics)[:80],
+            fix="metrics={" + ", ".join(f"{n!r}: ['mae']" for n in names) + "}",
+        )
+    chosen = per_output(metrics, names, "metrics", None)
+    return [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m] for m in chosen]
+
+
+def _on_output(losses: OutputLosses, k: int, fn: MetricFn) -> MetricFn:
+    """``fn`` on output ``k``: its targets cut from the packed rows, its array of the outputs."""
+
+    def metric(y: Any, outputs: Any) -> float:
+        targets, _ = losses.split(y)
+        return fn(targets[k], outputs[k] if isinstance(outputs, list) else outputs)
+
+    metric.__name__ = getattr(fn, "__name__", "metric")
+    return metric
+
+
+def _loss_term(losses: OutputLosses, k: int) -> MetricFn:
+    """Output ``k``'s loss, as the total loss of the same batch computed it just before."""
+
+    def term(y: Any, outputs: Any) -> float:
+        return losses.terms[k]
+
+    term.__name__ = f"{losses.names[k]}_loss"
+    return term
+
+
+__all__ = ["output_metric_fns"]
