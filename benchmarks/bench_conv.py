@@ -22,7 +22,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,9 +32,11 @@ import numpy as np
 from tinygrad_edu import Tensor
 from tinygrad_edu.layers import Conv2D, Dense, Flatten
 from tinygrad_edu.losses import sparse_categorical_crossentropy
+from tinygrad_edu.optimizers import SGD
 
 Step = Callable[[], None]
 OURS, REFERENCE, NUMPY, TORCH = "ours (fused)", "ours (reference)", "numpy im2col", "torch"
+REPLAY = "ours (replay)"
 
 
 class Ours:
@@ -58,6 +60,22 @@ class Ours:
 
     def step(self) -> None:
         self.grads()
+
+    def replayed(self, jit: Callable[..., Any]) -> Step:
+        """The same step through ``jit`` (issue 15's replay: the convolution, pooling-free
+        here, replays through its own Function): forward, loss, backward, and the optimizer
+        only forgets the gradients (``zero_grad``), as ``step`` does by hand."""
+        opt = SGD(self.params)
+
+        def step(x: np.ndarray, y: np.ndarray) -> Any:
+            logits = self.dense(self.flat(self.conv(x)))
+            loss = sparse_categorical_crossentropy(y, logits, from_logits=True)
+            loss.backward()
+            opt.zero_grad()
+            return loss
+
+        jitted, x = jit(step), self.x.numpy()
+        return lambda: jitted(x, self.y)
 
 
 def numpy_grads(x: np.ndarray, y: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
@@ -124,6 +142,17 @@ def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> dict[str, S
         REFERENCE: reference.step,
         NUMPY: lambda: numpy_grads(x, y, weights),
     }
+    jit = harness.replay_jit()
+    if jit is not None:
+        replay = Ours(True, x, y, filters)
+        for theirs, mine in ((fused.conv, replay.conv), (fused.dense, replay.dense)):
+            mine.set_weights(theirs.get_weights())
+        logits = fused.dense(fused.flat(fused.conv(x)))
+        eager_loss = sparse_categorical_crossentropy(y, logits, from_logits=True)
+        steps[REPLAY] = replay.replayed(jit)
+        for _ in range(3):  # eager, capture, replay: the replayed loss is eager's, bit for bit
+            loss = steps[REPLAY]()
+        assert np.array_equal(loss.numpy(), eager_loss.numpy()), "replayed Conv2D step differs"
     torch = harness.torch_module()
     if torch is not None:
         steps[TORCH] = torch_step(torch, x, y, filters)
@@ -132,36 +161,50 @@ def contenders(batch: int = 64, filters: int = 32, seed: int = 0) -> dict[str, S
 
 def time_paths(
     batch: int = 64, filters: int = 32, repeats: int = 31, quick: bool = False
-) -> dict[str, harness.Timing]:
-    """``{contender: Timing}`` (ms per step) from ``harness.interleaved``."""
+) -> tuple[dict[str, harness.Timing], dict[str, float]]:
+    """``{contender: Timing}`` (ms per step) from ``harness.interleaved``, and the minor page
+    faults per step of our fused and replayed steps (``harness.minor_faults_per_step``)."""
     steps = contenders(batch, filters)
     if quick:
-        return harness.interleaved(
+        timings = harness.interleaved(
             steps, repeats=3, warmup=1, min_block_ms=0.0, switch_settle_ms=20
         )
-    return harness.interleaved(steps, repeats=repeats)
+    else:
+        timings = harness.interleaved(steps, repeats=repeats)
+    faults = {
+        name: harness.minor_faults_per_step(steps[name], 5 if quick else 50)
+        for name in (OURS, REPLAY)
+        if name in steps
+    }
+    return timings, faults
 
 
 def bench_rows(quick: bool = False, repeats: int = 31, **sizes: int) -> list[harness.Row]:
-    """One row for ``run_all``: our fused step against torch (target <= 1.0x) and numpy."""
-    timings = time_paths(repeats=repeats, quick=quick, **sizes)
+    """Rows for ``run_all``: our fused step and our replayed step (n/a without the jit) against
+    torch (target <= 1.0x) and numpy, with their minor page faults per step."""
+    timings, faults = time_paths(repeats=repeats, quick=quick, **sizes)
     ms = {name: t.median for name, t in timings.items()}
-    return [
-        harness.Row(
-            "Conv2D training step (ours: fused)",
-            ms[OURS],
-            numpy_ms=ms[NUMPY],
-            torch_ms=ms.get(TORCH),
-            against="torch",
-            limit=1.0,
-            group="conv",
-            note=f"our reference path {harness.fmt_ms(ms[REFERENCE])} ms",
-            extra={
-                "key": "conv-Conv2D",
-                "spread": {name: round(t.spread, 3) for name, t in timings.items()},
-            },
+    spread = {name: round(t.spread, 3) for name, t in timings.items()}
+    fused_note = f"our reference path {harness.fmt_ms(ms[REFERENCE])} ms"
+    replay_note = "replay/eager fused " + harness.fmt_ratio(harness.ratio(ms.get(REPLAY), ms[OURS]))
+    rows = []
+    for label, name, note in (("ours: fused", OURS, fused_note), ("replay", REPLAY, replay_note)):
+        if name in faults:
+            note += f"; {faults[name]:.0f} minor page faults/step"
+        rows.append(
+            harness.Row(
+                f"Conv2D training step ({label})",
+                ms.get(name),
+                numpy_ms=ms[NUMPY],
+                torch_ms=ms.get(TORCH),
+                against="torch",
+                limit=1.0,
+                group="conv",
+                note=note,
+                extra={"key": f"conv-Conv2D-{name}", "spread": spread, "faults": faults},
+            )
         )
-    ]
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
@@ -173,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--filters", type=int, default=32)
     harness.add_openblas_flag(parser)
     args = parser.parse_args(argv)
-    timings = time_paths(args.batch, args.filters, args.repeats, args.quick)
+    timings, faults = time_paths(args.batch, args.filters, args.repeats, args.quick)
     ms = {name: t.median for name, t in timings.items()}
     base_name = TORCH if TORCH in ms else NUMPY
     print(
@@ -182,9 +225,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     )
     print(f"| path | ms / step | x {base_name} |")
     print("|---|---:|---:|")
-    for name in (OURS, REFERENCE, NUMPY, TORCH):
+    for name in (OURS, REPLAY, REFERENCE, NUMPY, TORCH):
         if name in ms:
             print(f"| {name} | {ms[name]:.2f} | {ms[name] / ms[base_name]:.2f}x |")
+    print(f"\nminor page faults per step: {faults}")
     return ms
 
 

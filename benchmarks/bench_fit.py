@@ -9,6 +9,9 @@ sparse categorical cross-entropy, accuracy metric - trained on 60,000 synthetic 
    alone, so gathering the batches, callbacks, logs and data checks are what the ratio shows).
    The two are interleaved over several rounds on one model; the medians are compared.
    Target: fit epoch <= 1.15x the sum of its steps.
+   With ``compile(..., jit_compile=True)`` (issue 15's replay; the row is left out where
+   ``tinygrad_edu.jit`` does not exist): the same comparison, each step a replay of the captured
+   step. Target: fit epoch <= 1.05x the sum of its replayed steps.
 2. Peak RSS of one epoch, in a fresh subprocess: data prepared, the generator's cache dropped,
    the peak counter reset (``/proc/self/clear_refs``), then ``fit``; the peak is compared with
    the bytes of data + weights + optimizer state. Target: <= 1.5x that + 100 MB. The RSS of an
@@ -43,6 +46,7 @@ BATCH = 32
 FULL_N, QUICK_N = 60000, 3000
 SEED = 0
 FIT_LIMIT, RSS_FACTOR, RSS_SLACK_MB = 1.15, 1.5, 100.0
+REPLAY_FIT_LIMIT = 1.05  # issue 15: a replayed fit epoch within 5% of its replayed steps
 MB = 1024 * 1024
 
 
@@ -60,11 +64,16 @@ def load_data(n: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def build_model(seed: int = SEED) -> Sequential:
-    """examples/mnist_mlp.py's model, compiled the same way."""
+def build_model(seed: int = SEED, **jit_compile: bool) -> Sequential:
+    """examples/mnist_mlp.py's model, compiled the same way (``jit_compile=True``: replayed)."""
     set_seed(seed)
     model = Sequential([Dense(128, "relu", input_shape=(784,)), Dense(10, "softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        **jit_compile,
+    )
     return model
 
 
@@ -85,12 +94,17 @@ def steps_sum_ms(model: Sequential, x: np.ndarray, y: np.ndarray, seed: int) -> 
 
 
 def loop_overhead(
-    n: int, rounds: int, x: np.ndarray | None = None, y: np.ndarray | None = None
+    n: int,
+    rounds: int,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    jit_compile: bool = False,
 ) -> dict[str, Any]:
-    """Median fit-epoch ms and median sum-of-steps ms over ``rounds`` interleaved rounds."""
+    """Median fit-epoch ms and median sum-of-steps ms over ``rounds`` interleaved rounds
+    (``jit_compile=True``: the model replays its captured step, in fit and in the steps)."""
     if x is None or y is None:
         x, y = load_data(n)
-    model = build_model()
+    model = build_model(**({"jit_compile": True} if jit_compile else {}))
     fit_epoch_ms(model, x[:2048], y[:2048], SEED)  # warm-up; also hands the params to Adam
     fits, sums = [], []
     for r in range(rounds):
@@ -106,6 +120,7 @@ def loop_overhead(
         "overhead_us_per_step": (fit_ms - steps_ms) * 1e3 / n_steps,
         "fits": fits,
         "sums": sums,
+        "mode": harness.last_mode(model.train_on_batch) if jit_compile else "eager",
     }
 
 
@@ -150,8 +165,10 @@ def bench_rows(
     n = n or (QUICK_N if quick else FULL_N)
     rows: list[harness.Row] = []
     label = f"{n:,} images, batch {BATCH}, Adam"
+    rounds = rounds or (1 if quick else 5)
     if only != "rss":
-        t = loop_overhead(n, rounds or (1 if quick else 5))
+        x, y = load_data(n)
+        t = loop_overhead(n, rounds, x, y)
         rows.append(
             harness.Row(
                 f"fit epoch vs sum of its steps ({label})",
@@ -165,6 +182,9 @@ def bench_rows(
                 extra={"key": "fit-epoch", **t},
             )
         )
+    if only != "rss" and harness.replay_jit() is not None:
+        rows.append(replayed_row(n, rounds, label, x, y))
+        del x, y
     if only != "fit-time":
         m = memory(n)
         rows.append(
@@ -185,6 +205,24 @@ def bench_rows(
             )
         )
     return rows
+
+
+def replayed_row(n: int, rounds: int, label: str, x: np.ndarray, y: np.ndarray) -> harness.Row:
+    """fit with ``compile(..., jit_compile=True)`` against the sum of its replayed steps."""
+    t = loop_overhead(n, rounds, x, y, jit_compile=True)
+    replayed = t["mode"] == "replay"
+    return harness.Row(
+        f"fit epoch, jit_compile=True, vs sum of its replayed steps ({label})",
+        t["fit_ms"],
+        against="custom",
+        limit=REPLAY_FIT_LIMIT,
+        custom_ratio=t["fit_ms"] / t["steps_ms"],
+        group="fit",
+        target=f"<= {REPLAY_FIT_LIMIT:g}x sum of steps ({harness.fmt_ms(t['steps_ms'])} ms)",
+        note=f"{t['overhead_us_per_step']:.0f} us/step outside the steps"
+        + ("" if replayed else f"; last step ran as {t['mode']}, not replayed"),
+        extra={"key": "fit-epoch-jit", **t},
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -57,11 +57,7 @@ from tinygrad_edu.layers import Dense, Dropout
 from tinygrad_edu.models import Sequential
 from tinygrad_edu.optimizers import SGD
 
-try:  # issue 15's replay mode; without it the replayed rows read n/a
-    from tinygrad_edu.jit import jit
-except ImportError:  # pragma: no cover - only before tinygrad_edu.jit exists
-    jit = None
-
+jit = harness.replay_jit()  # issue 15's replay mode; None (rows n/a) where it is missing
 Batch = tuple[np.ndarray, np.ndarray]
 SPARSE_CE = losses.sparse_categorical_crossentropy
 
@@ -196,13 +192,6 @@ def replayed(spec: MLPSpec, weights: Sequence[np.ndarray]) -> dict[str, Callable
     return steps
 
 
-def replay_mode(step: Callable[..., Any]) -> str:
-    """How the last call of a replayed contender ran (``"replay"`` when all is well)."""
-    jitted = getattr(step, "__self__", step)  # a bound train_on_batch: its model
-    jitted = getattr(jitted, "train_function", jitted)
-    return str(getattr(jitted, "last_mode", "unknown"))
-
-
 # ---------------------------------------------------------------------------- honesty check
 def check_references(spec: MLPSpec, seed: int = 0) -> dict[str, float]:
     """One batch through ours, the numpy reference, the numpy floor (and torch without dropout):
@@ -303,7 +292,7 @@ def bench_workload(
     }
     rows = []
     for name, label, is_replay in ROWS:
-        mode = replay_mode(steps[name]) if name in steps and is_replay else "replay"
+        mode = harness.last_mode(steps[name]) if name in steps and is_replay else "replay"
         rows.append(
             harness.Row(
                 f"{spec.name} ({label})",

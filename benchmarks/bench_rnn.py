@@ -20,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -29,6 +29,7 @@ import numpy as np
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.layers import LSTM, Dense, SimpleRNN
+from tinygrad_edu.optimizers import SGD
 
 LAYERS = {"LSTM": LSTM, "SimpleRNN": SimpleRNN}
 
@@ -45,6 +46,30 @@ def ours(cls: type, fused: bool, x: np.ndarray, y: np.ndarray, units: int) -> Ca
             p.grad = None
 
     return step
+
+
+def replayed(
+    jit: Callable[..., Any], cls: type, x: np.ndarray, y: np.ndarray, units: int
+) -> Callable[[], Any]:
+    """``ours(cls, True, ...)``'s step through ``jit`` (the recurrent sequence op replays
+    through its own Function); an optimizer only forgets the gradients (``zero_grad``).
+    Checked before timing: the replayed loss equals the eager loss of the same weights, bytes."""
+    rnn, head = cls(units), Dense(y.shape[1])
+    opt = SGD()
+
+    def step(xb: np.ndarray, yb: np.ndarray) -> Any:
+        loss = ((head(rnn(xb)) - yb) ** 2).mean()
+        loss.backward()
+        opt.zero_grad()
+        return loss
+
+    eager = step(x, y)  # builds the layers; their gradients are forgotten next
+    opt.set_params(rnn.parameters() + head.parameters()).zero_grad()
+    jitted = jit(step)
+    for _ in range(3):  # eager, capture, replay
+        loss = jitted(x, y)
+    assert np.array_equal(loss.numpy(), eager.numpy()), f"replayed {cls.__name__} step differs"
+    return lambda: jitted(x, y)
 
 
 def theirs(torch, kind: str, x: np.ndarray, y: np.ndarray, units: int) -> Callable[[], None]:
@@ -79,6 +104,9 @@ def time_layer(
         "ours (fused)": ours(LAYERS[kind], True, x, y, units),
         "ours (reference)": ours(LAYERS[kind], False, x, y, units),
     }
+    jit = harness.replay_jit()
+    if jit is not None:
+        contenders["ours (replay)"] = replayed(jit, LAYERS[kind], x, y, units)
     torch = harness.torch_module()
     if torch is not None:
         contenders = {"torch": theirs(torch, kind, x, y, units), **contenders}
@@ -96,21 +124,27 @@ def bench_rows(
     for kind in [k for k in LAYERS if only is None or k.lower() == only.lower()]:
         timings = time_layer(kind, repeats=repeats, quick=quick, **sizes)
         ms = {name: t.median for name, t in timings.items()}
-        rows.append(
-            harness.Row(
-                f"{kind} training step (ours: fused)",
-                ms["ours (fused)"],
-                torch_ms=ms.get("torch"),
-                against="torch",
-                limit=1.0,
-                group="rnn",
-                note=f"our reference path {harness.fmt_ms(ms['ours (reference)'])} ms",
-                extra={
-                    "key": f"rnn-{kind}",
-                    "spread": {name: round(t.spread, 3) for name, t in timings.items()},
-                },
-            )
+        fused, replay = ms["ours (fused)"], ms.get("ours (replay)")
+        notes = (
+            f"our reference path {harness.fmt_ms(ms['ours (reference)'])} ms",
+            f"replay/eager fused {harness.fmt_ratio(harness.ratio(replay, fused))}",
         )
+        for label, ours_ms, note in zip(("ours: fused", "replay"), (fused, replay), notes):
+            rows.append(
+                harness.Row(
+                    f"{kind} training step ({label})",
+                    ours_ms,
+                    torch_ms=ms.get("torch"),
+                    against="torch",
+                    limit=1.0,
+                    group="rnn",
+                    note=note,
+                    extra={
+                        "key": f"rnn-{kind}" + ("-replay" if label == "replay" else ""),
+                        "spread": {name: round(t.spread, 3) for name, t in timings.items()},
+                    },
+                )
+            )
     return rows
 
 

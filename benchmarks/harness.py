@@ -112,6 +112,7 @@ from results import (
     fmt_met,
     fmt_ms,
     fmt_ratio,
+    ratio,
     render_table,
 )
 
@@ -259,6 +260,36 @@ def median_ms(
     return interleaved({"fn": fn}, repeats, warmup, min_block_ms)["fn"].median
 
 
+# ---------------------------------------------------------------------------- replay
+def replay_jit() -> Any:
+    """``tinygrad_edu.jit.jit`` (issue 15's replay mode), or None where it does not exist yet:
+    the replayed rows then read n/a."""
+    try:
+        from tinygrad_edu.jit import jit
+    except ImportError:
+        return None
+    return jit
+
+
+def last_mode(step: Any) -> str:
+    """How a jitted step's last call ran (``"replay"`` when all is well): ``step`` is a JitStep
+    or a model's bound ``train_on_batch`` (its ``model.train_function`` is asked)."""
+    owner = getattr(step, "__self__", step)
+    jitted = getattr(owner, "train_function", None) or owner
+    return str(getattr(jitted, "last_mode", "unknown"))
+
+
+def minor_faults_per_step(fn: Callable[[], Any], steps: int = 50) -> float:
+    """Minor page faults per call of ``fn`` (``ru_minflt``; after 3 warm-up calls): memory the
+    step maps afresh each time (large temporaries allocated and freed per step)."""
+    for _ in range(3):
+        fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(steps):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+
+
 # ---------------------------------------------------------------------------- memory
 def _status_kb(field_name: str) -> int | None:
     try:
@@ -368,14 +399,18 @@ __all__ = [
     "fmt_ratio",
     "idle_rss_mb",
     "interleaved",
+    "last_mode",
     "limit_torch_threads",
     "median_ms",
+    "minor_faults_per_step",
     "np",
     "openblas_cores",
     "peak_rss_mb",
     "pin_threads",
+    "ratio",
     "reexec_without_openblas_env",
     "render_table",
+    "replay_jit",
     "reset_peak_rss",
     "run_in_subprocess",
     "threads",

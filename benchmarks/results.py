@@ -45,15 +45,15 @@ class Row:
     @property
     def ratio_floor(self) -> float | None:
         """Ours over the numpy floor (the fewest preallocated numpy calls for the same step)."""
-        return _ratio(self.ours_ms, self.floor_ms)
+        return ratio(self.ours_ms, self.floor_ms)
 
     @property
     def ratio_numpy(self) -> float | None:
-        return _ratio(self.ours_ms, self.numpy_ms)
+        return ratio(self.ours_ms, self.numpy_ms)
 
     @property
     def ratio_torch(self) -> float | None:
-        return _ratio(self.ours_ms, self.torch_ms)
+        return ratio(self.ours_ms, self.torch_ms)
 
     @property
     def ratio(self) -> float | None:
@@ -99,7 +99,7 @@ class Row:
         }
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
+def ratio(a: float | None, b: float | None) -> float | None:
     if a is None or b is None or b <= 0 or not math.isfinite(a) or not math.isfinite(b):
         return None
     return a / b
