@@ -5,7 +5,9 @@
   ``B`` (``layer.algebra().text(batch=n)``), checking every measured output shape against the
   layer's ``compute_output_shape``;
 - ``graph(tensor)`` and ``render(tensor_or_dot, path)`` (``dot``): the autograd graph behind a
-  tensor as Graphviz DOT text, and drawn with the ``dot`` program.
+  tensor as Graphviz DOT text, and drawn with the ``dot`` program;
+- ``training_step(model, x, y)`` (``step_tape``): one training step of a compiled model as the
+  numbered numpy calls ``tinygrad_edu.jit`` replays, taken on a copy (the model never changes).
 
 >>> import numpy as np
 >>> from tinygrad_edu.layers import Dense
@@ -18,6 +20,7 @@
 from __future__ import annotations
 
 from .dot import graph, render
+from .step_tape import training_step
 from .tracing import ShapeMismatchWarning, trace
 
-__all__ = ["ShapeMismatchWarning", "graph", "render", "trace"]
+__all__ = ["ShapeMismatchWarning", "graph", "render", "trace", "training_step"]
