@@ -43,11 +43,13 @@ def prepared(model: Any, given: Dict[str, Any], where: str) -> Dict[str, Any]:
     if is_batch_iterable(x):
         given["x"] = packed_batches(model, x, where)
     elif given.get("y") is not None:
-        keys = [k for k in ("sample_weight", "class_weight") if k in given]
-        packed = batch_item(model, (x, given["y"], *[given[k] for k in keys]), where)
-        given["x"], given["y"], rest = packed[0], packed[1], packed[2:]
-        for i, k in enumerate(keys):  # the weights are in y now when the model packed them
-            given[k] = rest[i] if i < len(rest) else None
+        weights = ("sample_weight", "class_weight")
+        packed = batch_item(model, (x, given["y"], *[given.get(k) for k in weights]), where)
+        given["x"], given["y"] = packed[:2]
+        kept = dict(zip(weights, packed[2:]))  # none when the model packed them into y
+        for k in weights:
+            if k in given:
+                given[k] = kept.get(k)
     else:
         given["x"] = model._packed(x, where)
     val = given.get("validation_data")

@@ -38,14 +38,17 @@ from ..tensor import Tensor
 from .weighting import batch_weights, checked_sample_weight, weighted_loss
 
 
-def per_output(value: Any, names: Sequence[str], what: str, default: Any) -> List[Any]:
+def per_output(
+    value: Any, names: Sequence[str], what: str, default: Any, where: Optional[str] = None
+) -> List[Any]:
     """One entry per output from a single value, a list in output order or a dict by name."""
+    where = where or f"compile({what}=...)"
     example = f"{what}={{{', '.join(repr(n) + ': ...' for n in names)}}}"
     if isinstance(value, dict):
         unknown = sorted(set(value) - set(names), key=str)
         if unknown:
             raise ConfigError(
-                where=f"compile({what}=...)",
+                where=where,
                 expected=f"output names {list(names)}",
                 got=f"{unknown}",
                 fix=example,
@@ -54,7 +57,7 @@ def per_output(value: Any, names: Sequence[str], what: str, default: Any) -> Lis
     if isinstance(value, (list, tuple)):
         if len(value) != len(names):
             raise ConfigError(
-                where=f"compile({what}=...)",
+                where=where,
                 expected=f"one entry per output ({len(names)}: {list(names)})",
                 got=f"{len(value)} entries",
                 fix=example,
@@ -203,7 +206,7 @@ class OutputLosses:
                 )
             found: List[Any] = [sample_weight[k] for k in self.names]
         elif isinstance(sample_weight, (list, tuple)) and _several_arrays(sample_weight):
-            found = per_output(list(sample_weight), self.names, "sample_weight", None)
+            found = per_output(list(sample_weight), self.names, "sample_weight", None, where)
         else:  # one array (or None): the same weights for every output, as Keras
             found = [sample_weight] * len(self.names)
         columns = [
