@@ -48,6 +48,7 @@ from . import (  # noqa: E402
 from .layers.legacy import KerasLegacyWarning  # noqa: E402
 from .layers.recognizers import ClassicMistakeWarning  # noqa: E402
 from .models import Model, Sequential, load_model  # noqa: E402
+from .jit import jit  # noqa: E402  (tinygrad_edu.jit(fn); the package stays importable)
 
 __all__ = [
     "Tensor",
@@ -73,6 +74,7 @@ __all__ = [
     "gradcheck",
     "gradcheck_tensors",
     "set_seed",
+    "jit",
     "Model",
     "Sequential",
     "load_model",

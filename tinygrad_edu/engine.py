@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._shapes import unbroadcast
+from .capture_hooks import recorder as _recorder
 from .errors import (
     GradientShapeError,
     InplaceModificationError,
@@ -50,6 +51,7 @@ def apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
     Recording notes, for each input, its version (``backward`` checks it did not change) and
     that a live op holds it (``_saves``). An op not recorded gives its work buffers back at once
     (``Function.release``); a recorded one when ``backward`` frees it."""
+    rec = _recorder.get()  # a capture listening (tinygrad_edu.jit), or None: eager
     fn = fn_cls()
     needs = tuple([t.requires_grad for t in inputs])
     fn.needs_input_grad = needs
@@ -81,10 +83,15 @@ def apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
             t._saves += 1
             t._saved_at = seq
         fn.saved_versions = versions
+        if rec is not None:
+            rec.on_apply(fn, inputs, params, out)
         return out
     if fn.releases:
         fn.release()
-    return make(data, None)
+    out = make(data, None)
+    if rec is not None:
+        rec.on_apply(fn, inputs, params, out)
+    return out
 
 
 def _describe(params: dict) -> str:
@@ -102,6 +109,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     keep their sums at the end. Before an op's backward runs, its inputs and output are checked
     unmodified since it ran (``_check_unmodified``); after it, unless ``retain_graph``, the op
     is freed: unlinked and its work buffers released."""
+    rec = _recorder.get()
+    if rec is not None:
+        rec.on_backward(root, grad, retain_graph)
     grads = {root: grad}
     leaves = {}
     waiting = [(-root._seq, id(root), root)]  # id(): a tie-breaker that never compares tensors
@@ -111,7 +121,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         g = grads.pop(t)
         fn = t._ctx
         if fn is None or t._retain:  # the root itself is a leaf, or a retain_grad tensor
-            _accumulate_grad(t, g, handed)
+            _accumulate_grad(t, g, handed, rec)
         if fn is None:
             continue
         parents = fn.parents
@@ -121,25 +131,24 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             in_grads = (in_grads,)
         if len(in_grads) != len(parents):
             _check_grad_count(fn, in_grads)
-        for p, pg, need in zip(parents, in_grads, fn.needs_input_grad):
+        if rec is not None:
+            rec.on_node(t, fn, g, in_grads)
+        for k, (p, pg, need) in enumerate(zip(parents, in_grads, fn.needs_input_grad)):
             if not need or pg is None:
                 continue
             if pg.shape != p._data.shape:
                 pg = _unbroadcast_grad(fn, pg, p)
-            if p._ctx is None:  # a leaf
-                prev = leaves.get(p)
-                leaves[p] = pg if prev is None else prev + pg
-                continue
-            prev = grads.get(p)
-            if prev is None:
-                grads[p] = pg
+            sums = leaves if p._ctx is None else grads  # a leaf only collects
+            prev = sums.get(p)
+            sums[p] = pg if prev is None else prev + pg
+            if rec is not None:
+                rec.on_grad(k, pg, prev, sums[p])
+            if prev is None and sums is grads:
                 heappush(waiting, (-p._seq, id(p), p))
-            else:
-                grads[p] = prev + pg
         if not retain_graph:
             _free(t, fn, parents)
     for t, g in leaves.items():
-        _accumulate_grad(t, g, handed)
+        _accumulate_grad(t, g, handed, rec)
 
 
 def _free(t: Tensor, fn: Function, parents: tuple) -> None:
@@ -182,7 +191,7 @@ def _inplace_error(fn: Function, t: Tensor, role: str) -> InplaceModificationErr
     )
 
 
-def _accumulate_grad(t: Tensor, g: np.ndarray, handed: set) -> None:
+def _accumulate_grad(t: Tensor, g: np.ndarray, handed: set, rec: Any = None) -> None:
     """``t.grad += g`` for a leaf (or a ``retain_grad`` tensor), summed over backward calls until
     ``zero_grad()``.
 
@@ -192,6 +201,7 @@ def _accumulate_grad(t: Tensor, g: np.ndarray, handed: set) -> None:
     by the caller, since an Add returns one array for both inputs); otherwise a copy is kept,
     so writing into one ``.grad`` (gradient clipping does) never changes another. This saves
     one copy of every weight's gradient per step."""
+    src = g
     if (
         type(g) is np.ndarray
         and g.dtype == t._data.dtype
@@ -202,7 +212,10 @@ def _accumulate_grad(t: Tensor, g: np.ndarray, handed: set) -> None:
         handed.add(id(g))
     else:
         g = np.array(g, dtype=t._data.dtype)  # a copy, and an ndarray even when 0-d
-    t.grad = g if t.grad is None else t.grad + g
+    before = t.grad
+    t.grad = g if before is None else before + g
+    if rec is not None:
+        rec.on_leaf_grad(t, src, g, before, t.grad)
 
 
 def _check_grad_count(fn: Function, in_grads: tuple) -> None:

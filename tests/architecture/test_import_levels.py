@@ -46,6 +46,7 @@ LEVELS = {
     "ops": 2,
     "grad_mode": 1,
     "config": 1,  # the fused setting; reads validation (L0)
+    "capture_hooks": 1,  # who listens to the engine's hook points (tinygrad_edu.jit), per thread
     "engine": 2,
     "tensor_ops": 3,
     "tensor": 3,
@@ -69,6 +70,7 @@ LEVELS = {
     "saving": 6,
     "interop": 6,  # a package: to_torch, from_torch and the tables both read
     "plot": 6,
+    "jit": 6,  # capture and replay of a training step; imports optimizers, never models
     "testing": 7,
     "__main__": 7,
     "cli": 7,

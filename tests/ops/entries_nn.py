@@ -18,6 +18,19 @@ def masked(draw):
     return case(a, mask=np.asarray(keep / (1 - rate)))
 
 
+@st.composite
+def drawn(draw):
+    """An input, a rate and a seed: DropoutDraw draws its mask from a generator of that seed."""
+    a = draw(arrays(SMALL_SHAPES))
+    return case(a, rate=draw(st.sampled_from([0.1, 0.5])), seed=draw(st.integers(0, 2**16)))
+
+
+def drawn_mask(a, rate, seed):
+    """The mask DropoutDraw draws: keep ~ U[0, 1) >= rate, scaled by 1 / (1 - rate)."""
+    keep = np.random.default_rng(seed).random(np.shape(a)) >= rate
+    return np.multiply(keep, a.dtype.type(1) / a.dtype.type(1 - rate), dtype=a.dtype)
+
+
 OP_ENTRIES = [
     OpEntry(
         "dropout_mask",
@@ -25,5 +38,15 @@ OP_ENTRIES = [
         masked(),
         lambda a, mask: tensor_from_op(ops.DropoutMask, a, mask=mask),
         lambda a, mask: a * mask,
+    ),
+    OpEntry(
+        "dropout_draw",
+        ops.DropoutDraw,
+        drawn(),
+        # a fresh generator per call: the gradient check runs forward many times
+        lambda a, rate, seed: tensor_from_op(
+            ops.DropoutDraw, a, rng=np.random.default_rng(seed), rate=rate
+        ),
+        lambda a, rate, seed: a * drawn_mask(a, rate, seed),
     ),
 ]

@@ -12,8 +12,8 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import activations as _activations
+from .. import capture_hooks, ops
 from .. import config as _config
-from .. import ops
 from .. import validation as check
 from .._rng import make_rng
 from .._shapes import fmt_shape
@@ -220,15 +220,16 @@ class Dropout(Layer):
         self._rng = make_rng(self.seed)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
+        # a captured step (tinygrad_edu.jit) replays only while these settings stay the same
+        capture_hooks.guard(self._settings, self.name)
         if not training or self.rate == 0:
             return x
+        # the op draws the mask from this layer's generator: eager and replayed steps alike
         shape = self._mask_shape(x.shape)
-        keep = self._rng.random(shape) >= self.rate
-        # kept values scaled by 1/(1 - rate), computed in x's dtype: the mask holds exactly
-        # keep.astype(dtype) / dtype(1 - rate), in one pass
-        one = x.dtype.type(1)
-        mask = np.multiply(keep, one / x.dtype.type(1 - self.rate), dtype=x.dtype)
-        return tensor_from_op(ops.DropoutMask, x, mask=mask)
+        return tensor_from_op(ops.DropoutDraw, x, rng=self._rng, rate=self.rate, mask_shape=shape)
+
+    def _settings(self) -> Tuple[float, bool, Any]:
+        return self.rate, self.training, self.noise_shape
 
     def _mask_shape(self, shape: Tuple[int, ...]) -> Tuple[int, ...]:
         if self.noise_shape is None:

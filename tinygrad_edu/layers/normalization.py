@@ -11,6 +11,7 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
+from .. import capture_hooks
 from .. import initializers as _initializers
 from .. import validation as check
 from ..errors import ShapeError
@@ -112,11 +113,18 @@ class BatchNormalization(GammaBetaOptions, Layer):
         return reduce_axes, shape
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
+        # a captured step (tinygrad_edu.jit) replays only while these settings stay the same
+        capture_hooks.guard(self._settings, self.name)
         reduce_axes, bshape = self._axes(x.ndim)
         if training and self.trainable and x.shape[0] > 0:  # an empty batch has no statistics
             mean = x.mean(axis=reduce_axes, keepdims=True)
             var = x.var(axis=reduce_axes, keepdims=True)  # biased (ddof=0), as Keras
-            self._update_moving(mean._data.reshape(-1), var._data.reshape(-1))
+            # a stateful update outside the graph: a replayed step repeats it on its statistics
+            capture_hooks.stateful_call(
+                self._update_moving,
+                (mean._data.reshape(-1), var._data.reshape(-1)),
+                self.name,
+            )
         else:
             mean = self.moving_mean.reshape(bshape)
             var = self.moving_variance.reshape(bshape)
@@ -126,6 +134,9 @@ class BatchNormalization(GammaBetaOptions, Layer):
         if self.beta is not None:
             out = out + self.beta.reshape(bshape)
         return out
+
+    def _settings(self) -> Tuple[bool, bool, float, float]:
+        return self.training, self.trainable, self.momentum, self.epsilon
 
     def _update_moving(self, batch_mean: np.ndarray, batch_var: np.ndarray) -> None:
         """moving = moving * momentum + batch * (1 - momentum), in place (outside the graph),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..function import Function
 
 
@@ -18,6 +20,29 @@ class DropoutMask(Function):
     def forward(self, a, *, mask):
         self.mask = mask
         return a * mask
+
+    def backward(self, grad):
+        return grad * self.mask
+
+
+class DropoutDraw(Function):
+    """Inverted dropout that draws its own mask: keep ~ Bernoulli(1 - rate) of shape
+    ``mask_shape`` (the input's, or a broadcastable noise shape) from the generator ``rng``,
+    mask = keep / (1 - rate) in the input's dtype, out = a * mask.   dL/da = g * mask.
+
+    The draw is part of the op (not of the layer), so a replayed step (``tinygrad_edu.jit``)
+    draws from the same generator in the same order as the eager step: the random stream, and
+    the generator's state after any number of steps, are the eager ones.
+    """
+
+    shape_rule = "a mask shape broadcastable to the input"
+
+    def forward(self, a, *, rng, rate, mask_shape=None):
+        keep = rng.random(a.shape if mask_shape is None else mask_shape) >= rate
+        # kept values scaled by 1/(1 - rate) in a's dtype: mask = keep / dtype(1 - rate), one pass
+        one = a.dtype.type(1)
+        self.mask = np.multiply(keep, one / a.dtype.type(1 - rate), dtype=a.dtype)
+        return a * self.mask
 
     def backward(self, grad):
         return grad * self.mask

@@ -71,25 +71,30 @@ class Adam(Optimizer):
     def update_step(
         self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray], lr: float
     ) -> None:
-        t = self.iterations + 1
         s["m"] += (g - s["m"]) * (1 - self.beta_1)
         s["v"] += (g * g - s["v"]) * (1 - self.beta_2)
         v = np.maximum(s["vhat"], s["v"], out=s["vhat"]) if self.amsgrad else s["v"]
-        alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        alpha = self.step_size(lr)
         p -= alpha * s["m"] / (np.sqrt(v) + self.epsilon)
+
+    def step_size(self, lr: float) -> float:
+        """``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)`` at this step (``t = iterations
+        + 1``, read live: a replayed step gets the same number as an eager one)."""
+        t = self.iterations + 1
+        return lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
 
     def fused_update_step(
         self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray], lr: float
     ) -> None:
         """``update_step`` in place, with one temporary array (``work``) reused by every line."""
-        t, m, v = self.iterations + 1, s["m"], s["v"]
+        m, v = s["m"], s["v"]
         work = np.asarray(g - m)  # an array even for a 0-d parameter: it is reused as out=
         m += np.multiply(work, 1 - self.beta_1, out=work)  # m += (g - m) * (1 - beta_1)
         np.subtract(np.multiply(g, g, out=work), v, out=work)
         v += np.multiply(work, 1 - self.beta_2, out=work)  # v += (g * g - v) * (1 - beta_2)
         if self.amsgrad:
             v = np.maximum(s["vhat"], v, out=s["vhat"])
-        alpha = lr * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        alpha = self.step_size(lr)
         np.add(np.sqrt(v, out=work), self.epsilon, out=work)  # work = sqrt(v) + epsilon
         p -= np.multiply(np.divide(m, work, out=work), alpha, out=work)  # alpha * m / work
 

@@ -47,11 +47,11 @@ weight is touched, and a schedule's rate is checked before it is used.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinygrad_edu import config
+from tinygrad_edu import capture_hooks, config
 from tinygrad_edu import validation as check
 from tinygrad_edu.errors import NotBuiltError
 from tinygrad_edu.optimizers import checkpoint, options
@@ -62,7 +62,14 @@ from tinygrad_edu.optimizers.schedules import LearningRateSchedule, checked_rate
 from tinygrad_edu.tensor import Tensor
 
 # SHARED_OPTIONS, Rate and all_finite live in options.py and gradients.py, importable from here
-__all__ = ["SHARED_OPTIONS", "Optimizer", "Rate", "all_finite"]
+__all__ = ["SHARED_OPTIONS", "Optimizer", "Rate", "StepScalars", "all_finite"]
+
+
+class StepScalars(NamedTuple):
+    """The host numbers one step uses: the rate at this iteration and the step number."""
+
+    lr: float
+    t: int  #: the step number, ``iterations + 1``
 
 
 class Optimizer:
@@ -186,6 +193,9 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``p.grad = None``) before the next backward."""
+        rec = capture_hooks.active()
+        if rec is not None:
+            rec.on_zero_grad(self._params or ())
         for p in self._params or ():
             p.grad = None
 
@@ -200,8 +210,22 @@ class Optimizer:
         >= 0: ``ConfigError``) and every gradient (its shape: ``ShapeError``; NaN/inf:
         ``DivergenceError`` naming the parameter) are checked before any weight is written.
         """
-        lr = self.learning_rate
+        scalars = self.step_scalars()
         todo = checked_grads(self._require_params("step"), self._slots, self._where)
+        rec = capture_hooks.active()
+        if rec is not None:  # a captured step replays apply_update with its own gradients
+            rec.on_update(self, todo)
+        self.apply_update(todo, scalars)
+
+    def step_scalars(self) -> StepScalars:
+        """The host numbers of the next step, computed in this one place (``step`` and a replayed
+        step both call it, so a schedule or a rate changed mid-run is never baked in)."""
+        return StepScalars(self.learning_rate, self.iterations + 1)
+
+    def apply_update(self, todo: list, scalars: StepScalars) -> None:
+        """The update proper, on checked gradients: ``todo`` holds ``(i, p, g)`` per parameter
+        (``checked_grads``' output). Clip, decay, apply the rule, ``iterations += 1``."""
+        lr = scalars.lr
         grads = clipped(
             [g for _, _, g in todo], self.clipvalue, self.clipnorm, self.global_clipnorm
         )

@@ -1,0 +1,33 @@
+"""Replay: capture one eager training step, then run the same numpy calls again from a tape.
+
+``step = jit(fn)`` where ``fn(x, y)`` is an unchanged eager step (forward, loss, ``backward()``,
+``opt.step()``, ``opt.zero_grad()``). Per input signature: call 1 runs eagerly (it builds layers
+and optimizer slots), call 2 captures while running eagerly, calls 3+ replay: every op output,
+gradient and temporary in a preallocated buffer, a straight-line generated function, no Tensor
+and no graph walk. The lowered ops (``lowerings``) make exactly the numpy calls of their eager
+forward and backward, so a replayed step is byte-for-byte the eager step; the others replay
+through a fresh instance of their own Function. ``step.tape_text()`` prints the tape.
+
+Guards before each replay (argument shapes and dtypes, grad mode, the fused setting, each
+weight's shape and requires_grad, layer settings such as a dropout rate or a training flag, the
+optimizer's parameter list and settings, label range) send a call back to eager on a miss.
+Anything the tape would freeze (an array Python computed from this batch) is refused at capture
+with ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .step import JitStep
+
+
+def jit(fn: Callable[..., Any]) -> JitStep:
+    """``step = jit(train_step)``: the step, eager twice per input signature, replayed after."""
+    return JitStep(fn)
+
+
+# ``tinygrad_edu.jit`` is this function once the package is imported: keep the names reachable
+jit.jit, jit.JitStep = jit, JitStep  # type: ignore[attr-defined]
+
+__all__ = ["JitStep", "jit"]

@@ -1,0 +1,179 @@
+"""Where each array of a captured step comes from, as a name in the tape - or a refusal.
+
+An array is, in this order: one the tape already names (an op output, a gradient, a view of
+one), a weight (a leaf tensor the step reads but did not make: read live at every replay), a
+step input or a copy/cast/view of one, the log-probabilities a recorded Softmax op gives
+(``log_softmax()``), a constant that is the very same object in both eager calls before the
+capture, or a one-element constant with the same value in both. Anything else would be frozen
+by the tape - a number Python computed from this batch - and is refused with ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+import numpy as np
+
+from .. import ops
+from ..errors import ConfigError
+
+
+def refuse(what: str, fix: str) -> ConfigError:
+    return ConfigError(
+        where="tinygrad_edu.jit (capture)",
+        expected="every array of the step made by a tensor op, a weight, or a step input",
+        got=what,
+        fix=fix,
+    )
+
+
+FIX_COMPUTE = (
+    "compute it with tensor ops inside the step (y = x * 2 instead of Tensor(x.numpy() * 2)), "
+    "or pass it as an argument: step = jit(lambda x, y, extra: ...); step(x, y, extra)"
+)
+
+
+class Resolver:
+    """Names for arrays (``name_of``); ``e`` is the tape being written."""
+
+    def __init__(self, e: Any, args: tuple, arrays: tuple, first: Any, names: Dict[int, str]):
+        self.e = e
+        self.args, self.inputs, self.first = args, arrays, first
+        self.names = names  #: id(weight tensor) -> "layer/weight"
+        self.slots: Dict[int, str] = {}
+        self.keep: List[Any] = []  # ids stay unique while the tape is built
+        self.weights: Dict[int, str] = {}
+        self.softmax: List[Any] = []  #: (op info) of lowered/replayed Softmax ops
+        self.target_names: set = set()
+        self.input_names: set = set()  #: names computed from the inputs alone (in the prologue)
+        for k, a in enumerate(arrays):
+            name = f"x{k}"
+            e.prologue.append(f"{name} = A[{k}]")
+            self.bind(a, name)
+            self.input_names.add(name)
+            if k:
+                self.target_names.add(name)
+
+    def bind(self, array: Any, name: str) -> str:
+        self.slots[id(array)] = name
+        self.keep.append(array)
+        return name
+
+    def known(self, array: Any) -> Optional[str]:
+        name = self.slots.get(id(array))
+        if name is not None:
+            return name
+        base = array.base if isinstance(array, np.ndarray) else None
+        while base is not None:  # a reshaped view of a named array
+            name = self.slots.get(id(base))
+            if name is not None and array.flags.c_contiguous and array.size == base.size:
+                if name in self.e.arrays:
+                    view = self.e.view(name, self.e.arrays[name].reshape(array.shape))
+                    return self.bind(array, view)
+                expr = f"{name}.reshape({array.shape})"
+                if name in self.input_names:  # read once, before the guards
+                    return self.bind(array, self._prologue(expr))
+                return self.bind(array, self._line_value(expr))
+            base = base.base
+        return None
+
+    def _line_value(self, expr: str) -> str:
+        name = self.e.name("v")
+        self.e.line(f"{name} = {expr}")
+        return name
+
+    # ---------------------------------------------------------------- tensors and params
+    def tensor(self, t: Any, array: np.ndarray, first_t: Any, where: str) -> str:
+        name = self.known(array)
+        if name is not None:
+            return name
+        if not t._leaf:
+            raise refuse(
+                f"{where}: a tensor computed before the step (its graph is not this step's)",
+                "compute every tensor the step uses inside the step",
+            )
+        for k, arg in enumerate(self.args):
+            if arg is t:
+                return self.slots[id(self.inputs[k])]
+        if t.requires_grad or t is first_t:  # a weight: the same tensor at every call
+            return self.weight(t, array)
+        return self.array(array, None, where)
+
+    def weight(self, t: Any, array: np.ndarray) -> str:
+        name = self.weights.get(id(t))
+        if name is None:
+            tn = self.e.const(t, "T")
+            name = self.e.name("w")
+            self.weights[id(t)] = name
+            self.e.prologue.append(f"{name} = {tn}._data")
+            self.e.guards.append(
+                f"{name}.shape != {array.shape!r} or {tn}.requires_grad is not {t.requires_grad}"
+            )
+            self.keep.append(t)
+        return self.bind(array, name)
+
+    def array(self, a: Any, first: Any, where: str) -> str:
+        """An array param (or a constant leaf's array) of an op."""
+        name = self.known(a)
+        if name is not None:
+            return name
+        name = self.from_input(a) or self.from_softmax(a)
+        if name is not None:
+            return name
+        if first is not None and first is a:
+            return self.bind(a, self.e.const(a))
+        if (
+            isinstance(first, np.ndarray)
+            and a.size <= 1
+            and first.shape == a.shape
+            and first.dtype == a.dtype
+            and first.tobytes() == a.tobytes()
+        ):
+            return self.bind(a, self.e.const(a.copy()))
+        raise refuse(f"{where}: an array of shape {a.shape} made outside the ops", FIX_COMPUTE)
+
+    def from_input(self, a: np.ndarray) -> Optional[str]:
+        for k, x in enumerate(self.inputs):
+            if not isinstance(x, np.ndarray) or x.size != a.size or a.size == 0:
+                continue
+            name = f"x{k}"
+            if a.dtype == x.dtype and np.shares_memory(a, x):
+                if a.tobytes() == x.reshape(a.shape).tobytes():
+                    return self.bind(a, self._prologue(f"{name}.reshape({a.shape})"))
+                continue
+            cast = x.astype(a.dtype).reshape(a.shape)
+            if cast.tobytes() != a.tobytes():
+                continue
+            buf = self.e.buf(a.shape, a.dtype)
+            self.input_names.add(buf)
+            self.e.prologue.append(f'np.copyto({buf}, {name}.reshape({a.shape}), casting="unsafe")')
+            if a.dtype.kind in "iub" and x.dtype.kind in "fc":  # 1.5 -> 1 would hide an error
+                self.e.guards.append(f"not np.array_equal({buf}.reshape({x.shape}), {name})")
+            if k:
+                self.target_names.add(buf)
+            return self.bind(a, buf)
+        return None
+
+    def _prologue(self, expr: str) -> str:
+        name = self.e.name("x")
+        self.e.prologue.append(f"{name} = {expr}")
+        self.input_names.add(name)
+        if any(n in expr for n in self.target_names):
+            self.target_names.add(name)
+        return name
+
+    def from_softmax(self, a: np.ndarray) -> Optional[str]:
+        for info in reversed(self.softmax):
+            log_p = info.fn.log_softmax()
+            if log_p.shape == a.shape and log_p.tobytes() == a.tobytes():
+                if info.lowering is not None:
+                    return self.bind(a, info.lowering.log_softmax(self.e, info, a))
+                return self.bind(a, self._line_value(f"{info.fname}.log_softmax()"))
+        return None
+
+    def note_op(self, info: Any) -> None:
+        if isinstance(info.fn, ops.Softmax):
+            self.softmax.append(info)
+
+
+__all__ = ["FIX_COMPUTE", "Resolver", "refuse"]

@@ -1,0 +1,172 @@
+"""``JitStep``: run a training step eagerly twice per input signature, capture it the second time,
+replay its tape from then on (see the package docstring)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from .. import capture_hooks
+from ..errors import ConfigError
+from ..tensor import Tensor
+from .build import Builder
+from .emit import MISS, Emit
+from .recorder import Recorder
+
+#: consecutive guard misses after which a signature's tape is dropped (and captured again)
+MISSES_BEFORE_RECAPTURE = 2
+
+
+class Tape:
+    """One captured step: the generated function, its source and its listing."""
+
+    def __init__(self, e: Emit, signature: tuple) -> None:
+        self.signature = signature
+        self.source = e.source()
+        self.text = e.listing()
+        code = compile(self.source, f"<tinygrad_edu.jit tape {len(e.body)} lines>", "exec")
+        exec(code, e.ns)  # noqa: S102 - our own generated text, see Emit.source
+        self.fn = e.ns["replay"]
+        self.buffers = e.arrays
+        self.lock = threading.Lock()  # buffers are one per tape: one replay at a time
+        self.misses = 0
+
+
+class _Entry:
+    __slots__ = ("calls", "first", "first_args", "tape")
+
+    def __init__(self) -> None:
+        self.calls, self.first, self.first_args, self.tape = 0, None, None, None
+
+
+class JitStep:
+    """``step = jit(fn)``: call it as ``fn``. Per input signature (each argument's shape and dtype;
+    other arguments by value): call 1 runs ``fn`` eagerly, call 2 captures it while running it
+    eagerly, later calls replay the tape - unless a guard sees a changed setting, then that call
+    runs eagerly. Results are ``fn``'s, with Tensors as new Tensors holding copies."""
+
+    def __init__(self, fn: Callable[..., Any], names: Optional[Dict[int, str]] = None) -> None:
+        if not callable(fn):
+            raise ConfigError(
+                where="tinygrad_edu.jit",
+                expected="a function: the training step",
+                got=repr(fn),
+                fix="step = tinygrad_edu.jit(train_step); step(x, y)",
+            )
+        self.fn = fn
+        self.names = weight_names(fn) if names is None else dict(names)
+        self.last_mode: Optional[str] = None
+        self.stats = {"eager": 0, "capture": 0, "replay": 0}
+        self._entries: Dict[tuple, _Entry] = {}
+        self._tapes: List[Tape] = []
+
+    def __call__(self, *args: Any) -> Any:
+        key = _signature(args)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        tape = entry.tape
+        if tape is not None and tape.lock.acquire(blocking=False):
+            try:
+                arrays = tuple([a._data if type(a) is Tensor else a for a in args])
+                result = tape.fn(args, arrays)
+            finally:
+                tape.lock.release()
+            if result is not MISS:
+                tape.misses = 0
+                return self._mode("replay", result)
+            tape.misses += 1
+            if tape.misses >= MISSES_BEFORE_RECAPTURE:
+                self._entries[key] = _Entry()
+            return self._mode("eager", self.fn(*args))
+        if tape is not None:  # another thread replays this tape right now
+            return self._mode("eager", self.fn(*args))
+        entry.calls += 1
+        rec = Recorder()
+        with capture_hooks.recording(rec):
+            result = self.fn(*args)
+        if entry.calls == 1:
+            entry.first, entry.first_args = rec, args
+            return self._mode("eager", result)
+        arrays = tuple([a._data if isinstance(a, Tensor) else a for a in args])
+        emit = Builder(rec, entry.first, args, arrays, self.names).build(result)
+        entry.tape = Tape(emit, key)
+        entry.first = entry.first_args = None
+        self._tapes.append(entry.tape)
+        return self._mode("capture", result)
+
+    def _mode(self, mode: str, result: Any) -> Any:
+        self.last_mode = mode
+        self.stats[mode] += 1
+        return result
+
+    def tape_text(self, signature_index: int = -1) -> str:
+        """The numbered numpy calls of a captured tape (the newest by default), each with its
+        phase (forward, loss, backward, update, state) and layer."""
+        if not self._tapes:
+            raise ConfigError(
+                where="JitStep.tape_text",
+                expected="a captured step (the second call of an input signature captures)",
+                got=f"{sum(self.stats.values())} call(s), no tape yet",
+                fix="call the step twice with batches of one shape first: step(x, y); step(x, y)",
+            )
+        try:
+            return self._tapes[signature_index].text
+        except IndexError:
+            raise ConfigError(
+                where="JitStep.tape_text",
+                expected=f"signature_index in [-{len(self._tapes)}, {len(self._tapes) - 1}]",
+                got=repr(signature_index),
+                fix="step.tape_text() (the newest tape)",
+            ) from None
+
+    def tape_source(self, signature_index: int = -1) -> str:
+        """The generated Python function of a tape (what replays it), for the curious."""
+        self.tape_text(signature_index)
+        return self._tapes[signature_index].source
+
+
+def weight_names(fn: Callable[..., Any]) -> Dict[int, str]:
+    """``{id(weight): "layer/weight"}`` of the models ``fn`` closes over (or is a method of),
+    so the printed tape names layers; empty when there are none."""
+    found: Dict[int, str] = {}
+    cells = [c.cell_contents for c in getattr(fn, "__closure__", None) or () if _filled(c)]
+    for obj in [getattr(fn, "__self__", None), *cells]:
+        named = getattr(obj, "named_weights", None)
+        if callable(named) and getattr(obj, "built", False):
+            found.update({id(w): name for name, w in named().items()})
+    return found
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty cell raises
+    except ValueError:
+        return False
+    return True
+
+
+def _signature(args: tuple) -> tuple:
+    key = []
+    for a in args:
+        if type(a) is np.ndarray:
+            key.append((a.shape, a.dtype.str))
+        elif isinstance(a, Tensor):
+            key.append(("T", a.shape, a.dtype.str, a.requires_grad))
+        else:
+            try:
+                hash(a)
+            except TypeError:
+                raise ConfigError(
+                    where="tinygrad_edu.jit",
+                    expected="arguments that are numpy arrays, Tensors or hashable settings",
+                    got=f"a {type(a).__name__}",
+                    fix="pass arrays: step(np.asarray(x), np.asarray(y))",
+                ) from None
+            key.append(("=", type(a), a))
+    return tuple(key)
+
+
+__all__ = ["JitStep", "MISSES_BEFORE_RECAPTURE", "Tape"]
