@@ -42,6 +42,7 @@ from tinygrad_edu.layers import (
 from tinygrad_edu.models import Sequential
 from tinygrad_edu.optimizers import (
     SGD,
+    Adagrad,
     Adam,
     AdamW,
     CosineDecay,
@@ -68,6 +69,8 @@ OPTIMIZERS: dict[str, Callable[..., Any]] = {
     "clipvalue": lambda p: Adam(p, 0.01, clipvalue=0.001),
     "global-clipnorm": lambda p: SGD(p, 0.1, momentum=0.9, global_clipnorm=0.1),
     "weight-decay": lambda p: SGD(p, 0.1, weight_decay=0.01),
+    "adagrad": lambda p: Adagrad(p, 0.05),
+    "adam-amsgrad-clipnorm": lambda p: Adam(p, 0.01, amsgrad=True, clipnorm=0.1),
 }
 SPARSE_CE = losses.sparse_categorical_crossentropy
 
@@ -199,6 +202,59 @@ def test_recurrent_layers_replay_through_their_functions(cell, units) -> None:
     ]
     batches = [(x, y.astype(np.float32)) for x, y in batches]
     run_loop(model, OPTIMIZERS["adam-schedule"], batches, loss_fn=losses.mean_squared_error)
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    hidden=st.sampled_from(["sigmoid", "tanh", "relu"]),
+    loss=st.sampled_from(["categorical", "binary", "mse", "sparse-logits"]),
+    sizes=st.lists(st.sampled_from([1, 2, 5, 16]), min_size=4, max_size=8),
+)
+def test_other_activations_losses_and_batch_patterns(hidden, loss, sizes) -> None:
+    """Any sequence of batch sizes (each seen once, twice or more: eager, capture, replay)."""
+    set_seed(len(sizes))
+    units = 1 if loss == "binary" else CLASSES
+    out = {"categorical": "softmax", "binary": "sigmoid"}.get(loss)
+    model = Sequential([Dense(8, hidden, input_shape=(FEATURES,)), Dense(units, out)])
+    x, labels = data(n=40, seed=len(sizes))
+    targets = {
+        "categorical": np.eye(CLASSES, dtype=np.float32)[labels],
+        "binary": (labels % 2).astype(np.float32)[:, None],
+        "mse": np.eye(CLASSES, dtype=np.float32)[labels] * 2 - 1,
+        "sparse-logits": labels,
+    }[loss]
+    loss_fn = {
+        "categorical": losses.categorical_crossentropy,
+        "binary": losses.binary_crossentropy,
+        "mse": losses.mean_squared_error,
+        "sparse-logits": lambda y, o: SPARSE_CE(y, o, from_logits=True),
+    }[loss]
+    batches = ragged_batches(x, targets, sizes + sizes[:2] + sizes[:1])
+    eager, jitted = loop_twins(model, OPTIMIZERS["sgd-momentum"](model.parameters()), loss_fn, jit)
+    run_lockstep(eager, jitted, batches)
+    assert jitted.step.stats["replay"] >= 1
+
+
+def test_settings_changed_between_steps_are_followed() -> None:
+    """A new dropout rate, a frozen then unfrozen layer, weights written with set_weights: the
+    guards send the step back to eager (or the tape reads the new values) - never stale."""
+    replacement = mlp((16, 8), seed=5).get_weights()
+
+    def between(i: int, twin: Twin) -> Any:
+        dense, dropout = twin.model.layers[0], twin.model.layers[1]
+        if i == 3:
+            dropout.rate = 0.25
+        if i == 5:
+            dense.trainable = False
+        if i == 7:
+            dense.trainable = True
+        if i == 9:
+            twin.model.set_weights(replacement)
+        return [dropout.rate, dense.trainable]
+
+    model = mlp((16, 8), dropout=0.5)
+    twin = run_loop(model, OPTIMIZERS["sgd-momentum"], same_batches([8] * 12), between=between)
+    assert twin.step.stats["capture"] >= 2  # the guards saw the changes and a new tape was made
 
 
 # ---------------------------------------------------------------------------- compile family
