@@ -21,10 +21,6 @@ from typing import Any, Callable, Dict, Iterator
 from .batch_stream import is_batch_iterable
 from .output_losses import OutputLosses
 
-#: what ``Model``'s methods call the data arguments packed here
-DATA_ARGUMENTS = ("x", "y", "sample_weight", "class_weight", "validation_data")
-
-
 def bound_arguments(method: Callable, x: Any, y: Any, args: tuple, kwargs: dict) -> Dict[str, Any]:
     """The arguments of a call of ``Model.<method>`` by name (as Python would bind them)."""
     bound = inspect.signature(method).bind(None, x, y, *args, **kwargs)
@@ -106,4 +102,4 @@ def _output_losses(model: Any) -> Any:
     return loss if isinstance(loss, OutputLosses) else None
 
 
-__all__ = ["DATA_ARGUMENTS", "batch_item", "bound_arguments", "packed_batches", "prepared"]
+__all__ = ["batch_item", "bound_arguments", "packed_batches", "prepared"]
