@@ -9,7 +9,6 @@ state must be the same bytes, and the jitted twin must really have replayed.
 
 from __future__ import annotations
 
-import copy
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -31,12 +30,18 @@ from twins import (
 
 from tinygrad_edu import losses, set_seed
 from tinygrad_edu.layers import (
+    GRU,
     LSTM,
     BatchNormalization,
+    Bidirectional,
     Conv2D,
     Dense,
     Dropout,
+    Embedding,
     Flatten,
+    GlobalAveragePooling1D,
+    LayerNormalization,
+    MaxPooling2D,
     SimpleRNN,
 )
 from tinygrad_edu.models import Sequential
@@ -257,53 +262,61 @@ def test_settings_changed_between_steps_are_followed() -> None:
     assert twin.step.stats["capture"] >= 2  # the guards saw the changes and a new tape was made
 
 
-# ---------------------------------------------------------------------------- compile family
-def compiled_twins(model, make_opt, metrics=("accuracy",)) -> tuple:
-    twins = []
-    for jit_compile, m in ((False, model), (True, copy.deepcopy(model))):
-        m.compile(
-            optimizer=make_opt(None),
-            loss="sparse_categorical_crossentropy",
-            metrics=list(metrics),
-            jit_compile=jit_compile,
-        )
-        twins.append(Twin(m, m.optimizer, m.train_on_batch))
-    assert twins[0].model.train_function is None
-    return tuple(twins)
+def _architectures() -> dict:
+    """Models beyond item 5's list, each with a batch maker: every one replays byte-equal."""
+    rng = np.random.default_rng(8)
+
+    def seq(n_steps=5):
+        return lambda: (rng.standard_normal((4, n_steps, 2)).astype(np.float32), labels())
+
+    def labels():
+        return rng.integers(0, 3, 4)
+
+    return {
+        "embedding-lstm": (
+            lambda: [Embedding(20, 4, input_length=6), LSTM(5)],
+            (None, 6),
+            lambda: (rng.integers(0, 20, (4, 6)), labels()),
+        ),
+        "gru": (lambda: [GRU(4, input_shape=(5, 2))], (None, 5, 2), seq()),
+        "conv-bn-pool-dropout": (
+            lambda: [
+                Conv2D(4, 3, padding="same", input_shape=(8, 8, 2)),
+                BatchNormalization(),
+                MaxPooling2D(2),
+                Dropout(0.3),
+                Flatten(),
+            ],
+            (None, 8, 8, 2),
+            lambda: (rng.standard_normal((4, 8, 8, 2)).astype(np.float32), labels()),
+        ),
+        "layernorm-noise-shape": (
+            lambda: [
+                Dense(8, "relu", input_shape=(FEATURES,)),
+                LayerNormalization(),
+                Dropout(0.5, noise_shape=(None, 1)),
+            ],
+            (None, FEATURES),
+            lambda: (rng.standard_normal((4, FEATURES)).astype(np.float32), labels()),
+        ),
+        "bidirectional-pooling": (
+            lambda: [
+                Bidirectional(SimpleRNN(3, return_sequences=True), input_shape=(5, 2)),
+                GlobalAveragePooling1D(),
+            ],
+            (None, 5, 2),
+            seq(),
+        ),
+    }
 
 
-@pytest.mark.parametrize("name", ["sgd-nesterov", "adamw-schedule", "clipvalue"])
-def test_train_on_batch_with_jit_compile(name) -> None:
-    eager, jitted = compiled_twins(mlp((16,), dropout=0.5), OPTIMIZERS[name])
-    run_lockstep(eager, jitted, same_batches([8, 8, 8, 3, 8, 3, 3, 8]))
-    assert_replayed(jitted)
+ARCHITECTURES = _architectures()
 
 
-def test_evaluate_and_predict_between_compiled_steps() -> None:
-    x_eval, y_eval = data(n=10, seed=9)
-
-    def between(i: int, twin: Twin) -> Any:
-        scores = twin.model.evaluate(x_eval, y_eval, batch_size=5, verbose=0)
-        return scores, twin.model.predict(x_eval, batch_size=5, verbose=0)
-
-    model = mlp((16,), dropout=0.5, batchnorm=True)
-    eager, jitted = compiled_twins(model, OPTIMIZERS["adam-schedule"])
-    run_lockstep(eager, jitted, same_batches([8] * 6), between=between)
-    assert_replayed(jitted)
-    assert jitted.model.predict_function.stats["replay"] > 0
-
-
-def test_fit_epochs_with_jit_compile() -> None:
-    x, y = data(n=45, seed=11)  # batches 16, 16, 13: the ragged last batch recurs every epoch
-
-    def fit_step(model):
-        def step(xb, yb):
-            history = model.fit(xb, yb, batch_size=16, epochs=2, verbose=0, shuffle=False)
-            return history.history
-
-        return step
-
-    eager, jitted = compiled_twins(mlp((16,), dropout=0.2, batchnorm=True), OPTIMIZERS["rmsprop"])
-    eager.step, jitted.step = fit_step(eager.model), fit_step(jitted.model)
-    run_lockstep(eager, jitted, [(x, y)] * 3)
-    assert_replayed(jitted)
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_more_architectures_replay_byte_equal(name) -> None:
+    make_layers, shape, batch = ARCHITECTURES[name]
+    set_seed(9)
+    model = Sequential([*make_layers(), Dense(3, "softmax")])
+    model.build(shape)
+    run_loop(model, OPTIMIZERS["adam-schedule"], [batch() for _ in range(5)])
