@@ -99,7 +99,9 @@ def _describe(params: dict) -> str:
     return f" with {shown}" if shown else ""
 
 
-def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
+def run_backward(
+    root: Tensor, grad: np.ndarray, retain_graph: bool, implicit: bool = False
+) -> None:
     """Hand gradients back through the graph below ``root``, newest tensor first.
 
     ``grads`` holds the gradient summed so far of each tensor reached; ``waiting`` (a heap on
@@ -108,10 +110,11 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     Leaves (weights, inputs) have nothing to pass on: they only collect, in ``leaves``, and
     keep their sums at the end. Before an op's backward runs, its inputs and output are checked
     unmodified since it ran (``_check_unmodified``); after it, unless ``retain_graph``, the op
-    is freed: unlinked and its work buffers released."""
+    is freed: unlinked and its work buffers released. ``implicit``: ``grad`` is the ones that
+    ``backward()`` made for a scalar (a captured step makes them again rather than keep them)."""
     rec = _recorder.get()
     if rec is not None:
-        rec.on_backward(root, grad, retain_graph)
+        rec.on_backward(root, grad, retain_graph, implicit)
     grads = {root: grad}
     leaves = {}
     waiting = [(-root._seq, id(root), root)]  # id(): a tie-breaker that never compares tensors

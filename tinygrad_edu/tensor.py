@@ -276,7 +276,8 @@ class Tensor(TensorOps):
                 fix="recompute the forward pass, or call "
                 "backward(retain_graph=True) the first time",
             )
-        if grad is None:
+        implicit = grad is None  # dL/dL = 1 (a replayed step makes it again, see engine)
+        if implicit:
             if self._data.size != 1:
                 raise ShapeError(
                     where="Tensor.backward",
@@ -295,7 +296,7 @@ class Tensor(TensorOps):
                     got=f"shape {grad.shape}",
                     fix="give one gradient per element",
                 )
-        engine.run_backward(self, grad, retain_graph)
+        engine.run_backward(self, grad, retain_graph, implicit)
 
 
 def _check_flag(value: Any, what: str) -> bool:

@@ -77,8 +77,8 @@ class Builder:
         e, r, cls = self.e, self.r, type(ev.fn)
         ins = []
         for k, (t, a) in enumerate(zip(ev.inputs, ev.arrays)):
-            first_t = first.inputs[k] if first is not None else None
-            ins.append(r.tensor(t, a, first_t, f"input {k} of op '{cls.__name__}'"))
+            first_t, first_a = (first.inputs[k], first.arrays[k]) if first else (None, None)
+            ins.append(r.tensor(t, a, first_t, first_a, f"input {k} of op '{cls.__name__}'"))
         pn, consts = {}, {}
         for key, value in ev.params.items():
             where = f"parameter {key}= of op '{cls.__name__}'"
@@ -156,7 +156,7 @@ class Builder:
     def backward(self, ev: Backward) -> None:
         e, seed = self.e, ev.seed
         e.phase = "backward"
-        if seed.size == 1 and seed.dtype == ev.root._data.dtype and float(seed.reshape(-1)[0]) == 1.0:
+        if ev.implicit:
             name = e.name("g")
             e.line(f"{name} = np.ones({seed.shape!r}, {e.const(seed.dtype)})")
             self.r.bind(seed, name)
@@ -240,7 +240,7 @@ class Builder:
 
     def stateful(self, ev: Stateful) -> None:
         e, r = self.e, self.r
-        e.phase, e.label = "state", ev.label
+        e.phase, e.label = "forward", ev.label  # it happens in the forward pass
         args = [r.array(a, None, f"the stateful update of '{ev.label}'") for a in ev.arrays]
         args += [f"{k}={e.const(v, 'k')}" for k, v in ev.constants.items()]
         e.line(f"{e.const(ev.fn, 'S')}({', '.join(args)})")
@@ -249,6 +249,8 @@ class Builder:
         """Each tensor's ``.grad`` after the step, as eager leaves it (copies, never buffers)."""
         e = self.e
         for t, start in self.rec.start_grads.values():
+            if id(t) not in self.r.weights and not any(a is t for a in self.r.args):
+                continue  # a tensor made inside the step: nobody sees it after a replay
             end = t.grad
             if end is start and id(t) not in self.grads:
                 continue

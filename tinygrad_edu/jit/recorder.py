@@ -40,6 +40,7 @@ class Op:
 class Backward:
     root: Any
     seed: np.ndarray
+    implicit: bool  #: the seed is the ones backward() made (not a gradient the step passed)
 
 
 @dataclass
@@ -104,11 +105,14 @@ class Recorder:
         for t in inputs:
             if t._leaf:
                 self._seen(t)
-        label, self._label = self._label, None
+        # a layer's label (from its guard) holds until the next op that reads a weight
+        if any(t._leaf and t.requires_grad for t in inputs):
+            self._label = None
+        label = self._label
         arrays = tuple(t._data for t in inputs)
         self.events.append(Op(fn, inputs, arrays, dict(params), out, label, out._ctx is fn))
 
-    def on_backward(self, root: Any, grad: np.ndarray, retain_graph: bool) -> None:
+    def on_backward(self, root: Any, grad: np.ndarray, retain_graph: bool, implicit: bool) -> None:
         if retain_graph:
             raise ConfigError(
                 where="tinygrad_edu.jit (capture)",
@@ -117,7 +121,7 @@ class Recorder:
                 fix="compute the loss once and call loss.backward() once per step "
                 "(add the losses first: (loss_a + loss_b).backward())",
             )
-        self.events.append(Backward(root, grad))
+        self.events.append(Backward(root, grad, implicit))
 
     def on_node(self, t: Any, fn: Any, g: np.ndarray, in_grads: tuple) -> None:
         if t._retain:

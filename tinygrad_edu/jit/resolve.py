@@ -83,7 +83,7 @@ class Resolver:
         return name
 
     # ---------------------------------------------------------------- tensors and params
-    def tensor(self, t: Any, array: np.ndarray, first_t: Any, where: str) -> str:
+    def tensor(self, t: Any, array: np.ndarray, first_t: Any, first_a: Any, where: str) -> str:
         name = self.known(array)
         if name is not None:
             return name
@@ -97,7 +97,7 @@ class Resolver:
                 return self.slots[id(self.inputs[k])]
         if t.requires_grad or t is first_t:  # a weight: the same tensor at every call
             return self.weight(t, array)
-        return self.array(array, None, where)
+        return self.array(array, first_a, where)
 
     def weight(self, t: Any, array: np.ndarray) -> str:
         name = self.weights.get(id(t))

@@ -104,7 +104,7 @@ class JitStep:
 
     def tape_text(self, signature_index: int = -1) -> str:
         """The numbered numpy calls of a captured tape (the newest by default), each with its
-        phase (forward, loss, backward, update, state) and layer."""
+        phase (forward, loss, backward, update) and layer."""
         if not self._tapes:
             raise ConfigError(
                 where="JitStep.tape_text",
