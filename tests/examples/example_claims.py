@@ -34,7 +34,11 @@ LAST_LINES = {
     "what_hidden_layers_learn.py": r"^test accuracy: [01]\.\d{4}$",
     "residual_mlp.py": r"^test accuracy: [01]\.\d{4}$",
     "text_sentiment.py": r"^test accuracy: [01]\.\d{4} \(order-blind baseline [01]\.\d{4}\)$",
+    "graduate_to_pytorch.py": r"^test accuracy: [01]\.\d{4}$",
 }
+#: examples that need PyTorch: run by their own test (tests/examples/test_graduate_to_pytorch.py),
+#: which skips them without torch and fails under CI=1, as tests/reference does
+NEEDS_TORCH = ("graduate_to_pytorch.py",)
 
 #: the --quick (seed 0) test accuracy each classifier must reach; measured on 2 cores:
 #: mnist_mlp 0.969, mnist_mlp_loop 0.971, mnist_cnn 0.967, hidden_units_sweep 0.853 (mean of the
@@ -47,6 +51,7 @@ MIN_QUICK_ACCURACY = {
     "what_hidden_layers_learn.py": 0.80,
     "residual_mlp.py": 0.95,  # 0.970 measured
     "text_sentiment.py": 0.90,  # 0.979 measured (order-blind baseline 0.649)
+    "graduate_to_pytorch.py": 0.88,  # 0.914 measured (after 2 epochs here and 2 with DDP)
 }
 #: "beats the baseline by a wide margin": the LSTM's test mse is at most 1/WIDE_MARGIN of the
 #: repeat-the-last-value baseline's (measured with --quick: 0.071 vs 1.004, 14x; default: ~70x)
@@ -60,6 +65,7 @@ ANNOUNCE_DATA = (
     "mnist_cnn.py",
     "hidden_units_sweep.py",
     "residual_mlp.py",
+    "graduate_to_pytorch.py",
 )
 
 
@@ -152,6 +158,21 @@ def check_hidden_units(stdout: str) -> None:
             assert total == 20, f"picture title {title!r} counts {total} images, not 20"
 
 
+def check_graduation(stdout: str) -> None:
+    """to_torch and from_torch predicted the same class for every test image (probabilities
+    within 1e-4), both DDP ranks ended with identical weights, and the printed losses fell."""
+    same = re.findall(r"same class for (\d+) of (\d+)", stdout)
+    assert len(same) == 2 and all(a == b for a, b in same), f"predictions differ: {same}"
+    gaps = [float(g) for g in re.findall(r"max \|probability difference\| (\S+)", stdout)]
+    assert len(gaps) == 2 and max(gaps) <= 1e-4, gaps
+    assert "rank 0 and rank 1 end with identical weights: True" in stdout
+    trail = re.search(r"each epoch: ([\d. >-]+); kept falling: (\w+)", stdout)
+    assert trail, "no loss trail"
+    losses = [float(v) for v in trail.group(1).split(" -> ")]
+    assert len(losses) >= 3 and all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert trail.group(2) == "True", trail.group(0)
+
+
 def check_claim(name: str, stdout: str) -> None:
     """Assert what the example's --quick run claims."""
     last = last_line(stdout)
@@ -173,6 +194,8 @@ def check_claim(name: str, stdout: str) -> None:
     if name == "text_sentiment.py":  # word order matters: the LSTM reads "not good" right
         line = re.search(r"order-blind (\d\.\d{4}), bidirectional LSTM (\d\.\d{4})", stdout)
         assert line and float(line.group(2)) > float(line.group(1)) + 0.3, stdout
+    if name == "graduate_to_pytorch.py":  # exported, trained on 2 processes, brought back
+        check_graduation(stdout)
     if name == "residual_mlp.py":  # the functional graph survives save/load
         assert "same predictions: True" in stdout
     if name == "shapes_explained.py":
