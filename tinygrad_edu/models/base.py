@@ -42,9 +42,12 @@ from .steps import UndoBuffer, train_step
 from .subclassing import (
     ModelContractError,
     build_by_calling,
+    file_config,
+    from_file_config,
     missing,
     not_built,
     recorded_calls,
+    subclassed,
     track_layers,
 )
 from .weights import checked_weight_arrays
@@ -110,12 +113,16 @@ class Model:
         return iter(recorded_calls(self, x, training))
 
     def get_config(self) -> Dict[str, Any]:
-        """The architecture as plain data, with a ``"layers"`` list (a subclass defines it)."""
+        """The architecture as plain data, with a ``"layers"`` list (subclassed: the name)."""
+        if self.custom_object():
+            return {"name": self.name}
         raise self._missing("get_config(self)", "return the architecture as plain data")
 
     @classmethod
-    def from_config(cls, config: Dict[str, Any], layers: List[Layer]) -> Model:
-        """The model of ``get_config()``'s ``config``, with its rebuilt ``layers``."""
+    def from_config(cls, config: Dict[str, Any], layers: Optional[List[Layer]] = None) -> Model:
+        """The model of ``get_config()``'s config and rebuilt ``layers`` (or ``cls(**config)``)."""
+        if cls.custom_object():
+            return cls(**config)
         raise ModelContractError(
             where=f"{cls.__name__}.from_config",
             expected="the classmethod from_config(cls, config, layers) of the Model contract",
@@ -367,6 +374,10 @@ class Model:
         )
 
     # ------------------------------------------------------------------ saving
+    file_config = file_config  # what save stores, and back (subclassing.py)
+    from_file_config = classmethod(from_file_config)
+    custom_object = classmethod(subclassed)  # saved by class name even unregistered
+
     def save(self, path: str) -> None:
         """Architecture + weights + optimizer state in one ``.npz``, written atomically."""
         save_model(self, path)

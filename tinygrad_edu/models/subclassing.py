@@ -6,7 +6,15 @@ nested ones included) join ``model.layers`` in assignment order (``track_layers`
 ``Model.__setattr__``); the first forward pass (``build_by_calling``, run by ``fit`` or
 ``model.build``) reorders them into the order ``call`` uses them, so ``summary()`` and
 ``get_weights()`` follow the computation. Attributes whose names start with ``_`` are not tracked
-(the model kinds keep their own bookkeeping there).
+(the model kinds keep their own bookkeeping there). Automatic layer names are made unique as
+Keras does (``dense``, ``dense_1``): weights are saved by layer name.
+
+Saving the whole model (``save("m.npz")`` / ``load_model``) works as in Keras 3: the class is
+registered (``@register_model_class``, Keras' ``register_keras_serializable``) or passed to
+``load_model(path, custom_objects={"Net": Net})``, and ``get_config()`` returns the arguments of
+``__init__`` (``{**super().get_config(), "units": self.units}``); ``load_model`` calls
+``Net.from_config(config)`` - by default ``Net(**config)`` - builds it for the saved input shape,
+then loads the weights (``file_config`` / ``from_file_config``).
 
 >>> import numpy as np
 >>> from tinygrad_edu.layers import Dense
@@ -29,12 +37,14 @@ nested ones included) join ``model.layers`` in assignment order (``track_layers`
 
 from __future__ import annotations
 
-from typing import Any, Iterator, List
+import inspect
+from typing import Any, Dict, Iterator, List
 
 import numpy as np
 
-from ..errors import NotBuiltError, TinygradEduError
+from ..errors import ConfigError, NotBuiltError, TinygradEduError
 from ..layers.base import Layer
+from ..summary import weights_without_storage
 from ..tensor import no_grad
 
 
@@ -75,12 +85,94 @@ def layers_in(value: Any) -> Iterator[Layer]:
 
 
 def track_layers(model: Any, name: str, value: Any) -> None:
-    """Add the layers assigned to the public attribute ``name`` to ``model.layers`` (once)."""
+    """Add the layers assigned to the public attribute ``name`` to ``model.layers`` (once), an
+    automatic name made unique (``dense_1``); a name given twice is refused."""
     if name.startswith("_") or name == "layers" or "layers" not in vars(model):
         return
     for layer in layers_in(value):
-        if all(layer is not known for known in model.layers):
-            model.layers.append(layer)
+        if any(layer is known for known in model.layers):
+            continue
+        taken = {known.name for known in model.layers}
+        if layer.name in taken and getattr(layer, "_auto_name", False):
+            root, n = layer.name, 1
+            while f"{root}_{n}" in taken:
+                n += 1
+            layer.name = f"{root}_{n}"
+        if layer.name in taken:
+            raise ConfigError(
+                where=f"model '{model.name}' ({type(model).__name__}).{name}",
+                expected="a distinct name per layer (weights are saved by layer name)",
+                got=f"a second layer named {layer.name!r}",
+                fix=f"give it another name, e.g. Dense(8, name='{layer.name}_2'), or none",
+            )
+        model.layers.append(layer)
+
+
+def file_config(model: Any) -> Dict[str, Any]:
+    """What ``save`` stores for a subclassed model: ``get_config()`` (the arguments of
+    ``__init__``), the input shape it was built for, and the layers' configs (``load_model``
+    checks the file's weight names and shapes against them before building)."""
+    if not subclassed(type(model)):
+        return model.get_config()
+    if model.input_shape is None:
+        raise not_built(model, "save()")
+    arguments = model.get_config()
+    cls = type(model)
+    try:
+        inspect.signature(cls).bind(**arguments)
+    except TypeError as err:
+        raise ConfigError(
+            where=f"model '{model.name}' ({cls.__name__}).save",
+            expected=f"get_config() returning the arguments {cls.__name__}(**config) takes "
+            "(load_model rebuilds the model that way)",
+            got=f"{sorted(arguments)}: {err}",
+            fix="def get_config(self): return {**super().get_config(), 'units': self.units}"
+            "  # one entry per argument of __init__",
+        ) from None
+    return {
+        "name": model.name,
+        "input_shape": list(model.input_shape[1:]),
+        "layers": [
+            {"class_name": type(layer).__name__, "config": layer.get_config()}
+            for layer in model.layers
+        ],
+        "arguments": arguments,
+    }
+
+
+def subclassed(cls: type) -> bool:
+    """A subclassed model: its class defines ``call`` and keeps no layer list of its own
+    (``layer_calls`` is ``Model``'s); saved by class name even unregistered, as in Keras."""
+    return (
+        cls.layer_calls.__qualname__ == "Model.layer_calls"
+        and cls.call.__qualname__ != "Model.call"
+    )
+
+
+def from_file_config(cls: type, config: Dict[str, Any], layers: List[Layer]) -> Any:
+    """The subclassed model ``file_config`` describes: ``cls.from_config(arguments)``, built for
+    the saved input shape. ``layers`` are the saved layer configs rebuilt: when ``load_model``
+    gave them placeholder weights (its check before allocating), the model's own layers get
+    placeholders too."""
+    if not subclassed(cls):
+        return cls.from_config(config, layers)
+    arguments = config.get("arguments")
+    if not isinstance(arguments, dict):
+        raise ConfigError(
+            where=f"{cls.__name__}.from_file_config",
+            expected="the arguments of __init__ as a dict (saved by model.save)",
+            got=type(arguments).__name__,
+            fix="save the model again: model.save('model.npz')",
+        )
+    model = cls.from_config(arguments)
+    if config.get("input_shape") is not None:
+        shape = (None, *config["input_shape"])
+        if any("add_weight" in vars(layer) for layer in layers):  # the placeholder pass
+            with weights_without_storage(model.layers):
+                model.build(shape)
+        else:
+            model.build(shape)
+    return model
 
 
 def build_by_calling(model: Any, input_shape: Any) -> None:
@@ -140,8 +232,11 @@ def _noting(layer: Layer, order: List[Layer]) -> Any:
 __all__ = [
     "ModelContractError",
     "build_by_calling",
+    "file_config",
+    "from_file_config",
     "layers_in",
     "missing",
     "not_built",
+    "subclassed",
     "track_layers",
 ]

@@ -51,7 +51,8 @@ def save_model(model: Any, path: Any) -> None:
         )
     arrays = _header("model")
     arrays[MODEL_CLASS] = _text(registered_name(type(model), "save_model"))
-    arrays["model_config"] = _text(_dumps(model.get_config(), "the model config"))
+    config = getattr(model, "file_config", model.get_config)()  # a subclassed model: its own
+    arrays["model_config"] = _text(_dumps(config, "the model config"))
     arrays.update(_weight_arrays(model))
     if getattr(model, "loss_fn", None) is not None:
         compile_config = _compile_config(model)
@@ -61,10 +62,10 @@ def save_model(model: Any, path: Any) -> None:
     write_atomic(path, arrays)
 
 
-def load_model(path: Any, compile: bool = True) -> Any:
-    """Rebuild a model saved by ``save_model`` - of the registered class the file names - with
-    its layers, weights, and (when ``compile``) the loss, metrics and optimizer with its state,
-    so training continues exactly.
+def load_model(path: Any, compile: bool = True, custom_objects: Any = None) -> Any:
+    """Rebuild a model saved by ``save_model`` - of the registered class the file names, or of
+    ``custom_objects={"Net": Net}`` (Keras' argument) - with its layers, weights, and (when
+    ``compile``) the loss, metrics and optimizer with its state, so training continues exactly.
 
     Nothing is allocated that the file cannot hold: the architecture is first built with weight
     placeholders (no storage), and a config asking for more parameters than the file's weights
@@ -96,7 +97,7 @@ def load_model(path: Any, compile: bool = True) -> Any:
             got="a weights-only file (model.save_weights)",
             fix="build the same model in code, then call model.load_weights(path)",
         )
-    cls = model_class(_class_name(data, where), where)
+    cls = model_class(_class_name(data, where), where, custom_objects)
     config = _model_config(data, where)
     weights = _weights_in(data)
     _check_planned_weights(cls, config, weights, path, where)
@@ -182,7 +183,7 @@ def _layers_from(config: Dict[str, Any], where: str) -> List[Any]:
 def _build_model(cls: type, layers: List[Any], config: Dict[str, Any], where: str) -> Any:
     """``cls.from_config(config, layers)``, every failure a ``CheckpointError``."""
     try:
-        return cls.from_config(config, layers)
+        return getattr(cls, "from_file_config", cls.from_config)(config, layers)
     except CheckpointError:
         raise
     except TinygradEduError as err:

@@ -16,7 +16,7 @@ config and the layers rebuilt from it.
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Any, Dict, List
 
 from ..errors import CheckpointError, ConfigError, suggest
 
@@ -52,8 +52,10 @@ def register_model_class(cls: type) -> type:
 
 def registered_name(cls: type, where: str) -> str:
     """The name a file stores for models of class ``cls``; refused when ``load_model`` could
-    not rebuild it from that name."""
-    if _MODEL_CLASSES.get(cls.__name__) is not cls:
+    not rebuild it from that name. A subclassed model (``custom_object()`` true) may be saved
+    unregistered, as in Keras: ``load_model(path, custom_objects={...})`` then names its class."""
+    known, custom = _MODEL_CLASSES.get(cls.__name__), getattr(cls, "custom_object", None)
+    if known is not cls and not (known is None and callable(custom) and custom()):
         raise CheckpointError(
             where=where,
             expected="a registered model class (load_model rebuilds only those)",
@@ -65,15 +67,28 @@ def registered_name(cls: type, where: str) -> str:
     return cls.__name__
 
 
-def model_class(name: str, where: str) -> type:
-    """The registered class called ``name``; a ``CheckpointError`` naming the known ones."""
-    cls = _MODEL_CLASSES.get(name)
+def model_class(name: str, where: str, custom_objects: Any = None) -> type:
+    """The class called ``name`` in ``custom_objects`` (Keras' ``{"Net": Net}``) or registered;
+    a ``CheckpointError`` showing the decorator and naming the known ones."""
+    if custom_objects is not None and not (
+        isinstance(custom_objects, dict)
+        and all(isinstance(k, str) and isinstance(v, type) for k, v in custom_objects.items())
+    ):
+        raise ConfigError(
+            where=where,
+            expected="custom_objects as a dict of class names to model classes",
+            got=repr(custom_objects)[:80],
+            fix="load_model(path, custom_objects={'Net': Net})",
+        )
+    cls = (custom_objects or {}).get(name) or _MODEL_CLASSES.get(name)
     if cls is None:
         raise CheckpointError(
             where=where,
-            expected="a registered model class",
+            expected="a registered model class, or one given in custom_objects",
             got=f"unknown model class {name!r}",
-            fix="import the module that defines and registers it before load_model; "
+            fix=f"register it where it is defined: @register_model_class above 'class {name}"
+            "(Model):' (from tinygrad_edu.saving import register_model_class) and import that "
+            f"module first, or load_model(path, custom_objects={{{name!r}: {name}}}); "
             + suggest(name, _MODEL_CLASSES),
         )
     return cls

@@ -1,0 +1,101 @@
+"""The models of issue 14's "Done when", against real Keras 3 (torch backend) with the same weights:
+a residual functional MLP, a two-input model, a subclassed model and the text model of
+``examples/text_sentiment.py`` (Embedding -> Bidirectional(LSTM) -> Dense).
+
+Each model is one function written once against a namespace ``L`` that holds either Keras'
+names (``keras.layers`` + ``Model``, ``Sequential``) or ours, so both are built by the same code.
+Keras' model gets random weights; ours receives them through ``model.get_weights()`` /
+``set_weights`` (equal layouts and equal order); parameter counts and ``predict`` on batches of 1
+and 5 must be equal (float32 tolerances: ``keras_twins.py``).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from keras_twins import BATCHES, assert_close, keras_numpy, normal, random_weights
+
+import tinygrad_edu.layers as ours_layers
+import tinygrad_edu.models as ours_models
+
+VOCABULARY, LENGTH = 26, 12  # examples/text_sentiment.py's sizes
+
+
+def namespace(keras=None) -> SimpleNamespace:
+    if keras is None:
+        names = {n: getattr(ours_layers, n) for n in ours_layers.__all__}
+        return SimpleNamespace(**names, Model=ours_models.Model, Sequential=ours_models.Sequential)
+    return SimpleNamespace(**vars(keras.layers), Model=keras.Model, Sequential=keras.Sequential)
+
+
+def residual_mlp(L):
+    inputs = L.Input(shape=(6,))
+    h = L.Dense(16, activation="relu")(inputs)
+    block = L.Dense(16, activation="relu")(h)
+    summed = L.Add()([h, block])
+    return L.Model(inputs=inputs, outputs=L.Dense(3, activation="softmax")(summed))
+
+
+def two_inputs(L):
+    image = L.Input(shape=(6, 6, 1))
+    meta = L.Input(shape=(4,))
+    a = L.Flatten()(L.MaxPooling2D()(L.Conv2D(4, 3, activation="relu")(image)))
+    b = L.Dense(8, activation="tanh")(meta)
+    joined = L.Concatenate()([a, b])
+    return L.Model(inputs=[image, meta], outputs=L.Dense(1, activation="sigmoid")(joined))
+
+
+def subclassed(L):
+    class ResidualNet(L.Model):
+        def __init__(self):
+            super().__init__()
+            self.proj = L.Dense(8, activation="relu")
+            self.block = L.Dense(8, activation="tanh")
+            self.out = L.Dense(2)
+
+        def call(self, x, training=False):
+            h = self.proj(x)
+            return self.out(h + self.block(h))
+
+    net = ResidualNet()
+    net(np.zeros((1, 5), dtype=np.float32))  # build both by calling
+    return net
+
+
+def text_model(L):
+    return L.Sequential(
+        [
+            L.Input(shape=(LENGTH,)),
+            L.Embedding(VOCABULARY, 16),
+            L.Bidirectional(L.LSTM(16)),
+            L.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def review_ids(batch: int):
+    return np.random.default_rng(batch).integers(0, VOCABULARY, size=(batch, LENGTH))
+
+
+MODELS = {
+    "residual_mlp": (residual_mlp, normal((6,))),
+    "two_inputs": (two_inputs, normal(((6, 6, 1), (4,)))),
+    "subclassed": (subclassed, normal((5,))),
+    "text_model": (text_model, review_ids),
+}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_model_equals_keras_for_the_same_weights(require_keras, name):
+    build, make_x = MODELS[name]
+    k_model, model = build(namespace(require_keras)), build(namespace())
+    names = [w.path for w in k_model.weights]
+    k_model.set_weights(random_weights(names, k_model.get_weights(), seed=3))
+    model.set_weights(k_model.get_weights())
+    assert model.count_params() == k_model.count_params()
+    for batch in BATCHES:
+        x = make_x(batch)
+        theirs = keras_numpy(require_keras, k_model.predict(x, verbose=0))
+        assert assert_close(model.predict(x), theirs) <= 1e-3
