@@ -13,6 +13,7 @@ from tinygrad_edu.layers import (
     LSTM,
     Bidirectional,
     Dense,
+    Embedding,
     SimpleRNN,
     TimeDistributed,
 )
@@ -225,3 +226,16 @@ def test_return_state_lists_the_merged_output_then_each_directions_states(cls, m
     assert bi.algebra().text().endswith(", ".join(shown + ["[B,4]"] * 2 * n_states))
     with pytest.raises(ConfigError, match="return_state=True"):
         Sequential([bi])
+
+
+@pytest.mark.parametrize("cls", RNNS)
+def test_stateful_and_masking_are_refused_by_name_not_ignored(cls):
+    """Keras' ``stateful=True`` (states carried across batches) and ``mask_zero=True`` (padding
+    steps skipped) are not implemented: both raise, naming the option, before any Bidirectional
+    could run a layer that silently does something else."""
+    with pytest.raises(ConfigError, match="stateful") as err:
+        Bidirectional(cls(4, stateful=True))
+    assert f"{cls.__name__}(32)" in err.value.fix
+    assert Bidirectional(cls(4, stateful=False)).forward_layer.units == 4
+    with pytest.raises(ConfigError, match="mask_zero"):
+        Embedding(10, 4, mask_zero=True)

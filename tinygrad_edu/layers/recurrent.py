@@ -74,6 +74,7 @@ class _RNN(RecurrentDropout, Layer):
         return_sequences: bool = False,
         return_state: bool = False,
         go_backwards: bool = False,
+        stateful: bool = False,
         dropout: float = 0.0,
         recurrent_dropout: float = 0.0,
         seed: Optional[int] = None,
@@ -93,6 +94,12 @@ class _RNN(RecurrentDropout, Layer):
         self.return_sequences = self._flag("return_sequences", return_sequences)
         self.return_state = self._flag("return_state", return_state)
         self.go_backwards = self._flag("go_backwards", go_backwards)
+        if self._flag("stateful", stateful):  # Keras' option: refused, never ignored
+            check.refuse(
+                "stateful", stateful, self.where,
+                "False (states carried from one batch to the next are not implemented here)",
+                self.example(), hint="every batch starts from zero states; feed a sequence whole",
+            )  # fmt: skip
         self._init_dropout(dropout, recurrent_dropout, seed)
         self.fused = check.flag("fused", fused, self.where, self.example(fused=False), True)
 
