@@ -19,15 +19,16 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable
 
 #: the recorder listening in this thread / async task (None: eager, nothing is recorded)
-recorder: ContextVar[Optional[Any]] = ContextVar("tinygrad_edu_recorder", default=None)
+recorder: ContextVar[Any | None] = ContextVar("tinygrad_edu_recorder", default=None)
 
 
-def active() -> Optional[Any]:
+def active() -> Any | None:
     """The recorder listening now, or None."""
     return recorder.get()
 

@@ -7,11 +7,12 @@ included), the leaf gradients, the optimizer updates (``updates``) and the state
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
 from .. import config, ops
+from ..errors import ConfigError
 from ..grad_mode import _grad_enabled
 from .emit import Emit
 from .lowerings import LOWERINGS
@@ -35,10 +36,10 @@ class Builder:
         first_ops = first.ops()
         self.first_ops = first_ops if len(first_ops) == len(rec.ops()) else []
         self.r = Resolver(e, args, arrays, first, names)
-        self.infos: Dict[int, Any] = {}  #: id(fn) -> info
+        self.infos: dict[int, Any] = {}  #: id(fn) -> info
         self.loss_names: set = set()
-        self.grads: Dict[int, str] = {}  #: id(tensor) -> name of its current .grad
-        self.label_of: Dict[int, str] = {}  #: address of an op's output -> the op's label
+        self.grads: dict[int, str] = {}  #: id(tensor) -> name of its current .grad
+        self.label_of: dict[int, str] = {}  #: address of an op's output -> the op's label
 
     def build(self, result: Any) -> Emit:
         e, n_op = self.e, 0
@@ -52,7 +53,9 @@ class Builder:
             kind = type(event)
             if kind is Op:
                 first = self.first_ops[n_op] if self.first_ops else None
-                self.op(event, first if first is not None and type(first.fn) is type(event.fn) else None)
+                self.op(
+                    event, first if first is not None and type(first.fn) is type(event.fn) else None
+                )
                 n_op += 1
             elif kind is Backward:
                 self.backward(event)
@@ -73,7 +76,7 @@ class Builder:
         return e
 
     # ---------------------------------------------------------------- forward
-    def op(self, ev: Op, first: Optional[Op]) -> None:
+    def op(self, ev: Op, first: Op | None) -> None:
         e, r, cls = self.e, self.r, type(ev.fn)
         ins = []
         for k, (t, a) in enumerate(zip(ev.inputs, ev.arrays)):
@@ -83,7 +86,7 @@ class Builder:
         for key, value in ev.params.items():
             where = f"parameter {key}= of op '{cls.__name__}'"
             if isinstance(value, np.ndarray):
-                pn[key] = r.array(value, first.params.get(key) if first else None, where)
+                pn[key] = self.param_array(key, value, first, where)
             elif isinstance(value, np.random.Generator):
                 if first is None or first.params.get(key) is not value:
                     raise refuse(f"{where}: a new random generator at every call", FIX_COMPUTE)
@@ -93,8 +96,18 @@ class Builder:
             else:
                 consts[key] = value
         info = SimpleNamespace(
-            fn=ev.fn, ins=ins, arrays=ev.arrays, params=ev.params, pn=pn, needs=ev.fn.needs_input_grad,
-            out_array=ev.out._data, out=None, saved={}, lowering=None, fname=None, in_graph=ev.in_graph,
+            fn=ev.fn,
+            ins=ins,
+            arrays=ev.arrays,
+            params=ev.params,
+            pn=pn,
+            needs=ev.fn.needs_input_grad,
+            out_array=ev.out._data,
+            out=None,
+            saved={},
+            lowering=None,
+            fname=None,
+            in_graph=ev.in_graph,
         )
         loss = cls in (ops.SparseSoftmaxCrossEntropy, ops.SoftmaxCrossEntropy) or any(
             n in self.loss_names or n in r.target_names for n in [*ins, *pn.values()]
@@ -115,6 +128,19 @@ class Builder:
         r.bind(ev.out._data, info.out)
         r.note_op(info)
         self.infos[id(ev.fn)] = info
+
+    def param_array(self, key: str, value: np.ndarray, first: Op | None, where: str) -> str:
+        try:
+            return self.r.array(value, first.params.get(key) if first else None, where)
+        except ConfigError as err:
+            if "mask" not in key:
+                raise
+            raise refuse(  # a layer drew it: nothing the user can compute differently
+                f"{where}: a random mask the layer drew outside the op",
+                "this layer cannot be replayed yet (recurrent dropout= / recurrent_dropout= "
+                "draw their masks in the layer): train it without jit - "
+                "model.compile(..., jit_compile=False), or call the step function itself",
+            ) from err
 
     def generic_forward(self, info: Any, consts: dict) -> None:
         e, cls = self.e, type(info.fn)
@@ -137,7 +163,7 @@ class Builder:
                 f"{labels}.size and np.maximum.reduce({labels}.view(np.uintp), axis=None) >= {classes}"
             )
 
-    def _label(self, ev: Op, ins: List[str]) -> str:
+    def _label(self, ev: Op, ins: list[str]) -> str:
         for t in ev.inputs:
             name = self.names.get(id(t)) or (t.name if t._leaf and t.requires_grad else None)
             if name:
@@ -269,7 +295,10 @@ class Builder:
 
 def _holds_array(value: Any) -> bool:
     items = value.values() if isinstance(value, dict) else value
-    return any(isinstance(v, np.ndarray) or (isinstance(v, (list, tuple)) and _holds_array(v)) for v in items)
+    return any(
+        isinstance(v, np.ndarray) or (isinstance(v, (list, tuple)) and _holds_array(v))
+        for v in items
+    )
 
 
 __all__ = ["Builder"]

@@ -11,7 +11,7 @@ labelled by phase (forward, loss, backward, update) and layer.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import numpy as np
 
@@ -24,12 +24,12 @@ class Emit:
     replayed Functions and their values, ``g`` gradients) and the lines that use them."""
 
     def __init__(self) -> None:
-        self.ns: Dict[str, Any] = {"np": np, "MISS": MISS}
-        self.prologue: List[str] = []  #: reading inputs and weights, converting inputs
-        self.guards: List[str] = []  #: conditions; any True -> MISS
-        self.body: List[Tuple[str, str, str]] = []  #: (phase, label, code)
-        self.epilogue: List[str] = []  #: gradients handed back, the result
-        self.arrays: Dict[str, np.ndarray] = {}  #: buffer name -> buffer
+        self.ns: dict[str, Any] = {"np": np, "MISS": MISS}
+        self.prologue: list[str] = []  #: reading inputs and weights, converting inputs
+        self.guards: list[str] = []  #: conditions; any True -> MISS
+        self.body: list[tuple[str, str, str]] = []  #: (phase, label, code)
+        self.epilogue: list[str] = []  #: gradients handed back, the result
+        self.arrays: dict[str, np.ndarray] = {}  #: buffer name -> buffer
         self.phase, self.label = "forward", ""
         self._n = 0
 

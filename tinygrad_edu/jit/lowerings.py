@@ -12,7 +12,7 @@ gradient name (or None) per input, for the inputs with ``op.needs``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class Lowering:
 class Unary(Lowering):
     """One input; ``fwd``/``bwd`` are templates over {a}, {o}, {g}, {t} (a temporary), {ga}."""
 
-    def __init__(self, fwd: List[str], bwd: List[str], mask: bool = False) -> None:
+    def __init__(self, fwd: list[str], bwd: list[str], mask: bool = False) -> None:
         self.fwd, self.bwd, self.mask = fwd, bwd, mask
 
     def forward(self, e: Any, op: Any) -> None:
@@ -56,7 +56,7 @@ class Unary(Lowering):
             e.line(line.format(**names))
         op.saved = names
 
-    def backward(self, e: Any, op: Any, g: str) -> List[Optional[str]]:
+    def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
         if not op.needs[0]:
             return [None]
         shape = op.arrays[0].shape
@@ -117,7 +117,7 @@ class Linear(Lowering):
         if op.params.get("activation") == "relu":
             e.line(f"np.maximum({o}, 0, out={o})")
 
-    def backward(self, e: Any, op: Any, g: str) -> List[Optional[str]]:
+    def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
         x, w = op.ins[:2]
         need = op.needs
         if op.params.get("activation") == "relu":
@@ -126,7 +126,7 @@ class Linear(Lowering):
             e.line(f"np.greater({op.out}, 0, out={m})")
             e.line(f"np.multiply({g}, {m}, out={gr})")
             g = gr
-        out: List[Optional[str]] = [None] * len(op.ins)
+        out: list[str | None] = [None] * len(op.ins)
         if need[0]:
             out[0] = self.grad_buf(e, op, 0)
             e.line(f"np.matmul({g}, {w}.T, out={out[0]})")
@@ -156,7 +156,7 @@ class Binary(Lowering):
         a, b = op.ins
         e.line(f"np.{self.ufunc}({a}, {b}, out={self.out(e, op)})")
 
-    def backward(self, e: Any, op: Any, g: str) -> List[Optional[str]]:
+    def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
         a, b = op.ins
         need, shape = op.needs, op.out_array.shape
         if self.ufunc == "add":
@@ -167,7 +167,7 @@ class Binary(Lowering):
             neg = e.buf(shape, op.out_array.dtype)
             e.line(f"np.negative({g}, out={neg})")
             return [g, neg]
-        out: List[Optional[str]] = [None, None]
+        out: list[str | None] = [None, None]
         for k, other in ((0, b), (1, a)):
             if need[k]:
                 out[k] = e.buf(shape, op.out_array.dtype)
@@ -194,7 +194,7 @@ class Softmax(Lowering):
         e.line(f"np.divide({ex}, {tot}, out={o})")
         op.saved = {"sh": sh, "tot": tot, "kept": kept}
 
-    def backward(self, e: Any, op: Any, g: str) -> List[Optional[str]]:
+    def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
         if not op.needs[0]:
             return [None]
         shape, dt, ax = op.out_array.shape, op.out_array.dtype, op.fn.axis
@@ -268,7 +268,7 @@ class CrossEntropy(Lowering):
             op.factor = 1.0
             e.line(f"np.copyto({o}, np.add.reduce({per}, axis=None))")
 
-    def backward(self, e: Any, op: Any, g: str) -> List[Optional[str]]:
+    def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
         zs, dt = op.arrays[0].shape, op.arrays[0].dtype
         dz = e.buf(zs, dt)
         if op.factor is None:
@@ -301,7 +301,7 @@ class Mean(Lowering):
         kd = op.params.get("keepdims", False)
         e.line(f"{op.ins[0]}.mean(axis={op.fn.axes}, keepdims={kd}, out={self.out(e, op)})")
 
-    def backward(self, e: Any, op: Any, g: str) -> List[Optional[str]]:
+    def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
         if not op.needs[0]:
             return [None]
         fn = op.fn
@@ -327,7 +327,7 @@ class DropoutDraw(Lowering):
         e.line(f"np.multiply({a}, {mask}, out={self.out(e, op)})")
         op.saved = {"mask": mask}
 
-    def backward(self, e: Any, op: Any, g: str) -> List[Optional[str]]:
+    def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
         if not op.needs[0]:
             return [None]
         ga = e.buf(op.out_array.shape, op.out_array.dtype)
@@ -336,7 +336,7 @@ class DropoutDraw(Lowering):
 
 
 #: op class -> its lowering
-LOWERINGS: Dict[type, Lowering] = {
+LOWERINGS: dict[type, Lowering] = {
     ops.Linear: Linear(),
     ops.MatMul: MatMul(),
     ops.Add: Binary("add"),

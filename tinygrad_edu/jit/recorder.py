@@ -18,7 +18,7 @@ Events, in the order they happen:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class Op:
     arrays: tuple  #: each input's array when the op ran
     params: dict
     out: Any
-    label: Optional[str]
+    label: str | None
     in_graph: bool  #: recorded for backward (else the engine released it at once)
 
 
@@ -48,14 +48,14 @@ class Node:
     fn: Any
     g: np.ndarray
     in_grads: tuple
-    grads: List["Grad"] = field(default_factory=list)
+    grads: list[Grad] = field(default_factory=list)
 
 
 @dataclass
 class Grad:
     k: int  #: which input of the op
     reduced: np.ndarray  #: the gradient after un-broadcasting
-    prev: Optional[np.ndarray]  #: the sum so far (None: first)
+    prev: np.ndarray | None  #: the sum so far (None: first)
     total: np.ndarray  #: the new sum
 
 
@@ -64,7 +64,7 @@ class LeafGrad:
     t: Any
     src: np.ndarray  #: the gradient summed by the walk
     kept: np.ndarray  #: the gradient as kept (src itself, or a copy of it)
-    before: Optional[np.ndarray]
+    before: np.ndarray | None
     after: np.ndarray
     snapshot: bytes  #: after's bytes, to see a later write into .grad
 
@@ -92,10 +92,10 @@ class Recorder:
     """Collects the events of one step (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.events: List[Any] = []
-        self.guards: List[Tuple[Callable[[], Any], Any, str]] = []
+        self.events: list[Any] = []
+        self.guards: list[tuple[Callable[[], Any], Any, str]] = []
         self.start_grads: dict = {}  #: id(tensor) -> (tensor, its .grad when first seen)
-        self._label: Optional[str] = None
+        self._label: str | None = None
 
     def _seen(self, t: Any) -> None:
         if id(t) not in self.start_grads:
@@ -159,7 +159,7 @@ class Recorder:
         self.guards.append((read, read(), label))
         self._label = label
 
-    def ops(self) -> List[Op]:
+    def ops(self) -> list[Op]:
         return [e for e in self.events if type(e) is Op]
 
 

@@ -10,7 +10,7 @@ by the tape - a number Python computed from this batch - and is refused with ``C
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import numpy as np
 
@@ -36,14 +36,14 @@ FIX_COMPUTE = (
 class Resolver:
     """Names for arrays (``name_of``); ``e`` is the tape being written."""
 
-    def __init__(self, e: Any, args: tuple, arrays: tuple, first: Any, names: Dict[int, str]):
+    def __init__(self, e: Any, args: tuple, arrays: tuple, first: Any, names: dict[int, str]):
         self.e = e
         self.args, self.inputs, self.first = args, arrays, first
         self.names = names  #: id(weight tensor) -> "layer/weight"
-        self.slots: Dict[int, str] = {}
-        self.keep: List[Any] = []  # ids stay unique while the tape is built
-        self.weights: Dict[int, str] = {}
-        self.softmax: List[Any] = []  #: (op info) of lowered/replayed Softmax ops
+        self.slots: dict[int, str] = {}
+        self.keep: list[Any] = []  # ids stay unique while the tape is built
+        self.weights: dict[int, str] = {}
+        self.softmax: list[Any] = []  #: (op info) of lowered/replayed Softmax ops
         self.target_names: set = set()
         self.input_names: set = set()  #: names computed from the inputs alone (in the prologue)
         for k, a in enumerate(arrays):
@@ -59,7 +59,7 @@ class Resolver:
         self.keep.append(array)
         return name
 
-    def known(self, array: Any) -> Optional[str]:
+    def known(self, array: Any) -> str | None:
         name = self.slots.get(id(array))
         if name is not None:
             return name
@@ -132,7 +132,7 @@ class Resolver:
             return self.bind(a, self.e.const(a.copy()))
         raise refuse(f"{where}: an array of shape {a.shape} made outside the ops", FIX_COMPUTE)
 
-    def from_input(self, a: np.ndarray) -> Optional[str]:
+    def from_input(self, a: np.ndarray) -> str | None:
         for k, x in enumerate(self.inputs):
             if not isinstance(x, np.ndarray) or x.size != a.size or a.size == 0:
                 continue
@@ -162,7 +162,7 @@ class Resolver:
             self.target_names.add(name)
         return name
 
-    def from_softmax(self, a: np.ndarray) -> Optional[str]:
+    def from_softmax(self, a: np.ndarray) -> str | None:
         for info in reversed(self.softmax):
             log_p = info.fn.log_softmax()
             if log_p.shape == a.shape and log_p.tobytes() == a.tobytes():

@@ -4,7 +4,7 @@ replay its tape from then on (see the package docstring)."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class JitStep:
     eagerly, later calls replay the tape - unless a guard sees a changed setting, then that call
     runs eagerly. Results are ``fn``'s, with Tensors as new Tensors holding copies."""
 
-    def __init__(self, fn: Callable[..., Any], names: Optional[Dict[int, str]] = None) -> None:
+    def __init__(self, fn: Callable[..., Any], names: dict[int, str] | None = None) -> None:
         if not callable(fn):
             raise ConfigError(
                 where="tinygrad_edu.jit",
@@ -57,10 +57,10 @@ class JitStep:
             )
         self.fn = fn
         self.names = weight_names(fn) if names is None else dict(names)
-        self.last_mode: Optional[str] = None
+        self.last_mode: str | None = None
         self.stats = {"eager": 0, "capture": 0, "replay": 0}
-        self._entries: Dict[tuple, _Entry] = {}
-        self._tapes: List[Tape] = []
+        self._entries: dict[tuple, _Entry] = {}
+        self._tapes: list[Tape] = []
 
     def __call__(self, *args: Any) -> Any:
         key = _signature(args)
@@ -128,14 +128,17 @@ class JitStep:
         return self._tapes[signature_index].source
 
 
-def weight_names(fn: Callable[..., Any]) -> Dict[int, str]:
-    """``{id(weight): "layer/weight"}`` of the models ``fn`` closes over (or is a method of),
-    so the printed tape names layers; empty when there are none."""
-    found: Dict[int, str] = {}
-    cells = [c.cell_contents for c in getattr(fn, "__closure__", None) or () if _filled(c)]
-    for obj in [getattr(fn, "__self__", None), *cells]:
+def weight_names(fn: Callable[..., Any]) -> dict[int, str]:
+    """``{id(weight): "layer/weight"}`` of the built models ``fn`` can see - the object it is a
+    method of, its closure, the globals it names - so the printed tape names layers."""
+    found: dict[int, str] = {}
+    seen = [getattr(fn, "__self__", None)]
+    seen += [c.cell_contents for c in getattr(fn, "__closure__", None) or () if _filled(c)]
+    code, space = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
+    seen += [space[n] for n in (code.co_names if code else ()) if n in space]
+    for obj in seen:
         named = getattr(obj, "named_weights", None)
-        if callable(named) and getattr(obj, "built", False):
+        if callable(named) and getattr(obj, "built", False) is True:
             found.update({id(w): name for name, w in named().items()})
     return found
 
@@ -169,4 +172,4 @@ def _signature(args: tuple) -> tuple:
     return tuple(key)
 
 
-__all__ = ["JitStep", "MISSES_BEFORE_RECAPTURE", "Tape"]
+__all__ = ["MISSES_BEFORE_RECAPTURE", "JitStep", "Tape"]

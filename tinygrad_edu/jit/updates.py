@@ -11,7 +11,7 @@ eager ``step()`` runs after its checks.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List
+from typing import Any
 
 from .. import config
 from ..optimizers.gradients import checked_grads
@@ -33,13 +33,13 @@ def _lowered(opt: Any) -> bool:
     return type(opt) is SGD and plain and config.is_fused_enabled()
 
 
-def write_update(e: Any, r: Any, ev: Any, grads: Dict[int, str]) -> None:
+def write_update(e: Any, r: Any, ev: Any, grads: dict[int, str]) -> None:
     opt = ev.opt
     on = e.const(opt, "O")
     e.ns.update(_isfinite=math.isfinite, _diverged=diverged)
     e.guards.append(f"{on}._params is not {e.const(opt._params, 'L')}")
-    todo: List[str] = []
-    flats: List[str] = []
+    todo: list[str] = []
+    flats: list[str] = []
     for i, p, g in ev.todo:
         name = r.known(g)
         if name is None or grads.get(id(p)) != name:
@@ -66,7 +66,7 @@ def write_update(e: Any, r: Any, ev: Any, grads: Dict[int, str]) -> None:
     )
     e.ns["_fused"] = config.is_fused_enabled
     for (i, p, garr), (_, t, g, w) in zip(ev.todo, todo):
-        e.label = (r.names.get(id(p)) or p.name or "").split("/")[0] or "optimizer"
+        e.label = r.names.get(id(p)) or p.name or "optimizer"  # dense_1/kernel
         step = e.buf(garr.shape, p._data.dtype)
         e.line(f"np.multiply({g}, {sc}.lr, out={step})")  # step = lr * g
         if not opt.momentum:
