@@ -3,13 +3,15 @@
 Each file runs as one doctest (fresh globals, ``ELLIPSIS | NORMALIZE_WHITESPACE``) and must hold at
 least 3 examples. Markdown code fences (lines that are only ```` ``` ```` or ```` ```python ````)
 are blanked before parsing, so an expected output may end right above its closing fence.
-Examples marked ``# doctest: +REQUIRES_TORCH`` are dropped when PyTorch is not installed.
+Examples marked ``# doctest: +REQUIRES_TORCH`` are dropped when PyTorch is not installed - except
+under CI (env ``CI`` set), where a page with such examples fails, as tests/reference does.
 """
 
 from __future__ import annotations
 
 import doctest
 import importlib.util
+import os
 import pathlib
 import re
 
@@ -52,6 +54,9 @@ def test_doc_examples_pass(path):
         f"{path.name} has {len(test.examples)} examples; a tutorial needs at least {MIN_EXAMPLES}"
     )
     if importlib.util.find_spec("torch") is None:
+        needs_torch = [ex for ex in test.examples if ex.options.get(REQUIRES_TORCH)]
+        if needs_torch and os.environ.get("CI"):  # as tests/reference: CI must run them
+            pytest.fail(f"{path.name}: {len(needs_torch)} examples need torch, required under CI")
         test.examples = [ex for ex in test.examples if not ex.options.get(REQUIRES_TORCH)]
     failures: list = []
     runner = doctest.DocTestRunner(optionflags=FLAGS)
