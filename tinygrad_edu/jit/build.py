@@ -43,7 +43,7 @@ class Builder:
 
     def build(self, result: Any) -> Emit:
         e, n_op = self.e, 0
-        e.guards.append(f"_grad_enabled.get() is not {_grad_enabled.get()}")
+        e.guards.append(f"_grad_enabled.get() is not {self.rec.grad_mode}")
         e.guards.append(f"config.is_fused_enabled() is not {config.is_fused_enabled()}")
         e.ns.update(_grad_enabled=_grad_enabled, config=config)
         for read, value, label in self.rec.guards:
@@ -266,7 +266,7 @@ class Builder:
 
     def stateful(self, ev: Stateful) -> None:
         e, r = self.e, self.r
-        e.phase, e.label = "forward", ev.label  # it happens in the forward pass
+        e.label = ev.label  # in the phase of the op before it (forward: BN; loss: its check)
         args = [r.array(a, None, f"the stateful update of '{ev.label}'") for a in ev.arrays]
         args += [f"{k}={e.const(v, 'k')}" for k, v in ev.constants.items()]
         e.line(f"{e.const(ev.fn, 'S')}({', '.join(args)})")

@@ -96,6 +96,7 @@ class Recorder:
         self.guards: list[tuple[Callable[[], Any], Any, str]] = []
         self.start_grads: dict = {}  #: id(tensor) -> (tensor, its .grad when first seen)
         self._label: str | None = None
+        self.grad_mode = True  #: grad mode when the step was called (a replay guard)
 
     def _seen(self, t: Any) -> None:
         if id(t) not in self.start_grads:

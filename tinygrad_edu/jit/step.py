@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import capture_hooks
 from ..errors import ConfigError
+from ..grad_mode import _grad_enabled
 from ..tensor import Tensor
 from .build import Builder
 from .emit import MISS, Emit
@@ -56,7 +57,7 @@ class JitStep:
                 fix="step = tinygrad_edu.jit(train_step); step(x, y)",
             )
         self.fn = fn
-        self.names = weight_names(fn) if names is None else dict(names)
+        self.names = names  # None: found at each capture (a model may be built by call 1)
         self.last_mode: str | None = None
         self.stats = {"eager": 0, "capture": 0, "replay": 0}
         self._entries: dict[tuple, _Entry] = {}
@@ -85,13 +86,15 @@ class JitStep:
             return self._mode("eager", self.fn(*args))
         entry.calls += 1
         rec = Recorder()
+        rec.grad_mode = _grad_enabled.get()  # the mode the caller runs the step in
         with capture_hooks.recording(rec):
             result = self.fn(*args)
         if entry.calls == 1:
             entry.first, entry.first_args = rec, args
             return self._mode("eager", result)
         arrays = tuple([a._data if isinstance(a, Tensor) else a for a in args])
-        emit = Builder(rec, entry.first, args, arrays, self.names).build(result)
+        names = weight_names(self.fn) if self.names is None else self.names
+        emit = Builder(rec, entry.first, args, arrays, names).build(result)
         entry.tape = Tape(emit, key)
         entry.first = entry.first_args = None
         self._tapes.append(entry.tape)

@@ -35,6 +35,7 @@ from ..saving.registry import model_class
 from ..tensor import Tensor, no_grad
 from . import batch_api as _batch_api
 from . import fit as _fit
+from . import jit_training as _jit  # compile(jit_compile=True)
 from .arguments import check_fit_args, compile_choices
 from .data import samples
 from .layer_lookup import get_layer as _get_layer
@@ -230,12 +231,11 @@ class Model:
 
     # ------------------------------------------------------------------ training
     def compile(
-        self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Optional[Sequence[Any]] = None
+        self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None, jit_compile=False
     ) -> None:
-        """Choose the optimizer, the loss and the metrics (Keras strings or objects). A bad
-        argument leaves the previous compile intact."""
+        """Optimizer, loss, metrics (Keras names or objects), jit_compile: all or nothing."""
         chosen = compile_choices(self, optimizer, loss, metrics)  # warns of softmax(1 unit)
-        self.optimizer, self.loss_fn, self.metric_fns = chosen
+        self.optimizer, self.loss_fn, self.metric_fns = _jit.compiled(self, jit_compile, chosen)
         if self.built and self.trainable_weights:
             self.optimizer.set_params(self.trainable_weights)
 
