@@ -49,7 +49,7 @@ def test_conv1d_contract(
     if stride > 1:
         dilation = 1  # Keras refuses both
     fmt = "channels_first" if channels_first else "channels_last"
-    layer = Conv1D(filters, kernel, stride, padding, fmt, dilation, "tanh", fused=fused)
+    layer = Conv1D(filters, kernel, stride, padding, fmt, dilation, activation="tanh", fused=fused)
     shape = (2, channels, steps) if channels_first else (2, steps, channels)
     report = check_layer(layer, shape, expected_params=kernel * channels * filters + filters)
     assert report["gradchecked"] == ["input", "kernel", "bias"]
@@ -101,3 +101,59 @@ def test_errors_teach():
     assert Conv1D(4, 5, padding="causal")(np.zeros((1, 3, 2))).shape == (1, 3, 4)
     with pytest.raises(ShapeError):
         Conv1D(4, 3)(np.zeros((2, 10)))  # a sequence needs [B, T, C]
+
+
+@settings(deadline=None, max_examples=15)
+@given(
+    groups=st.sampled_from([2, 3]),
+    per_group=st.sampled_from([1, 64]),
+    channels_per_group=st.integers(1, 2),
+    padding=st.sampled_from(["valid", "same", "causal"]),
+    fused=st.booleans(),
+)
+def test_grouped_conv1d_contract(groups, per_group, channels_per_group, padding, fused):
+    """groups: a kernel [k, C/g, F], k*C/g*F + F parameters, float64 gradcheck of the input,
+    the kernel and the bias; 1 and 64 filters per group."""
+    channels, filters = groups * channels_per_group, groups * per_group
+    layer = Conv1D(filters, 2, padding=padding, groups=groups, activation="relu", fused=fused)
+    report = check_layer(
+        layer, (2, 5, channels), expected_params=2 * channels_per_group * filters + filters
+    )
+    assert report["gradchecked"] == ["input", "kernel", "bias"]
+    assert layer.kernel.shape == (2, channels_per_group, filters)
+
+
+def test_grouped_conv1d_is_one_convolution_per_group():
+    """Group j's filters see only group j's channels: the numpy convolution of each slice."""
+    layer = Conv1D(6, 3, padding="same", groups=3, dtype="float64")
+    x = np.random.default_rng(3).standard_normal((2, 7, 6))
+    out = layer(x).data
+    w, b = layer.get_weights()
+    b = np.random.default_rng(4).standard_normal(6)
+    layer.set_weights([w, b])
+    want = np.concatenate(
+        [
+            conv1d_numpy(
+                x[..., 2 * j : 2 * j + 2],
+                w[..., 2 * j : 2 * j + 2],
+                b[2 * j : 2 * j + 2],
+                1,
+                "same",
+                1,
+            )
+            for j in range(3)
+        ],
+        axis=-1,
+    )
+    np.testing.assert_allclose(layer(x).data, want, rtol=1e-12, atol=1e-12)
+    assert out.shape == (2, 7, 6) and Conv1D.from_config(layer.get_config()).groups == 3
+
+
+def test_groups_that_do_not_divide_are_refused():
+    with pytest.raises(ConfigError, match="filters divisible by groups") as err:
+        Conv1D(8, 3, groups=3)
+    assert eval(err.value.fix, {"Conv1D": Conv1D}).groups == 3
+    with pytest.raises(ShapeError, match="divisible by groups=4"):
+        Conv1D(8, 3, groups=4)(np.zeros((1, 10, 6)))
+    with pytest.raises(ConfigError):
+        Conv1D(8, 3, groups=0)

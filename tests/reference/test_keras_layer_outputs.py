@@ -59,6 +59,8 @@ UNIT_CASES = [
 
 #: layers without a unit count
 SHAPE_CASES = [
+    ("Conv1D(8, 3, groups=4, padding='causal')", (10, 12)),
+    ("Conv1D(6, 2, strides=2, padding='same', groups=3)", (9, 6)),
     ("MaxPooling2D()", (6, 7, 3)),
     ("MaxPooling2D(3, strides=2, padding='same')", (7, 8, 2)),
     ("AveragePooling2D((2, 3))", (6, 7, 3)),

@@ -9,6 +9,12 @@ A 1-D convolution is a 2-D one on an image one pixel wide: ``[B, T, C]`` is seen
 ``padding="causal"`` pads ``d*(k-1)`` zeros before the sequence only, so output step t sees
 inputs up to step t and never after (WaveNet's convolution); then it is a "valid" convolution.
 
+``groups=g`` (Keras' argument) splits the C channels and the filters into g groups: filters
+``j*F/g .. (j+1)*F/g - 1`` see only channels ``j*C/g .. (j+1)*C/g - 1``, so the kernel is
+``[k, C/g, F]`` and the layer is g convolutions side by side, concatenated on the last axis
+(``groups=C`` with F = C: a depthwise convolution). Its gradient is that of the slices, the
+convolutions and the concatenation.
+
 >>> import numpy as np
 >>> layer = Conv1D(16, 3, padding="causal")
 >>> layer(np.zeros((2, 10, 8))).shape
@@ -25,7 +31,8 @@ from .. import activations as _activations
 from .. import config as _config
 from .. import validation as check
 from .._shapes import conv_output_length
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
+from ..functional import concatenate
 from ..tensor import Tensor
 from .algebra import Algebra, Operand, matmul
 from .base import Layer, Shape
@@ -92,6 +99,7 @@ class Conv1D(KernelBiasMixin, SequenceLayer):
         padding: str = "valid",
         data_format: str | None = None,
         dilation_rate=1,
+        groups: int = 1,
         activation: Any = None,
         use_bias: bool = True,
         kernel_initializer: Any = "glorot_uniform",
@@ -115,6 +123,14 @@ class Conv1D(KernelBiasMixin, SequenceLayer):
                 fix="Keras does not combine strides > 1 with dilation > 1, e.g. "
                 + self.example(dilation_rate=2),
             )
+        self.groups = check.positive_int("groups", groups, self.where, self.example(groups=1))
+        if self.filters % self.groups:
+            raise ConfigError(
+                where=self.where,
+                expected="filters divisible by groups (each group gets filters / groups)",
+                got=f"filters={self.filters}, groups={self.groups}",
+                fix=self.example(filters=self.filters * self.groups, groups=self.groups),
+            )
         example = self.example(padding="causal")
         self.padding = check.choice("padding", padding, self.PADDINGS, self.where, example)
         self._set_data_format(data_format)
@@ -134,6 +150,17 @@ class Conv1D(KernelBiasMixin, SequenceLayer):
     def _single(self, name: str, value: Any) -> tuple:
         return check.int_tuple(name, value, self.where, self.example(**{name: 2}), length=1)
 
+    def check_input(self, shape) -> None:
+        super().check_input(shape)
+        channels = tuple(shape)[self.feature_axis]
+        if channels is not None and channels % self.groups:
+            raise ShapeError(
+                where=self.where,
+                expected=f"input channels divisible by groups={self.groups}",
+                got=f"{channels} channels (input shape {tuple(shape)})",
+                fix=self.example(filters=self.filters, groups=1),
+            )
+
     def check_window(self, steps) -> None:
         if self.padding != "causal":  # causal pads enough for any length
             window_fits(self, (steps, 1), (*self.kernel_size, 1), self.padding,
@@ -141,7 +168,8 @@ class Conv1D(KernelBiasMixin, SequenceLayer):
 
     def build(self, input_shape: Shape) -> None:
         channels = input_shape[self.feature_axis]
-        self._add_kernel_and_bias((*self.kernel_size, channels, self.filters), self.filters)
+        kernel_shape = (*self.kernel_size, channels // self.groups, self.filters)
+        self._add_kernel_and_bias(kernel_shape, self.filters)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         (k,), (s,), (d,) = self.kernel_size, self.strides, self.dilation_rate
@@ -157,32 +185,39 @@ class Conv1D(KernelBiasMixin, SequenceLayer):
         if padding == "causal":
             before = self.dilation_rate[0] * (self.kernel_size[0] - 1)
             image, padding = image.pad(((0, 0), (before, 0), (0, 0), (0, 0))), "valid"
-        out = conv2d(
-            image,
-            self.kernel.reshape(self.kernel_size[0], 1, *self.kernel.shape[1:]),
-            self.bias,
-            (*self.strides, 1),
-            padding,
-            (*self.dilation_rate, 1),
-            fused=fused,
-            activation="relu" if relu else None,
-        )
-        out = self.from_image(out)
+        kernel = self.kernel.reshape(self.kernel_size[0], 1, *self.kernel.shape[1:])
+        g, c, f = self.groups, kernel.shape[2], self.filters // self.groups
+        outs = [
+            conv2d(
+                image if g == 1 else image[:, :, :, j * c : (j + 1) * c],
+                kernel if g == 1 else kernel[:, :, :, j * f : (j + 1) * f],
+                self.bias if g == 1 or self.bias is None else self.bias[j * f : (j + 1) * f],
+                (*self.strides, 1),
+                padding,
+                (*self.dilation_rate, 1),
+                fused=fused,
+                activation="relu" if relu else None,
+            )
+            for j in range(g)
+        ]
+        out = self.from_image(outs[0] if g == 1 else concatenate(outs, axis=-1))
         return out if relu else self.activation(out)
 
     def algebra(self) -> Algebra:
         """``im2col [B*OT, k*C] @ [k*C, F] + [F] -> [B,OT,F]``: one row of patches per output
         step, times the kernel seen as a matrix."""
         (k,), f = self.kernel_size, self.filters
-        c = self.input_shape[self.feature_axis]
+        c = self.input_shape[self.feature_axis] // self.groups
         patches = Operand("patches", ((None, self.steps(self.output_shape)), (k, c)))
         products = [(patches, Operand("kernel", ((k, c), f)))]
         products += [(Operand("bias", (f,)),)] if self.use_bias else []
         act = activation_label(self.activation)
-        return matmul(self.input_shape, products, self.output_shape, "im2col ", act)
+        g = self.groups
+        lead = "im2col " if g == 1 else f"{g} groups of C/{g} channels, F/{g} filters: im2col "
+        return matmul(self.input_shape, products, self.output_shape, lead, act)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), **conv_config(self)}
+        return {**super().get_config(), **conv_config(self), "groups": self.groups}
 
 
 Convolution1D = Conv1D  # Keras' alias
