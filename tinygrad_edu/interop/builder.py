@@ -29,15 +29,17 @@ class Spec:
 
 
 class Builder:
-    """Our layers so far, the shape after them (our layout, batch axis None), and whether torch's
-    tensor is our NHWC tensor seen as NCHW (after ``to_torch``'s ``Permute``)."""
+    """Our layers so far, the shape after them (our layout, batch axis None), and ``permuted``:
+    None, or the dims (``to_torch``'s ``Permute``) by which torch's tensor views ours - (0, 3, 1, 2)
+    for our (B, H, W, C) images seen as NCHW, (0, 2, 1) for our (B, T, F) seen as (B, F, T). Either
+    way our last axis is torch's dim 1."""
 
     def __init__(self, input_shape: Shape, dtype: Any) -> None:
         self.input_shape, self.dtype = input_shape, dtype
         self.layers: list[Layer] = []
         self.pending: Spec | None = None
         self.shape_before_pending: Shape = input_shape
-        self.permuted = False
+        self.permuted: tuple[int, ...] | None = None
         self.closed_by: str | None = None  # a bare nn.RNN/LSTM/GRU: its tuple ends the model
 
     @property
@@ -56,6 +58,17 @@ class Builder:
         if self.pending is not None and self.pending.takes_activation:
             return len(self.shape_before_pending)
         return len(self.shape)
+
+    def require_own_layout(self, where: str) -> None:
+        """Refuse a module that works on torch's last axis while torch views our array permuted."""
+        if self.permuted:
+            raise ConfigError(
+                where=where,
+                expected="this module after the Permute back (as to_torch writes it): it works "
+                "on the last axis of torch's tensor, which is not our last axis here",
+                got=f"torch's tensor permuted by {self.permuted}",
+                fix="from_torch(to_torch(model), input_shape=model.input_shape[1:])",
+            )
 
     def add(self, spec: Spec) -> None:
         self.flush()

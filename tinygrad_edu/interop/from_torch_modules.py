@@ -48,6 +48,7 @@ NO_PADDING = ((0, 0), (0, 0))
 
 # ---------------------------------------------------------------------- dense and images
 def linear(m: Any, where: str, b: Builder) -> None:
+    b.require_own_layout(where)
     fix = f"torch.nn.Linear({b.shape[-1]}, {m.out_features})"
     require_size(where, "in_features", m.in_features, b.shape[-1], fix)
     weights = [array(m.weight).T] + ([array(m.bias)] if m.bias is not None else [])
@@ -150,13 +151,7 @@ def flatten(m: Any, where: str, b: Builder) -> None:
     fix = "torch.nn.Flatten()"
     require(m, where, "start_dim", (1,), fix)
     require(m, where, "end_dim", (-1,), fix)
-    if b.permuted:  # torch would flatten (C, H, W), we (H, W, C)
-        raise ConfigError(
-            where=where,
-            expected="the Permute back to NHWC before Flatten (as to_torch writes it)",
-            got="Flatten of the NCHW view",
-            fix="from_torch(to_torch(model), input_shape=model.input_shape[1:])",
-        )
+    b.require_own_layout(where)  # torch would flatten (C, H, W), we (H, W, C)
     b.add(Spec(Flatten, {"data_format": "channels_last"}, [], where))  # as the array lies
 
 
@@ -177,7 +172,7 @@ def batch_norm(m: Any, where: str, b: Builder) -> None:
     shape = b.shape
     two_d = type(m).__name__ == "BatchNorm2d"
     require_rank(where, shape, (4,) if two_d else (2, 3), "BatchNorm's input")
-    axis = -1 if len(shape) == 2 or (two_d and b.permuted) else 1
+    axis = -1 if len(shape) == 2 or b.permuted else 1  # permuted: our last axis is dim 1
     size_fix = f"torch.nn.{type(m).__name__}({shape[axis]})"
     require_size(where, "num_features", m.num_features, shape[axis], size_fix)
     kwargs = {
@@ -208,21 +203,25 @@ def activation(m: Any, where: str, b: Builder) -> None:
 
 # ---------------------------------------------------------------------- to_torch's own modules
 def permute(m: Any, where: str, b: Builder) -> None:
-    """``to_torch``'s layout change: NHWC -> NCHW (our layers stay channels_last), and back."""
-    into = m.dims == (0, 3, 1, 2) and not b.permuted and len(b.shape) == 4
-    back = m.dims == (0, 2, 3, 1) and b.permuted
+    """``to_torch``'s layout changes: into torch's view of our array (NHWC -> NCHW, or (B, T, F)
+    -> (B, F, T) around a BatchNorm1d), and back; our layers keep our layout meanwhile."""
+    views = {(0, 3, 1, 2): ((0, 2, 3, 1), 4), (0, 2, 1): ((0, 2, 1), 3)}  # into: (back, rank)
+    into = b.permuted is None and views.get(m.dims, (None, 0))[1] == len(b.shape)
+    back = b.permuted is not None and views[b.permuted][0] == m.dims
     if not (into or back):
         raise ConfigError(
             where=where,
-            expected="Permute((0, 3, 1, 2)) on NHWC images, then Permute((0, 2, 3, 1)) back",
-            got=f"Permute({m.dims}) on shape {b.shape}",
+            expected="Permute((0, 3, 1, 2)) on images or Permute((0, 2, 1)) on sequences, then "
+            "the Permute back (as to_torch writes them)",
+            got=f"Permute({m.dims}) on shape {b.shape}, torch's view {b.permuted}",
             fix="from_torch(to_torch(model), input_shape=model.input_shape[1:])",
         )
     b.flush()
-    b.permuted = into
+    b.permuted = m.dims if into else None
 
 
 def reshape(m: Any, where: str, b: Builder) -> None:
+    b.require_own_layout(where)
     b.add(Spec(Reshape, {"target_shape": m.target}, [], where))
 
 
@@ -239,7 +238,7 @@ def global_pool(m: Any, where: str, b: Builder) -> None:
     kwargs = {"keepdims": m.keepdims is not None, "data_format": b.data_format}
     b.add(Spec(cls, kwargs, [], where))
     b.flush()
-    b.permuted = False  # (B, C) or the kept (B, 1, 1, C): the same array in both
+    b.permuted = None  # (B, C) or the kept (B, 1, 1, C): the same array in both
 
 
 @functools.cache

@@ -49,6 +49,7 @@ def recurrent(m: Any, where: str, b: Builder, return_sequences: bool, go_backwar
         require(m, where, "proj_size", (0,), fix)
     if kind == "RNN":
         require(m, where, "nonlinearity", ("tanh", "relu"), fix)
+    b.require_own_layout(where)
     shape = b.shape
     require_rank(where, shape, (3,), "sequences (T, F), batch_first")
     size_fix = f"torch.nn.{kind}({shape[-1]}, {m.hidden_size}, batch_first=True)"

@@ -54,39 +54,41 @@ from .torch_modules import import_torch, modules
 
 
 def to_torch(model: Any):
-    """An equivalent ``torch.nn.Sequential`` (eval mode, float32) with the weights converted."""
+    """An equivalent ``torch.nn.Sequential`` (eval mode; float64 for a float64 model, else
+    float32) with the weights converted."""
     torch = import_torch("interop.to_torch")
-    nn = torch.nn
     model._require_built("to_torch")
     helpers = modules()
     steps: list[Any] = []
-    channels_first = False  # where the running torch tensor keeps its channels
+    nchw_view = False  # torch's tensor is our (B, H, W, C) array seen as (B, C, H, W)
     for layer in model.layers:
-        is_image = isinstance(
-            layer,
-            (Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D),
-        )
-        if is_image and layer.data_format == "channels_last" and not channels_first:
-            steps.append(helpers.Permute((0, 3, 1, 2)))
-            channels_first = True
-        elif channels_first and not is_image and not _keeps_nchw(layer):
-            steps.append(helpers.Permute((0, 2, 3, 1)))
-            channels_first = False
+        wants = _wants_nchw_view(layer)
+        if wants is not None and wants != nchw_view:
+            steps.append(helpers.Permute((0, 3, 1, 2) if wants else (0, 2, 3, 1)))
+            nchw_view = wants
         converted = _convert(layer, torch)
-        if channels_first:  # Keras' last axis (the channels) is dim 1 of the NCHW tensor
+        if nchw_view:  # Keras' last axis (the channels) is dim 1 of the NCHW tensor
             for module in converted:
                 if getattr(module, "dim", None) == -1:
                     module.dim = 1
         steps.extend(converted)
         if isinstance(layer, (GlobalAveragePooling2D, GlobalMaxPooling2D)):
-            channels_first = False  # (B, C), or (B, 1, 1, C) with keepdims
-    return nn.Sequential(*steps).float().eval()
+            nchw_view = False  # (B, C), or (B, 1, 1, C) with keepdims: the same in both
+    weights = model.get_weights()
+    float64 = bool(weights) and all(w.dtype == np.float64 for w in weights)
+    return torch.nn.Sequential(*steps).to(torch.float64 if float64 else torch.float32).eval()
 
 
-def _keeps_nchw(layer: Layer) -> bool:
-    """Layers that work on torch's NCHW tensor as well: per element, or over the channels."""
-    over_channels = isinstance(layer, BatchNormalization) and layer.axis in (-1, 3)
-    return over_channels or isinstance(layer, (Dropout, Activation))
+def _wants_nchw_view(layer: Layer) -> bool | None:
+    """Whether torch must see our (B, H, W, C) array as (B, C, H, W) for ``layer`` - its
+    channels on dim 1, as torch's image modules want them; None: either view works."""
+    if isinstance(layer, (Dropout, Activation)):
+        return None
+    if isinstance(layer, IMAGE_LAYERS):
+        return layer.data_format == "channels_last"
+    if isinstance(layer, BatchNormalization) and len(layer.input_shape) == 4:
+        return layer.axis in (-1, 3)  # over our last axis: torch's BatchNorm2d takes dim 1
+    return False
 
 
 def _convert(layer: Layer, torch: Any) -> list[Any]:
@@ -108,7 +110,8 @@ def _lookup(table: dict[type, Any], layer: Layer) -> Any:
 
 
 def _tensor(torch: Any, array: np.ndarray):
-    return torch.tensor(np.ascontiguousarray(array), dtype=torch.float32)
+    """A copy in torch (float64 stays float64; to_torch then casts the model to one dtype)."""
+    return torch.tensor(np.ascontiguousarray(array))
 
 
 def _dense(layer: Dense, torch: Any) -> list[Any]:
@@ -206,10 +209,21 @@ def _activation(fn: Any, torch: Any) -> list[Any]:
 
 
 def _batchnorm(layer: BatchNormalization, torch: Any) -> list[Any]:
-    nn = torch.nn
-    features = layer.input_shape[layer.axis]
-    cls = nn.BatchNorm1d if len(layer.input_shape) <= 3 else nn.BatchNorm2d
-    bn = cls(features, eps=layer.epsilon, momentum=1 - layer.momentum, affine=True)
+    """torch normalizes dim 1: BatchNorm1d on (B, F) and (B, C, L), BatchNorm2d on (B, C, H, W)
+    (to_torch has made our channels dim 1 of 4-D inputs); over the features of (B, T, F) it is
+    wrapped in permutes."""
+    ndim, axis = len(layer.input_shape), layer.axis % len(layer.input_shape)
+    if ndim > 4 or (ndim == 4 and axis == 2):
+        raise ConfigError(
+            where=f"to_torch: {layer.where}",
+            expected="BatchNormalization over the features or the channels (axis 1 or -1)",
+            got=f"axis={layer.axis} of a {ndim}-D input",
+            fix=layer.example(axis=-1),
+        )
+    cls = torch.nn.BatchNorm1d if ndim <= 3 else torch.nn.BatchNorm2d
+    features = layer.input_shape[axis]
+    affine = layer.center or layer.scale
+    bn = cls(features, eps=layer.epsilon, momentum=1 - layer.momentum, affine=affine)
     weights = dict(zip(layer.weight_names, layer.weights))
     if "gamma" in weights:
         bn.weight.data = _tensor(torch, weights["gamma"].data)
@@ -217,6 +231,8 @@ def _batchnorm(layer: BatchNormalization, torch: Any) -> list[Any]:
         bn.bias.data = _tensor(torch, weights["beta"].data)
     bn.running_mean.data = _tensor(torch, weights["moving_mean"].data)
     bn.running_var.data = _tensor(torch, weights["moving_variance"].data)
+    if ndim == 3 and axis == 2:  # (B, T, F) -> (B, F, T): the features on dim 1, and back
+        return [modules().Permute((0, 2, 1)), bn, modules().Permute((0, 2, 1))]
     return [bn]
 
 
@@ -262,6 +278,7 @@ def _rnn_kind(layer: Any) -> str:
     return kind
 
 
+IMAGE_LAYERS = (Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D)
 #: layer class -> the converter that returns its torch modules (a subclass uses its base's)
 _CONVERTERS: dict[type, Callable[[Any, Any], list[Any]]] = {
     Dense: _dense,
