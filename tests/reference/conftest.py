@@ -29,7 +29,7 @@ def torch_missing() -> bool:
     return False
 
 
-KERAS_INSTALL = "pip install keras==3.15.1 (after torch; .ci/run installs it) and KERAS_BACKEND=torch"
+KERAS_INSTALL = "pip install keras==3.15.1 (after torch; .ci/run does) with KERAS_BACKEND=torch"
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +42,10 @@ def require_keras():
         import keras
     except ImportError as err:
         if torch_required():
-            pytest.fail(f"keras is required under CI but {err}. Fix: {KERAS_INSTALL}", pytrace=False)
+            pytest.fail(f"keras is required under CI but {err}. Fix: {KERAS_INSTALL}", False)
         pytest.skip(f"could not import 'keras' ({err}); {KERAS_INSTALL}")
     if keras.backend.backend() != "torch":
-        pytest.fail(f"keras runs on {keras.backend.backend()!r}. Fix: {KERAS_INSTALL}", pytrace=False)
+        pytest.fail(f"keras runs on {keras.backend.backend()!r}. Fix: {KERAS_INSTALL}", False)
     return keras
 
 
