@@ -204,3 +204,23 @@ def test_the_tape_text_is_numbered_and_labelled_by_phase_and_layer() -> None:
     assert "np.matmul(x" in jitted.tape_text() and "needs_input_grad" not in jitted.tape_source()
     with pytest.raises(ConfigError, match="signature_index"):
         jitted.tape_text(3)
+
+
+def test_a_gradient_edited_between_backward_and_step_is_refused() -> None:
+    m = model()
+    opt = SGD(m.parameters())
+
+    def step(x, y):
+        loss = losses.sparse_categorical_crossentropy(y, m(x, training=True))
+        loss.backward()
+        for p in m.parameters():
+            np.clip(p.grad, -0.1, 0.1, out=p.grad)  # in place: the tape would skip it
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    jitted = jit(step)
+    jitted(*batch(0))
+    with pytest.raises(ConfigError, match="written in place after backward") as err:
+        jitted(*batch(1))
+    assert "clipnorm" in err.value.fix

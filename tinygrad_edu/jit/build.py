@@ -38,7 +38,7 @@ class Builder:
         self.r = Resolver(e, args, arrays, first, names)
         self.infos: dict[int, Any] = {}  #: id(fn) -> info
         self.loss_names: set = set()
-        self.grads: dict[int, str] = {}  #: id(tensor) -> name of its current .grad
+        self.grads: dict[int, tuple] = {}  #: id(tensor) -> (name, bytes) of its current .grad
         self.label_of: dict[int, str] = {}  #: address of an op's output -> the op's label
 
     def build(self, result: Any) -> Emit:
@@ -113,7 +113,10 @@ class Builder:
             n in self.loss_names or n in r.target_names for n in [*ins, *pn.values()]
         )
         e.phase = "loss" if loss else "forward"
-        e.label = info.label = self._label(ev, ins)
+        label = self._label(ev, ins)
+        if loss and not any(t._leaf and t.requires_grad for t in ev.inputs):
+            label = "loss"  # the loss's own ops (its penalties name their weights' layer)
+        e.label = info.label = label
         self.label_of[info.out_array.__array_interface__["data"][0]] = info.label
         lowering = LOWERINGS.get(cls)
         if lowering is not None and lowering.accepts(info):
@@ -249,7 +252,7 @@ class Builder:
             after = e.buf(ev.after.shape, ev.after.dtype)
             e.line(f"np.add({before}, {kept}, out={after})")
         r.bind(ev.after, after)
-        self.grads[id(ev.t)] = after
+        self.grads[id(ev.t)] = (after, ev.snapshot)
 
     def _start_grad(self, t: Any, grad: np.ndarray) -> str:
         tn = self._tensor_name(t)
@@ -284,8 +287,8 @@ class Builder:
             e.guards.append(f"({tn}.grad is None) is not {start is None}")
             if end is None:
                 e.epilogue.append(f"{tn}.grad = None")
-            elif id(t) in self.grads and self.r.known(end) == self.grads[id(t)]:
-                e.epilogue.append(f"{tn}.grad = {self.grads[id(t)]}.copy()")
+            elif id(t) in self.grads and self.r.known(end) == self.grads[id(t)][0]:
+                e.epilogue.append(f"{tn}.grad = {self.grads[id(t)][0]}.copy()")
             elif end is not start:
                 raise refuse(
                     f"the .grad of a tensor of shape {t.shape} replaced outside the library",

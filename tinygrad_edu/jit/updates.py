@@ -16,7 +16,7 @@ from typing import Any
 from .. import config
 from ..optimizers.gradients import checked_grads
 from ..optimizers.sgd import SGD
-from .resolve import FIX_COMPUTE, refuse
+from .resolve import refuse
 
 
 def diverged(opt: Any, todo: tuple) -> None:
@@ -33,7 +33,7 @@ def _lowered(opt: Any) -> bool:
     return type(opt) is SGD and plain and config.is_fused_enabled()
 
 
-def write_update(e: Any, r: Any, ev: Any, grads: dict[int, str]) -> None:
+def write_update(e: Any, r: Any, ev: Any, grads: dict[int, tuple]) -> None:
     opt = ev.opt
     on = e.const(opt, "O")
     e.ns.update(_isfinite=math.isfinite, _diverged=diverged)
@@ -41,9 +41,13 @@ def write_update(e: Any, r: Any, ev: Any, grads: dict[int, str]) -> None:
     todo: list[str] = []
     flats: list[str] = []
     for i, p, g in ev.todo:
-        name = r.known(g)
-        if name is None or grads.get(id(p)) != name:
-            raise refuse(f"the gradient of parameter {i} changed outside backward()", FIX_COMPUTE)
+        name, kept = grads.get(id(p), (None, None))
+        if name is None or r.known(g) != name or g.tobytes() != kept:
+            raise refuse(
+                f"the gradient of parameter {i} replaced or written in place after backward()",
+                "clip with the optimizer's own options (SGD(..., clipnorm=1.0)) instead of "
+                "editing .grad, or run this step without jit",
+            )
         w = r.weight(p, p._data)
         todo.append((i, e.const(p, "T"), name, w))
         if g.dtype.kind == "f":
