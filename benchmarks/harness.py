@@ -276,7 +276,8 @@ def last_mode(step: Any) -> str:
     or a model's bound ``train_on_batch`` (its ``model.train_function`` is asked)."""
     owner = getattr(step, "__self__", step)
     jitted = getattr(owner, "train_function", None) or owner
-    return str(getattr(jitted, "last_mode", "unknown"))
+    mode = getattr(jitted, "last_mode", "unknown")
+    return "eager (the JitStep was never called)" if mode is None else str(mode)
 
 
 def minor_faults_per_step(fn: Callable[[], Any], steps: int = 50) -> float:

@@ -8,6 +8,7 @@ with a fix that runs.
 from __future__ import annotations
 
 import copy
+import doctest
 import re
 
 import numpy as np
@@ -15,7 +16,7 @@ import pytest
 
 from tinygrad_edu import set_seed
 from tinygrad_edu.errors import ConfigError
-from tinygrad_edu.explain import training_step
+from tinygrad_edu.explain import step_tape, training_step
 from tinygrad_edu.layers import BatchNormalization, Dense, Dropout
 from tinygrad_edu.models import Sequential
 
@@ -88,3 +89,8 @@ def test_an_uncompiled_model_is_refused_with_a_fix_that_runs() -> None:
         training_step(model, x, y)
     exec(err.value.fix, {"model": model})  # noqa: S102 - our own fix text
     assert tape_lines(training_step(model, x, np.ones((4, 3), np.float32)))
+
+
+def test_the_module_docstring_examples_pass() -> None:
+    result = doctest.testmod(step_tape, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5 and result.failed == 0, result
