@@ -22,7 +22,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_lockstep import OPTIMIZERS, SPARSE_CE, mlp, same_batches
-from twins import Twin, loop_twins, run_lockstep
+from twins import Twin, fingerprint, first_difference, loop_twins, run_lockstep
 
 try:  # until tinygrad_edu.jit lands (another helper builds it), collecting must not fail
     from tinygrad_edu import ops
@@ -120,3 +120,16 @@ def test_a_dropped_moving_statistics_update_is_caught(monkeypatch) -> None:
     message = divergence(model, OPTIMIZERS["sgd"], same_batches([8] * 5))
     assert "step 3" in message and "moving" in message, message
     assert np.all(np.isfinite(model.layers[1].moving_mean.numpy()))
+
+
+def test_the_fingerprints_see_every_bit() -> None:
+    """-0.0 vs 0.0, float32 vs float64, [2] vs [1, 2] all differ; NaN equals the same NaN."""
+    zero, minus = np.array([0.0, 1.0]), np.array([-0.0, 1.0])
+    assert zero.tolist() == minus.tolist()  # equal as numbers ...
+    assert fingerprint(zero) != fingerprint(minus)  # ... not as bytes
+    assert fingerprint(zero) != fingerprint(zero.astype(np.float32))
+    assert fingerprint(zero) != fingerprint(zero.reshape(1, 2))
+    assert fingerprint(-0.0) != fingerprint(0.0)
+    assert fingerprint(np.array([np.nan])) == fingerprint(np.array([np.nan]))
+    found = first_difference({"w": [fingerprint(zero)]}, {"w": [fingerprint(minus)]})
+    assert found == ".w[0]: bytes differ (1 of 2, max |diff| 0, first at flat index 0)", found

@@ -80,9 +80,7 @@ def generator_states(model: Any) -> dict[str, Any]:
 def state_of(model: Any, optimizer: Any) -> dict[str, Any]:
     """Everything a training step may change, as fingerprints (see the module docstring)."""
     return {
-        "weights": {
-            f"{i}:{w.name}": fingerprint(w._data) for i, w in enumerate(model.weights)
-        },
+        "weights": {f"{i}:{w.name}": fingerprint(w._data) for i, w in enumerate(model.weights)},
         "slots": [fingerprint(a) for a in optimizer.state_arrays()] if optimizer else [],
         "iterations": getattr(optimizer, "iterations", None),
         "generators": generator_states(model),
@@ -110,13 +108,27 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
     if a == b:
         return None
     if isinstance(a, tuple) and len(a) == 3 and isinstance(a[2], bytes) and a[:2] == b[:2]:
-        x = np.frombuffer(a[2], dtype=a[1]).reshape(a[0])
-        y = np.frombuffer(b[2], dtype=b[1]).reshape(b[0])
-        diff = np.abs(x.astype(np.float64) - y.astype(np.float64)) if x.size else np.zeros(0)
-        where = int(np.argmax(diff != 0)) if diff.size else 0
-        return f"{path}: bytes differ ({int((x != y).sum())} of {x.size}, max |diff| " \
-            f"{diff.max() if diff.size else 0:.3g}, first at flat index {where})"
+        return f"{path}: {_byte_diff(a, b)}"
     return f"{path}: {str(a)[:80]} vs {str(b)[:80]}"
+
+
+def _byte_diff(a: tuple, b: tuple) -> str:
+    """How two same-shaped arrays' fingerprints differ: elements whose bytes differ (-0.0 vs 0.0
+    counts), the largest numeric difference, the first differing element."""
+    shape, dtype = a[0], np.dtype(a[1])
+    size = int(np.prod(shape, dtype=np.int64))
+    rows = (max(size, 1), -1)
+    differ = np.frombuffer(a[2], np.uint8).reshape(rows) != np.frombuffer(b[2], np.uint8).reshape(
+        rows
+    )
+    differ = differ.any(axis=1)[:size]
+    x, y = np.frombuffer(a[2], dtype), np.frombuffer(b[2], dtype)
+    diff = np.abs(x.astype(np.float64) - y.astype(np.float64)) if dtype.kind in "fiub" else x != y
+    first = int(np.argmax(differ)) if size else 0
+    return (
+        f"bytes differ ({int(differ.sum())} of {size}, max |diff| "
+        f"{float(np.max(diff)) if size else 0:.3g}, first at flat index {first})"
+    )
 
 
 # ---------------------------------------------------------------------------- the twins
