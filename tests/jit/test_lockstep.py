@@ -240,6 +240,16 @@ def test_other_activations_losses_and_batch_patterns(hidden, loss, sizes) -> Non
     assert jitted.step.stats["replay"] >= 1
 
 
+def test_a_batch_of_one_whose_label_equals_a_constant() -> None:
+    """Batch 1 with 0/1 labels: the captured label 1.0 equals the loss's constant 1 - the tape
+    must still read the next label, not mistake the constant for it (or the reverse)."""
+    set_seed(4)
+    model = Sequential([Dense(8, "relu", input_shape=(FEATURES,)), Dense(1, "sigmoid")])
+    x = data(n=8, seed=4)[0]
+    y = (np.arange(8) % 2).astype(np.float32)[:, None]  # 0, 1, 0, 1, ...: capture sees 1.0
+    run_loop(model, OPTIMIZERS["sgd"], ragged_batches(x, y, [1] * 6), losses.binary_crossentropy)
+
+
 def test_settings_changed_between_steps_are_followed() -> None:
     """A new dropout rate, a frozen then unfrozen layer, weights written with set_weights: the
     guards send the step back to eager (or the tape reads the new values) - never stale."""
