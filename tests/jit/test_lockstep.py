@@ -28,7 +28,8 @@ from twins import (
     run_lockstep,
 )
 
-from tinygrad_edu import losses, set_seed
+from tinygrad_edu import Tensor, losses, set_seed
+from tinygrad_edu.errors import ConfigError
 from tinygrad_edu.layers import (
     GRU,
     LSTM,
@@ -248,6 +249,26 @@ def test_a_batch_of_one_whose_label_equals_a_constant() -> None:
     x = data(n=8, seed=4)[0]
     y = (np.arange(8) % 2).astype(np.float32)[:, None]  # 0, 1, 0, 1, ...: capture sees 1.0
     run_loop(model, OPTIMIZERS["sgd"], ragged_batches(x, y, [1] * 6), losses.binary_crossentropy)
+
+
+def test_a_number_python_computes_per_batch_is_refused_or_followed() -> None:
+    """A class-balance factor read from each batch in Python: two batches with the same factor
+    before the capture must not freeze it (a refusal at capture is fine, a wrong loss is not)."""
+    set_seed(0)
+    model = Sequential([Dense(8, "relu", input_shape=(FEATURES,)), Dense(1, "sigmoid")])
+
+    def balanced_bce(y, out):
+        negatives = Tensor(np.float32(1 - y.mean()))  # 0.5, 0.5, then 0.25, 0.75, ...
+        return losses.binary_crossentropy(y, out) * negatives
+
+    x = data(n=20, seed=3)[0]
+    labels = [[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]]
+    batches = [(x[4 * i : 4 * i + 4], np.float32(y)[:, None]) for i, y in enumerate(labels)]
+    eager, jitted = loop_twins(model, SGD(model.parameters(), 0.1), balanced_bce, jit)
+    try:
+        run_lockstep(eager, jitted, batches)
+    except ConfigError as err:  # refused at capture, as issue 15 asks
+        assert jitted.step.stats["capture"] == 0 and "outside the ops" in str(err)
 
 
 def test_settings_changed_between_steps_are_followed() -> None:
