@@ -28,7 +28,7 @@ which OpenBLAS core type runs (read with threadpoolctl when installed, else "unk
 
 Usage: python benchmarks/run_all.py [--quick] [--only NAME] [--threads 2] [--json out.json]
        [--keep-openblas-env]
-Takes about 2-4 minutes on an idle 2-core machine (--quick: ~10 s). Expected last
+Takes about 3-6 minutes on an idle 2-core machine (--quick: ~20 s). Expected last
 line: the load average after the run (after the table, and the traceback of any group that
 crashed).
 """
