@@ -192,7 +192,7 @@ class UndoBuffer:
         total = 0.0
         for flat in self._flats:
             if flat.ndim == 1:
-                total += flat.dot(flat)  # one BLAS pass, no temporary array
+                total += float(flat.dot(flat))  # one BLAS pass; summed as a Python float
             elif not all_finite(flat):
                 return False
         return math.isfinite(total)
@@ -207,14 +207,13 @@ class UndoBuffer:
 
 def _flat_views(arrays: List[np.ndarray]) -> List[np.ndarray]:
     """For each float array, a 1-D view of its memory (any contiguous layout: ``ravel(order=
-    "K")``), or the array itself when no view exists (a strided view: checked exactly, never
-    through a copy, which would go stale); integer arrays hold no NaN/inf and are left out."""
+    "K")``), or the array itself when ravel would copy (a strided view: a copy would go stale);
+    integer arrays hold no NaN/inf and are left out."""
     flats = []
     for a in arrays:
-        if a.dtype.kind != "f":
-            continue
-        flat = a.ravel(order="K")
-        flats.append(flat if np.shares_memory(flat, a) else a.reshape(a.shape))
+        if a.dtype.kind == "f":
+            flat = a.ravel(order="K")
+            flats.append(flat if np.shares_memory(flat, a) else a)
     return flats
 
 

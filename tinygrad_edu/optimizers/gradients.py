@@ -48,11 +48,14 @@ def checked_grads(
                 got=f"{grad.shape}",
                 fix="set p.grad to an array of the parameter's shape (backward() does this)",
             )
-        if slots[i]:
-            _check_slot_shapes(slots[i], shape, i, where)
+        s = slots[i]
+        if s:
+            for slot, array in s.items():
+                if array.shape != shape:
+                    raise _slot_shape_error(slot, array, shape, i, where)
         if grad.dtype.kind == "f":  # integers are finite; they need no check
-            flat = grad.ravel(order="K")  # a view for C- and F-ordered arrays alike
-            squares += flat.dot(flat)  # the method: ~0.2 us less than np.vdot per call
+            flat = grad.ravel()  # a view of the (C-ordered) gradients backward makes
+            squares += float(flat.dot(flat))  # a Python float: its sum never warns
         todo.append((i, p, grad))
     if not math.isfinite(squares):
         for i, p, grad in todo:
@@ -61,16 +64,14 @@ def checked_grads(
     return todo
 
 
-def _check_slot_shapes(slots: dict[str, np.ndarray], shape: tuple, i: int, where: str) -> None:
-    for slot, array in slots.items():
-        if array.shape != shape:
-            raise ShapeError(
-                where=f"{where}.step (parameter {i})",
-                expected=f"slot {slot!r} shaped like the parameter {shape}",
-                got=f"{array.shape}",
-                fix="the parameter's array was replaced by one of another shape; call "
-                "opt.set_params(model.parameters()) again after rebuilding the model",
-            )
+def _slot_shape_error(slot: str, array: np.ndarray, shape: tuple, i: int, where: str) -> ShapeError:
+    return ShapeError(
+        where=f"{where}.step (parameter {i})",
+        expected=f"slot {slot!r} shaped like the parameter {shape}",
+        got=f"{array.shape}",
+        fix="the parameter's array was replaced by one of another shape; call "
+        "opt.set_params(model.parameters()) again after rebuilding the model",
+    )
 
 
 def non_finite_gradient(p: Tensor, i: int, grad: np.ndarray, where: str) -> DivergenceError:
