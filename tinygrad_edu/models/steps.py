@@ -18,8 +18,10 @@ invisible, so the copy cannot be kept from the step before), and one read of the
 weights (``UndoBuffer.weights_finite``: NaN/inf in any of them make the sum of all their squares
 non-finite - one BLAS dot per weight on 1-D views kept from step to step, one verdict; only when
 that sum is not finite, which an overflow of finite values also gives, is each weight checked
-exactly, to name the culprit or clear it). For a 784-32-10 MLP at batch 32 that is a few
-microseconds of a ~120 us step; the gradients are checked by ``Optimizer.step`` itself.
+exactly, to name the culprit or clear it). Measured in place on a 784-32-10 MLP at batch 32
+(~150 us per ``train_on_batch``): the copy ~13 us - its writes land in memory the step's own
+traffic pushed out of cache, so it costs ~3x a copy timed alone - and the check ~2 us. The
+gradients are checked by ``Optimizer.step`` itself (``optimizers/gradients.py``).
 """
 
 from __future__ import annotations
