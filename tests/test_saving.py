@@ -57,7 +57,7 @@ def temp_leftovers(directory) -> list:
 def test_round_trip_predictions_and_continued_training(tmp_path, data, optimizer):
     x, y = data
     model = trained(data, optimizer=optimizer)
-    path = tmp_path / "model.keras"
+    path = tmp_path / "model.npz"
     model.save(path)
     loaded = load_model(path)
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
@@ -80,8 +80,8 @@ def test_round_trip_keeps_names_config_and_layer_settings(tmp_path):
         name="regressor",
     )
     model.compile("sgd", "mse")
-    model.save(tmp_path / "m.keras")
-    loaded = load_model(tmp_path / "m.keras")
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
     assert loaded.get_config() == model.get_config()
     assert list(loaded.named_weights()) == ["hidden/kernel", "out/kernel", "out/bias"]
     assert loaded.loss_fn.name == "mean_squared_error"
@@ -93,8 +93,8 @@ def test_loss_object_config_round_trips(tmp_path, data):
     x, y = data
     model = Sequential([Dense(2, input_shape=(3,))])
     model.compile("adam", SparseCategoricalCrossentropy(from_logits=True))
-    model.save(tmp_path / "m.keras")
-    loaded = load_model(tmp_path / "m.keras")
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
     assert loaded.loss_fn.config == {"from_logits": True}
     assert loaded.evaluate(x, y) == pytest.approx(model.evaluate(x, y))
 
@@ -102,13 +102,13 @@ def test_loss_object_config_round_trips(tmp_path, data):
 def test_uncompiled_model_and_compile_false(tmp_path, data):
     x, _ = data
     model = tiny_model(compile=False)
-    model.save(tmp_path / "m.keras")
-    loaded = load_model(tmp_path / "m.keras")
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
     assert loaded.loss_fn is None and loaded.optimizer is None
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     trained_model = tiny_model()
-    trained_model.save(tmp_path / "c.keras")
-    assert saving.load_model(tmp_path / "c.keras", compile=False).loss_fn is None
+    trained_model.save(tmp_path / "c.npz")
+    assert saving.load_model(tmp_path / "c.npz", compile=False).loss_fn is None
 
 
 def test_custom_loss_warns_and_loads_uncompiled(tmp_path):
@@ -119,9 +119,9 @@ def test_custom_loss_warns_and_loads_uncompiled(tmp_path):
 
     model.compile("adam", my_loss)
     with pytest.warns(UserWarning):
-        model.save(tmp_path / "m.keras")
+        model.save(tmp_path / "m.npz")
     with pytest.warns(UserWarning):
-        loaded = load_model(tmp_path / "m.keras")
+        loaded = load_model(tmp_path / "m.npz")
     assert loaded.loss_fn is None
     assert len(loaded.get_weights()) == 4
 
@@ -130,8 +130,8 @@ def test_model_built_from_data_round_trips(tmp_path, data):
     x, _ = data
     model = Sequential([Dense(4), Dense(2)])
     model.predict(x)
-    model.save(tmp_path / "m.keras")
-    np.testing.assert_array_equal(load_model(tmp_path / "m.keras").predict(x), model.predict(x))
+    model.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.npz").predict(x), model.predict(x))
 
 
 def test_conv_layers_round_trip(tmp_path):
@@ -146,8 +146,8 @@ def test_conv_layers_round_trip(tmp_path):
     model.compile("adam", "mse")
     x = np.random.default_rng(1).normal(size=(4, 6, 6, 2)).astype(np.float32)
     model.fit(x, np.zeros((4, 2), np.float32), epochs=1, verbose=0)
-    model.save(tmp_path / "cnn.keras")
-    loaded = load_model(tmp_path / "cnn.keras")
+    model.save(tmp_path / "cnn.npz")
+    loaded = load_model(tmp_path / "cnn.npz")
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
 
 
@@ -156,8 +156,8 @@ def test_recurrent_layers_round_trip(tmp_path, name):
     model = Sequential([getattr(layers, name)(3, input_shape=(5, 2)), Dense(1)])
     model.compile("sgd", "mse")
     x = np.random.default_rng(2).normal(size=(4, 5, 2)).astype(np.float32)
-    model.save(tmp_path / "rnn.keras")
-    loaded = load_model(tmp_path / "rnn.keras")
+    model.save(tmp_path / "rnn.npz")
+    loaded = load_model(tmp_path / "rnn.npz")
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
 
 
@@ -166,9 +166,9 @@ def test_batchnorm_statistics_are_saved(tmp_path, data):
     model = Sequential([Dense(4, input_shape=(3,)), layers.BatchNormalization(), Dense(2)])
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, y, epochs=1, verbose=0)
-    model.save(tmp_path / "bn.keras")
+    model.save(tmp_path / "bn.npz")
     np.testing.assert_allclose(
-        load_model(tmp_path / "bn.keras").predict(x), model.predict(x), rtol=1e-6
+        load_model(tmp_path / "bn.npz").predict(x), model.predict(x), rtol=1e-6
     )
 
 
@@ -180,9 +180,9 @@ def test_weights_round_trip(tmp_path, data):
     other.load_weights(tmp_path / "w.weights.npz")
     np.testing.assert_array_equal(other.predict(x), model.predict(x))
     # load_weights also reads a full model file
-    model.save(tmp_path / "full.keras")
+    model.save(tmp_path / "full.npz")
     third = tiny_model(compile=False)
-    third.load_weights(tmp_path / "full.keras")
+    third.load_weights(tmp_path / "full.npz")
     np.testing.assert_array_equal(third.predict(x), model.predict(x))
 
 
@@ -197,8 +197,8 @@ def test_load_weights_keeps_optimizer_references(tmp_path, data):
 # ---------------------------------------------------------------------- file layout
 def test_npz_layout_has_no_object_arrays(tmp_path, data):
     model = trained(data)
-    model.save(tmp_path / "m.keras")
-    with np.load(tmp_path / "m.keras", allow_pickle=False) as f:
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
         files = set(f.files)
         assert all(f[k].dtype != object for k in f.files)
         assert f["model_config"].dtype.kind == "U"
@@ -217,7 +217,7 @@ def test_npz_layout_has_no_object_arrays(tmp_path, data):
     } <= files
 
 
-@pytest.mark.parametrize("name", ["model", "model.keras", "model.weights.h5"])
+@pytest.mark.parametrize("name", ["model", "model.npz", "model.ckpt"])
 def test_path_is_used_exactly_as_given(tmp_path, name):
     model = tiny_model()
     model.save(tmp_path / name)
@@ -237,7 +237,7 @@ def test_missing_file_hints_at_npz_sibling(tmp_path):
 
 def test_save_into_missing_directory_is_a_checkpoint_error(tmp_path):
     with pytest.raises(CheckpointError) as err:
-        tiny_model().save(tmp_path / "no" / "such" / "m.keras")
+        tiny_model().save(tmp_path / "no" / "such" / "m.npz")
     assert "makedirs" in err.value.fix
 
 
@@ -245,7 +245,7 @@ def test_save_into_missing_directory_is_a_checkpoint_error(tmp_path):
 @pytest.mark.parametrize("target", ["savez", "fsync", "replace"])
 def test_failed_write_keeps_previous_checkpoint(tmp_path, data, monkeypatch, target):
     x, _ = data
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     old = trained(data)
     old.save(path)
     before = path.read_bytes()
@@ -270,7 +270,7 @@ def test_failed_write_keeps_previous_checkpoint(tmp_path, data, monkeypatch, tar
     assert path.read_bytes() == before
     np.testing.assert_array_equal(load_model(path).predict(x), old.predict(x))
     assert temp_leftovers(tmp_path) == []
-    assert os.listdir(tmp_path) == ["m.keras"]
+    assert os.listdir(tmp_path) == ["m.npz"]
 
 
 def test_os_error_while_writing_becomes_checkpoint_error(tmp_path, monkeypatch):
@@ -290,17 +290,17 @@ def test_os_error_while_writing_becomes_checkpoint_error(tmp_path, monkeypatch):
 
 def test_overwrite_replaces_the_file(tmp_path, data):
     x, _ = data
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     tiny_model().save(path)
     newer = trained(data)
     newer.save(path)
     np.testing.assert_array_equal(load_model(path).predict(x), newer.predict(x))
-    assert os.listdir(tmp_path) == ["m.keras"]
+    assert os.listdir(tmp_path) == ["m.npz"]
 
 
 # ---------------------------------------------------------------------- bad files
 def test_truncated_file_is_refused(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     tiny_model().save(path)
     raw = path.read_bytes()
     for cut in (len(raw) // 2, 10, 0):
@@ -312,7 +312,7 @@ def test_truncated_file_is_refused(tmp_path):
 
 
 def test_corrupted_bytes_inside_archive_are_refused(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     tiny_model().save(path)
     raw = bytearray(path.read_bytes())
     middle = len(raw) // 2
@@ -323,7 +323,7 @@ def test_corrupted_bytes_inside_archive_are_refused(tmp_path):
 
 
 def test_random_bytes_are_refused(tmp_path):
-    path = tmp_path / "junk.keras"
+    path = tmp_path / "junk.npz"
     path.write_bytes(np.random.default_rng(0).bytes(2000))
     with pytest.raises(CheckpointError):
         load_model(path)
@@ -362,7 +362,7 @@ def _record(value):
 
 
 def test_pickle_bearing_npz_is_refused_without_unpickling(tmp_path, monkeypatch):
-    path = tmp_path / "evil.keras"
+    path = tmp_path / "evil.npz"
     good = tiny_model()
     good.save(path)
     with np.load(path) as f:
@@ -381,7 +381,7 @@ def test_pickle_bearing_npz_is_refused_without_unpickling(tmp_path, monkeypatch)
 
 
 def test_plain_pickle_file_is_refused(tmp_path):
-    path = tmp_path / "evil.keras"
+    path = tmp_path / "evil.npz"
     path.write_bytes(pickle.dumps(_Exploit()))
     RAN.clear()
     with pytest.raises(CheckpointError):
@@ -390,7 +390,7 @@ def test_plain_pickle_file_is_refused(tmp_path):
 
 
 def test_unknown_layer_class_is_refused(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     tiny_model().save(path)
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
@@ -402,7 +402,7 @@ def test_unknown_layer_class_is_refused(tmp_path):
 
 
 def test_newer_format_version_is_refused(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     tiny_model().save(path)
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}
@@ -473,8 +473,8 @@ def test_initializer_and_regularizer_objects_round_trip(tmp_path, data):
         ]
     )
     model.compile("sgd", "sparse_categorical_crossentropy")
-    model.save(tmp_path / "m.keras")
-    loaded = load_model(tmp_path / "m.keras")
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
     config = loaded.layers[0].get_config()
     assert isinstance(config["kernel_regularizer"], regularizers.L2)
     assert config["kernel_regularizer"].l2 == pytest.approx(0.1)
@@ -486,7 +486,7 @@ def test_initializer_and_regularizer_objects_round_trip(tmp_path, data):
 def test_unsavable_config_fails_before_writing(tmp_path):
     model = Sequential([Dense(2, activation=lambda t: t * 2, input_shape=(3,))])
     with pytest.raises(CheckpointError) as err:
-        model.save(tmp_path / "m.keras")
+        model.save(tmp_path / "m.npz")
     assert "save_weights" in err.value.fix
     assert os.listdir(tmp_path) == []
     model.save_weights(tmp_path / "w.npz")  # weights alone still work
@@ -502,8 +502,8 @@ def test_learning_rate_schedule_round_trips(tmp_path, data):
         "sparse_categorical_crossentropy",
     )
     model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
-    model.save(tmp_path / "m.keras")
-    loaded = load_model(tmp_path / "m.keras")
+    model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
     assert loaded.optimizer.iterations == model.optimizer.iterations == 5
     assert loaded.optimizer.learning_rate == pytest.approx(model.optimizer.learning_rate)
 
@@ -518,16 +518,16 @@ def test_plain_function_schedule_saves_current_rate(tmp_path, data):
     )
     model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
     with pytest.warns(UserWarning):
-        model.save(tmp_path / "m.keras")
-    loaded = load_model(tmp_path / "m.keras")
+        model.save(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
     assert loaded.optimizer.learning_rate == pytest.approx(0.1 / 6)
 
 
 def test_reduced_learning_rate_is_restored(tmp_path, data):
     model = trained(data, optimizer="sgd")
     model.optimizer.learning_rate = 0.00123
-    model.save(tmp_path / "m.keras")
-    assert load_model(tmp_path / "m.keras").optimizer.learning_rate == pytest.approx(0.00123)
+    model.save(tmp_path / "m.npz")
+    assert load_model(tmp_path / "m.npz").optimizer.learning_rate == pytest.approx(0.00123)
 
 
 # ---------------------------------------------------------------------- how the file is written
@@ -542,7 +542,7 @@ def test_the_temp_file_is_ours_and_in_the_target_directory(tmp_path, monkeypatch
         return real_replace(src, dst)
 
     monkeypatch.setattr(atomic.os, "replace", recording_replace)
-    target = tmp_path / "m.keras"
+    target = tmp_path / "m.npz"
     tiny_model().save(target)
     [(src, dst, existed, size)] = renames
     assert os.path.dirname(os.path.abspath(src)) == str(tmp_path)
@@ -564,7 +564,7 @@ def test_the_directory_is_fsynced_after_the_rename(tmp_path, monkeypatch):
 
     monkeypatch.setattr(atomic.os, "fsync", recording_fsync)
     monkeypatch.setattr(atomic.os, "replace", recording_replace)
-    tiny_model().save(tmp_path / "m.keras")
+    tiny_model().save(tmp_path / "m.npz")
     assert events == ["fsync file", "replace", "fsync dir"]
 
 
@@ -572,16 +572,16 @@ def test_the_directory_is_fsynced_after_the_rename(tmp_path, monkeypatch):
 def test_a_new_file_gets_the_permissions_of_the_umask(tmp_path, umask):
     old = os.umask(umask)
     try:
-        tiny_model().save(tmp_path / "m.keras")
+        tiny_model().save(tmp_path / "m.npz")
         tiny_model().save_weights(tmp_path / "w.npz")
     finally:
         os.umask(old)
-    for name in ("m.keras", "w.npz"):
+    for name in ("m.npz", "w.npz"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
 
 
 def test_overwriting_keeps_the_mode_of_the_file(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     tiny_model().save(path)
     path.chmod(0o640)
     tiny_model().save(path)
@@ -595,24 +595,24 @@ def _temp_name(target: str, pid: int) -> str:
 def test_stale_temp_files_of_ours_are_removed_on_the_next_save(tmp_path):
     day_ago = time.time() - 86_400
     files = {
-        "stale (dead writer, old)": _temp_name("m.keras", 2**30),
-        "other target, stale": _temp_name("other.keras", 2**30),
-        "fresh (may be a save under way)": _temp_name("m.keras", 2**30 + 1),
-        "writer still runs": _temp_name("m.keras", os.getppid()),
-        "not our naming": ".m.keras.someone-else.tmp",
+        "stale (dead writer, old)": _temp_name("m.npz", 2**30),
+        "other target, stale": _temp_name("other.npz", 2**30),
+        "fresh (may be a save under way)": _temp_name("m.npz", 2**30 + 1),
+        "writer still runs": _temp_name("m.npz", os.getppid()),
+        "not our naming": ".m.npz.someone-else.tmp",
         "a user's file": "notes.tmp",
     }
     for label, name in files.items():
         (tmp_path / name).write_bytes(b"partial")
         if not label.startswith("fresh"):
             os.utime(tmp_path / name, (day_ago, day_ago))
-    tiny_model().save(tmp_path / "m.keras")
+    tiny_model().save(tmp_path / "m.npz")
     left = set(os.listdir(tmp_path))
     assert files["stale (dead writer, old)"] not in left
     assert files["other target, stale"] not in left
     for label in ("fresh (may be a save under way)", "writer still runs", "not our naming"):
         assert files[label] in left, label
-    assert "notes.tmp" in left and "m.keras" in left
+    assert "notes.tmp" in left and "m.npz" in left
 
 
 KILLED_SAVE = """
@@ -632,7 +632,7 @@ Sequential([Dense(2, input_shape=(3,))]).save(sys.argv[1])
 def test_a_killed_save_leaves_a_temp_file_that_a_later_process_removes(tmp_path):
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    target = str(tmp_path / "m.keras")
+    target = str(tmp_path / "m.npz")
     done = subprocess.run([sys.executable, "-c", KILLED_SAVE, target], env=env, timeout=120)
     assert done.returncode == 9
     [leftover] = os.listdir(tmp_path)

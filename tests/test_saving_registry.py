@@ -15,7 +15,7 @@ from tinygrad_edu.saving.archive import MODEL_CLASS
 
 def saved(tmp_path) -> tuple:
     """(path, arrays) of a saved small Sequential."""
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     model = Sequential([Dense(2, input_shape=(3,))], name="small")
     model.compile("sgd", "mse")
     model.save(path)

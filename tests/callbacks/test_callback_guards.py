@@ -116,17 +116,17 @@ CASES = [
     (lambda: ReduceLROnPlateau(cooldown=-1), "cooldown"),
     (lambda: ReduceLROnPlateau(min_lr=-0.1), "min_lr"),
     (lambda: ReduceLROnPlateau(verbose="1"), "verbose"),
-    (lambda: ModelCheckpoint(b"model.keras"), "filepath"),
+    (lambda: ModelCheckpoint(b"model.npz"), "filepath"),
     (lambda: ModelCheckpoint(""), "filepath"),
     (lambda: ModelCheckpoint(None), "filepath"),
-    (lambda: ModelCheckpoint("m.keras", monitor=None), "monitor"),
-    (lambda: ModelCheckpoint("m.keras", save_best_only="yes"), "save_best_only"),
-    (lambda: ModelCheckpoint("m.keras", save_weights_only=1), "save_weights_only"),
-    (lambda: ModelCheckpoint("m.keras", verbose=2.0), "verbose"),
-    (lambda: ModelCheckpoint("m.keras", initial_value_threshold="1"), "initial_value_threshold"),
-    (lambda: ModelCheckpoint("m.keras", initial_value_threshold=math.nan), "initial_value"),
-    (lambda: ModelCheckpoint("m.keras", save_freq=2.5), "save_freq"),
-    (lambda: ModelCheckpoint("m.keras", save_freq=True), "save_freq"),
+    (lambda: ModelCheckpoint("m.npz", monitor=None), "monitor"),
+    (lambda: ModelCheckpoint("m.npz", save_best_only="yes"), "save_best_only"),
+    (lambda: ModelCheckpoint("m.npz", save_weights_only=1), "save_weights_only"),
+    (lambda: ModelCheckpoint("m.npz", verbose=2.0), "verbose"),
+    (lambda: ModelCheckpoint("m.npz", initial_value_threshold="1"), "initial_value_threshold"),
+    (lambda: ModelCheckpoint("m.npz", initial_value_threshold=math.nan), "initial_value"),
+    (lambda: ModelCheckpoint("m.npz", save_freq=2.5), "save_freq"),
+    (lambda: ModelCheckpoint("m.npz", save_freq=True), "save_freq"),
     (lambda: CSVLogger(b"log.csv"), "filename"),
     (lambda: CSVLogger("log.csv", append="yes"), "append"),
     (lambda: CSVLogger("log.csv", separator=3), "separator"),
@@ -150,7 +150,7 @@ def test_bad_callback_arguments_are_config_errors(make, name):
 
 def test_good_callback_arguments_in_numpy_and_path_forms_are_accepted(tmp_path):
     checkpoint = ModelCheckpoint(
-        tmp_path / "m.keras", verbose=np.int64(1), save_best_only=np.bool_(True)
+        tmp_path / "m.npz", verbose=np.int64(1), save_best_only=np.bool_(True)
     )
     stopping = EarlyStopping(
         patience=np.int64(2), min_delta=np.float32(0.1), baseline=np.float64(0.5)

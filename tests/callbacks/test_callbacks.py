@@ -143,26 +143,26 @@ def test_early_stopping_invalid_args(kwargs):
 # ---------------------------------------------------------------------- ModelCheckpoint
 def test_checkpoint_best_only_writes_on_improvement(tmp_path, data):
     script = Script(values=[1.0, 0.5, 0.7, 0.3, 0.4])
-    pattern = str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.2f}.keras")
+    pattern = str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.2f}.npz")
     fit(tiny_model(), data, [script, ModelCheckpoint(pattern, save_best_only=True)], epochs=5)
     assert sorted(os.listdir(tmp_path)) == [
-        "ckpt-01-1.00.keras",
-        "ckpt-02-0.50.keras",
-        "ckpt-04-0.30.keras",
+        "ckpt-01-1.00.npz",
+        "ckpt-02-0.50.npz",
+        "ckpt-04-0.30.npz",
     ]
 
 
 def test_checkpoint_fixed_path_holds_best_model(tmp_path, data):
     model = tiny_model()
     script = Script(values=[1.0, 0.5, 0.7, 0.8])
-    path = tmp_path / "best.keras"
+    path = tmp_path / "best.npz"
     cb = ModelCheckpoint(path, save_best_only=True)
     fit(model, data, [script, cb], epochs=4)
     assert cb.best == 0.5
     best = load_model(path)
     assert same_weights(best.get_weights(), script.weights[1])
     assert best.optimizer.iterations == 2 * 3  # saved after epoch 2 (3 batches per epoch)
-    assert os.listdir(tmp_path) == ["best.keras"]
+    assert os.listdir(tmp_path) == ["best.npz"]
 
 
 def test_checkpoint_every_epoch_and_weights_only(tmp_path, data):
@@ -183,27 +183,27 @@ def test_checkpoint_every_epoch_and_weights_only(tmp_path, data):
 def test_checkpoint_max_mode_for_accuracy(tmp_path, data):
     script = Script("val_accuracy", [0.5, 0.4, 0.6])
     cb = ModelCheckpoint(
-        str(tmp_path / "{epoch}.keras"), monitor="val_accuracy", save_best_only=True
+        str(tmp_path / "{epoch}.npz"), monitor="val_accuracy", save_best_only=True
     )
     fit(tiny_model(), data, [script, cb], epochs=3)
-    assert sorted(os.listdir(tmp_path)) == ["1.keras", "3.keras"]
+    assert sorted(os.listdir(tmp_path)) == ["1.npz", "3.npz"]
 
 
 def test_checkpoint_save_freq_in_batches(tmp_path, data):
-    cb = ModelCheckpoint(str(tmp_path / "e{epoch}-b{batch}.keras"), save_freq=2)
+    cb = ModelCheckpoint(str(tmp_path / "e{epoch}-b{batch}.npz"), save_freq=2)
     fit(tiny_model(), data, [cb], epochs=2)  # 3 batches per epoch: saves after batches 2, 4, 6
-    assert sorted(os.listdir(tmp_path)) == ["e1-b2.keras", "e2-b1.keras", "e2-b3.keras"]
+    assert sorted(os.listdir(tmp_path)) == ["e1-b2.npz", "e2-b1.npz", "e2-b3.npz"]
 
 
 def test_checkpoint_missing_monitor_warns_and_skips(tmp_path, data):
-    cb = ModelCheckpoint(str(tmp_path / "m.keras"), save_best_only=True)
+    cb = ModelCheckpoint(str(tmp_path / "m.npz"), save_best_only=True)
     with pytest.warns(UserWarning):
         fit(tiny_model(), data, [cb], epochs=1)
     assert os.listdir(tmp_path) == []
 
 
 def test_checkpoint_unknown_format_field(tmp_path, data):
-    cb = ModelCheckpoint(str(tmp_path / "{val_loss:.2f}.keras"))
+    cb = ModelCheckpoint(str(tmp_path / "{val_loss:.2f}.npz"))
     with pytest.raises(ConfigError):
         fit(tiny_model(), data, [cb], epochs=1)
 
@@ -211,7 +211,7 @@ def test_checkpoint_unknown_format_field(tmp_path, data):
 @pytest.mark.parametrize("kwargs", [{"save_freq": 0}, {"save_freq": "batch"}, {"mode": "up"}])
 def test_checkpoint_invalid_args(tmp_path, kwargs):
     with pytest.raises(ConfigError):
-        ModelCheckpoint(str(tmp_path / "m.keras"), **kwargs)
+        ModelCheckpoint(str(tmp_path / "m.npz"), **kwargs)
 
 
 # ---------------------------------------------------------------------- ReduceLROnPlateau
@@ -409,7 +409,7 @@ class Recording(Sequential):
 def test_checkpoint_writes_through_the_models_own_save(tmp_path, data, weights_only):
     model = Recording([Dense(2, activation="softmax", input_shape=(3,))])
     model.compile("sgd", "sparse_categorical_crossentropy")
-    path = str(tmp_path / "m-{epoch}.keras")
+    path = str(tmp_path / "m-{epoch}.npz")
     fit(model, data, [ModelCheckpoint(path, save_weights_only=weights_only)], epochs=2)
     kind = "save_weights" if weights_only else "save"
     assert model.saved == [(kind, path.format(epoch=e)) for e in (1, 2)]

@@ -30,7 +30,7 @@ def small_model() -> Sequential:
 
 
 def saved_arrays(tmp_path) -> dict:
-    path = tmp_path / "good.keras"
+    path = tmp_path / "good.npz"
     save_model(small_model(), path)
     with np.load(path) as f:
         return {k: f[k] for k in f.files}
@@ -46,7 +46,7 @@ def with_config(tmp_path, edit) -> str:
     arrays = saved_arrays(tmp_path)
     config = json.loads(str(arrays["model_config"]))
     arrays["model_config"] = np.array(json.dumps(edit(config)))
-    path = tmp_path / "edited.keras"
+    path = tmp_path / "edited.npz"
     write_npz(path, arrays)
     return path
 
@@ -54,7 +54,7 @@ def with_config(tmp_path, edit) -> str:
 def with_config_text(tmp_path, text) -> str:
     arrays = saved_arrays(tmp_path)
     arrays["model_config"] = text if isinstance(text, np.ndarray) else np.array(text)
-    path = tmp_path / "edited.keras"
+    path = tmp_path / "edited.npz"
     write_npz(path, arrays)
     return path
 
@@ -121,14 +121,14 @@ LOADERS = {
 def test_npy_header_declaring_more_than_the_member_holds(tmp_path, loader, shape, descr, fortran):
     members = header_members(tmp_path)
     members["weights/dense/kernel.npy"] = npy_header(shape, descr, fortran) + b"\0" * 8
-    path = tmp_path / "huge_header.keras"
+    path = tmp_path / "huge_header.npz"
     zip_of(path, members)
     err = refused_with_small_peak(LOADERS[loader], path)
     assert "declaring shape" in err.got and "bytes" in err.got
 
 
 def test_member_declaring_more_bytes_than_the_file_has(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     save_model(small_model(), path)
     raw = bytearray(path.read_bytes())
     central = raw.find(b"PK\x01\x02")
@@ -223,7 +223,7 @@ def test_a_nan_hyperparameter_is_refused_when_saving(tmp_path):
     model = Sequential([Dense(2, input_shape=(3,))])
     model.layers[0]._declared_input_shape = (None, float("nan"))
     with pytest.raises(CheckpointError) as err:
-        save_model(model, tmp_path / "nan.keras")
+        save_model(model, tmp_path / "nan.npz")
     assert "NaN" in err.value.fix and not os.listdir(tmp_path)
 
 
@@ -297,7 +297,7 @@ WRONG_MEMBERS = {
 def test_members_of_the_wrong_type(tmp_path, case):
     model = small_model()
     model.compile("adam", "mse")
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     save_model(model, path)
     with np.load(path) as f:
         arrays = WRONG_MEMBERS[case]({k: f[k] for k in f.files})
@@ -308,14 +308,14 @@ def test_members_of_the_wrong_type(tmp_path, case):
 def test_a_member_that_is_not_an_npy_array(tmp_path):
     members = header_members(tmp_path)
     members["notes.txt"] = b"hello"
-    zip_of(tmp_path / "m.keras", members)
-    err = refused_with_small_peak(load_model, tmp_path / "m.keras")
+    zip_of(tmp_path / "m.npz", members)
+    err = refused_with_small_peak(load_model, tmp_path / "m.npz")
     assert "notes.txt" in err.where
 
 
 def test_a_member_twice(tmp_path):
     members = header_members(tmp_path)
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     zip_of(path, members)
     with pytest.warns(UserWarning), zipfile.ZipFile(path, "a") as zf:
         zf.writestr("format.npy", members["format.npy"])
@@ -331,7 +331,7 @@ def test_a_compressed_archive(tmp_path):
 
 
 def test_an_encrypted_member(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     save_model(small_model(), path)
     raw = bytearray(path.read_bytes())
     for signature, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
@@ -346,7 +346,7 @@ def test_an_encrypted_member(tmp_path):
 
 
 def test_too_many_members_are_refused_before_reading_them(tmp_path, monkeypatch):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     save_model(small_model(), path)
     monkeypatch.setattr(archive, "MAX_MEMBERS", 4)
     err = refused_with_small_peak(load_model, path)
@@ -355,7 +355,7 @@ def test_too_many_members_are_refused_before_reading_them(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("cut", [0, 1, 21, 100, "half", -1])
 def test_truncated_files(tmp_path, cut):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     save_model(small_model(), path)
     raw = path.read_bytes()
     cut = {"half": len(raw) // 2, -1: len(raw) - 1}.get(cut, cut)
@@ -367,7 +367,7 @@ def test_truncated_files(tmp_path, cut):
 def test_every_single_byte_flip_is_refused_or_loads_the_same_model(tmp_path):
     """Flip bytes all over a real file: a CheckpointError or the very same weights, never
     another exception (a fuzz over the zip structures, npy headers, JSON and data)."""
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     original = small_model()
     save_model(original, path)
     raw = path.read_bytes()
@@ -384,14 +384,14 @@ def test_every_single_byte_flip_is_refused_or_loads_the_same_model(tmp_path):
 
 
 def test_a_pipe_is_refused_without_blocking(tmp_path):
-    fifo = tmp_path / "pipe.keras"
+    fifo = tmp_path / "pipe.npz"
     os.mkfifo(fifo)
     err = refused_with_small_peak(load_model, fifo)
     assert "pipe" in err.got
 
 
 # ---------------------------------------------------------------------- paths and arguments
-@pytest.mark.parametrize("path", [3, None, b"model.keras", "", "bad\0name", 1.5, ["m.keras"]])
+@pytest.mark.parametrize("path", [3, None, b"model.npz", "", "bad\0name", 1.5, ["m.npz"]])
 def test_bad_path_types(path):
     for call in (
         lambda: save_model(small_model(), path),
@@ -417,50 +417,50 @@ def test_a_parent_that_is_not_a_directory(tmp_path, parent):
     if parent == "a file":
         (tmp_path / "sub").write_text("x")
     with pytest.raises(CheckpointError) as err:
-        save_model(small_model(), tmp_path / "sub" / "m.keras")
+        save_model(small_model(), tmp_path / "sub" / "m.npz")
     assert "makedirs" in err.value.fix
 
 
 def test_a_read_only_target_is_not_replaced(tmp_path):
-    path = tmp_path / "m.keras"
+    path = tmp_path / "m.npz"
     path.write_bytes(b"keep me")
     path.chmod(0o444)
     with pytest.raises(CheckpointError) as err:
         save_model(small_model(), path)
     assert "read-only" in err.value.got and "chmod" in err.value.fix
-    assert path.read_bytes() == b"keep me" and os.listdir(tmp_path) == ["m.keras"]
+    assert path.read_bytes() == b"keep me" and os.listdir(tmp_path) == ["m.npz"]
 
 
 def test_a_pipe_as_target_is_not_replaced(tmp_path):
-    fifo = tmp_path / "pipe.keras"
+    fifo = tmp_path / "pipe.npz"
     os.mkfifo(fifo)
     with pytest.raises(CheckpointError) as err:
         save_model(small_model(), fifo)
-    assert "pipe" in err.value.got and os.listdir(tmp_path) == ["pipe.keras"]
+    assert "pipe" in err.value.got and os.listdir(tmp_path) == ["pipe.npz"]
 
 
 def test_an_unwritable_directory(tmp_path, monkeypatch):
     real_open = os.open
 
     def refuse_temp(path, flags, mode=0o777, **kwargs):
-        if os.path.basename(path).startswith(".m.keras.tgedu-"):
+        if os.path.basename(path).startswith(".m.npz.tgedu-"):
             raise PermissionError(13, "Permission denied", path)
         return real_open(path, flags, mode, **kwargs)
 
     monkeypatch.setattr(atomic.os, "open", refuse_temp)
     with pytest.raises(CheckpointError) as err:
-        save_model(small_model(), tmp_path / "m.keras")
+        save_model(small_model(), tmp_path / "m.npz")
     assert "permissions" in err.value.fix and os.listdir(tmp_path) == []
 
 
 def test_model_arguments_are_checked():
     with pytest.raises(ConfigError) as err:
-        save_model("m.keras", small_model())  # arguments swapped
+        save_model("m.npz", small_model())  # arguments swapped
     assert "model" in err.value.expected
     for call in (
         lambda: save_weights(None, "w.npz"),
         lambda: load_weights("w.npz", "w.npz"),
-        lambda: load_model("m.keras", compile="yes"),
+        lambda: load_model("m.npz", compile="yes"),
     ):
         with pytest.raises(ConfigError):
             call()

@@ -15,7 +15,7 @@ object array, so ``np.load(path, allow_pickle=False)`` reads all of it)::
     optimizer_config    JSON {"class_name": "Adam", "config": {...}}        (kind "model", compiled)
     optimizer/<key>     optimizer.state_dict(), e.g. optimizer/iterations, optimizer/adam/m/0
 
-Paths are used exactly as given: ``model.save("run.keras")`` writes ``run.keras`` and
+Paths are used exactly as given: ``model.save("run.npz")`` writes ``run.npz`` and
 ``model.save("run")`` writes ``run`` (numpy's habit of appending ``.npz`` does not apply, because
 the archive is written through a file object). Load with the same path.
 
@@ -43,12 +43,16 @@ The package, by responsibility:
   initializers/regularizers inside them), rebuilt only from the library's own classes;
 - ``weights``: ``save_weights``/``load_weights`` by name and ``weight_mismatches``;
 - ``full_model``: ``save_model``/``load_model`` of architecture, weights and training state.
+- ``keras_archive`` (+ ``keras_model``, ``keras_layers``, ``keras_h5``): Keras 3 files. A name
+  ending in ``.keras`` is saved as Keras 3's archive (config.json + model.weights.h5) and one
+  ending in ``.h5`` as Keras' ``.weights.h5`` layout; ``load_model`` reads a ``.keras`` archive
+  written by Keras (or us) by its content. Needs the optional h5py (``pip install -e ".[keras]"``).
 
 >>> import os, tempfile
 >>> from tinygrad_edu.models import Sequential
 >>> from tinygrad_edu.layers import Dense
 >>> model = Sequential([Dense(2, input_shape=(3,))])
->>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+>>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
 >>> save_model(model, path)
 >>> load_model(path).get_weights()[0].shape
 (3, 2)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import time
 import zipfile
 from typing import Any, Callable, Dict, List, Tuple
@@ -52,8 +54,18 @@ def is_keras_name(path: Any) -> bool:
     return str(path).lower().endswith((".keras", ".h5"))
 
 
+def _regular_file(path: str) -> bool:
+    """Only regular files are opened to look inside (a pipe would block the reader)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def is_keras_archive(path: str) -> bool:
     """A zip holding ``config.json``: a Keras archive (our ``.npz`` holds ``.npy`` members)."""
+    if not _regular_file(path):
+        return False
     try:
         with zipfile.ZipFile(path) as archive:
             return "config.json" in archive.namelist()
@@ -62,6 +74,9 @@ def is_keras_archive(path: str) -> bool:
 
 
 def is_hdf5(path: str) -> bool:
+    """Does the file start with HDF5's signature (Keras' .weights.h5 and legacy .h5)?"""
+    if not _regular_file(path):
+        return False
     try:
         with open(path, "rb") as fh:
             return fh.read(8) == b"\x89HDF\r\n\x1a\n"
