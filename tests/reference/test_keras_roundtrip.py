@@ -1,0 +1,116 @@
+"""Real Keras 3 (torch backend) reads what we write and we read what it writes: ``.keras``
+archives and ``.weights.h5`` files, compared by predictions (atol 1e-6, rtol 1e-5: float32 on
+both sides, only the order of sums differs; see tests/saving/test_keras_files.py).
+
+Keras comes from the ``require_keras`` fixture of this directory's conftest (imported once per
+session; skipped locally without keras, a failure under CI).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import load_model
+from tinygrad_edu import layers as L
+from tinygrad_edu.models import Model, Sequential
+
+TOL = {"atol": 1e-6, "rtol": 1e-5}
+
+
+def randomized(model, seed=0):
+    """Every weight random (moving variances positive), so each one shows in the predictions."""
+    rng = np.random.default_rng(seed)
+    model.set_weights(
+        [
+            rng.uniform(0.5, 2.0, w.shape) if "variance" in name else rng.normal(0, 0.5, w.shape)
+            for name, w in zip(model.named_weights(), model.get_weights())
+        ]
+    )
+    return model
+
+
+def mlp():
+    model = Sequential(
+        [L.Dense(5, activation="relu", input_shape=(4,)), L.BatchNormalization(), L.Dropout(0.2),
+         L.Dense(3, activation="softmax")]  # fmt: skip
+    )
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model, np.random.default_rng(1).normal(size=(3, 4))
+
+
+def cnn():
+    model = Sequential(
+        [L.Conv2D(3, 3, padding="same", activation="relu", input_shape=(6, 6, 2)),
+         L.MaxPooling2D(2), L.ZeroPadding2D(1), L.AveragePooling2D(2), L.UpSampling2D(2),
+         L.GlobalAveragePooling2D(), L.Dense(2)]  # fmt: skip
+    )
+    return model, np.random.default_rng(2).normal(size=(2, 6, 6, 2))
+
+
+def recurrent():
+    model = Sequential(
+        [L.Embedding(20, 4, input_shape=(6,)), L.Bidirectional(L.LSTM(3, return_sequences=True)),
+         L.GRU(3, return_sequences=True), L.TimeDistributed(L.Dense(2)), L.SimpleRNN(2),
+         L.LayerNormalization(), L.Dense(1, activation="sigmoid")]  # fmt: skip
+    )
+    return model, np.random.default_rng(3).integers(0, 20, size=(3, 6))
+
+
+def residual():
+    """Two inputs, Dense layers at several depths (Keras orders them by depth) and merges."""
+    a, b = L.Input((4,), name="a"), L.Input((3,), name="b")
+    h = L.Dense(4, activation="tanh")(a)
+    deep = L.Dense(4)(L.Dense(4, activation="relu")(h))
+    side = L.Dense(4)(b)
+    merged = L.Concatenate()([L.Add()([h, deep]), L.Subtract()([deep, side]), b])
+    model = Model([a, b], L.Dense(2)(merged))
+    rng = np.random.default_rng(4)
+    return model, [rng.normal(size=(3, 4)), rng.normal(size=(3, 3))]
+
+
+MAKERS = [mlp, cnn, recurrent, residual]
+
+
+@pytest.mark.parametrize("make", MAKERS, ids=lambda f: f.__name__)
+def test_keras_loads_our_keras_file_and_predicts_the_same(require_keras, tmp_path, make):
+    keras = require_keras
+    model, x = make()
+    randomized(model)
+    model.save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x), **TOL)
+    assert theirs.count_params() == model.count_params()
+    if model.loss_fn is not None:
+        assert type(theirs.optimizer).__name__ == "Adam" and theirs.loss == "categorical_crossentropy"
+
+
+@pytest.mark.parametrize("make", MAKERS, ids=lambda f: f.__name__)
+def test_weights_h5_both_ways(require_keras, tmp_path, make):
+    keras = require_keras
+    model, x = make()
+    model.save(tmp_path / "shape.keras")
+    theirs = keras.saving.load_model(tmp_path / "shape.keras")
+    randomized(model, seed=5).save_weights(tmp_path / "ours.weights.h5")
+    theirs.load_weights(tmp_path / "ours.weights.h5")
+    np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x), **TOL)
+    for w in theirs.weights:  # new values in Keras, back here
+        w.assign(np.random.default_rng(6).normal(0, 0.5, w.shape).astype("float32"))
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    model.load_weights(tmp_path / "theirs.weights.h5")
+    np.testing.assert_allclose(model.predict(x), theirs.predict(x, verbose=0), **TOL)
+
+
+def test_we_load_a_keras_functional_model_with_shared_layers(require_keras, tmp_path):
+    keras = require_keras
+    inputs = keras.Input((5,))
+    shared = keras.layers.Dense(5, activation="relu")
+    h = shared(shared(inputs))
+    out = keras.layers.Dense(2)(keras.layers.Average()([h, keras.layers.Dense(5)(inputs)]))
+    theirs = keras.Model(inputs, out)
+    theirs.compile(optimizer=keras.optimizers.RMSprop(0.01), loss="mse", metrics=["mae"])
+    x = np.random.default_rng(7).normal(size=(4, 5)).astype("float32")
+    theirs.save(tmp_path / "theirs.keras")
+    model = load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(model.predict(x), theirs.predict(x, verbose=0), **TOL)
+    assert type(model.optimizer).__name__ == "RMSprop" and model.loss_fn.name == "mean_squared_error"
