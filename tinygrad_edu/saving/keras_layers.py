@@ -52,7 +52,7 @@ KERAS_ONLY: Dict[str, Any] = {
     "rms_scaling": False,
     "stateful": False,
     "unroll": ANY,  # a speed option: the same numbers either way
-    "zero_output_for_mask": False,
+    "zero_output_for_mask": ANY,  # no masks here (Embedding refuses mask_zero=True)
     "activity_regularizer": None,
     "sparse": False,
     "ragged": False,
