@@ -1,7 +1,7 @@
 """Keras 3 files: the ``.keras`` archive and the ``.weights.h5`` weights.
 
 A ``.keras`` file is a zip of three members: ``config.json`` (the model, its layers and compile
-settings, see ``keras_model``/``keras_layers``), ``model.weights.h5`` (the weights in Keras'
+settings, see ``keras_graph``/``keras_layers``), ``model.weights.h5`` (the weights in Keras'
 HDF5 layout, see ``keras_h5``) and ``metadata.json`` (the Keras version). ``load_keras_model``
 reads one written by Keras 3 (or by us); ``save_keras_model`` writes one that
 ``keras.saving.load_model`` reads. Reading is defensive as for our ``.npz``: the zip directory
@@ -32,7 +32,7 @@ from .archive import MAX_MEMBERS, _show, _text, checked_path
 from .atomic import write_atomic
 from .configs import _check_json_depth, _loads
 from .keras_h5 import import_h5py, matched_datasets, write_weights
-from .keras_model import (
+from .keras_graph import (
     compile_from_keras,
     compile_to_keras,
     functional_to_keras,
