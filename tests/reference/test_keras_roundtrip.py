@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinygrad_edu import load_model
 from tinygrad_edu import layers as L
+from tinygrad_edu import load_model
 from tinygrad_edu.models import Model, Sequential
 
 TOL = {"atol": 1e-6, "rtol": 1e-5}
@@ -32,8 +32,12 @@ def randomized(model, seed=0):
 
 def mlp():
     model = Sequential(
-        [L.Dense(5, activation="relu", input_shape=(4,)), L.BatchNormalization(), L.Dropout(0.2),
-         L.Dense(3, activation="softmax")]  # fmt: skip
+        [
+            L.Dense(5, activation="relu", input_shape=(4,)),
+            L.BatchNormalization(),
+            L.Dropout(0.2),
+            L.Dense(3, activation="softmax"),
+        ]
     )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model, np.random.default_rng(1).normal(size=(3, 4))
@@ -41,18 +45,30 @@ def mlp():
 
 def cnn():
     model = Sequential(
-        [L.Conv2D(3, 3, padding="same", activation="relu", input_shape=(6, 6, 2)),
-         L.MaxPooling2D(2), L.ZeroPadding2D(1), L.AveragePooling2D(2), L.UpSampling2D(2),
-         L.GlobalAveragePooling2D(), L.Dense(2)]  # fmt: skip
+        [
+            L.Conv2D(3, 3, padding="same", activation="relu", input_shape=(6, 6, 2)),
+            L.MaxPooling2D(2),
+            L.ZeroPadding2D(1),
+            L.AveragePooling2D(2),
+            L.UpSampling2D(2),
+            L.GlobalAveragePooling2D(),
+            L.Dense(2),
+        ]
     )
     return model, np.random.default_rng(2).normal(size=(2, 6, 6, 2))
 
 
 def recurrent():
     model = Sequential(
-        [L.Embedding(20, 4, input_shape=(6,)), L.Bidirectional(L.LSTM(3, return_sequences=True)),
-         L.GRU(3, return_sequences=True), L.TimeDistributed(L.Dense(2)), L.SimpleRNN(2),
-         L.LayerNormalization(), L.Dense(1, activation="sigmoid")]  # fmt: skip
+        [
+            L.Embedding(20, 4, input_shape=(6,)),
+            L.Bidirectional(L.LSTM(3, return_sequences=True)),
+            L.GRU(3, return_sequences=True),
+            L.TimeDistributed(L.Dense(2)),
+            L.SimpleRNN(2),
+            L.LayerNormalization(),
+            L.Dense(1, activation="sigmoid"),
+        ]
     )
     return model, np.random.default_rng(3).integers(0, 20, size=(3, 6))
 
@@ -82,7 +98,9 @@ def test_keras_loads_our_keras_file_and_predicts_the_same(require_keras, tmp_pat
     np.testing.assert_allclose(theirs.predict(x, verbose=0), model.predict(x), **TOL)
     assert theirs.count_params() == model.count_params()
     if model.loss_fn is not None:
-        assert type(theirs.optimizer).__name__ == "Adam" and theirs.loss == "categorical_crossentropy"
+        assert (
+            type(theirs.optimizer).__name__ == "Adam" and theirs.loss == "categorical_crossentropy"
+        )
 
 
 @pytest.mark.parametrize("make", MAKERS, ids=lambda f: f.__name__)
@@ -113,4 +131,6 @@ def test_we_load_a_keras_functional_model_with_shared_layers(require_keras, tmp_
     theirs.save(tmp_path / "theirs.keras")
     model = load_model(tmp_path / "theirs.keras")
     np.testing.assert_allclose(model.predict(x), theirs.predict(x, verbose=0), **TOL)
-    assert type(model.optimizer).__name__ == "RMSprop" and model.loss_fn.name == "mean_squared_error"
+    assert (
+        type(model.optimizer).__name__ == "RMSprop" and model.loss_fn.name == "mean_squared_error"
+    )

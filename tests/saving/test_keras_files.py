@@ -26,7 +26,9 @@ try:
 except ImportError as err:
     if os.environ.get("CI"):
         raise ImportError(f'h5py is required under CI: pip install -e ".[keras]" ({err})') from err
-    pytest.skip(f'h5py is not installed: pip install -e ".[keras]" ({err})', allow_module_level=True)
+    pytest.skip(
+        f'h5py is not installed: pip install -e ".[keras]" ({err})', allow_module_level=True
+    )
 
 from tinygrad_edu import load_model
 from tinygrad_edu.errors import CheckpointError
@@ -124,10 +126,14 @@ def layer_config(config, index):
         (lambda c: layer_config(c, 2)["config"].update(kernel_constraint="non_neg"), "constraint"),
         (lambda c: layer_config(c, 1).update(registered_name="MyPadding"), "MyPadding"),
         (lambda c: layer_config(c, 2)["config"].update(spectral_norm=True), "spectral_norm"),
-        (lambda c: layer_config(c, 2)["config"]["dtype"]["config"].update(name="mixed_float16"),
-         "mixed_float16"),  # fmt: skip
-        (lambda c: layer_config(c, 2)["config"]["kernel_initializer"].update(class_name="Mine"),
-         "Mine"),  # fmt: skip
+        (
+            lambda c: layer_config(c, 2)["config"]["dtype"]["config"].update(name="mixed_float16"),
+            "mixed_float16",
+        ),
+        (
+            lambda c: layer_config(c, 2)["config"]["kernel_initializer"].update(class_name="Mine"),
+            "Mine",
+        ),
     ],
 )
 def test_what_we_lack_is_refused_by_name(tmp_path, edit, named):

@@ -31,7 +31,6 @@ from ..summary import weights_without_storage
 from .archive import MAX_MEMBERS, _show, _text, checked_path
 from .atomic import write_atomic
 from .configs import _check_json_depth, _loads
-from .keras_h5 import import_h5py, matched_datasets, write_weights
 from .keras_graph import (
     compile_from_keras,
     compile_to_keras,
@@ -40,6 +39,7 @@ from .keras_graph import (
     model_from_keras,
     sequential_to_keras,
 )
+from .keras_h5 import import_h5py, matched_datasets, write_weights
 from .registry import model_class
 
 #: the Keras version whose files this module reads and writes (what metadata.json says)

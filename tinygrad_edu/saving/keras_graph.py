@@ -187,8 +187,10 @@ def functional_to_keras(model: Any, config: Dict[str, Any]) -> Tuple[Dict[str, A
 
     def tensor(node: int) -> Dict[str, Any]:
         history = [layers[layer_of[node]].name, call_number[node], 0]
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": shapes[node], "dtype": "float32", "keras_history": history}}  # fmt: skip
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": shapes[node], "dtype": "float32", "keras_history": history},
+        }
 
     order = keras_layer_order(config)
     specs = []
@@ -211,8 +213,12 @@ def functional_to_keras(model: Any, config: Dict[str, Any]) -> Tuple[Dict[str, A
         "input_layers": ends[0][0] if single_in else ends[0],
         "output_layers": ends[1][0] if single_out else ends[1],
     }
-    return {"module": "keras.src.models.functional", "class_name": "Functional",
-            "config": body, "registered_name": "Functional"}, [layers[i] for i in order]  # fmt: skip
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "config": body,
+        "registered_name": "Functional",
+    }, [layers[i] for i in order]
 
 
 def sequential_to_keras(model: Any) -> Tuple[Dict[str, Any], List[Any]]:
@@ -221,15 +227,30 @@ def sequential_to_keras(model: Any) -> Tuple[Dict[str, Any], List[Any]]:
     batch_shape = list(model.input_shape) if model.input_shape is not None else None
     specs = [layer_to_keras(layer) for layer in layers]
     if batch_shape is not None:
-        specs.insert(0, {"module": "keras.layers", "class_name": "InputLayer",
-                         "config": {"batch_shape": batch_shape, "dtype": "float32",
-                                    "sparse": False, "ragged": False, "name": "input_layer"},
-                         "registered_name": None})  # fmt: skip
+        specs.insert(
+            0,
+            {
+                "module": "keras.layers",
+                "class_name": "InputLayer",
+                "config": {
+                    "batch_shape": batch_shape,
+                    "dtype": "float32",
+                    "sparse": False,
+                    "ragged": False,
+                    "name": "input_layer",
+                },
+                "registered_name": None,
+            },
+        )
     body = {"name": model.name, "trainable": True, "layers": specs}
     if batch_shape is not None:
         body["build_input_shape"] = batch_shape
-    return {"module": "keras", "class_name": "Sequential", "config": body,
-            "registered_name": None}, layers  # fmt: skip
+    return {
+        "module": "keras",
+        "class_name": "Sequential",
+        "config": body,
+        "registered_name": None,
+    }, layers
 
 
 # ---------------------------------------------------------------------- compile settings
@@ -241,8 +262,12 @@ def compile_to_keras(model: Any) -> Optional[Dict[str, Any]]:
         return None
     optimizer = model.optimizer
     return {
-        "optimizer": {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-                      "config": _plain(optimizer.get_config()), "registered_name": None},
+        "optimizer": {
+            "module": "keras.optimizers",
+            "class_name": type(optimizer).__name__,
+            "config": _plain(optimizer.get_config()),
+            "registered_name": None,
+        },
         "loss": fn_name,
         "loss_weights": None,
         "metrics": [name for name, _ in model.metric_fns] or None,
@@ -250,7 +275,7 @@ def compile_to_keras(model: Any) -> Optional[Dict[str, Any]]:
         "run_eagerly": False,
         "steps_per_execution": 1,
         "jit_compile": False,
-    }  # fmt: skip
+    }
 
 
 def _plain(config: Dict[str, Any]) -> Dict[str, Any]:

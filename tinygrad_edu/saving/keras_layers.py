@@ -169,7 +169,11 @@ def _value_from_keras(key: str, value: Any, where: str) -> Any:
 def _dtype_from_keras(value: Any, where: str) -> Any:
     name = value
     if isinstance(value, dict):
-        name = value.get("config", {}).get("name") if value.get("class_name") == "DTypePolicy" else None
+        name = (
+            value.get("config", {}).get("name")
+            if value.get("class_name") == "DTypePolicy"
+            else None
+        )
     if name not in _DTYPES:
         raise refused(where, "the dtype policy", name or value, f"one of {', '.join(_DTYPES)}")
     return None if name == "float32" else name
@@ -178,7 +182,9 @@ def _dtype_from_keras(value: Any, where: str) -> Any:
 def _object_from_keras(value: dict, module: Any, base: type, key: str, where: str) -> Any:
     name, config = value.get("class_name"), dict(value.get("config") or {})
     cls = getattr(module, str(name), None)
-    if not (isinstance(cls, type) and issubclass(cls, base)) or value.get("registered_name") not in (
+    if not (isinstance(cls, type) and issubclass(cls, base)) or value.get(
+        "registered_name"
+    ) not in (
         None,
         name,
     ):
@@ -250,8 +256,12 @@ def _value_to_keras(key: str, value: Any) -> Any:
             if isinstance(value, _regularizers.Regularizer) and type(value).__name__ != "L1L2":
                 config = {k: v for k, v in config.items() if k == type(value).__name__.lower()}
             cls_name = type(value).__name__
-            return {"module": module, "class_name": cls_name, "config": config,
-                    "registered_name": None}  # fmt: skip
+            return {
+                "module": module,
+                "class_name": cls_name,
+                "config": config,
+                "registered_name": None,
+            }
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -262,8 +272,12 @@ def _layers_from_spec(spec: Dict[str, Any]) -> Any:
 
 
 def _dtype_policy(name: str) -> Dict[str, Any]:
-    return {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name},
-            "registered_name": None}  # fmt: skip
+    return {
+        "module": "keras",
+        "class_name": "DTypePolicy",
+        "config": {"name": name},
+        "registered_name": None,
+    }
 
 
 __all__ = ["KERAS_LAYERS", "KERAS_ONLY", "layer_from_keras", "layer_to_keras", "refused"]
