@@ -134,3 +134,14 @@ def test_we_load_a_keras_functional_model_with_shared_layers(require_keras, tmp_
     assert (
         type(model.optimizer).__name__ == "RMSprop" and model.loss_fn.name == "mean_squared_error"
     )
+
+
+def test_a_loss_with_options_crosses_both_ways(require_keras, tmp_path):
+    keras = require_keras
+    theirs = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    theirs.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True))
+    theirs.save(tmp_path / "theirs.keras")
+    model = load_model(tmp_path / "theirs.keras")
+    assert model.loss_fn.name == "binary_crossentropy" and model.loss_fn.config["from_logits"]
+    model.save(tmp_path / "ours.keras")
+    assert keras.saving.load_model(tmp_path / "ours.keras").loss.from_logits

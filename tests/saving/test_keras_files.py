@@ -205,3 +205,15 @@ def test_a_damaged_archive_is_one_checkpoint_error(tmp_path):
         archive.writestr("config.json", json.dumps(config_of(FIXTURES / "mlp.keras")))
     with pytest.raises(CheckpointError, match="model.weights.h5"):
         load_model(path)
+
+
+def test_a_loss_with_options_round_trips_as_a_keras_loss_object(tmp_path):
+    from tinygrad_edu.losses import CategoricalCrossentropy
+
+    model = Sequential([Dense(3, input_shape=(2,))])
+    model.compile(optimizer="sgd", loss=CategoricalCrossentropy(from_logits=True))
+    model.save(tmp_path / "logits.keras")
+    loss = config_of(tmp_path / "logits.keras")["compile_config"]["loss"]
+    assert loss["class_name"] == "CategoricalCrossentropy" and loss["config"]["from_logits"]
+    loaded = load_model(tmp_path / "logits.keras")
+    assert loaded.loss_fn.config == {"from_logits": True}

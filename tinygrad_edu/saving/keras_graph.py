@@ -255,10 +255,19 @@ def sequential_to_keras(model: Any) -> Tuple[Dict[str, Any], List[Any]]:
 
 # ---------------------------------------------------------------------- compile settings
 def compile_to_keras(model: Any) -> Optional[Dict[str, Any]]:
-    """Keras' compile_config of a compiled model with a built-in loss, else None."""
+    """Keras' compile_config of a compiled model with a built-in loss, else None (with a
+    warning: Keras then loads the model uncompiled)."""
     loss = getattr(model, "loss_fn", None)
-    fn_name = getattr(getattr(loss, "fn", None), "__name__", None)
-    if loss is None or fn_name not in _losses.__all__:
+    if loss is None:
+        return None
+    keras_loss = _loss_to_keras(loss)
+    if keras_loss is None:
+        warnings.warn(
+            f"model '{model.name}': the loss {getattr(loss, 'name', loss)!r} has no Keras "
+            "equivalent here; the .keras file holds no compile settings (Keras loads it "
+            "uncompiled)",
+            stacklevel=4,
+        )
         return None
     optimizer = model.optimizer
     return {
@@ -268,7 +277,7 @@ def compile_to_keras(model: Any) -> Optional[Dict[str, Any]]:
             "config": _plain(optimizer.get_config()),
             "registered_name": None,
         },
-        "loss": fn_name,
+        "loss": keras_loss,
         "loss_weights": None,
         "metrics": [name for name, _ in model.metric_fns] or None,
         "weighted_metrics": None,
@@ -315,10 +324,40 @@ def _optimizer_from_keras(spec: Any) -> Any:
     return _optimizers.deserialize({"class_name": spec["class_name"], "config": config})
 
 
+def _loss_to_keras(loss: Any) -> Any:
+    """A built-in loss by name, or as Keras' loss object when it has options (from_logits)."""
+    fn_name = getattr(getattr(loss, "fn", None), "__name__", None)
+    if fn_name not in _losses.__all__ or getattr(_losses, fn_name) is not loss.fn:
+        return None
+    if not loss.config:
+        return fn_name
+    cls_name = type(loss).__name__
+    if cls_name == "Loss":  # options on a plain Loss(fn): no Keras class to name
+        return None
+    config = {**loss.config, "name": loss.name, "reduction": "sum_over_batch_size"}
+    return {
+        "module": "keras.losses",
+        "class_name": cls_name,
+        "config": config,
+        "registered_name": None,
+    }
+
+
 def _loss_from_keras(spec: Any) -> Any:
+    """A loss name, or Keras' loss object ``{"class_name": "CategoricalCrossentropy",
+    "config": {"from_logits": true, ...}}`` as ours (the mean over the batch, as Keras')."""
     if isinstance(spec, str) and spec in _losses.__all__:
         return spec
-    raise ValueError(f"loss {spec!r}: only the built-in losses by name are mapped")
+    if isinstance(spec, dict) and spec.get("class_name") in _losses.__all__:
+        cls = getattr(_losses, spec["class_name"])
+        config = dict(spec.get("config") or {})
+        reduction = config.pop("reduction", "sum_over_batch_size")
+        axis = config.pop("axis", -1)  # ours reduce the last axis
+        config.pop("dtype", None)
+        plain = reduction == "sum_over_batch_size" and axis == -1
+        if isinstance(cls, type) and cls is not _losses.Loss and plain:
+            return cls(**config)
+    raise ValueError(f"loss {spec!r}: only built-in losses (batch mean, last axis) are mapped")
 
 
 __all__ = [

@@ -230,6 +230,8 @@ def layer_to_keras(layer: Any) -> Dict[str, Any]:
         )
     config = {k: _value_to_keras(k, v) for k, v in layer.get_config().items()}
     config.pop("input_shape", None)  # the model's InputLayer declares it
+    if "layer" in config:  # Bidirectional, TimeDistributed: the inner layer, in Keras' form
+        config["layer"] = layer_to_keras(layer.layer)
     if name == "InputLayer":
         config.update(dtype="float32", sparse=False, ragged=False)
         config["batch_shape"] = list(layer.input_shape or (None, *config.pop("shape", ())))
@@ -245,8 +247,6 @@ def layer_to_keras(layer: Any) -> Dict[str, Any]:
 
 
 def _value_to_keras(key: str, value: Any) -> Any:
-    if key == "layer" and isinstance(value, dict):  # the wrappers' inner layer spec
-        return layer_to_keras(_layers_from_spec(value))
     for module, base in (
         ("keras.initializers", _initializers.Initializer),
         ("keras.regularizers", _regularizers.Regularizer),
@@ -265,10 +265,6 @@ def _value_to_keras(key: str, value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     return value
-
-
-def _layers_from_spec(spec: Dict[str, Any]) -> Any:
-    return getattr(_layers, spec["class_name"]).from_config(dict(spec["config"]))
 
 
 def _dtype_policy(name: str) -> Dict[str, Any]:
