@@ -145,3 +145,18 @@ def test_a_loss_with_options_crosses_both_ways(require_keras, tmp_path):
     assert model.loss_fn.name == "binary_crossentropy" and model.loss_fn.config["from_logits"]
     model.save(tmp_path / "ours.keras")
     assert keras.saving.load_model(tmp_path / "ours.keras").loss.from_logits
+
+
+def test_a_learning_rate_schedule_crosses_both_ways(require_keras, tmp_path):
+    from tinygrad_edu.optimizers import Adam, ExponentialDecay
+
+    keras = require_keras
+    model = Sequential([L.Dense(2, input_shape=(3,))])
+    model.compile(optimizer=Adam(learning_rate=ExponentialDecay(0.1, 10, 0.9)), loss="mse")
+    model.save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    assert type(theirs.optimizer._learning_rate).__name__ == "ExponentialDecay"
+    theirs.save(tmp_path / "theirs.keras")
+    schedule = load_model(tmp_path / "theirs.keras").optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "ExponentialDecay"
+    assert schedule["config"]["decay_rate"] == 0.9

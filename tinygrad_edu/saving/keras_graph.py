@@ -270,11 +270,19 @@ def compile_to_keras(model: Any) -> Optional[Dict[str, Any]]:
         )
         return None
     optimizer = model.optimizer
+    try:
+        optimizer_config = _plain(optimizer.get_config())
+    except (TypeError, ValueError) as err:  # a plain function as schedule
+        warnings.warn(
+            f"model '{model.name}': {err}; the .keras file holds no compile settings",
+            stacklevel=4,
+        )
+        return None
     return {
         "optimizer": {
             "module": "keras.optimizers",
             "class_name": type(optimizer).__name__,
-            "config": _plain(optimizer.get_config()),
+            "config": optimizer_config,
             "registered_name": None,
         },
         "loss": keras_loss,
@@ -288,9 +296,16 @@ def compile_to_keras(model: Any) -> Optional[Dict[str, Any]]:
 
 
 def _plain(config: Dict[str, Any]) -> Dict[str, Any]:
+    """Our optimizer config in Keras' form: a built-in schedule as Keras' schedule object."""
     rate = config.get("learning_rate")
-    if not isinstance(rate, (int, float, type(None))):
-        config["learning_rate"] = float(rate)  # a schedule: Keras gets the current rate
+    if isinstance(rate, dict):
+        config["learning_rate"] = {
+            "module": "keras.optimizers.schedules",
+            **rate,
+            "registered_name": None,
+        }
+    elif not isinstance(rate, (int, float, type(None))):
+        raise ValueError(f"the learning rate {rate!r} has no Keras form")
     return config
 
 
@@ -321,6 +336,10 @@ def _optimizer_from_keras(spec: Any) -> Any:
         if config.pop(key, ours) != ours:
             raise ValueError(f"optimizer option {key}={config.get(key)!r} is not supported")
     config.pop("ema_momentum", None)  # used only with use_ema=True
+    rate = config.get("learning_rate")
+    if isinstance(rate, dict):  # a Keras schedule: ours take the same arguments but its name
+        schedule = {k: v for k, v in (rate.get("config") or {}).items() if k != "name"}
+        config["learning_rate"] = {"class_name": rate.get("class_name"), "config": schedule}
     return _optimizers.deserialize({"class_name": spec["class_name"], "config": config})
 
 
