@@ -13,7 +13,7 @@ import importlib.util
 import os
 
 import pytest
-from example_claims import NEEDS_TORCH, check_claim
+from example_claims import MIN_QUICK_ACCURACY, NEEDS_TORCH, check_claim
 from test_examples import run_quick
 
 NAME = "graduate_to_pytorch.py"
@@ -42,7 +42,8 @@ def test_the_example_runs_quick_and_shows_its_claims():
 
 
 def test_a_good_output_passes_the_claim():
-    check_claim(NAME, GOOD)
+    check_claim(NAME, GOOD)  # raises AssertionError on a weak output (the test below)
+    assert MIN_QUICK_ACCURACY[NAME] < 0.9140  # the floor leaves room below the measured run
 
 
 @pytest.mark.parametrize(
