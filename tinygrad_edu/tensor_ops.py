@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import engine, ops
+from . import capture_hooks, engine, ops
 from ._shapes import as_numeric_array
 from .errors import DataError, ShapeError
 from .graph_dot import dot_text
@@ -329,7 +329,11 @@ def _lift(x: Any, like: TensorOps) -> TensorOps:
     """A Python/numpy operand -> a constant Tensor of ``like``'s dtype (float32 stays float32)."""
     if isinstance(x, TensorOps):
         return x
-    return like._from_op(np.asarray(_operand(x, "operator"), dtype=like._data.dtype), None)
+    t = like._from_op(np.asarray(_operand(x, "operator"), dtype=like._data.dtype), None)
+    rec = capture_hooks.active()
+    if rec is not None:  # a captured step keeps a constant only if x is not made per call
+        rec.on_lift(x, t)
+    return t
 
 
 def _with_logits(out: TensorOps, logits: TensorOps | None, kind: str) -> TensorOps:

@@ -224,3 +224,72 @@ def test_a_gradient_edited_between_backward_and_step_is_refused() -> None:
     with pytest.raises(ConfigError, match="written in place after backward") as err:
         jitted(*batch(1))
     assert "clipnorm" in err.value.fix
+
+
+def test_a_number_computed_from_the_batch_is_refused_even_when_equal_twice() -> None:
+    m = model()
+    opt = SGD(m.parameters())
+
+    def step(x, y):
+        share = float((y == 0).mean())  # 0.5 in both batches below: still per batch
+        loss = losses.sparse_categorical_crossentropy(y, m(x, training=True)) * share
+        loss.backward()
+        opt.step()
+        return loss
+
+    jitted = jit(step)
+    x, _ = batch(0)
+    jitted(x, np.array([0, 1, 0, 2]))
+    with pytest.raises(ConfigError, match="made anew at every call") as err:
+        jitted(x, np.array([2, 0, 1, 0]))
+    assert "argument" in err.value.fix
+
+
+def test_a_constant_equal_to_an_input_by_chance_stays_a_constant() -> None:
+    """binary cross-entropy's ``+ 1`` and a label 1.0 in a batch of one: the tape must keep
+    the constant, not read the next label in its place."""
+    set_seed(0)
+    m = Sequential([Dense(4, activation="relu", input_shape=(3,)), Dense(1, "sigmoid")])
+    twin = copy.deepcopy(m)
+
+    def step_of(net):
+        opt = SGD(net.parameters(), learning_rate=0.1)
+
+        def step(x, y):
+            loss = losses.binary_crossentropy(y, net(x, training=True))
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss.item()
+
+        return step
+
+    eager, jitted = step_of(m), jit(step_of(twin))
+    x = np.ones((1, 3), np.float32)
+    for label in [1.0, 1.0, 0.0, 1.0, 0.0]:
+        y = np.array([[label]], np.float32)
+        assert eager(x, y) == jitted(x, y)
+    assert jitted.stats["replay"] == 3
+
+
+def test_gradient_accumulation_over_slices_of_the_batch_replays() -> None:
+    eager, jitted = (step_for(m) for m in (model(), model()))
+
+    def accumulate(step):
+        m, opt = step.model, step.opt
+
+        def acc(x, y):
+            for part in (slice(0, 2), slice(2, None)):
+                loss = losses.sparse_categorical_crossentropy(y[part], m(x[part], training=True))
+                loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        acc.model = m
+        return acc
+
+    eager, jitted = accumulate(eager), jit(accumulate(jitted))
+    for k in range(5):
+        assert eager(*batch(k)).numpy().tobytes() == jitted(*batch(k)).numpy().tobytes()
+    assert jitted.stats["replay"] == 3 and same_state(eager, jitted)

@@ -17,7 +17,7 @@ from ..grad_mode import _grad_enabled
 from .emit import Emit
 from .lowerings import LOWERINGS
 from .recorder import Backward, LeafGrad, Node, Op, Recorder, Stateful, Update, ZeroGrad
-from .resolve import FIX_COMPUTE, Resolver, refuse
+from .resolve import FIX_COMPUTE, FIX_NUMBER, Resolver, refuse
 from .results import result_expr
 from .updates import write_update
 
@@ -29,13 +29,15 @@ def _as_tuple(grads: Any) -> tuple:
 class Builder:
     """One tape (``build()`` returns its ``Emit``)."""
 
-    def __init__(self, rec: Recorder, first: Recorder, args: tuple, arrays: tuple, names: dict):
+    def __init__(self, rec: Recorder, first: Recorder, args: tuple, firsts: tuple, names: dict):
         self.e = e = Emit()
         e.ns["_as_tuple"] = _as_tuple
         self.rec, self.names = rec, names
         first_ops = first.ops()
         self.first_ops = first_ops if len(first_ops) == len(rec.ops()) else []
-        self.r = Resolver(e, args, arrays, first, names)
+        self.r = Resolver(e, rec, first, args, firsts, names)
+        self.first_seeds = [ev.seed for ev in first.events if type(ev) is Backward]
+        self.n_backward = 0
         self.infos: dict[int, Any] = {}  #: id(fn) -> info
         self.loss_names: set = set()
         self.grads: dict[int, tuple] = {}  #: id(tensor) -> (name, bytes) of its current .grad
@@ -94,7 +96,7 @@ class Builder:
             elif isinstance(value, (list, tuple, dict)) and _holds_array(value):
                 raise refuse(f"{where}: arrays inside a {type(value).__name__}", FIX_COMPUTE)
             else:
-                consts[key] = value
+                consts[key] = self.param_number(key, value, first, where)
         info = SimpleNamespace(
             fn=ev.fn,
             ins=ins,
@@ -131,6 +133,15 @@ class Builder:
         r.bind(ev.out._data, info.out)
         r.note_op(info)
         self.infos[id(ev.fn)] = info
+
+    def param_number(self, key: str, value: Any, first: Op | None, where: str) -> Any:
+        """A float param is kept only when it is the very same object in the first call (a
+        setting, a literal) or an argument; ints, strings, shapes are kept by value."""
+        if isinstance(value, (float, np.floating)):
+            before = first.params.get(key) if first is not None else None
+            if not self.r.same_number(value, before):
+                raise refuse(f"{where}: the number {value!r}, made anew at every call", FIX_NUMBER)
+        return value
 
     def param_array(self, key: str, value: np.ndarray, first: Op | None, where: str) -> str:
         try:
@@ -190,7 +201,10 @@ class Builder:
             e.line(f"{name} = np.ones({seed.shape!r}, {e.const(seed.dtype)})")
             self.r.bind(seed, name)
         else:
-            self.r.array(seed, None, "the gradient given to backward()")
+            k = self.n_backward
+            first = self.first_seeds[k] if k < len(self.first_seeds) else None
+            self.r.array(seed, first, "the gradient given to backward()")
+        self.n_backward += 1
 
     def node(self, ev: Node) -> None:
         e, r = self.e, self.r

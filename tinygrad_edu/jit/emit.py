@@ -33,6 +33,10 @@ class Emit:
         self.phase, self.label = "forward", ""
         self._n = 0
 
+    def reserve(self, n: int) -> None:
+        """Numbers below ``n`` are taken (the inputs' names)."""
+        self._n = max(self._n, n)
+
     def name(self, prefix: str) -> str:
         self._n += 1
         return f"{prefix}{self._n}"

@@ -97,6 +97,7 @@ class Recorder:
         self.start_grads: dict = {}  #: id(tensor) -> (tensor, its .grad when first seen)
         self._label: str | None = None
         self.grad_mode = True  #: grad mode when the step was called (a replay guard)
+        self.lifted: dict = {}  #: id(constant's array) -> (the number it was made from, tensor)
 
     def _seen(self, t: Any) -> None:
         if id(t) not in self.start_grads:
@@ -155,6 +156,10 @@ class Recorder:
 
     def on_stateful(self, fn: Callable, arrays: tuple, label: str, constants: dict) -> None:
         self.events.append(Stateful(fn, tuple(arrays), label, dict(constants)))
+
+    def on_lift(self, source: Any, t: Any) -> None:
+        """A Python number (or array) made into a constant tensor by an operator (``t * 0.5``)."""
+        self.lifted[id(t._data)] = (source, t)
 
     def on_guard(self, read: Callable[[], Any], label: str) -> None:
         self.guards.append((read, read(), label))

@@ -33,12 +33,38 @@ FIX_COMPUTE = (
 )
 
 
+FIX_NUMBER = (
+    "use a number fixed in the code (a literal or a setting such as layer.rate), compute it "
+    "with tensor ops, or pass it as an argument of the step: step(x, y, 0.25)"
+)
+
+
+def _arrays(args: tuple) -> tuple:
+    return tuple(getattr(a, "_data", a) for a in args)
+
+
+def _view_of(a: np.ndarray, x: np.ndarray, name: str) -> str | None:
+    """``name.reshape(shape)`` or ``name[i:j]`` when ``a`` is that view of ``x``, else None."""
+    if a.size == x.size and a.tobytes() == x.reshape(a.shape).tobytes():
+        return f"{name}.reshape({a.shape})"
+    if a.ndim == x.ndim and a.shape[1:] == x.shape[1:] and a.strides == x.strides and x.ndim:
+        offset = a.__array_interface__["data"][0] - x.__array_interface__["data"][0]
+        step = x.strides[0]
+        if step > 0 and offset % step == 0 and 0 <= offset // step <= x.shape[0] - a.shape[0]:
+            start = offset // step
+            return f"{name}[{start}:{start + a.shape[0]}]"
+    return None
+
+
 class Resolver:
     """Names for arrays (``name_of``); ``e`` is the tape being written."""
 
-    def __init__(self, e: Any, args: tuple, arrays: tuple, first: Any, names: dict[int, str]):
-        self.e = e
-        self.args, self.inputs, self.first = args, arrays, first
+    def __init__(self, e: Any, rec: Any, first: Any, args: tuple, firsts: tuple, names: dict):
+        self.e, self.rec, self.first = e, rec, first
+        self.args, self.inputs = args, _arrays(args)
+        self.first_inputs = _arrays(firsts)  #: the arguments of the first (eager) call
+        arrays = self.inputs
+        e.reserve(len(arrays))  # x0, x1, ...: the inputs; generated names number after them
         self.names = names  #: id(weight tensor) -> "layer/weight"
         self.slots: dict[int, str] = {}
         self.keep: list[Any] = []  # ids stay unique while the tape is built
@@ -66,7 +92,12 @@ class Resolver:
         base = array.base if isinstance(array, np.ndarray) else None
         while base is not None:  # a reshaped view of a named array
             name = self.slots.get(id(base))
-            if name is not None and array.flags.c_contiguous and array.size == base.size:
+            if (
+                name is not None
+                and array.flags.c_contiguous
+                and array.size == base.size
+                and array.dtype == base.dtype
+            ):
                 if name in self.e.arrays:
                     view = self.e.view(name, self.e.arrays[name].reshape(array.shape))
                     return self.bind(array, view)
@@ -113,36 +144,54 @@ class Resolver:
         return self.bind(array, name)
 
     def array(self, a: Any, first: Any, where: str) -> str:
-        """An array param (or a constant leaf's array) of an op."""
+        """An array param (or a constant leaf's array) of an op; ``first`` is the array in the
+        same place in the first eager call."""
         name = self.known(a)
         if name is not None:
             return name
-        name = self.from_input(a) or self.from_softmax(a)
+        lifted = self.rec.lifted.get(id(a))
+        if lifted is not None:  # an operator's number: t * 0.5
+            return self.number(a, lifted[0], first, where)
+        name = self.from_input(a, first) or self.from_softmax(a)
         if name is not None:
             return name
-        if first is not None and first is a:
+        if first is not None and first is a:  # the same array object at every call
             return self.bind(a, self.e.const(a))
-        if (
-            isinstance(first, np.ndarray)
-            and a.size <= 1
-            and first.shape == a.shape
-            and first.dtype == a.dtype
-            and first.tobytes() == a.tobytes()
-        ):
-            return self.bind(a, self.e.const(a.copy()))
         raise refuse(f"{where}: an array of shape {a.shape} made outside the ops", FIX_COMPUTE)
 
-    def from_input(self, a: np.ndarray) -> str | None:
+    def number(self, a: np.ndarray, source: Any, first: Any, where: str) -> str:
+        """A constant an operator made from ``source``: kept when ``source`` is the very same
+        object in the first call (a literal, a setting), an int of the same value (shapes,
+        counts), or an argument of the step (the signature holds its value)."""
+        before = self.first.lifted.get(id(first), (None,))[0] if first is not None else None
+        if not self.same_number(source, before):
+            raise refuse(
+                f"{where}: the number {source!r}, made anew at every call "
+                "(computed from the batch?) - the tape would keep this one",
+                FIX_NUMBER,
+            )
+        return self.bind(a, self.e.const(a.copy()))
+
+    def same_number(self, source: Any, before: Any) -> bool:
+        if source is before or any(source is arg for arg in self.args):
+            return True
+        exact = (int, bool, np.integer, np.bool_)
+        return isinstance(source, exact) and type(before) is type(source) and before == source
+
+    def from_input(self, a: np.ndarray, first: Any) -> str | None:
+        """A view of a step input (reshaped, or a slice along its first axis), or a copy/cast
+        of one - a copy only when the same place in the first call held the same copy of that
+        call's input (so a constant that equals an input by chance is not taken for it)."""
         for k, x in enumerate(self.inputs):
-            if not isinstance(x, np.ndarray) or x.size != a.size or a.size == 0:
+            if not isinstance(x, np.ndarray) or a.size == 0 or x.size == 0:
                 continue
             name = f"x{k}"
             if a.dtype == x.dtype and np.shares_memory(a, x):
-                if a.tobytes() == x.reshape(a.shape).tobytes():
-                    return self.bind(a, self._prologue(f"{name}.reshape({a.shape})"))
+                expr = _view_of(a, x, name)
+                if expr is not None:
+                    return self.bind(a, self._prologue(expr))
                 continue
-            cast = x.astype(a.dtype).reshape(a.shape)
-            if cast.tobytes() != a.tobytes():
+            if x.size != a.size or not self._same_copy(a, x, first, k):
                 continue
             buf = self.e.buf(a.shape, a.dtype)
             self.input_names.add(buf)
@@ -153,6 +202,15 @@ class Resolver:
                 self.target_names.add(buf)
             return self.bind(a, buf)
         return None
+
+    def _same_copy(self, a: np.ndarray, x: np.ndarray, first: Any, k: int) -> bool:
+        if x.astype(a.dtype).reshape(a.shape).tobytes() != a.tobytes():
+            return False
+        x1 = self.first_inputs[k] if k < len(self.first_inputs) else None
+        if not isinstance(first, np.ndarray) or not isinstance(x1, np.ndarray):
+            return False
+        same_shape = first.shape == a.shape and x1.size == a.size
+        return same_shape and x1.astype(a.dtype).reshape(a.shape).tobytes() == first.tobytes()
 
     def _prologue(self, expr: str) -> str:
         name = self.e.name("x")

@@ -92,9 +92,8 @@ class JitStep:
         if entry.calls == 1:
             entry.first, entry.first_args = rec, args
             return self._mode("eager", result)
-        arrays = tuple([a._data if isinstance(a, Tensor) else a for a in args])
         names = weight_names(self.fn) if self.names is None else self.names
-        emit = Builder(rec, entry.first, args, arrays, names).build(result)
+        emit = Builder(rec, entry.first, args, entry.first_args, names).build(result)
         entry.tape = Tape(emit, key)
         entry.first = entry.first_args = None
         self._tapes.append(entry.tape)

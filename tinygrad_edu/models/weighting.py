@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+from functools import lru_cache
 from typing import Any, Optional
 
 import numpy as np
@@ -48,9 +49,16 @@ def weighted_loss(loss: Any, y: Any, out: Tensor, sample_weight: np.ndarray, whe
     number of loss values (Keras 3's ``sum_over_batch_size``)."""
     per_sample = per_sample_losses(loss, y, out, where)
     w = sample_weight.reshape(len(sample_weight), *([1] * (per_sample.ndim - 1)))
-    return (per_sample * Tensor(w.astype(per_sample.dtype, copy=False))).sum() * (
-        1.0 / per_sample.size
+    return (per_sample * Tensor(w.astype(per_sample.dtype, copy=False))).sum() * _inverse(
+        per_sample.size
     )
+
+
+@lru_cache(maxsize=None)
+def _inverse(n: int) -> float:
+    """1.0 / n, one float object per n: a replayed step (tinygrad_edu.jit) keeps only numbers
+    that are the same object at every call (a number made anew may come from the batch)."""
+    return 1.0 / n
 
 
 def per_sample_losses(loss: Any, y: Any, out: Tensor, where: str) -> Tensor:
