@@ -293,3 +293,18 @@ def test_gradient_accumulation_over_slices_of_the_batch_replays() -> None:
     for k in range(5):
         assert eager(*batch(k)).numpy().tobytes() == jitted(*batch(k)).numpy().tobytes()
     assert jitted.stats["replay"] == 3 and same_state(eager, jitted)
+
+
+def test_a_weight_given_a_new_array_runs_eagerly_then_is_captured_again() -> None:
+    eager, jitted = twins()
+    for k in range(3):
+        eager(*batch(k)), jitted(*batch(k))
+    for step in (eager, jitted.fn):
+        kernel = step.model.layers[0].kernel
+        kernel.data = kernel.numpy() * 0.5  # a new array object: the tape's is stale
+    modes = []
+    for k in range(3, 8):
+        assert same_results(eager(*batch(k)), jitted(*batch(k)))
+        modes.append(jitted.last_mode)
+    assert modes == ["eager", "eager", "eager", "capture", "replay"]
+    assert same_state(eager, jitted)

@@ -73,6 +73,7 @@ class Builder:
             elif kind is not ZeroGrad:
                 raise TypeError(kind)
         self.end_grads()
+        self.r.weight_guards()
         outs = [(info.out_array, info.out) for info in self.infos.values()]
         e.epilogue.append(f"return {result_expr(e, self.r, result, outs)}")
         return e
@@ -276,10 +277,7 @@ class Builder:
         return self.r.bind(grad, name)
 
     def _tensor_name(self, t: Any) -> str:
-        for k, arg in enumerate(self.r.args):
-            if arg is t:
-                return f"R[{k}]"
-        return self.e.const(t, "T")
+        return self.r.tensor_name(t)
 
     def stateful(self, ev: Stateful) -> None:
         e, r = self.e, self.r
@@ -289,8 +287,9 @@ class Builder:
         e.line(f"{e.const(ev.fn, 'S')}({', '.join(args)})")
 
     def end_grads(self) -> None:
-        """Each tensor's ``.grad`` after the step, as eager leaves it (copies, never buffers)."""
-        e = self.e
+        """Each tensor's ``.grad`` after the step, as eager leaves it (copies, never buffers);
+        one guard that each starts as it did at capture (None or not)."""
+        e, grad_checks = self.e, []
         for t, start in self.rec.start_grads.values():
             if id(t) not in self.r.weights and not any(a is t for a in self.r.args):
                 continue  # a tensor made inside the step: nobody sees it after a replay
@@ -298,9 +297,10 @@ class Builder:
             if end is start and id(t) not in self.grads:
                 continue
             tn = self._tensor_name(t)
-            e.guards.append(f"({tn}.grad is None) is not {start is None}")
+            grad_checks.append(f"{tn}.grad is {'not ' if start is None else ''}None")
             if end is None:
-                e.epilogue.append(f"{tn}.grad = None")
+                if start is not None:  # else it is None already: the replay never sets it
+                    e.epilogue.append(f"{tn}.grad = None")
             elif id(t) in self.grads and self.r.known(end) == self.grads[id(t)][0]:
                 e.epilogue.append(f"{tn}.grad = {self.grads[id(t)][0]}.copy()")
             elif end is not start:
@@ -308,6 +308,8 @@ class Builder:
                     f"the .grad of a tensor of shape {t.shape} replaced outside the library",
                     "let backward() and the optimizer manage .grad inside a captured step",
                 )
+        if grad_checks:
+            e.guards.append(" or ".join(grad_checks))
 
 
 def _holds_array(value: Any) -> bool:

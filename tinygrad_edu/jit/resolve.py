@@ -69,6 +69,9 @@ class Resolver:
         self.slots: dict[int, str] = {}
         self.keep: list[Any] = []  # ids stay unique while the tape is built
         self.weights: dict[int, str] = {}
+        self.tensor_names: dict[int, str] = {}
+        self.identity_checks: list[str] = []
+        self.requires: list[tuple] = []
         self.softmax: list[Any] = []  #: (op info) of lowered/replayed Softmax ops
         self.target_names: set = set()
         self.input_names: set = set()  #: names computed from the inputs alone (in the prologue)
@@ -131,17 +134,35 @@ class Resolver:
         return self.array(array, first_a, where)
 
     def weight(self, t: Any, array: np.ndarray) -> str:
+        """A weight's array: bound as the very object, and a guard that it still is (optimizers,
+        set_weights and load write into it; a new array makes the call run eagerly)."""
         name = self.weights.get(id(t))
         if name is None:
-            tn = self.e.const(t, "T")
-            name = self.e.name("w")
-            self.weights[id(t)] = name
-            self.e.prologue.append(f"{name} = {tn}._data")
-            self.e.guards.append(
-                f"{name}.shape != {array.shape!r} or {tn}.requires_grad is not {t.requires_grad}"
-            )
-            self.keep.append(t)
+            tn = self.tensor_name(t)
+            name = self.weights[id(t)] = self.e.const(array, "w")
+            self.identity_checks.append(f"{tn}._data is not {name}")
+            self.requires.append((tn, t.requires_grad))
         return self.bind(array, name)
+
+    def tensor_name(self, t: Any) -> str:
+        """The tape's name of a tensor the step did not make (a weight, an argument)."""
+        for k, arg in enumerate(self.args):
+            if arg is t:
+                return f"R[{k}]"
+        name = self.tensor_names.get(id(t))
+        if name is None:
+            name = self.tensor_names[id(t)] = self.e.const(t, "T")
+            self.keep.append(t)
+        return name
+
+    def weight_guards(self) -> None:
+        """One guard for every weight: the same arrays, the same requires_grad flags."""
+        checks = list(self.identity_checks)
+        if self.requires:
+            flags = ", ".join(f"{tn}.requires_grad" for tn, _ in self.requires)
+            checks.append(f"({flags},) != {tuple(flag for _, flag in self.requires)!r}")
+        if checks:
+            self.e.guards.append(" or ".join(checks))
 
     def array(self, a: Any, first: Any, where: str) -> str:
         """An array param (or a constant leaf's array) of an op; ``first`` is the array in the

@@ -28,6 +28,12 @@ def diverged(opt: Any, todo: tuple) -> None:
     raise AssertionError("a non-finite gradient that checked_grads accepts")  # pragma: no cover
 
 
+def bump_versions(tensors: tuple) -> None:
+    """``Tensor._bump_version`` of each (the optimizer's in-place writes, counted)."""
+    for t in tensors:
+        t._bump_version()
+
+
 def _lowered(opt: Any) -> bool:
     plain = not (opt.clipnorm or opt.clipvalue or opt.global_clipnorm or opt.weight_decay)
     return type(opt) is SGD and plain and config.is_fused_enabled()
@@ -49,7 +55,7 @@ def write_update(e: Any, r: Any, ev: Any, grads: dict[int, tuple]) -> None:
                 "editing .grad, or run this step without jit",
             )
         w = r.weight(p, p._data)
-        todo.append((i, e.const(p, "T"), name, w))
+        todo.append((i, r.tensor_name(p), name, w))
         if g.dtype.kind == "f":
             flats.append(e.flat(name))
     e.label = "optimizer"
@@ -68,7 +74,7 @@ def write_update(e: Any, r: Any, ev: Any, grads: dict[int, tuple]) -> None:
         f"({on}.momentum, {on}.nesterov, {on}.clipnorm, {on}.clipvalue, {on}.global_clipnorm, "
         f"{on}.weight_decay) != {settings!r}"
     )
-    e.ns["_fused"] = config.is_fused_enabled
+    e.ns["_bump"] = bump_versions
     for (i, p, garr), (_, t, g, w) in zip(ev.todo, todo):
         e.label = r.names.get(id(p)) or p.name or "optimizer"  # dense_1/kernel
         step = e.buf(garr.shape, p._data.dtype)
@@ -85,8 +91,9 @@ def write_update(e: Any, r: Any, ev: Any, grads: dict[int, tuple]) -> None:
                 e.line(f"np.add({w}, np.multiply({v}, {opt.momentum!r}, out={step}), out={w})")
             else:
                 e.line(f"np.add({w}, {v}, out={w})")  # p += velocity
-        e.line(f"{t}._bump_version()")
     e.label = "optimizer"
+    bumped = ", ".join(t for _, t, _, _ in todo)
+    e.line(f"_bump(({bumped},))  # each weight's version: graphs from before are stale")
     e.line(f"{on}.iterations += 1")
 
 
