@@ -308,3 +308,17 @@ def test_a_weight_given_a_new_array_runs_eagerly_then_is_captured_again() -> Non
         modes.append(jitted.last_mode)
     assert modes == ["eager", "eager", "eager", "capture", "replay"]
     assert same_state(eager, jitted)
+
+
+def test_a_jitted_function_inside_a_captured_step_runs_eagerly_for_it() -> None:
+    eager, inner = twins()
+    outer = jit(lambda x, y: inner(x, y))
+    for k in range(3):
+        inner(*batch(k))  # the inner step alone: eager, capture, replay
+    assert inner.last_mode == "replay"
+    for k in range(3, 7):
+        outer(*batch(k))
+    assert outer.last_mode == "replay" and inner.stats["replay"] == 1
+    for k in range(7):
+        eager(*batch(k))
+    assert same_state(eager, inner)

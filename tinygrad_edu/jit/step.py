@@ -64,6 +64,8 @@ class JitStep:
         self._tapes: list[Tape] = []
 
     def __call__(self, *args: Any) -> Any:
+        if capture_hooks.recorder.get() is not None:  # inside another step's capture: that
+            return self.fn(*args)  # recorder must see these ops, so run them, eagerly
         key = _signature(args)
         entry = self._entries.get(key)
         if entry is None:
