@@ -175,6 +175,25 @@ class Binary(Lowering):
         return out
 
 
+def shifted_exp_sum(e: Any, a: str, array: np.ndarray, axis: Any, ax: str) -> tuple:
+    """e^(a - max a) and its sum along ``axis`` (written ``ax``), as softmax and log-softmax
+    start: (shifted, exp, total, the kept-dims shape)."""
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    kept = tuple(1 if i in axes else n for i, n in enumerate(array.shape))
+    dt = array.dtype
+    mx, sh, ex, tot = (
+        e.buf(kept, dt),
+        e.buf(array.shape, dt),
+        e.buf(array.shape, dt),
+        e.buf(kept, dt),
+    )
+    e.line(f"np.maximum.reduce({a}, axis={ax}, keepdims=True, out={mx})")
+    e.line(f"np.subtract({a}, {mx}, out={sh})")
+    e.line(f"np.exp({sh}, out={ex})")
+    e.line(f"np.add.reduce({ex}, axis={ax}, keepdims=True, out={tot})")
+    return sh, ex, tot, kept
+
+
 class Softmax(Lowering):
     """exp(a - max) / sum, along one axis; dL/da = out * (g - sum(g * out))."""
 
@@ -182,16 +201,9 @@ class Softmax(Lowering):
         return _same_dtype(op) and op.arrays[0].ndim >= 1
 
     def forward(self, e: Any, op: Any) -> None:
-        a, shape, dt = op.ins[0], op.arrays[0].shape, op.out_array.dtype
         ax = op.fn.axis
-        kept = tuple(1 if i in ax else n for i, n in enumerate(shape))
-        mx, sh, ex = e.buf(kept, dt), e.buf(shape, dt), e.buf(shape, dt)
-        tot, o = e.buf(kept, dt), self.out(e, op)
-        e.line(f"np.maximum.reduce({a}, axis={ax}, keepdims=True, out={mx})")
-        e.line(f"np.subtract({a}, {mx}, out={sh})")
-        e.line(f"np.exp({sh}, out={ex})")
-        e.line(f"np.add.reduce({ex}, axis={ax}, keepdims=True, out={tot})")
-        e.line(f"np.divide({ex}, {tot}, out={o})")
+        sh, ex, tot, kept = shifted_exp_sum(e, op.ins[0], op.arrays[0], ax, repr(ax))
+        e.line(f"np.divide({ex}, {tot}, out={self.out(e, op)})")
         op.saved = {"sh": sh, "tot": tot, "kept": kept}
 
     def backward(self, e: Any, op: Any, g: str) -> list[str | None]:
@@ -231,13 +243,8 @@ class CrossEntropy(Lowering):
         z, zs, dt = op.ins[0], op.arrays[0].shape, op.arrays[0].dtype
         lp, op.saved = op.pn.get("log_p"), {}
         if lp is None:  # ops.losses._log_softmax
-            kept = (*zs[:-1], 1)
-            mx, sh, ex = e.buf(kept, dt), e.buf(zs, dt), e.buf(zs, dt)
-            tot, lp = e.buf(kept, dt), e.buf(zs, dt)
-            e.line(f"np.maximum.reduce({z}, axis=-1, keepdims=True, out={mx})")
-            e.line(f"np.subtract({z}, {mx}, out={sh})")
-            e.line(f"np.exp({sh}, out={ex})")
-            e.line(f"np.add.reduce({ex}, axis=-1, keepdims=True, out={tot})")
+            sh, _, tot, _ = shifted_exp_sum(e, z, op.arrays[0], len(zs) - 1, "-1")
+            lp = e.buf(zs, dt)
             e.line(f"np.log({tot}, out={tot})")
             e.line(f"np.subtract({sh}, {tot}, out={lp})")
         rows_shape = zs[:-1]
