@@ -160,3 +160,46 @@ def test_a_learning_rate_schedule_crosses_both_ways(require_keras, tmp_path):
     schedule = load_model(tmp_path / "theirs.keras").optimizer.get_config()["learning_rate"]
     assert schedule["class_name"] == "ExponentialDecay"
     assert schedule["config"]["decay_rate"] == 0.9
+
+
+def keras2_dialect(config):
+    """Keras 2's spelling of a model config: the input shape in the first layer
+    (``batch_input_shape``, no InputLayer) and calls as ``[["layer", call, output, {}]]``."""
+    layers = config["config"]["layers"]
+    if config["class_name"] == "Sequential":
+        first = layers.pop(0)
+        layers[0]["config"]["batch_input_shape"] = first["config"]["batch_shape"]
+    for spec in layers:
+        spec["inbound_nodes"] = [
+            [[*t["config"]["keras_history"], {}] for t in _tensors(node["args"][0])]
+            for node in spec.get("inbound_nodes", [])
+        ]
+        if spec["class_name"] == "LSTM":
+            spec["config"].update(implementation=2, time_major=False)
+    return config
+
+
+def _tensors(arg):
+    return arg if isinstance(arg, list) else [arg]
+
+
+@pytest.mark.parametrize("make", [mlp, residual, recurrent], ids=lambda f: f.__name__)
+def test_we_load_legacy_h5_models_in_both_dialects(require_keras, tmp_path, make):
+    import json
+
+    import h5py
+
+    keras = require_keras
+    model, x = make()
+    randomized(model).save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "legacy.h5")  # Keras' legacy writer (what Keras 2 tutorials make)
+    np.testing.assert_allclose(
+        load_model(tmp_path / "legacy.h5").predict(x), model.predict(x), **TOL
+    )
+    with h5py.File(tmp_path / "legacy.h5", "r+") as h5file:
+        config = keras2_dialect(json.loads(h5file.attrs["model_config"]))
+        h5file.attrs["model_config"] = json.dumps(config)
+    np.testing.assert_allclose(
+        load_model(tmp_path / "legacy.h5").predict(x), model.predict(x), **TOL
+    )

@@ -217,3 +217,9 @@ def test_a_loss_with_options_round_trips_as_a_keras_loss_object(tmp_path):
     assert loss["class_name"] == "CategoricalCrossentropy" and loss["config"]["from_logits"]
     loaded = load_model(tmp_path / "logits.keras")
     assert loaded.loss_fn.config == {"from_logits": True}
+
+
+def test_load_model_of_a_weights_file_says_to_use_load_weights():
+    with pytest.raises(CheckpointError, match="weights-only") as err:
+        load_model(FIXTURES / "mlp.weights.h5")
+    assert "load_weights" in err.value.fix

@@ -43,10 +43,11 @@ The package, by responsibility:
   initializers/regularizers inside them), rebuilt only from the library's own classes;
 - ``weights``: ``save_weights``/``load_weights`` by name and ``weight_mismatches``;
 - ``full_model``: ``save_model``/``load_model`` of architecture, weights and training state.
-- ``keras_archive`` (+ ``keras_graph``, ``keras_layers``, ``keras_h5``): Keras 3 files. A name
-  ending in ``.keras`` is saved as Keras 3's archive (config.json + model.weights.h5) and one
-  ending in ``.h5`` as Keras' ``.weights.h5`` layout; ``load_model`` reads a ``.keras`` archive
-  written by Keras (or us) by its content. Needs the optional h5py (``pip install -e ".[keras]"``).
+- ``keras_archive`` (+ ``keras_graph``, ``keras_compile``, ``keras_layers``, ``keras_h5``,
+  ``keras_legacy``): Keras files. A name ending in ``.keras`` is saved as Keras 3's archive
+  (config.json + model.weights.h5) and one ending in ``.h5`` as Keras' ``.weights.h5`` layout;
+  ``load_model`` reads, by their content, ``.keras`` archives and Keras' legacy whole-model
+  ``.h5`` files. Needs the optional h5py (``pip install -e ".[keras]"``).
 
 >>> import os, tempfile
 >>> from tinygrad_edu.models import Sequential

@@ -24,6 +24,7 @@ from .configs import (
     _restore_compile,
 )
 from .keras_archive import is_hdf5, is_keras_archive, load_keras_model, save_keras_model
+from .keras_legacy import load_legacy_h5
 from .registry import model_class, registered_name
 from .weights import (
     _assign_weights,
@@ -81,14 +82,8 @@ def load_model(path: Any, compile: bool = True, custom_objects: Any = None) -> A
     where = f"load_model({_show(path)})"
     if is_keras_archive(checked_path(path, "reading")):
         return load_keras_model(path, compile, where, _build_model)
-    if is_hdf5(path):
-        raise CheckpointError(
-            where=where,
-            expected="a .keras archive (Keras 3) or a .npz of tinygrad_edu",
-            got="an HDF5 file (Keras weights or a Keras 2 legacy .h5 model)",
-            fix="for weights: build the model, then model.load_weights(path); for a Keras 2 "
-            "model: open it in Keras 3 and keras_model.save('model.keras')",
-        )
+    if is_hdf5(path):  # Keras' legacy whole-model .h5 (Keras 2 tutorials)
+        return load_legacy_h5(path, compile, where, _build_model)
     data = read_archive(path)
     if _scalar(data["kind"]) != "model":
         raise CheckpointError(

@@ -31,9 +31,8 @@ from ..summary import weights_without_storage
 from .archive import MAX_MEMBERS, _show, _text, checked_path
 from .atomic import write_atomic
 from .configs import _check_json_depth, _loads
+from .keras_compile import compile_from_keras, compile_to_keras
 from .keras_graph import (
-    compile_from_keras,
-    compile_to_keras,
     functional_to_keras,
     layers_from_keras,
     model_from_keras,

@@ -58,6 +58,8 @@ KERAS_ONLY: Dict[str, Any] = {
     "ragged": False,
     "optional": False,
     "autocast": True,
+    "implementation": ANY,  # Keras 2's recurrent kernels: the same numbers either way
+    "time_major": False,  # Keras 2
 }
 #: Keras initializer options without a counterpart here, at the value that means ours
 _INITIALIZER_ONLY = {"input_axes": None, "output_axes": None}
@@ -86,6 +88,8 @@ def layer_from_keras(spec: Any, where: str) -> Any:
     for key, value in config.items():
         if key == "backward_layer":  # Keras writes the copy Bidirectional(layer) makes
             _check_backward_layer(config, value, here)
+        elif key == "batch_input_shape":  # Keras 2: the model's input shape (read there)
+            continue
         elif key in accepted:
             kwargs[key] = _value_from_keras(key, value, here)
         elif key in KERAS_ONLY:
@@ -95,6 +99,8 @@ def layer_from_keras(spec: Any, where: str) -> Any:
             raise refused(here, key, value, f"the options of {name}: {', '.join(accepted)}")
     if name == "InputLayer":
         kwargs.pop("dtype", None)  # our inputs take the first layer's dtype
+        if "batch_input_shape" in config:  # Keras 2's name
+            kwargs["batch_shape"] = config["batch_input_shape"]
     try:
         return cls(**kwargs)
     except (*CONFIG_ERRORS, TinygradEduError) as err:
