@@ -70,6 +70,7 @@ KERAS_LAYERS = sorted(
     name
     for name in _layers.__all__
     if name not in ("Layer", "Merge", "Input")
+    and isinstance(getattr(_layers, name), type)  # not Keras 1's Convolution2D(32, 3, 3)
     and getattr(_layers, name).__name__ == name  # aliases (MaxPool2D) are Keras' aliases too
 )
 
