@@ -322,3 +322,23 @@ def test_a_jitted_function_inside_a_captured_step_runs_eagerly_for_it() -> None:
     for k in range(7):
         eager(*batch(k))
     assert same_state(eager, inner)
+
+
+def test_compile_jit_functions_and_a_deep_copy_that_trains_itself() -> None:
+    m = model()
+    m.compile("sgd", "sparse_categorical_crossentropy")
+    assert (m.train_function, m.test_function, m.predict_function) == (None, None, None)
+    with pytest.raises(ConfigError, match="jit_compile"):
+        m.compile("sgd", "sparse_categorical_crossentropy", jit_compile="yes")
+    assert m.train_function is None and m.jit_compile is False
+    m.compile("sgd", "sparse_categorical_crossentropy", jit_compile=True)
+    assert isinstance(m.train_function, JitStep) and m.jit_compile is True
+    for k in range(3):
+        m.train_function(*batch(k))
+    assert m.train_function.last_mode == "replay"
+    twin = copy.deepcopy(m)  # its step trains the copy, and captures its own tape
+    before = [w.numpy().copy() for w in m.weights]
+    for k in range(3):
+        twin.train_function(*batch(k))
+    assert twin.train_function.stats == {"eager": 1, "capture": 1, "replay": 1}
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, m.weights))

@@ -3,6 +3,7 @@ replay its tape from then on (see the package docstring)."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any, Callable
 
@@ -101,6 +102,19 @@ class JitStep:
         self._tapes.append(entry.tape)
         return self._mode("capture", result)
 
+    def __deepcopy__(self, memo: dict) -> JitStep:
+        """A copy (of a model that holds this step) gets its own step function - copied, so it
+        trains the copy - and no tapes: they name the original's tensors; it captures anew."""
+        fresh = JitStep(copy.deepcopy(self.fn, memo), self.names)
+        memo[id(self)] = fresh
+        return fresh
+
+    def __getstate__(self) -> dict:
+        """Pickled without tapes (generated code and buffers), like a deep copy."""
+        state = dict(self.__dict__)
+        state.update(_entries={}, _tapes=[], last_mode=None)
+        return state
+
     def _mode(self, mode: str, result: Any) -> Any:
         self.last_mode = mode
         self.stats[mode] += 1
@@ -136,7 +150,7 @@ def weight_names(fn: Callable[..., Any]) -> dict[int, str]:
     """``{id(weight): "layer/weight"}`` of the built models ``fn`` can see - the object it is a
     method of, its closure, the globals it names - so the printed tape names layers."""
     found: dict[int, str] = {}
-    seen = [getattr(fn, "__self__", None)]
+    seen = [getattr(fn, "__self__", None), getattr(fn, "model", None)]
     seen += [c.cell_contents for c in getattr(fn, "__closure__", None) or () if _filled(c)]
     code, space = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
     seen += [space[n] for n in (code.co_names if code else ()) if n in space]

@@ -35,9 +35,9 @@ def compiled(model: Any, jit_compile: Any, chosen: tuple) -> tuple:
     if not jit_compile:
         model.train_function = model.test_function = model.predict_function = None
         return chosen
-    model.train_function = JitStep(_train_step(model))
-    model.test_function = JitStep(_test_step(model))
-    model.predict_function = JitStep(_predict_step(model))
+    model.train_function = JitStep(_TrainStep(model))
+    model.test_function = JitStep(_TestStep(model))
+    model.predict_function = JitStep(_PredictStep(model))
     return chosen
 
 
@@ -48,8 +48,17 @@ def require_finite_loss(loss: np.ndarray) -> None:
         raise DivergenceError(expected="a finite loss", got=f"the loss became {value}")
 
 
-def _train_step(model: Any):
-    def train_step(x: np.ndarray, y: Any, sample_weight: Any = None):
+class _Step:
+    """A step function holding its model as an attribute (not in a closure), so that a deep copy
+    of the model copies the step with it and the copy trains itself."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+
+class _TrainStep(_Step):
+    def __call__(self, x: np.ndarray, y: Any, sample_weight: Any = None):
+        model = self.model
         out = model(x, training=True)
         loss = loss_with_penalties(model, y, out, sample_weight)
         capture_hooks.stateful_call(require_finite_loss, (loss._data,), "loss")
@@ -58,24 +67,18 @@ def _train_step(model: Any):
         model.optimizer.zero_grad()
         return out, float(loss._data)
 
-    return train_step
 
-
-def _test_step(model: Any):
-    def test_step(x: np.ndarray, y: Any, sample_weight: Any = None):
+class _TestStep(_Step):
+    def __call__(self, x: np.ndarray, y: Any, sample_weight: Any = None):
         with no_grad():
-            out = model(x, training=False)
-            return out, float(loss_with_penalties(model, y, out, sample_weight)._data)
-
-    return test_step
+            out = self.model(x, training=False)
+            return out, float(loss_with_penalties(self.model, y, out, sample_weight)._data)
 
 
-def _predict_step(model: Any):
-    def predict_step(x: np.ndarray):
+class _PredictStep(_Step):
+    def __call__(self, x: np.ndarray):
         with no_grad():
-            return model(x, training=False)
-
-    return predict_step
+            return self.model(x, training=False)
 
 
 __all__ = ["compiled", "require_finite_loss"]
