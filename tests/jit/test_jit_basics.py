@@ -342,3 +342,21 @@ def test_compile_jit_functions_and_a_deep_copy_that_trains_itself() -> None:
         twin.train_function(*batch(k))
     assert twin.train_function.stats == {"eager": 1, "capture": 1, "replay": 1}
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, m.weights))
+
+
+def test_a_trainable_tensor_made_anew_from_the_batch_is_refused() -> None:
+    m = model()
+    opt = SGD(m.parameters())
+
+    def step(x, y):
+        scaled = Tensor(x * 2, requires_grad=True)  # requires grad, but made per call
+        loss = losses.sparse_categorical_crossentropy(y, m(scaled, training=True))
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    jitted = jit(step)
+    jitted(*batch(0))
+    with pytest.raises(ConfigError, match="made outside the ops"):
+        jitted(*batch(1))

@@ -33,8 +33,9 @@ class Builder:
         self.e = e = Emit()
         e.ns["_as_tuple"] = _as_tuple
         self.rec, self.names = rec, names
-        first_ops = first.ops()
-        self.first_ops = first_ops if len(first_ops) == len(rec.ops()) else []
+        # the ops of the first call, aligned from the end (a first call may build more)
+        first_ops, n = first.ops(), len(rec.ops())
+        self.first_ops = first_ops[len(first_ops) - n :] if len(first_ops) >= n else []
         self.r = Resolver(e, rec, first, args, firsts, names)
         self.first_seeds = [ev.seed for ev in first.events if type(ev) is Backward]
         self.n_backward = 0

@@ -129,7 +129,7 @@ class Resolver:
         for k, arg in enumerate(self.args):
             if arg is t:
                 return self.slots[id(self.inputs[k])]
-        if t.requires_grad or t is first_t:  # a weight: the same tensor at every call
+        if t is first_t or (first_t is None and t.requires_grad):  # the same tensor each call
             return self.weight(t, array)
         return self.array(array, first_a, where)
 
