@@ -20,6 +20,7 @@ import io
 import json
 import os
 import stat
+import struct
 import time
 import zipfile
 from typing import Any, Callable, Dict, List, Tuple
@@ -28,7 +29,7 @@ import numpy as np
 
 from ..errors import CheckpointError
 from ..summary import weights_without_storage
-from .archive import MAX_MEMBERS, _show, _text, checked_path
+from .archive import MAX_MEMBERS, _check_zip_directory, _show, _text, checked_path
 from .atomic import write_atomic
 from .configs import _check_json_depth, _loads
 from .keras_compile import compile_from_keras, compile_to_keras
@@ -62,13 +63,18 @@ def _regular_file(path: str) -> bool:
 
 
 def is_keras_archive(path: str) -> bool:
-    """A zip holding ``config.json``: a Keras archive (our ``.npz`` holds ``.npy`` members)."""
+    """A zip holding ``config.json``: a Keras archive (our ``.npz`` holds ``.npy`` members).
+    A zip directory too large to be either is refused before ``zipfile`` reads it."""
     if not _regular_file(path):
         return False
     try:
-        with zipfile.ZipFile(path) as archive:
-            return "config.json" in archive.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        with open(path, "rb") as fh:
+            _check_zip_directory(fh, os.fstat(fh.fileno()).st_size, f"reading {_show(path)}")
+            with zipfile.ZipFile(fh) as archive:
+                return "config.json" in archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, struct.error) as err:
+        if isinstance(err, CheckpointError):
+            raise
         return False
 
 
