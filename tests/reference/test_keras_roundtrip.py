@@ -203,3 +203,103 @@ def test_we_load_legacy_h5_models_in_both_dialects(require_keras, tmp_path, make
     np.testing.assert_allclose(
         load_model(tmp_path / "legacy.h5").predict(x), model.predict(x), **TOL
     )
+
+
+#: Keras options, each a Sequential stack on an input shape: Keras builds it, we load it and
+#: write it back, and all three predict the same
+OPTION_CASES = {
+    "gru_reset_before_no_bias": (
+        (5, 3),
+        lambda L: [L.GRU(4, reset_after=False, return_sequences=True), L.GRU(2, use_bias=False)],
+    ),
+    "lstm_relu_hard_sigmoid_backwards": (
+        (5, 3),
+        lambda L: [
+            L.LSTM(3, activation="relu", recurrent_activation="hard_sigmoid", go_backwards=True)
+        ],
+    ),
+    "conv_dilation_strides_elu": (
+        (9, 9, 2),
+        lambda L: [
+            L.Conv2D(3, 3, dilation_rate=2, use_bias=False),
+            L.Conv2D(2, (2, 3), strides=(1, 2), padding="same", activation="elu"),
+            L.GlobalMaxPooling2D(),
+        ],
+    ),
+    "channels_first": (
+        (2, 8, 8),
+        lambda L: [
+            L.Conv2D(3, 3, data_format="channels_first"),
+            L.MaxPooling2D(2, data_format="channels_first"),
+            L.BatchNormalization(axis=1),
+            L.Flatten(),
+        ],
+    ),
+    "conv1d_causal_dilated": (
+        (7, 3),
+        lambda L: [
+            L.Conv1D(2, 3, padding="causal", dilation_rate=2),
+            L.Conv1D(2, 2, strides=2, padding="same"),
+            L.GlobalAveragePooling1D(),
+        ],
+    ),
+    "pooling_padding_bilinear": (
+        (8, 8, 1),
+        lambda L: [
+            L.MaxPooling2D(3, strides=2, padding="same"),
+            L.ZeroPadding2D(((1, 0), (2, 1))),
+            L.UpSampling2D(2, interpolation="bilinear"),
+            L.Flatten(),
+        ],
+    ),
+    "normalization_options": (
+        (3, 4),
+        lambda L: [
+            L.LayerNormalization(center=False, epsilon=0.01),
+            L.BatchNormalization(scale=False, epsilon=0.1),
+            L.Flatten(),
+        ],
+    ),
+    "activations": (
+        (4,),
+        lambda L: [
+            L.Dense(3, activation="gelu"),
+            L.Dense(3, activation="swish"),
+            L.Activation("softplus"),
+            L.Dense(2, activation="selu"),
+            L.Activation("leaky_relu"),
+        ],
+    ),
+    "time_distributed_conv": (
+        (3, 5, 5, 1),
+        lambda L: [L.TimeDistributed(L.Conv2D(2, 3)), L.TimeDistributed(L.Flatten()), L.LSTM(2)],
+    ),
+    "bidirectional_ave_mul": (
+        (4, 3),
+        lambda L: [
+            L.Bidirectional(L.SimpleRNN(2, return_sequences=True), merge_mode="ave"),
+            L.Bidirectional(L.GRU(2), merge_mode="mul"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPTION_CASES))
+def test_keras_options_load_and_save_back(require_keras, tmp_path, case):
+    keras = require_keras
+    shape, layers = OPTION_CASES[case]
+    theirs = keras.Sequential([keras.Input(shape), *layers(keras.layers)])
+    rng = np.random.default_rng(8)
+    for w in theirs.weights:
+        values = (
+            rng.uniform(0.5, 1.5, w.shape) if "variance" in w.path else rng.normal(0, 0.5, w.shape)
+        )
+        w.assign(values.astype("float32"))
+    x = rng.normal(size=(2, *shape)).astype("float32")
+    expected = theirs.predict(x, verbose=0)
+    theirs.save(tmp_path / "theirs.keras")
+    model = load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(model.predict(x), expected, **TOL)
+    model.save(tmp_path / "ours.keras")
+    back = keras.saving.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(back.predict(x, verbose=0), expected, **TOL)
