@@ -195,7 +195,9 @@ def _object_from_keras(value: dict, module: Any, base: type, key: str, where: st
         None,
         name,
     ):
-        known = [n for n in module.__all__ if isinstance(getattr(module, n), type)]
+        known = [
+            n for n in module.__all__ if isinstance(getattr(module, n), type) and n != base.__name__
+        ]
         raise refused(where, key, name, f"one of {', '.join(known)}")
     for option, ours in _INITIALIZER_ONLY.items():
         if config.pop(option, ours) != ours:
