@@ -222,9 +222,13 @@ def test_targets_in_another_form_within_one_call_are_refused_not_mis_split():
     model.compile("sgd", loss={"out_a": "mse", "out_b": "categorical_crossentropy"})
     one_hot = np.eye(3)[Y_B]
     model.fit(X, [Y_A, one_hot], epochs=1, verbose=0)
-    with pytest.raises(DataError, match="one form"):  # Y_B as labels: 1 column, not 3
+    with pytest.raises(DataError, match="output 'out_b'"):  # labels where one-hot rows are
         model.fit(X, [Y_A, one_hot], validation_data=(X, [Y_A, Y_B[:, None]]), verbose=0)
-    with pytest.raises(DataError, match="keys"):
+    sparse = heads()
+    sparse.compile("sgd", loss=LOSSES)
+    with pytest.raises(DataError, match="one form"):  # labels (N,) then (N, 1): both valid
+        sparse.fit(X, [Y_A, Y_B], validation_data=(X, [Y_A, Y_B[:, None]]), verbose=0)
+    with pytest.raises(DataError, match=r"none for \['out_b'\]"):
         model.evaluate(X, {"out_a": Y_A})
     with pytest.raises(DataError, match="same number of samples"):
         model.evaluate(X, [Y_A, one_hot[:-1]])

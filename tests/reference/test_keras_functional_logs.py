@@ -127,3 +127,64 @@ def test_predict_returns_the_outputs_structure_as_keras(require_keras, outputs_a
     assert len(pairs) == 2
     for mine, keras_out in pairs:
         np.testing.assert_allclose(mine, keras_out, rtol=RTOL, atol=ATOL)
+
+
+# outputs without a loss: Keras 3.15.1 takes None in a list of losses, or a dict that leaves
+# outputs out when the outputs are a dict (for a list of outputs it raises "Expected keys");
+# such an output adds no loss and needs no targets (None or left out) unless it has metrics;
+# the <output>_loss logs appear only when two outputs or more have a loss
+PARTIAL = [
+    (True, dict(loss={"out_a": "mse"}, loss_weights={"out_a": 2.0}), {"out_a": Y_A}),
+    (
+        True,
+        dict(loss={"out_b": "sparse_categorical_crossentropy"}, metrics={"out_a": ["mae"]}),
+        {"out_a": Y_A, "out_b": Y_B},
+    ),
+    (False, dict(loss=["mse", None], metrics=[None, ["accuracy"]]), [Y_A, Y_B]),
+    (
+        False,
+        dict(loss=[None, "sparse_categorical_crossentropy"], loss_weights=[1.0, 0.5]),
+        [None, Y_B],
+    ),
+]
+
+
+@pytest.mark.parametrize("outputs_as_dict, settings, y", PARTIAL)
+def test_outputs_without_a_loss_train_and_log_as_keras(require_keras, outputs_as_dict, settings, y):
+    keras = require_keras
+    keras.utils.set_random_seed(0)
+    theirs = build(keras, keras.layers, outputs_as_dict)
+    ours = build(_Ours, _Ours, outputs_as_dict)
+    ours.set_weights(theirs.get_weights())
+    theirs.compile(keras.optimizers.SGD(0.1), **settings)
+    ours.compile(SGD(learning_rate=0.1), **settings)
+    x = [X1, X2]
+    assert_same_logs(
+        ours.evaluate(x, y, return_dict=True), theirs.evaluate(x, y, verbose=0, return_dict=True)
+    )
+    fit = dict(epochs=2, batch_size=N, shuffle=False)
+    expected = theirs.fit(x, y, verbose=0, **fit).history
+    found = ours.fit(x, y, verbose=0, **fit).history
+    assert sorted(found) == sorted(expected) and not any(k.endswith("_loss") for k in found)
+    for name in expected:
+        np.testing.assert_allclose(found[name], expected[name], rtol=RTOL, atol=ATOL)
+
+
+def test_per_output_loss_logs_only_for_the_outputs_with_a_loss(require_keras):
+    keras = require_keras
+    keras.utils.set_random_seed(0)
+
+    def three(lib, layers):
+        inp = lib.Input((3,), name="a")
+        outs = [layers.Dense(1, name=f"out_{k}")(inp) for k in "abc"]
+        return lib.Model(inp, outs)
+
+    theirs, ours = three(keras, keras.layers), three(_Ours, _Ours)
+    ours.set_weights(theirs.get_weights())
+    settings = dict(loss=["mse", None, "mae"], loss_weights=[1.0, 3.0, 0.5])
+    theirs.compile(keras.optimizers.SGD(0.1), **settings)
+    ours.compile(SGD(learning_rate=0.1), **settings)
+    y = [Y_A, None, 2 * Y_A]
+    expected = theirs.evaluate(X1, y, verbose=0, return_dict=True)
+    assert sorted(expected) == ["loss", "out_a_loss", "out_c_loss"]
+    assert_same_logs(ours.evaluate(X1, y, return_dict=True), expected)

@@ -190,13 +190,18 @@ class Functional(Model):
         """``Model.compile``, plus Keras' per-output ``loss`` (a list in output order or a dict
         by output name; one loss is used for every output), ``loss_weights`` (training minimizes
         ``sum_k loss_weights[k] * loss_k``: ``models.output_losses``) and per-output ``metrics``
-        (a dict by output name or a list with one entry per output: ``models.output_metrics``)."""
+        (a dict by output name or a list with one entry per output: ``models.output_metrics``).
+        An output may have no loss (None in the list; left out of the dict when ``outputs`` is a
+        dict): it then needs no targets unless it has metrics."""
         per_output = isinstance(loss, (list, tuple, dict)) or isinstance(metrics, dict)
         if self._single_output and not per_output and loss_weights is None:
             return super().compile(optimizer, loss, metrics)
-        losses = OutputLosses(loss, loss_weights, self.output_names)
+        shapes = [shape_of(o) for o in self._outputs]
+        losses = OutputLosses(
+            loss, loss_weights, self.output_names, shapes, self._output_keys is not None
+        )
         metric_fns = output_metric_fns(metrics, losses)  # checked before anything changes
-        super().compile(optimizer, losses.losses[0], None)
+        super().compile(optimizer, losses.first_loss, None)
         self.loss_fn, self.metric_fns = losses, metric_fns
         return None
 

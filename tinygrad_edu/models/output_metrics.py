@@ -7,7 +7,9 @@
 in that order - the order of ``metrics_names`` and of the list ``evaluate`` returns: the total,
 the per-output losses in output order, then the metrics sorted by name (Keras lists the metrics
 it does not track by name sorted after the losses). ``fit`` adds ``val_`` in front of each for
-the validation data.
+the validation data. The ``<output>_loss`` logs are there only when at least two outputs have a
+loss (Keras 3 tracks each output's loss only then): with ``loss=["mse", None]`` the logs are
+``loss`` and the metrics.
 
 ``metrics=`` says which metrics go on which output, as Keras takes it: a dict by output name (a
 metric or a list of them per output, outputs left out get none), or a list with one entry per
@@ -36,13 +38,17 @@ def output_metric_fns(metrics: Any, losses: OutputLosses) -> List[Tuple[str, Met
     names = losses.names
     several = len(names) > 1
     found = []
-    for k, (name, chosen) in enumerate(zip(names, _metrics_per_output(metrics, names))):
+    losses.metrics = _metrics_per_output(metrics, names)  # as given, for saving the settings
+    for k, (name, chosen) in enumerate(zip(names, losses.metrics)):
+        loss_name = None if losses.losses[k] is None else losses.losses[k].name
         for m in chosen:
             label = m if isinstance(m, str) else getattr(m, "__name__", "metric")
-            fn = _metrics.get(m, loss_name=losses.losses[k].name)
+            fn = _metrics.get(m, loss_name=loss_name)
             found.append((f"{name}_{label}" if several else label, _on_output(losses, k, fn)))
-    loss_logs = [(f"{n}_loss", _loss_term(losses, k)) for k, n in enumerate(names)]
-    return (loss_logs if several else []) + sorted(found, key=lambda entry: entry[0])
+        losses.needs_targets[k] = losses.needs_targets[k] or bool(chosen)
+    with_loss = losses.with_loss
+    loss_logs = [(f"{names[k]}_loss", _loss_term(losses, k)) for k in with_loss]
+    return (loss_logs if len(with_loss) > 1 else []) + sorted(found, key=lambda entry: entry[0])
 
 
 def _metrics_per_output(metrics: Any, names: List[str]) -> List[List[Any]]:
