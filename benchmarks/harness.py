@@ -280,15 +280,19 @@ def last_mode(step: Any) -> str:
     return "eager (the JitStep was never called)" if mode is None else str(mode)
 
 
-def minor_faults_per_step(fn: Callable[[], Any], steps: int = 50) -> float:
-    """Minor page faults per call of ``fn`` (``ru_minflt``; after 3 warm-up calls): memory the
-    step maps afresh each time (large temporaries allocated and freed per step)."""
-    for _ in range(3):
+def minor_faults_per_step(fn: Callable[[], Any], steps: int = 10, warmup: int = 3) -> float:
+    """Median minor page faults of one call of ``fn`` (``ru_minflt``), after ``warmup`` calls:
+    memory a step maps afresh each time (temporaries large enough for their own mmap, freed at
+    the end of the step). Measure in a fresh process (``run_in_subprocess``): glibc raises its
+    mmap threshold once big blocks are freed, so a process that ran other work first shows 0."""
+    for _ in range(warmup):
         fn()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    counts = []
     for _ in range(steps):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         fn()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / steps
+        counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return float(statistics.median(counts))
 
 
 # ---------------------------------------------------------------------------- memory
