@@ -154,6 +154,11 @@ _OPS: List[OpCase] = [
         lambda a: tensor_from_op(ops.DropoutMask, a, mask=_every_other(a.shape) / 0.5),
         ("m,n",),
     ),
+    OpCase(  # a generator of one seed per call: the same mask for every gradcheck evaluation
+        "dropout_draw",
+        lambda a: tensor_from_op(ops.DropoutDraw, a, rng=np.random.default_rng(0), rate=0.5),
+        ("m,n",),
+    ),
     OpCase(
         "softmax_cross_entropy",
         lambda z: tensor_from_op(ops.SoftmaxCrossEntropy, z, target=_one_hot(z)),
