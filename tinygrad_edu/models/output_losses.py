@@ -35,7 +35,7 @@ batch is never split with another's layout.
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -110,6 +110,15 @@ class OutputLosses:
     def first_loss(self) -> Any:
         """The first output's loss that exists (what ``Model.compile`` records as the loss)."""
         return next(loss for loss in self.losses if loss is not None)
+
+    def per_output_settings(self) -> Dict[str, Any]:
+        """What ``compile`` was given, per output: the loss objects (None for an output without
+        a loss), the loss weights, and the metrics by output name (what saving stores)."""
+        return {
+            "loss": list(self.losses),
+            "loss_weights": list(self.weights),
+            "metrics": dict(zip(self.names, self.metrics)),
+        }
 
     @property
     def with_loss(self) -> List[int]:

@@ -209,8 +209,39 @@ def _optimizer_arrays(optimizer: Any) -> Dict[str, np.ndarray]:
 
 
 def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
-    """The loss and metric names, or None (with a warning) for a custom loss."""
+    """The loss and metric names, or None (with a warning) for a custom loss. A model with
+    per-output losses (``loss_fn.per_output_settings``) stores them under ``"outputs"``: a loss
+    spec or None per output, the loss weights, and the metric names by output name."""
+    settings = getattr(model.loss_fn, "per_output_settings", None)
+    if settings is not None:
+        return _outputs_compile_config(model, settings())
     loss = model.loss_fn
+    spec = _loss_spec(model, loss)
+    if spec is None:
+        return None
+    metrics = [name for name, fn in model.metric_fns if _storable(model, name, fn, loss.name)]
+    return {"loss": spec, "metrics": metrics}
+
+
+def _outputs_compile_config(model: Any, settings: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    specs = []
+    for loss in settings["loss"]:
+        specs.append(None if loss is None else _loss_spec(model, loss))
+        if loss is not None and specs[-1] is None:
+            return None
+    metrics = {}
+    for (name, chosen), loss in zip(settings["metrics"].items(), settings["loss"]):
+        loss_name = None if loss is None else loss.name
+        kept = [m for m in chosen if _storable(model, m, _metric_by_name(m, loss_name), loss_name)]
+        if kept:
+            metrics[name] = kept
+    outputs = {"loss": specs, "loss_weights": settings["loss_weights"], "metrics": metrics}
+    return {"loss": None, "metrics": [], "outputs": outputs}
+
+
+def _loss_spec(model: Any, loss: Any) -> Optional[Dict[str, Any]]:
+    """A built-in loss as ``{"class_name", "function", "name", "config"}``, else None (with a
+    warning)."""
     fn = getattr(loss, "fn", None)
     fn_name = getattr(fn, "__name__", None)
     if fn is None or fn_name not in _losses.__all__ or getattr(_losses, fn_name) is not fn:
@@ -218,35 +249,41 @@ def _compile_config(model: Any) -> Optional[Dict[str, Any]]:
             f"model '{model.name}': the loss {getattr(loss, 'name', loss)!r} is a "
             "custom function and cannot be stored; load_model will return an "
             "uncompiled model (weights are saved)",
-            stacklevel=3,
+            stacklevel=4,
         )
         return None
     try:
         loss_config = json.loads(json.dumps(loss.config, default=_json_default, allow_nan=False))
     except (TypeError, ValueError):
         return None
-    metrics: List[str] = []
-    for name, metric_fn in model.metric_fns:
-        if _metric_by_name(name, loss.name) is metric_fn:
-            metrics.append(name)
-        else:
-            warnings.warn(
-                f"model '{model.name}': the custom metric {name!r} cannot be stored; "
-                "it is left out of the saved compile settings",
-                stacklevel=3,
-            )
     return {
-        "loss": {
-            "class_name": type(loss).__name__,
-            "function": fn_name,
-            "name": loss.name,
-            "config": loss_config,
-        },
-        "metrics": metrics,
+        "class_name": type(loss).__name__,
+        "function": fn_name,
+        "name": loss.name,
+        "config": loss_config,
     }
 
 
-def _metric_by_name(name: str, loss_name: str) -> Any:
+def _storable(model: Any, name: Any, metric_fn: Any, loss_name: Optional[str]) -> bool:
+    """A metric is stored by its name when that name gives back the same function."""
+    if (
+        isinstance(name, str)
+        and metric_fn is not None
+        and _metric_by_name(name, loss_name) is metric_fn
+    ):
+        return True
+    label = name if isinstance(name, str) else getattr(name, "__name__", name)
+    warnings.warn(
+        f"model '{model.name}': the custom metric {label!r} cannot be stored; "
+        "it is left out of the saved compile settings",
+        stacklevel=4,
+    )
+    return False
+
+
+def _metric_by_name(name: Any, loss_name: Optional[str]) -> Any:
+    if not isinstance(name, str):
+        return None
     try:
         return _metrics.get(name, loss_name=loss_name)
     except TinygradEduError:
@@ -287,6 +324,17 @@ def _layer_from_config(spec: Any, where: str) -> Any:
         ) from None
 
 
+def _loss_from_spec(spec: Dict[str, Any]) -> Any:
+    """The loss a ``_loss_spec`` describes, from the library's own names only."""
+    fn = getattr(_losses, spec["function"]) if spec["function"] in _losses.__all__ else None
+    if fn is None:
+        raise KeyError(spec["function"])
+    cls = getattr(_losses, spec.get("class_name", "Loss"), None)
+    if isinstance(cls, type) and issubclass(cls, _losses.Loss) and cls is not _losses.Loss:
+        return cls(**spec["config"])
+    return _losses.Loss(fn, name=spec.get("name"), **spec["config"])
+
+
 def _restore_compile(model: Any, data: Dict[str, np.ndarray], where: str) -> None:
     compile_config = _loads(data, "compile_config", where)
     try:
@@ -295,16 +343,17 @@ def _restore_compile(model: Any, data: Dict[str, np.ndarray], where: str) -> Non
             if "optimizer_config" in data
             else "rmsprop"
         )
-        spec = compile_config["loss"]
-        fn = getattr(_losses, spec["function"]) if spec["function"] in _losses.__all__ else None
-        if fn is None:
-            raise KeyError(spec["function"])
-        cls = getattr(_losses, spec.get("class_name", "Loss"), None)
-        if isinstance(cls, type) and issubclass(cls, _losses.Loss) and cls is not _losses.Loss:
-            loss = cls(**spec["config"])
+        outputs = compile_config.get("outputs")
+        if outputs is not None:  # per-output losses, loss weights and metrics
+            model.compile(
+                optimizer=optimizer,
+                loss=[None if spec is None else _loss_from_spec(spec) for spec in outputs["loss"]],
+                loss_weights=outputs["loss_weights"],
+                metrics=dict(outputs["metrics"]) or None,
+            )
         else:
-            loss = _losses.Loss(fn, name=spec.get("name"), **spec["config"])
-        model.compile(optimizer=optimizer, loss=loss, metrics=compile_config["metrics"] or None)
+            loss = _loss_from_spec(compile_config["loss"])
+            model.compile(optimizer=optimizer, loss=loss, metrics=compile_config["metrics"] or None)
         state = {
             k[len(OPTIMIZER_PREFIX) :]: (v.item() if v.ndim == 0 else v)
             for k, v in data.items()
