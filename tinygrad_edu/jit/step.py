@@ -92,8 +92,10 @@ class JitStep:
         rec.grad_mode = _grad_enabled.get()  # the mode the caller runs the step in
         with capture_hooks.recording(rec):
             result = self.fn(*args)
-        if entry.calls == 1:
-            entry.first, entry.first_args = rec, args
+        if entry.calls == 1 or not _same_settings(entry.first, rec):
+            # the first call of a signature, or settings changed since it (a new dropout rate):
+            # this call is the new first one, the next captures
+            entry.calls, entry.first, entry.first_args = 1, rec, args
             return self._mode("eager", result)
         names = weight_names(self.fn) if self.names is None else self.names
         emit = Builder(rec, entry.first, args, entry.first_args, names).build(result)
@@ -167,6 +169,18 @@ def _filled(cell: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _same_settings(first: Recorder, rec: Recorder) -> bool:
+    """The two eager calls before a capture ran the same ops under the same guarded settings."""
+    ops_1, ops_2 = first.ops(), rec.ops()  # aligned from the end: a first call may build
+    ops_1 = ops_1[len(ops_1) - len(ops_2) :]
+    same_ops = len(ops_1) == len(ops_2) and all(
+        type(a.fn) is type(b.fn) and a.fn.needs_input_grad == b.fn.needs_input_grad
+        for a, b in zip(ops_1, ops_2)
+    )
+    values = [value for _, value, _ in first.guards]
+    return same_ops and values == [value for _, value, _ in rec.guards]
 
 
 def _signature(args: tuple) -> tuple:
