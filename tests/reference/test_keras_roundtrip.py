@@ -162,6 +162,62 @@ def test_a_learning_rate_schedule_crosses_both_ways(require_keras, tmp_path):
     assert schedule["config"]["decay_rate"] == 0.9
 
 
+HEADS_COMPILE = [
+    (
+        False,
+        {
+            "loss": ["mse", "sparse_categorical_crossentropy"],
+            "loss_weights": [1.0, 0.5],
+            "metrics": {"out_a": ["mae"], "out_b": ["accuracy"]},
+        },
+    ),
+    (
+        True,
+        {
+            "loss": {"out_b": "sparse_categorical_crossentropy"},
+            "loss_weights": {"out_b": 2.0},
+            "metrics": {"out_a": ["mae"]},
+        },
+    ),
+    (False, {"loss": ["mse", None], "metrics": [None, ["accuracy"]]}),
+]
+
+
+@pytest.mark.parametrize("as_dict, settings", HEADS_COMPILE)
+def test_per_output_losses_weights_and_metrics_cross_both_ways(
+    require_keras, tmp_path, as_dict, settings
+):
+    """Keras 3 writes per-output ``loss``/``loss_weights`` as lists or dicts by output name
+    (None for an output without a loss) and ``metrics`` by output, and ``outputs={...}`` as
+    ``output_layers`` by name: both ways the model evaluates to the same logs under the same
+    names, and predicts in the same structure."""
+    keras = require_keras
+    inp = L.Input(shape=(4,), name="x")
+    h = L.Dense(8, activation="relu", name="h")(inp)
+    a, b = L.Dense(1, name="out_a")(h), L.Dense(3, activation="softmax", name="out_b")(h)
+    model = randomized(Model(inp, {"out_a": a, "out_b": b} if as_dict else [a, b]))
+    model.compile(optimizer="sgd", **settings)
+    rng = np.random.default_rng(3)
+    x, y_a, y_b = (
+        rng.normal(size=(6, 4)).astype("float32"),
+        rng.normal(size=(6, 1)),
+        np.arange(6) % 3,
+    )
+    y = {"out_a": y_a, "out_b": y_b} if as_dict else [y_a, y_b]
+    ours = model.evaluate(x, y, return_dict=True)
+    model.save(tmp_path / "ours.keras")
+    theirs = keras.saving.load_model(tmp_path / "ours.keras")
+    expected = theirs.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(ours) == sorted(expected)
+    for name in expected:
+        np.testing.assert_allclose(ours[name], expected[name], **TOL, err_msg=name)
+    theirs.save(tmp_path / "theirs.keras")
+    back = load_model(tmp_path / "theirs.keras")
+    assert back.metrics_names == model.metrics_names
+    np.testing.assert_allclose(back.evaluate(x, y), model.evaluate(x, y), **TOL)
+    assert type(back.predict(x)) is type(theirs.predict(x, verbose=0))  # a dict for a dict
+
+
 def keras2_dialect(config):
     """Keras 2's spelling of a model config: the input shape in the first layer
     (``batch_input_shape``, no InputLayer) and calls as ``[["layer", call, output, {}]]``."""

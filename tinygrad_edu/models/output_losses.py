@@ -89,6 +89,7 @@ class OutputLosses:
         outputs_by_key: bool = True,
     ) -> None:
         self.names = list(names)
+        self.by_name = outputs_by_key  # the outputs are a dict (``outputs={...}``)
         self.losses = [
             None if loss is None else _losses.get(loss)
             for loss in _chosen_losses(losses, self.names, outputs_by_key)
@@ -113,8 +114,10 @@ class OutputLosses:
 
     def per_output_settings(self) -> Dict[str, Any]:
         """What ``compile`` was given, per output: the loss objects (None for an output without
-        a loss), the loss weights, and the metrics by output name (what saving stores)."""
+        a loss), the loss weights, and the metrics by output name (what saving stores); and
+        whether the outputs are a dict."""
         return {
+            "by_name": self.by_name,
             "loss": list(self.losses),
             "loss_weights": list(self.weights),
             "metrics": dict(zip(self.names, self.metrics)),

@@ -57,7 +57,8 @@ def _functional(
 ) -> Tuple[Dict[str, Any], List[Any]]:
     index = {spec.get("name"): i for i, spec in enumerate(layers) if isinstance(spec, dict)}
     inputs = _endpoints(config.get("input_layers"))
-    outputs = _endpoints(config.get("output_layers"))
+    outputs_spec = config.get("output_layers")
+    outputs = _endpoints(outputs_spec)
     node_of: Dict[Tuple[str, int], int] = {}  # (layer name, call) -> our node number
     for name, call, _ in inputs:
         node_of[(name, call)] = len(node_of)
@@ -81,6 +82,7 @@ def _functional(
         "calls": calls,
         "outputs": [node_of[(name, call)] for name, call, _ in outputs],
         "single": [_single(config.get("input_layers")), _single(config.get("output_layers"))],
+        "output_keys": list(outputs_spec) if isinstance(outputs_spec, dict) else None,
     }
     return {"name": config.get("name"), "input_shape": None, "graph": graph}, layers
 
@@ -97,6 +99,8 @@ def _keras3_node(node: Any) -> Any:
 
 
 def _endpoints(value: Any) -> List[Tuple[str, int, int]]:
+    if isinstance(value, dict):  # outputs={name: tensor}: the keys are kept as output_keys
+        value = list(value.values())
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         value = [value]
     return [tuple(v) for v in value or []]
@@ -202,12 +206,15 @@ def functional_to_keras(model: Any, config: Dict[str, Any]) -> Tuple[Dict[str, A
     ends = [[tensor(n)["config"]["keras_history"] for n in graph[k]] for k in ("inputs", "outputs")]
     ends[0] = [[layers[i].name, 0, 0] for i in graph["inputs"]]
     single_in, single_out = graph["single"]
+    outputs = ends[1][0] if single_out else ends[1]
+    if graph.get("output_keys"):  # outputs={name: tensor}, as Keras writes them
+        outputs = dict(zip(graph["output_keys"], ends[1]))
     body = {
         "name": model.name,
         "trainable": True,
         "layers": specs,
         "input_layers": ends[0][0] if single_in else ends[0],
-        "output_layers": ends[1][0] if single_out else ends[1],
+        "output_layers": outputs,
     }
     return {
         "module": "keras.src.models.functional",
