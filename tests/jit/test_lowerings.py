@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 OPS_DIR = str(Path(__file__).resolve().parents[1] / "ops")
@@ -58,6 +58,23 @@ def as_bytes(results: Any) -> list:
     return [None if r is None else np.asarray(getattr(r, "data", r)).tobytes() for r in results]
 
 
+def replayed_equal(entry: Any, case: Any, seed: int, dtype: Any) -> bool:
+    """Check one case (eager, capture, replay: the same bytes); True if it was lowered."""
+    arrays = [_as(dtype, a) for a in case.arrays]
+    array_keys = tuple(k for k, v in case.params.items() if isinstance(v, np.ndarray))
+    params = [_as(dtype, case.params[k]) for k in array_keys]
+    constants = {k: v for k, v in case.params.items() if k not in array_keys}
+    shape = entry.run(*map(Tensor, arrays), **dict(zip(array_keys, params)), **constants).shape
+    g = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    step = jit(step_of(entry, len(arrays), array_keys, constants))
+    eager = as_bytes(step(*arrays, *params, g))  # call 1: eager
+    assert as_bytes(step(*arrays, *params, g)) == eager  # call 2: captured, still eager
+    replayed = as_bytes(step(*arrays, *params, g))
+    assert step.last_mode == "replay"
+    assert replayed == eager
+    return "needs_input_grad" not in step.tape_source()
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
 def test_the_lowered_op_is_byte_equal_to_its_function(entry: Any, dtype: Any) -> None:
@@ -66,22 +83,13 @@ def test_the_lowered_op_is_byte_equal_to_its_function(entry: Any, dtype: Any) ->
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
     @given(case=entry.inputs, seed=st.integers(0, 2**16))
     def check(case: Any, seed: int) -> None:
-        arrays = [_as(dtype, a) for a in case.arrays]
-        array_keys = tuple(k for k, v in case.params.items() if isinstance(v, np.ndarray))
-        params = [_as(dtype, case.params[k]) for k in array_keys]
-        constants = {k: v for k, v in case.params.items() if k not in array_keys}
-        shape = entry.run(*map(Tensor, arrays), **dict(zip(array_keys, params)), **constants).shape
-        g = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-        step = jit(step_of(entry, len(arrays), array_keys, constants))
-        eager = as_bytes(step(*arrays, *params, g))  # call 1: eager
-        assert as_bytes(step(*arrays, *params, g)) == eager  # call 2: captured, still eager
-        replayed = as_bytes(step(*arrays, *params, g))
-        assert step.last_mode == "replay"
-        assert replayed == eager
-        lowered.append("needs_input_grad" not in step.tape_source())
+        lowered.append(replayed_equal(entry, case, seed, dtype))
 
     check()
-    assert any(lowered) is (entry.name not in NOT_LOWERED), entry.name
+    if entry.name in NOT_LOWERED:
+        assert not any(lowered)
+    elif not any(lowered):  # the draws missed the lowered shapes (2-d for Linear): look for one
+        find(entry.inputs, lambda case: replayed_equal(entry, case, 0, dtype))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])

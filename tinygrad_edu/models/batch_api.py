@@ -124,7 +124,14 @@ def predict_on_batch(model: Any, x: Any) -> np.ndarray:
     """The outputs of one batch (inference mode, no graph)."""
     x = model._check_x(x, "predict_on_batch")
     with no_grad():
-        return output_arrays(model(x, training=False))
+        return output_arrays(_predict_function(model)(x))
+
+
+def _predict_function(model: Any) -> Any:
+    """``model.predict_function`` under compile(jit_compile=True) (models/jit_training.py),
+    else the eager inference call."""
+    jitted = getattr(model, "predict_function", None)
+    return jitted if jitted is not None else lambda xb: model(xb, training=False)
 
 
 def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[int]) -> np.ndarray:
@@ -140,7 +147,7 @@ def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[i
         x = model._check_x(x, "predict")
         inputs = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
     with no_grad():
-        outs = [output_arrays(model(xb, training=False)) for xb in inputs]
+        outs = [output_arrays(_predict_function(model)(xb)) for xb in inputs]
     if not outs:
         raise DataError(
             where=f"model '{model.name}'.predict",

@@ -92,9 +92,13 @@ def evaluate_step(
     model: Any, x: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray] = None
 ) -> Dict[str, float]:
     """The loss and metrics of one batch in inference mode (``test_on_batch``)."""
-    with no_grad():
-        out = model(x, training=False)
-        logs = {"loss": float(loss_with_penalties(model, y, out, sample_weight)._data)}
+    if getattr(model, "test_function", None) is not None:  # compile(jit_compile=True)
+        out, value = model.test_function(x, y, sample_weight)
+        logs = {"loss": value}
+    else:
+        with no_grad():
+            out = model(x, training=False)
+            logs = {"loss": float(loss_with_penalties(model, y, out, sample_weight)._data)}
     logs.update({name: fn(y, output_arrays(out)) for name, fn in model.metric_fns})
     return logs
 
@@ -106,15 +110,22 @@ def _forward_backward_update(
     weights: List[Tensor],
     sample_weight: Optional[np.ndarray],
 ) -> Dict[str, float]:
-    out = model(x, training=True)
-    loss = loss_with_penalties(model, y, out, sample_weight)
-    value = float(loss._data)
-    if not math.isfinite(value):
-        raise DivergenceError(expected="a finite loss", got=f"the loss became {value}")
-    loss.backward()
+    jitted = getattr(model, "train_function", None)  # compile(jit_compile=True)
+    if jitted is None:
+        out = model(x, training=True)
+        loss = loss_with_penalties(model, y, out, sample_weight)
+        value = float(loss._data)
+        if not math.isfinite(value):
+            raise DivergenceError(expected="a finite loss", got=f"the loss became {value}")
+        loss.backward()
     try:
-        model.optimizer.step()  # checks every gradient for NaN/inf before any update
+        if jitted is not None:  # this whole step, replayed (models/jit_training.py)
+            out, value = jitted(x, y, sample_weight)
+        else:
+            model.optimizer.step()  # checks every gradient for NaN/inf before any update
     except DivergenceError as err:  # named by the model: 'dense/kernel', not 'kernel'
+        if not hasattr(err, "parameter"):
+            raise  # the loss (a replayed step checks it before its backward too)
         name = _weight_name(model, getattr(err, "parameter", None))
         bad = getattr(err, "bad_values", "NaN/inf")
         raise DivergenceError(
