@@ -89,8 +89,10 @@ def tanh(x: Tensor) -> Tensor:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """f(x)_i = e^(x_i) / sum_j e^(x_j) over the last axis: a probability per class."""
-    x = as_tensor(x, "softmax")
-    return x.softmax(axis=checked_axis(x, axis, "softmax", "softmax(x, axis=-1)"))
+    if type(x) is not Tensor or type(axis) is not int or axis != -1:  # else nothing to check
+        x = as_tensor(x, "softmax")
+        axis = checked_axis(x, axis, "softmax", "softmax(x, axis=-1)")
+    return x.softmax(axis=axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:

@@ -88,7 +88,11 @@ class Tensor(TensorOps):
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: Optional[str] = None
     ) -> None:
-        self._init(_as_array(data, dtype), None, _check_flag(requires_grad, "requires_grad"))
+        if type(data) is not np.ndarray or dtype is not None or data.dtype.type not in _FLOATS:
+            data = _as_array(data, dtype)  # (a float32/float64 array is kept as it is)
+        if requires_grad is not False and requires_grad is not True:
+            requires_grad = _check_flag(requires_grad, "requires_grad")
+        self._init(data, None, requires_grad)
         self.name = name
 
     def _init(self, data: np.ndarray, ctx: Optional[Function], requires_grad: bool) -> None:

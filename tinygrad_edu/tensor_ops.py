@@ -190,7 +190,7 @@ class TensorOps(IndexingOps):
         return engine.apply(ops.Clip, self, lo=min, hi=max)
 
     def softmax(self, axis: int = -1):
-        last = axis in (-1, self.ndim - 1)
+        last = axis in (-1, self._data.ndim - 1)
         return _with_logits(
             engine.apply(ops.Softmax, self, axis=axis), self if last else None, "softmax"
         )

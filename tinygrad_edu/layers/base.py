@@ -166,14 +166,15 @@ class Layer(InputChecks):
             training = check.flag(
                 "training", training, self.where, "layer(x, training=True)", allow_none=True
             )
-        # Input(...) or a layer's symbolic output: build, no data (arrays and tensors, the
-        # call of every training step, skip the test)
-        if type(x) is not Tensor and type(x) is not np.ndarray and is_symbolic(x):
-            return symbolic_call(self, x)
-        x = self._to_tensor(x)
-        self.accept_input_shape(x.shape)
+        if type(x) is not Tensor:  # (a Tensor, the call of every training step, skips this)
+            if type(x) is not np.ndarray and is_symbolic(x):  # Input(...), a symbolic output
+                return symbolic_call(self, x)  # build, no data
+            x = self._to_tensor(x)
+        shape = x._data.shape
+        if shape != self._accepted_shape:  # a new input shape: checked once (input_checks.py)
+            self.accept_input_shape(shape)
         if not self.built:
-            self.build((None, *x.shape[1:]))
+            self.build((None, *shape[1:]))
         out = self.call(x, training=self.training if training is None else training)
         if self.activity_regularizer is not None:
             self.activity_loss = self.activity_regularizer(out)
@@ -221,7 +222,7 @@ class Layer(InputChecks):
     def _to_tensor(self, x: Any) -> Tensor:
         if isinstance(x, Tensor):
             return x  # tensors pass unchanged (float64 ones too: gradient checks use them)
-        if type(x) is np.ndarray and x.dtype == self.dtype:
+        if type(x) is np.ndarray and x.dtype.type is self.dtype:
             return Tensor(x)  # the common case: nothing to check or convert
         arr = as_numeric_array(x, self.where)
         # float64, ints and bools (0/1) are cast to the layer's dtype silently

@@ -141,7 +141,7 @@ def sparse_categorical_crossentropy(
     y_pred = predictions(y_pred, "sparse_categorical_crossentropy")
     labels = sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
     z = logits_to_use(y_pred, from_logits, "softmax")
-    classes = y_pred.shape[-1]
+    classes = y_pred._data.shape[-1]
     flat_labels = labels.reshape(-1)
     if z is not None and labels.ndim == 1:  # the common case: one fused op, mean included
         return tensor_from_op(

@@ -64,17 +64,14 @@ def options(loss: str, **given: Any) -> dict[str, Any]:
     """The options of ``loss`` checked (``from_logits`` a bool, ``label_smoothing`` in [0, 1],
     ``delta`` > 0, ``reduction`` a name), each ``ConfigError`` ending with a working example.
     Values in ``_KNOWN_GOOD`` pass as they are (a loss is called every step: ~7 us saved)."""
-    where = f"loss '{loss}'"
-    out = {}
     for name, value in given.items():
         kind = type(value)
         if kind in (bool, float, str) and (name, kind, value) in _KNOWN_GOOD:  # hashable only
-            out[name] = value
             continue
         rule, good = OPTION_CHECKS[name]
         example = f"losses.{CLASS_NAMES.get(loss, 'Loss')}({name}={good!r})"
-        out[name] = rule(name, value, where, example)
-    return out
+        given[name] = rule(name, value, f"loss '{loss}'", example)  # (a new value, same key)
+    return given
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -84,7 +81,7 @@ def predictions(y_pred: Any, loss: str) -> Tensor:
         arr = as_numeric_array(y_pred, f"loss '{loss}' (y_pred)")
         # as Tensor() does: a float64 array stays float64, Python lists become float32
         y_pred = Tensor(arr if isinstance(y_pred, np.ndarray) else arr.astype(np.float32))
-    if y_pred.ndim == 0:
+    if y_pred._data.ndim == 0:
         raise ShapeError(
             where=f"loss '{loss}'",
             expected="predictions with a batch axis, shape (batch, ...)",
@@ -158,20 +155,21 @@ def dense_target(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
 def sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
     """Integer labels shaped like y_pred without its class axis, validated against the classes."""
     t = _array(y_true, loss)
-    classes = y_pred.shape[-1]
-    if t.shape == y_pred.shape and classes > 1:
+    shape = y_pred._data.shape
+    classes = shape[-1]
+    if t.shape == shape and classes > 1:
         raise DataError(
             where=f"loss '{loss}'",
-            expected=f"integer labels of shape {y_pred.shape[:-1]}",
+            expected=f"integer labels of shape {shape[:-1]}",
             got=f"one-hot targets of shape {t.shape}",
             fix="use loss='categorical_crossentropy' for one-hot targets, or pass y.argmax(-1)",
         )
-    if t.shape == y_pred.shape[:-1] + (1,):
+    if t.shape == shape[:-1] + (1,):
         t = t[..., 0]
-    if t.shape != y_pred.shape[:-1]:
+    if t.shape != shape[:-1]:
         raise ShapeError(
             where=f"loss '{loss}'",
-            expected=f"labels of shape {y_pred.shape[:-1]}",
+            expected=f"labels of shape {shape[:-1]}",
             got=str(t.shape),
             fix="give one integer label per sample",
         )

@@ -182,7 +182,8 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ running
     def call(self, x: Any, training: Optional[bool] = None) -> Tensor:
-        self._require_layers()
+        if not self.layers:
+            self._require_layers()  # raises
         for layer in self.layers:
             x = layer(x, training=training)
         if self.input_shape is None:
