@@ -9,11 +9,14 @@ are refused everywhere.
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import importlib.util
 import os
 
+import numpy as np
 import pytest
-from example_claims import MIN_QUICK_ACCURACY, NEEDS_TORCH, check_claim
+from example_claims import EXAMPLES, MIN_QUICK_ACCURACY, NEEDS_TORCH, check_claim
 from test_examples import run_quick
 
 NAME = "graduate_to_pytorch.py"
@@ -39,6 +42,28 @@ def test_the_example_runs_quick_and_shows_its_claims():
     require_torch()
     assert NAME in NEEDS_TORCH  # so test_examples.py leaves it to this test
     check_claim(NAME, run_quick(NAME))
+
+
+def test_each_rank_trains_its_own_copy(monkeypatch):
+    """spawn hands tensors over in shared memory: ranks training the model they were given would
+    share one set of weights (and the identical-weights claim could not fail), and would change
+    the caller's model. The ranks train, agree, and leave the caller's model as it was."""
+    require_torch()
+    import torch
+
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # the spawned processes import the example
+    example = importlib.import_module(NAME.removesuffix(".py"))
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 3), torch.nn.Softmax(dim=-1))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 6)).astype(np.float32), rng.integers(0, 3, 64)
+    args = argparse.Namespace(batch_size=8, lr=0.1, seed=0)
+    first, second, losses = example.train_with_ddp(net, x, y, args, epochs=1)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not torch.equal(first["0.weight"], before["0.weight"])  # they trained
+    assert all(torch.equal(v, before[k]) for k, v in net.state_dict().items())  # not the caller's
+    assert losses[1] < losses[0]
 
 
 def test_a_good_output_passes_the_claim():
