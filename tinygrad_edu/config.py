@@ -106,7 +106,7 @@ def is_fused_enabled() -> bool:
 
 def use_fused(layer_choice: Optional[bool]) -> bool:
     """The rule: a layer's explicit ``fused=True/False`` wins; ``None`` follows the setting."""
-    return is_fused_enabled() if layer_choice is None else layer_choice
+    return _fused_enabled.get() if layer_choice is None else layer_choice  # is_fused_enabled()
 
 
 def fused_config(layer_choice: Optional[bool]) -> Dict[str, bool]:

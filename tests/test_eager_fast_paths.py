@@ -1,0 +1,68 @@
+"""The eager step's shortcuts give the same answers as the checks they skip.
+
+Each training step calls ``Tensor(x)``, every layer, an activation and a loss; the common case
+(a float array, a Tensor, ``axis=-1``, default loss options, the input shape accepted last time)
+takes a short path. Here each shortcut is held to the full path, and every input the shortcut
+must not let through still meets its typed error.
+"""
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import ConfigError, ShapeError, Tensor, activations, losses
+from tinygrad_edu.layers import Dense
+
+
+def test_a_layer_checks_each_new_input_shape_and_again_after_a_change():
+    layer = Dense(4, input_shape=(3,))
+    assert layer(np.ones((2, 3), np.float32)).shape == (2, 4)
+    with pytest.raises(ShapeError) as err:
+        layer(np.ones((2, 5), np.float32))  # a new shape is checked, not taken as the last one
+    assert err.value.where == layer.where  # the layer's teaching error, not numpy's in the op
+    assert layer(Tensor(np.ones((2, 3), np.float32))).shape == (2, 4)
+    assert layer(np.ones((7, 3), np.float32)).shape == (7, 4)  # a new batch size
+    for _ in range(2):  # refused every time, never remembered
+        with pytest.raises(ShapeError) as err:
+            layer(Tensor(np.ones((7, 5), np.float32)))
+        assert err.value.where == layer.where
+
+
+def test_a_layer_converts_every_array_that_is_not_already_its_dtype():
+    layer = Dense(2, input_shape=(3,))
+    x64 = np.ones((1, 3))
+    assert layer(x64).dtype == np.float32  # float64 cast to the layer's float32
+    swapped = np.ones((1, 3), dtype=">f4")  # float32 in the other byte order: a new dtype object
+    assert layer(swapped).dtype == np.float32
+    np.testing.assert_array_equal(layer(swapped).numpy(), layer(x64).numpy())
+    wide = Dense(2, input_shape=(3,), dtype="float64")
+    assert wide(np.ones((1, 3), np.float32)).dtype == np.float64
+
+
+def test_tensor_keeps_float_arrays_and_converts_or_refuses_the_rest():
+    a = np.ones(3, np.float32)
+    assert Tensor(a)._data is a and Tensor(a.astype(np.float64))._data.dtype == np.float64
+    assert Tensor(np.ones(3, np.float16))._data.dtype == np.float32
+    assert Tensor(a, dtype="float64")._data.dtype == np.float64
+    assert Tensor(a, requires_grad=np.bool_(True)).requires_grad is True
+    with pytest.raises(ConfigError):
+        Tensor(a, requires_grad=1)  # 1 == True, but a flag is a bool
+
+
+def test_softmax_shortcut_equals_the_checked_axis_and_refuses_what_the_check_refuses():
+    z = Tensor(np.arange(6, dtype=np.float64).reshape(2, 3))
+    expected = activations.softmax(z, axis=np.int64(1)).numpy()  # the checked path
+    np.testing.assert_array_equal(activations.softmax(z).numpy(), expected)
+    np.testing.assert_array_equal(activations.softmax(z.numpy().tolist()).numpy(), expected)
+    for bad in (-1.0, True, 2, "last"):
+        with pytest.raises((ConfigError, ShapeError)) as err:
+            activations.softmax(z, axis=bad)
+        assert err.value.where == "activation 'softmax'"  # the activation's check, not the op's
+
+
+def test_loss_options_given_in_any_spelling_compute_the_same_loss():
+    y_pred = Tensor(np.array([[0.2, 0.8], [0.6, 0.4]]))
+    y = np.array([1, 0])
+    usual = losses.sparse_categorical_crossentropy(y, y_pred, reduction="sum").item()
+    assert losses.sparse_categorical_crossentropy(y, y_pred, reduction="SUM").item() == usual
+    with pytest.raises(ConfigError):
+        losses.sparse_categorical_crossentropy(y, y_pred, from_logits=0)
