@@ -312,8 +312,9 @@ class Mean(Lowering):
         if not op.needs[0]:
             return [None]
         fn = op.fn
-        expanded = g if fn.keepdims else f"np.expand_dims({g}, {fn.axes})"
         kept = tuple(1 if i in fn.axes else n for i, n in enumerate(fn.shape))
+        # np.expand_dims(g, axes) as eager writes it: the same view, made by a cheaper call
+        expanded = g if fn.keepdims else f"{g}.reshape({kept})"
         t = e.buf(kept, op.out_array.dtype)
         e.line(f"np.divide({expanded}, {fn._count()}, out={t})")
         return [e.view(t, np.broadcast_to(e.array(t), fn.shape))]
