@@ -2,14 +2,17 @@
 
 Each training step calls ``Tensor(x)``, every layer, an activation and a loss; the common case
 (a float array, a Tensor, ``axis=-1``, default loss options, the input shape accepted last time)
-takes a short path. Here each shortcut is held to the full path, and every input the shortcut
-must not let through still meets its typed error.
+takes a short path, and a metric counts its hits without ``np.mean``'s wrapper. Here each
+shortcut is held to the full path, and every input it must not let through still meets its typed
+error.
 """
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, ShapeError, Tensor, activations, losses
+from tinygrad_edu import ConfigError, ShapeError, Tensor, activations, losses, metrics
 from tinygrad_edu.layers import Dense
 
 
@@ -66,3 +69,16 @@ def test_loss_options_given_in_any_spelling_compute_the_same_loss():
     assert losses.sparse_categorical_crossentropy(y, y_pred, reduction="SUM").item() == usual
     with pytest.raises(ConfigError):
         losses.sparse_categorical_crossentropy(y, y_pred, from_logits=0)
+
+
+@given(st.integers(1, 300), st.integers(2, 5), st.integers(0, 2**32 - 1))
+def test_accuracies_are_exactly_the_mean_of_their_hits(batch, classes, seed):
+    rng = np.random.default_rng(seed)
+    p = rng.random((batch, classes)).round(1)  # ties too: argmax takes the first
+    labels = rng.integers(0, classes, batch)
+    one_hot = np.eye(classes)[labels]
+    hits = p.argmax(axis=-1) == labels
+    assert metrics.sparse_categorical_accuracy(labels, p) == float(np.mean(hits))
+    assert metrics.categorical_accuracy(one_hot, p) == float(np.mean(hits))
+    t = rng.integers(0, 2, (batch, classes))
+    assert metrics.binary_accuracy(t, p) == float(np.mean((p > 0.5) == (t > 0.5)))
