@@ -82,3 +82,17 @@ def test_accuracies_are_exactly_the_mean_of_their_hits(batch, classes, seed):
     assert metrics.categorical_accuracy(one_hot, p) == float(np.mean(hits))
     t = rng.integers(0, 2, (batch, classes))
     assert metrics.binary_accuracy(t, p) == float(np.mean((p > 0.5) == (t > 0.5)))
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_of_a_one_element_tensor_starts_from_ones_of_its_shape_and_dtype(shape, dtype):
+    x = Tensor(np.full(shape, 3.0, dtype), requires_grad=True)
+    (x * x).backward()
+    assert x.grad.shape == shape and x.grad.dtype == dtype and x.grad.item() == 6.0
+    x.zero_grad()
+    x.backward()  # the root is the leaf itself: its .grad is ones, owned by no one else
+    assert x.grad.shape == shape and x.grad.dtype == dtype and x.grad.item() == 1.0
+    x.grad += 1
+    x.backward()
+    assert x.grad.item() == 3.0

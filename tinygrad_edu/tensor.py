@@ -290,7 +290,7 @@ class Tensor(TensorOps):
                     fix="reduce it first (loss.mean() or loss.sum()), or pass "
                     "grad=np.ones(shape) to weight every element",
                 )
-            grad = np.ones(self._data.shape, self._data.dtype)
+            grad = np.array(1, self._data.dtype).reshape(self._data.shape)  # np.ones, unwrapped
         else:
             grad = as_numeric_array(_raw(grad), "Tensor.backward(grad=...)").astype(self.dtype)
             if grad.shape != self.shape:
