@@ -3,11 +3,12 @@ plain Tensor code - and the contract errors every model kind shares.
 
 Layers assigned as attributes (``self.d1 = Dense(64)``; lists, tuples and dicts of layers too,
 nested ones included) join ``model.layers`` in assignment order (``track_layers``, run by
-``Model.__setattr__``); the first forward pass (``build_by_calling``, run by ``fit`` or
-``model.build``) reorders them into the order ``call`` uses them, so ``summary()`` and
-``get_weights()`` follow the computation. Attributes whose names start with ``_`` are not tracked
-(the model kinds keep their own bookkeeping there). Automatic layer names are made unique as
-Keras does (``dense``, ``dense_1``): weights are saved by layer name.
+``Model.__setattr__``) and keep it, as in Keras 3: ``weights``, ``get_weights()``/``set_weights``,
+the optimizer's parameters and ``summary()`` list them in the order ``__init__`` assigned them,
+not the order ``call`` uses them (``explain`` and ``activations`` show that one), so weights
+copied between Keras and us land on the same layers. Attributes whose names start with ``_`` are
+not tracked (the model kinds keep their own bookkeeping there). Automatic layer names are made
+unique as Keras does (``dense``, ``dense_1``): weights are saved by layer name.
 
 Saving the whole model (``save("m.npz")`` / ``load_model``) works as in Keras 3: the class is
 registered (``@register_model_class``, Keras' ``register_keras_serializable``) or passed to
@@ -32,7 +33,9 @@ then loads the weights (``file_config`` / ``from_file_config``).
 >>> [layer.name for layer in net.layers]
 ['out', 'b1', 'b2']
 >>> net.build((None, 3)); [layer.name for layer in net.layers], net.count_params()
-(['b1', 'b2', 'out'], 41)
+(['out', 'b1', 'b2'], 41)
+>>> [w.shape for w in net.get_weights()]  # out's kernel and bias first, as Keras lists them
+[(4, 1), (1,), (3, 4), (4,), (4, 4), (4,)]
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any, Dict, Iterator, List
 
 import numpy as np
 
-from ..errors import ConfigError, NotBuiltError, TinygradEduError
+from ..errors import CheckpointError, ConfigError, NotBuiltError, TinygradEduError
 from ..layers.base import Layer
 from ..summary import weights_without_storage
 from ..tensor import no_grad
@@ -172,24 +175,36 @@ def from_file_config(cls: type, config: Dict[str, Any], layers: List[Layer]) -> 
                 model.build(shape)
         else:
             model.build(shape)
+        _check_saved_order(model, [layer.name for layer in layers], arguments, shape)
     return model
+
+
+def _check_saved_order(model: Any, saved: List[str], arguments: Any, shape: tuple) -> None:
+    """Refuse a file whose layers (those with weights) are listed in another order than
+    ``model.layers``: its optimizer state is stored by weight position, so it would land on the
+    wrong weights. Files written before layers kept their assignment order list them in call
+    order; the weights themselves are stored by name and still load with ``load_weights``."""
+    ours = [layer.name for layer in model.layers if layer.weights]
+    theirs = [name for name in saved if name in ours]
+    if theirs != ours:
+        cls = type(model).__name__
+        raise CheckpointError(
+            where=f"load_model: {cls} '{model.name}'",
+            expected=f"the layers in the order {cls}.__init__ assigns them: {ours} "
+            "(the optimizer state follows that order)",
+            got=f"{theirs} (saved in call order, before the order followed Keras, "
+            f"or {cls}.__init__ changed since)",
+            fix=f"model = {cls}.from_config({arguments!r}); model.build({shape}); "
+            "model.load_weights(path)  # the weights, by name, without the optimizer state",
+        )
 
 
 def build_by_calling(model: Any, input_shape: Any) -> None:
     """Build a subclassed model by one forward pass on a zero batch of ``input_shape`` (batch
-    axis None or a size), and put ``model.layers`` in the order ``call`` first used them."""
+    axis None or a size). ``model.layers`` keeps its assignment order (Keras' weight order)."""
     shape = tuple(input_shape)
-    order: List[Layer] = []
-    for layer in model.layers:
-        layer.build = _noting(layer, order)  # an instance attribute: removed below
-    try:
-        with no_grad():
-            model.call(np.zeros((1, *shape[1:]), dtype=np.float32), training=False)
-    finally:
-        for layer in model.layers:
-            vars(layer).pop("build", None)
-    unused = [layer for layer in model.layers if all(layer is not u for u in order)]
-    model.layers[:] = order + unused
+    with no_grad():
+        model.call(np.zeros((1, *shape[1:]), dtype=np.float32), training=False)
     model.input_shape = (None, *shape[1:])
 
 
@@ -217,16 +232,6 @@ def _recording(layer: Layer, calls: List[tuple]) -> Any:
 
     return recording_call
 
-
-def _noting(layer: Layer, order: List[Layer]) -> Any:
-    build = layer.build  # the class's build, bound to this layer
-
-    def noting_build(input_shape: Any) -> None:
-        if all(layer is not known for known in order):
-            order.append(layer)
-        build(input_shape)
-
-    return noting_build
 
 
 __all__ = [
