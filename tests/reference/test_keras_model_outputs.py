@@ -11,6 +11,7 @@ and 5 must be equal (float32 tolerances: ``keras_twins.py``).
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -64,6 +65,28 @@ def subclassed(L):
     return net
 
 
+def assigned_not_called(L):
+    """Assigned late, [b1, [b2]], early; called early, b2, b1, late: Keras lists the weights in
+    the assignment order, and every kernel is (4, 4), so a swap would only show in the outputs."""
+
+    class Twisted(L.Model):
+        def __init__(self):
+            super().__init__()
+            self.late = L.Dense(4, name="late")
+            self.blocks = [L.Dense(4, activation="relu", name="b1"), [L.Dense(4, name="b2")]]
+            self.early = L.Dense(4, activation="tanh", name="early")
+
+        def call(self, x, training=False):
+            return self.late(self.blocks[0](self.blocks[1][0](self.early(x))))
+
+    net = Twisted()
+    if L.Model is ours_models.Model:
+        net.build((None, 4))  # the way fit builds ours (build once reordered layers by call)
+    else:
+        net(np.zeros((1, 4), dtype=np.float32))  # Keras' build of a subclassed model: a call
+    return net
+
+
 def text_model(L):
     return L.Sequential(
         [
@@ -83,6 +106,7 @@ MODELS = {
     "residual_mlp": (residual_mlp, normal((6,))),
     "two_inputs": (two_inputs, normal(((6, 6, 1), (4,)))),
     "subclassed": (subclassed, normal((5,))),
+    "assigned_not_called": (assigned_not_called, normal((4,))),
     "text_model": (text_model, review_ids),
 }
 
@@ -99,3 +123,21 @@ def test_model_equals_keras_for_the_same_weights(require_keras, name):
         x = make_x(batch)
         theirs = keras_numpy(require_keras, k_model.predict(x, verbose=0))
         assert assert_close(model.predict(x), theirs) <= 1e-3
+
+
+def test_subclassed_weights_copy_from_ours_into_keras_in_keras_order(require_keras):
+    """The other direction, and the order itself: layers, weights and summary rows as Keras'."""
+    k_model, model = assigned_not_called(namespace(require_keras)), assigned_not_called(namespace())
+    assert [layer.name for layer in model.layers] == [layer.name for layer in k_model.layers]
+    assert [layer.name for layer in model.layers] == ["late", "b1", "b2", "early"]
+    model.set_weights(random_weights(["w"] * 8, model.get_weights(), seed=4))
+    k_model.set_weights(model.get_weights())
+    for batch in BATCHES:
+        x = normal((4,))(batch)
+        theirs = keras_numpy(require_keras, k_model.predict(x, verbose=0))
+        assert assert_close(model.predict(x), theirs) <= 1e-3
+    k_lines, lines = [], []
+    k_model.summary(print_fn=lambda text, **_: k_lines.extend(text.splitlines()))
+    model.summary(print_fn=lines.append)
+    rows = [re.findall(r"(\w+) \(Dense\)", "\n".join(t)) for t in (k_lines, lines)]
+    assert rows[0] == rows[1] == ["late", "b1", "b2", "early"]
