@@ -13,6 +13,7 @@ import pytest
 
 from tinygrad_edu import layers as L
 from tinygrad_edu import load_model
+from tinygrad_edu.errors import CheckpointError
 from tinygrad_edu.models import Model, Sequential
 
 TOL = {"atol": 1e-6, "rtol": 1e-5}
@@ -299,6 +300,15 @@ OPTION_CASES = {
             L.GlobalAveragePooling1D(),
         ],
     ),
+    "conv1d_groups": (
+        (7, 4),
+        lambda L: [
+            L.Conv1D(6, 3, groups=2, activation="relu"),
+            L.Conv1D(6, 2, groups=6, padding="causal", dilation_rate=2),  # depthwise
+            L.Conv1D(2, 1, groups=2, use_bias=False),
+            L.GlobalMaxPooling1D(),
+        ],
+    ),
     "pooling_padding_bilinear": (
         (8, 8, 1),
         lambda L: [
@@ -330,6 +340,16 @@ OPTION_CASES = {
         (3, 5, 5, 1),
         lambda L: [L.TimeDistributed(L.Conv2D(2, 3)), L.TimeDistributed(L.Flatten()), L.LSTM(2)],
     ),
+    "bidirectional_given_backward_layer": (  # Keras' backward_layer argument, both ways
+        (4, 3),
+        lambda L: [
+            L.Bidirectional(
+                L.LSTM(3, return_sequences=True),
+                backward_layer=L.LSTM(3, "relu", go_backwards=True, return_sequences=True),
+            ),
+            L.Bidirectional(L.GRU(2, go_backwards=True), backward_layer=L.GRU(2), merge_mode="sum"),
+        ],
+    ),
     "bidirectional_ave_mul": (
         (4, 3),
         lambda L: [
@@ -359,3 +379,13 @@ def test_keras_options_load_and_save_back(require_keras, tmp_path, case):
     model.save(tmp_path / "ours.keras")
     back = keras.saving.load_model(tmp_path / "ours.keras")
     np.testing.assert_allclose(back.predict(x, verbose=0), expected, **TOL)
+
+
+def test_options_we_lack_are_refused_by_name_not_dropped(require_keras, tmp_path):
+    """Conv1D has groups (mapped above); Conv2D does not: a Keras file asking for it is refused."""
+    keras = require_keras
+    theirs = keras.Sequential([keras.Input((5, 5, 4)), keras.layers.Conv2D(4, 3, groups=2)])
+    theirs.save(tmp_path / "grouped.keras")
+    with pytest.raises(CheckpointError, match="groups = 2") as err:
+        load_model(tmp_path / "grouped.keras")
+    assert "groups=1" in err.value.expected

@@ -7,9 +7,11 @@ arguments. What differs is translated here, and everything else is refused:
   "config": {"name": "float32"}}``), initializers and regularizers
   (``{"module": "keras.initializers", "class_name": "GlorotUniform", "config": {...}}``);
 - Keras has options we do not (``KERAS_ONLY``): a file may hold them only at the value that means
-  what our layer does (``groups=1``, no constraints, ``stateful=False``, ...); any other value, a
-  layer class we lack, a custom object or an unknown key is a ``CheckpointError`` naming the
-  layer, the option and what we support - never a silent skip or a silent default.
+  what our layer does (``groups=1`` in Conv2D - Conv1D has ``groups`` -, no constraints,
+  ``stateful=False``, ...); any other value, a layer class we lack, a custom object or an unknown
+  key is a ``CheckpointError`` naming the layer, the option and what we support - never a silent
+  skip or a silent default. An option a layer has is read as its argument, whatever this table
+  says (``_parameters``).
 
 >>> spec = {"class_name": "Dense", "config": {"name": "d", "units": 3, "activation": "relu",
 ...         "kernel_constraint": None, "dtype": {"class_name": "DTypePolicy",
@@ -44,7 +46,7 @@ KERAS_ONLY: Dict[str, Any] = {
     "quantization_config": None,
     "lora_rank": None,
     "lora_alpha": None,
-    "groups": 1,
+    "groups": 1,  # Conv2D; Conv1D(groups=g) is an argument, read and written as such
     "synchronized": False,
     "renorm": False,
     "renorm_clipping": None,
@@ -87,8 +89,9 @@ def layer_from_keras(spec: Any, where: str) -> Any:
     accepted = _parameters(cls)
     kwargs: Dict[str, Any] = {}
     for key, value in config.items():
-        if key == "backward_layer":  # Keras writes the copy Bidirectional(layer) makes
-            _check_backward_layer(config, value, here)
+        if key == "backward_layer":  # Keras writes it always, the copy of `layer` included
+            if not _is_backward_copy(config, value):
+                kwargs[key] = layer_from_keras(value, here)
         elif key == "batch_input_shape":  # Keras 2: the model's input shape (read there)
             continue
         elif key in accepted:
@@ -208,18 +211,23 @@ def _object_from_keras(value: dict, module: Any, base: type, key: str, where: st
         raise refused(where, key, value, f"{name} with the options we have") from None
 
 
-def _check_backward_layer(config: Dict[str, Any], value: Any, where: str) -> None:
-    """Keras writes Bidirectional's backward copy out; we accept it when it is the forward
-    layer with ``go_backwards`` flipped (what ``Bidirectional(layer)`` builds)."""
+def _is_backward_copy(config: Dict[str, Any], value: Any) -> bool:
+    """Whether Bidirectional's ``backward_layer`` in a Keras file is (None or) the copy
+    ``Bidirectional(layer)`` makes by itself: ``layer``'s config with ``go_backwards=True``, in
+    Keras and here - the copy always reads backwards, and a ``layer`` given with
+    ``go_backwards=True`` is refused (``layers/wrappers.py``). Any other backward layer is read
+    as our ``backward_layer`` argument, which checks it as Keras does."""
     if value is None:
-        return
-    forward = _plain_config(config.get("layer", {}).get("config", {}))
-    backward = _plain_config(value.get("config", {})) if isinstance(value, dict) else {}
-    for side in (forward, backward):
-        side.pop("name", None)
-        side.pop("go_backwards", None)
-    if forward != backward or value.get("class_name") != config["layer"].get("class_name"):
-        raise refused(where, "backward_layer", "a layer unlike the forward one", "None")
+        return True
+    layer = config.get("layer")
+    if not (isinstance(value, dict) and isinstance(layer, dict)):
+        return False
+    forward = _plain_config(layer.get("config", {}))
+    backward = _plain_config(value.get("config", {}))
+    forward.pop("name", None)
+    backward.pop("name", None)
+    forward["go_backwards"] = True
+    return forward == backward and value.get("class_name") == layer.get("class_name")
 
 
 def _plain_config(value: Any) -> Any:
@@ -241,6 +249,8 @@ def layer_to_keras(layer: Any) -> Dict[str, Any]:
     config.pop("input_shape", None)  # the model's InputLayer declares it
     if "layer" in config:  # Bidirectional, TimeDistributed: the inner layer, in Keras' form
         config["layer"] = layer_to_keras(layer.layer)
+    if config.get("backward_layer") is not None:  # Bidirectional's, when given
+        config["backward_layer"] = layer_to_keras(layer.backward_layer)
     if name == "InputLayer":
         config.update(dtype="float32", sparse=False, ragged=False)
         config["batch_shape"] = list(layer.input_shape or (None, *config.pop("shape", ())))
