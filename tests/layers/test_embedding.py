@@ -104,3 +104,16 @@ def test_keras_numbers_and_input_length():
     assert algebra.text(batch=2) == "[2,200] picks rows of [10000,128] -> [2,200,128]"
     clone = Embedding.from_config(layer.get_config())
     assert clone.input_length == 200 and clone.get_config() == layer.get_config()
+
+
+def test_ids_given_as_a_float_tensor_are_checked_and_cast_like_arrays():
+    """A functional model hands its inputs on as Tensors; Embedding must still check and cast
+    them (a fast path that let Tensors skip ``_to_tensor`` broke two-input Keras files)."""
+    layer = Embedding(5, 3)
+    ids = np.array([[1, 4], [0, 2]])
+    from_array = layer(ids.astype(np.float32)).numpy()
+    from_tensor = layer(Tensor(ids.astype(np.float32))).numpy()
+    assert np.array_equal(from_array, from_tensor)
+    assert np.array_equal(from_tensor, layer.embeddings.numpy()[ids])
+    with pytest.raises(DataError):
+        layer(Tensor(np.array([[1.0, 5.0]], dtype=np.float32)))

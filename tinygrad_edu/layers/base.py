@@ -62,6 +62,7 @@ class Layer(InputChecks):
     expected_ndim: Optional[int] = None
     min_ndim: int = 1
     feature_axis: Optional[int] = -1
+    converts_tensors = False  # True: ``_to_tensor`` sees Tensors too (Embedding checks its ids)
     #: the constructor arguments every layer accepts, on top of its own
     _base_kwargs = BASE_KWARGS
     example_args: Dict[str, Any] = {}
@@ -166,7 +167,7 @@ class Layer(InputChecks):
             training = check.flag(
                 "training", training, self.where, "layer(x, training=True)", allow_none=True
             )
-        if type(x) is not Tensor:  # (a Tensor, the call of every training step, skips this)
+        if type(x) is not Tensor or self.converts_tensors:  # (most layers take a Tensor as is)
             if type(x) is not np.ndarray and is_symbolic(x):  # Input(...), a symbolic output
                 return symbolic_call(self, x)  # build, no data
             x = self._to_tensor(x)

@@ -104,6 +104,8 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape, self.output_dim)
 
+    converts_tensors = True  # a float Tensor of ids is checked and cast too
+
     def _to_tensor(self, x: Any) -> Tensor:
         """The ids as an int64 Tensor (no gradient: ids are not differentiable)."""
         return Tensor(self.ids(x), dtype=np.int64)
