@@ -96,3 +96,13 @@ def test_backward_of_a_one_element_tensor_starts_from_ones_of_its_shape_and_dtyp
     x.grad += 1
     x.backward()
     assert x.grad.item() == 3.0
+
+
+def test_a_layer_that_overrides_to_tensor_sees_tensors_too():
+    class Doubling(Dense):  # a user's layer converting its inputs its own way
+        def _to_tensor(self, x):
+            return Tensor(np.asarray(x.numpy() if isinstance(x, Tensor) else x) * 2)
+
+    layer = Doubling(1, input_shape=(1,), kernel_initializer="ones")
+    assert Doubling.converts_tensors and not Dense.converts_tensors
+    assert layer(Tensor(np.ones((1, 1), np.float32))).item() == 2.0

@@ -62,7 +62,7 @@ class Layer(InputChecks):
     expected_ndim: Optional[int] = None
     min_ndim: int = 1
     feature_axis: Optional[int] = -1
-    converts_tensors = False  # True: ``_to_tensor`` sees Tensors too (Embedding checks its ids)
+    converts_tensors = False  # True (set for a layer overriding _to_tensor): it sees Tensors too
     #: the constructor arguments every layer accepts, on top of its own
     _base_kwargs = BASE_KWARGS
     example_args: Dict[str, Any] = {}
@@ -76,6 +76,8 @@ class Layer(InputChecks):
             cls.build = building(cls.__dict__["build"])
         if "compute_output_shape" in cls.__dict__:
             cls.compute_output_shape = checked_output_shape(cls.__dict__["compute_output_shape"])
+        if "_to_tensor" in cls.__dict__:
+            cls.converts_tensors = True
 
     def __init__(
         self,
@@ -164,9 +166,7 @@ class Layer(InputChecks):
     # ------------------------------------------------------------------ the life cycle
     def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
         if training is not None and training is not True and training is not False:
-            training = check.flag(
-                "training", training, self.where, "layer(x, training=True)", allow_none=True
-            )
+            training = check.flag("training", training, self.where, "layer(x, training=True)", True)
         if type(x) is not Tensor or self.converts_tensors:  # (most layers take a Tensor as is)
             if type(x) is not np.ndarray and is_symbolic(x):  # Input(...), a symbolic output
                 return symbolic_call(self, x)  # build, no data
@@ -226,8 +226,7 @@ class Layer(InputChecks):
         if type(x) is np.ndarray and x.dtype.type is self.dtype:
             return Tensor(x)  # the common case: nothing to check or convert
         arr = as_numeric_array(x, self.where)
-        # float64, ints and bools (0/1) are cast to the layer's dtype silently
-        return Tensor(arr, dtype=self.dtype)
+        return Tensor(arr, dtype=self.dtype)  # float64, ints and bools (0/1): cast silently
 
     @property
     def where(self) -> str:
