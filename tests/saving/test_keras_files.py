@@ -231,3 +231,33 @@ def test_load_model_of_a_weights_file_says_to_use_load_weights():
     with pytest.raises(CheckpointError, match="weights-only") as err:
         load_model(FIXTURES / "mlp.weights.h5")
     assert "load_weights" in err.value.fix
+
+
+class _Subclassed(Model):
+    """A subclassed model: Keras' file format holds it only with its Python code."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = Dense(2)
+
+    def call(self, x, training=False):
+        return self.dense(x)
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["model.save('m.keras')", "model.save_weights('m.weights.h5')"],
+)
+def test_a_subclassed_model_in_a_keras_file_is_refused_with_a_fix_that_runs(
+    call, tmp_path, monkeypatch
+):
+    """The refusal's fix is the same call in our own format, and it runs as written."""
+    monkeypatch.chdir(tmp_path)
+    model = _Subclassed()
+    model(np.ones((1, 3), dtype=np.float32))
+    with pytest.raises(CheckpointError) as err:
+        eval(call)
+    fix = err.value.fix
+    assert ".keras" not in fix and ".h5" not in fix
+    exec(fix.split(": ", 1)[1], {"model": model})
+    assert len(os.listdir(tmp_path)) == 1

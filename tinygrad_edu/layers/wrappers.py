@@ -2,8 +2,9 @@
 ``layers/core/time_distributed.py``): ``Bidirectional`` and ``TimeDistributed``.
 
 ``Bidirectional(layer)`` runs two copies of a recurrent layer over the sequence: the forward copy
-reads x_1 .. x_T, the backward copy (the same config with ``go_backwards`` flipped) reads
-x_T .. x_1. With ``return_sequences=True`` the backward copy returns its outputs in processing
+reads x_1 .. x_T, the backward copy (the same config with ``go_backwards=True``; a layer given
+already reading backwards is refused) reads x_T .. x_1.
+With ``return_sequences=True`` the backward copy returns its outputs in processing
 order, so they are reversed back in time before merging, as Keras does: step t then pairs the
 forward state after x_1..x_t with the backward state after x_T..x_t. Weights: the forward
 layer's, then the backward layer's (twice the layer's parameters).

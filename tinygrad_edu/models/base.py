@@ -36,21 +36,12 @@ from ..tensor import Tensor, no_grad
 from . import batch_api as _batch_api
 from . import fit as _fit
 from . import jit_training as _jit  # compile(jit_compile=True)
+from . import subclassing as _sub
 from .arguments import check_fit_args, compile_choices
 from .data import samples
 from .layer_lookup import get_layer as _get_layer
 from .steps import UndoBuffer, train_step
-from .subclassing import (
-    ModelContractError,
-    build_by_calling,
-    file_config,
-    from_file_config,
-    missing,
-    not_built,
-    recorded_calls,
-    subclassed,
-    track_layers,
-)
+from .subclassing import ModelContractError
 from .weights import checked_weight_arrays
 
 
@@ -71,7 +62,7 @@ class Model:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if type(self).layer_calls is Model.layer_calls:  # a kind that keeps no layer list
-            track_layers(self, name, value)  # layers assigned in a subclass join self.layers
+            _sub.track_layers(self, name, value)  # layers assigned in a subclass join self.layers
         super().__setattr__(name, value)
 
     def __init__(self, name: Optional[str] = None) -> None:
@@ -103,7 +94,7 @@ class Model:
         is built by one forward pass on zeros (``subclassing.build_by_calling``)."""
         if type(self).call is Model.call:
             raise self._missing("build(self, input_shape)", "create the weights of every layer")
-        build_by_calling(self, input_shape)
+        _sub.build_by_calling(self, input_shape)
 
     def layer_calls(self, x: Any, training: Optional[bool] = None) -> Iterator[tuple]:
         """``(layer, input, output)`` for every layer call of one forward pass, in order (a
@@ -111,7 +102,7 @@ class Model:
         if type(self).call is Model.call:
             what = "yield (layer, input, output) per layer call"
             raise self._missing("layer_calls(self, x, training=None)", what)
-        return iter(recorded_calls(self, x, training))
+        return iter(_sub.recorded_calls(self, x, training))
 
     def get_config(self) -> Dict[str, Any]:
         """The architecture as plain data, with a ``"layers"`` list (subclassed: the name)."""
@@ -140,11 +131,14 @@ class Model:
         """Refuse inputs of ``shape`` early, with a teaching error (default: no check)."""
 
     def _missing(self, signature: str, what: str) -> ModelContractError:
-        return missing(self, signature, what)
+        return _sub.missing(self, signature, what)
 
     # ------------------------------------------------------------------ running
     def __call__(self, x: Any, training: Optional[bool] = None) -> Tensor:
-        return self.call(x, training=training)
+        out = self.call(x, training=training)
+        if self.input_shape is None:  # a subclassed model's first call builds it, as in Keras
+            _sub.remember_input_shape(self, x)
+        return out
 
     @property
     def built(self) -> bool:
@@ -227,7 +221,7 @@ class Model:
 
     def _require_built(self, what: str) -> None:
         if not self.built:
-            raise not_built(self, what)
+            raise _sub.not_built(self, what)
 
     # ------------------------------------------------------------------ training
     def compile(
@@ -374,9 +368,9 @@ class Model:
         )
 
     # ------------------------------------------------------------------ saving
-    file_config = file_config  # what save stores, and back (subclassing.py)
-    from_file_config = classmethod(from_file_config)
-    custom_object = classmethod(subclassed)  # saved by class name even unregistered
+    file_config = _sub.file_config  # what save stores, and back (subclassing.py)
+    from_file_config = classmethod(_sub.from_file_config)
+    custom_object = classmethod(_sub.subclassed)  # saved by class name even unregistered
 
     def save(self, path: str) -> None:
         """Architecture + weights + optimizer state in one ``.npz``, written atomically."""

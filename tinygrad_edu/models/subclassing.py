@@ -199,6 +199,14 @@ def _check_saved_order(model: Any, saved: List[str], arguments: Any, shape: tupl
         )
 
 
+def remember_input_shape(model: Any, x: Any) -> None:
+    """After a subclassed model's first call on data, its input shape (batch axis None), so
+    that ``save`` can rebuild it: Keras 3 builds a subclassed model by calling it."""
+    shape = getattr(x, "shape", None)
+    if subclassed(type(model)) and isinstance(shape, tuple) and len(shape) >= 1:
+        model.input_shape = (None, *shape[1:])
+
+
 def build_by_calling(model: Any, input_shape: Any) -> None:
     """Build a subclassed model by one forward pass on a zero batch of ``input_shape`` (batch
     axis None or a size). ``model.layers`` keeps its assignment order (Keras' weight order)."""

@@ -94,7 +94,7 @@ def save_keras_model(model: Any, path: Any) -> None:
     """The model as a Keras 3 ``.keras`` archive, written atomically."""
     where = f"save_model({_show(path)})"
     h5py = import_h5py(where)
-    spec, weight_layers = _model_spec(model, where)
+    spec, weight_layers = _model_spec(model, where, "model.save('model.npz')")
     compile_config = compile_to_keras(model)
     if compile_config is not None:
         spec["compile_config"] = compile_config
@@ -110,7 +110,9 @@ def save_keras_model(model: Any, path: Any) -> None:
     write_atomic(path, buffer.getvalue())
 
 
-def _model_spec(model: Any, where: str) -> Tuple[Dict[str, Any], List[Any]]:
+def _model_spec(model: Any, where: str, native: str) -> Tuple[Dict[str, Any], List[Any]]:
+    """Keras' config of ``model`` and its layers with weights; ``native`` is the same call in
+    our own format, for the fix when Keras' format cannot hold the model."""
     kind = type(model).__name__
     if kind == "Sequential":
         return sequential_to_keras(model)
@@ -120,8 +122,7 @@ def _model_spec(model: Any, where: str) -> Tuple[Dict[str, Any], List[Any]]:
         where=where,
         expected="a Sequential or functional model (what a Keras file can hold without code)",
         got=f"a {kind}",
-        fix="save it as .npz (model.save('model.npz')), or only its weights: "
-        "model.save_weights('model.weights.h5')",
+        fix=f"use our own format, which holds every kind of model: {native}",
     )
 
 
@@ -130,7 +131,7 @@ def save_keras_weights(model: Any, path: Any) -> None:
     it), written atomically."""
     where = f"save_weights({_show(path)})"
     h5py = import_h5py(where)
-    _, weight_layers = _model_spec(model, where)
+    _, weight_layers = _model_spec(model, where, "model.save_weights('model.weights.npz')")
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as h5file:
         write_weights(h5file, weight_layers, model.name)
@@ -166,7 +167,7 @@ def load_keras_weights(model: Any, path: Any) -> None:
     """Set ``model``'s weights from a Keras ``.weights.h5`` file (names and shapes checked)."""
     where = f"model '{model.name}'.load_weights({_show(path)})"
     h5py = import_h5py(where)
-    weight_layers = _model_spec(model, where)[1]
+    weight_layers = _model_spec(model, where, "model.load_weights('model.weights.npz')")[1]
     try:
         with h5py.File(checked_path(path, "reading"), "r") as h5file:
             _assign(matched_datasets(h5file, weight_layers, where))
