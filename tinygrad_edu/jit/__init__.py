@@ -13,6 +13,12 @@ weight's shape and requires_grad, layer settings such as a dropout rate or a tra
 optimizer's parameter list and settings, label range) send a call back to eager on a miss.
 Anything the tape would freeze (an array Python computed from this batch) is refused at capture
 with ``ConfigError``.
+
+What no tape can see (as with ``jax.jit`` and tinygrad's TinyJit): Python control flow that reads
+the batch's values (``if y.mean() > 0.5: ...``) runs once, at capture, and its branch is replayed
+for every later batch; so is a small whole number computed from the data and handed to an op
+(CPython shares the ints -5..256, so it looks like a literal). Keep such decisions out of the
+step, or pass them in as arguments of the step (they are then part of what is replayed).
 """
 
 from __future__ import annotations
