@@ -18,7 +18,9 @@ What no tape can see (as with ``jax.jit`` and tinygrad's TinyJit): Python contro
 the batch's values (``if y.mean() > 0.5: ...``) runs once, at capture, and its branch is replayed
 for every later batch; so is a small whole number computed from the data and handed to an op
 (CPython shares the ints -5..256, so it looks like a literal). Keep such decisions out of the
-step, or pass them in as arguments of the step (they are then part of what is replayed).
+step, or pass them in as arguments of the step: an array argument (``np.float32(w)`` as a 0-d
+``np.array``) is read afresh at every replay; a Python float argument is guarded by its value (a
+new value runs eagerly).
 """
 
 from __future__ import annotations
