@@ -291,7 +291,9 @@ def _metric_by_name(name: Any, loss_name: Optional[str]) -> Any:
 
 
 # ---------------------------------------------------------------------- rebuilding from configs
-def _layer_from_config(spec: Any, where: str) -> Any:
+def check_layer_entry(spec: Any, where: str, kind: str = "", tool: str = "") -> None:
+    """Refuse a file's layer entry that is not ``{"class_name": str, "config": {...}}`` (an
+    altered or damaged file); ``kind``/``tool`` name a Keras file's entries and its maker."""
     if not (
         isinstance(spec, dict)
         and isinstance(spec.get("class_name"), str)
@@ -299,10 +301,14 @@ def _layer_from_config(spec: Any, where: str) -> Any:
     ):
         raise CheckpointError(
             where=where,
-            expected='layer entries {"class_name": str, "config": {...}}',
+            expected=f'{kind}layer entries {{"class_name": str, "config": {{...}}}}',
             got=f"{type(spec).__name__} {str(spec)[:60]}",
-            fix="the file was altered or damaged; save the model again",
+            fix=f"the file was altered or damaged; save the model again{tool}",
         )
+
+
+def _layer_from_config(spec: Any, where: str) -> Any:
+    check_layer_entry(spec, where)
     name = spec["class_name"]
     cls = getattr(_layers, name, None) if name in _layers.__all__ else None
     if not (isinstance(cls, type) and issubclass(cls, _layers.Layer)):

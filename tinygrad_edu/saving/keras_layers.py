@@ -31,7 +31,7 @@ from .. import initializers as _initializers
 from .. import layers as _layers
 from .. import regularizers as _regularizers
 from ..errors import CheckpointError, TinygradEduError
-from .configs import CONFIG_ERRORS
+from .configs import CONFIG_ERRORS, check_layer_entry
 
 ANY = object()  # an option whose value never changes what the layer computes here
 
@@ -129,17 +129,7 @@ def refused(where: str, option: str, value: Any, supported: str) -> CheckpointEr
 
 
 def _class_and_config(spec: Any, where: str) -> tuple:
-    if not (
-        isinstance(spec, dict)
-        and isinstance(spec.get("class_name"), str)
-        and isinstance(spec.get("config"), dict)
-    ):
-        raise CheckpointError(
-            where=where,
-            expected='Keras layer entries {"class_name": str, "config": {...}}',
-            got=f"{type(spec).__name__} {str(spec)[:60]}",
-            fix="the file was altered or damaged; save the model again in Keras",
-        )
+    check_layer_entry(spec, where, "Keras ", " in Keras")
     if spec.get("registered_name") not in (None, spec["class_name"]):
         raise refused(
             where, "the custom object", spec["registered_name"], "built-in Keras layers only"
