@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import tinygrad_edu
 from tinygrad_edu import Tensor
+from tinygrad_edu.errors import TinygradEduError
 from tinygrad_edu.layers import Layer
 from tinygrad_edu.models import Sequential
 from tinygrad_edu.optimizers import Optimizer
@@ -291,7 +292,11 @@ class Resolver(ast.NodeVisitor):
     def _resolve_chain(self, chain: list[str]) -> Any:
         obj = self._root(chain[0])
         for k, attr in enumerate(chain[1:], 1):
-            found = getattr(obj, attr, None)
+            try:
+                found = getattr(obj, attr, None)
+            except TinygradEduError:  # a name made on use that needs an optional extra
+                self.check(".".join(chain[: k + 1]))  # (interop.RecurrentOutput: torch) exists
+                return None
             if found is None and isinstance(obj, type(tinygrad_edu)):
                 found = self._import(f"{obj.__name__}.{attr}", quiet=True)
             if found is None:
