@@ -81,3 +81,19 @@ def test_every_tutorial_is_linked_from_the_readme():
     readme = (ROOT / "README.md").read_text()
     unlinked = [p.name for p in DOCUMENTS[1:] if f"](docs/{p.name})" not in readme]
     assert not unlinked, f"link these from README.md: {unlinked}"
+
+
+def test_a_name_that_needs_an_optional_extra_counts_as_existing(monkeypatch):
+    """Without torch, ``interop.RecurrentOutput`` raises our ConfigError (install torch) instead
+    of AttributeError: the page still shows a real name, while a misspelt one stays caught."""
+    from tinygrad_edu.errors import ConfigError
+    from tinygrad_edu.interop import torch_modules
+
+    def no_torch():
+        raise ConfigError(where="interop", expected="PyTorch installed", got="no torch")
+
+    monkeypatch.setattr(torch_modules, "modules", no_torch)
+    page = "Use `tinygrad_edu.interop.RecurrentOutput` or `tinygrad_edu.interop.RecurentOutput`."
+    problems = {c.name: c.problem for c in resolve_document(page)}
+    assert not problems["tinygrad_edu.interop.RecurrentOutput"]
+    assert problems["tinygrad_edu.interop.RecurentOutput"]
