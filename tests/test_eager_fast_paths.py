@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from tinygrad_edu import ConfigError, ShapeError, Tensor, activations, losses, metrics
 from tinygrad_edu.layers import Dense
+from tinygrad_edu.models import Sequential
 
 
 def test_a_layer_checks_each_new_input_shape_and_again_after_a_change():
@@ -106,3 +107,30 @@ def test_a_layer_that_overrides_to_tensor_sees_tensors_too():
     layer = Doubling(1, input_shape=(1,), kernel_initializer="ones")
     assert Doubling.converts_tensors and not Dense.converts_tensors
     assert layer(Tensor(np.ones((1, 1), np.float32))).item() == 2.0
+
+
+@given(
+    units=st.sampled_from([1, 64]),
+    batches=st.lists(st.integers(1, 9), min_size=1, max_size=4),
+)
+def test_the_shape_cache_in_a_stacked_model_equals_the_checked_path(units, batches):
+    """A stack of layers (1 and 64 units) called with changing batch sizes, Tensors and arrays
+    mixed, gives what a fresh, never-cached copy gives, and a wrong width after many good calls
+    is still each layer's teaching error."""
+    def stack():
+        return Sequential(
+            [Dense(units, "relu", input_shape=(3,)), Dense(units, "tanh"), Dense(2)]
+        )
+
+    cached, weights = stack(), None
+    rng = np.random.default_rng(units)
+    for k, b in enumerate(batches):
+        x = rng.normal(size=(b, 3)).astype(np.float32)
+        out = cached(Tensor(x) if k % 2 else x).numpy()
+        weights = weights or cached.get_weights()
+        fresh = stack()
+        fresh.set_weights(weights)
+        np.testing.assert_array_equal(out, fresh(x).numpy())
+    with pytest.raises(ShapeError) as err:
+        cached(np.ones((2, 4), np.float32))
+    assert err.value.where == cached.layers[0].where  # the layer's error, not the op's
