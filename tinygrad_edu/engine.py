@@ -5,9 +5,17 @@ Every tensor gets a creation number (``_seq``, from ``creation``): a tensor is a
 after the tensors it is computed from, so walking back in decreasing creation number is a
 topological order. ``run_backward`` does exactly that (a heap of the tensors that received a
 gradient, no recursion: a 100,000-op chain is fine), checks that no input an op saved was
-written in place since (the version counter, see ``Tensor``), calls each op's ``backward`` once,
-un-broadcasts and accumulates the gradients, and frees the graph: each op is unlinked and its
-work buffers released (``Function.release``).
+written in place since (see ``written`` below and ``Tensor``), calls each op's ``backward``
+once, un-broadcasts and accumulates the gradients, and frees the graph: each op is unlinked and
+its work buffers released (``Function.release``).
+
+In-place writes are stamped with creation numbers too: a write made through the library
+(``Tensor._bump_version``) records ``t._written_at = written.stamp()``, and so does handing out
+``t.data`` while a live op holds ``t`` (a raw numpy write may follow). An op whose output has
+creation number ``seq`` is stale when an input's ``_written_at`` is larger. ``written.last`` is
+the largest stamp handed out, in any thread: when it is below ``seq`` nothing anywhere was
+written since the op ran, and the op's inputs need no look at all - the common case, one
+comparison per op.
 
 The engine sees tensors only through their slots (``_data``, ``_ctx``, ``_version``, ...) and
 makes op outputs with the input's class (``Tensor._from_op``): it never imports ``tensor``.
@@ -17,6 +25,8 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 from itertools import count
+from operator import attrgetter
+from threading import Lock
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,6 +50,31 @@ if TYPE_CHECKING:  # names for annotations only
 creation = count()
 
 
+class WriteMarks:
+    """The stamps of in-place writes: ``stamp()`` gives the next creation number and raises
+    ``last``, the largest stamp given so far. Shared by all threads on purpose - a write in any
+    thread may touch a tensor another thread's graph saved - and only ever conservative: a
+    larger ``last`` makes ``backward`` look at the inputs' own stamps, never skip them. The
+    lock keeps ``last`` from going back when two threads stamp at once."""
+
+    def __init__(self) -> None:
+        self.last = -1
+        self._lock = Lock()
+
+    def stamp(self) -> int:
+        with self._lock:
+            self.last = now = next(creation)
+        return now
+
+
+#: every in-place write's stamp (see ``WriteMarks``)
+written = WriteMarks()
+
+# ``t.requires_grad`` and ``t._data`` of each input, read in C (``map``): no Python frame per op
+_requires_grad = attrgetter("requires_grad")
+_array_of = attrgetter("_data")
+
+
 def same_values(a: np.ndarray, b: np.ndarray) -> bool:
     """Equal arrays, NaN equal to NaN (a NaN saved by an op is not a modification)."""
     return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
@@ -48,28 +83,20 @@ def same_values(a: np.ndarray, b: np.ndarray) -> bool:
 def apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
     """Run one op on tensors; record it in the graph when a gradient will be needed.
 
-    Recording notes, for each input, its version (``backward`` checks it did not change) and
-    that a live op holds it (``_saves``). An op not recorded gives its work buffers back at once
-    (``Function.release``); a recorded one when ``backward`` frees it."""
-    rec = _recorder.get()  # a capture listening (tinygrad_edu.jit), or None: eager
+    Recording notes, on each input, that a live op holds it (``_saves``, and ``_saved_at`` the
+    op's creation number: ``Tensor.data`` keeps a copy of such a tensor before handing it out).
+    An op not recorded gives its work buffers back at once (``Function.release``); a recorded one
+    when ``backward`` frees it."""
     fn = fn_cls()
-    needs = tuple([t.requires_grad for t in inputs])
-    fn.needs_input_grad = needs
+    needs = fn.needs_input_grad = tuple(map(_requires_grad, inputs))
     try:
-        data = fn.forward(*[t._data for t in inputs], **params)
+        data = fn.forward(*map(_array_of, inputs), **params)
     except (ValueError, IndexError) as exc:
         if fn.releases:
             fn.release()
         if isinstance(exc, TinygradEduError):
             raise
-        error = TensorIndexError if isinstance(exc, IndexError) else ShapeError
-        raise error(
-            str(exc),
-            where=f"op '{fn_cls.__name__}'",
-            expected=fn_cls.shape_rule,
-            got=" and ".join(str(t.shape) for t in inputs) + _describe(params),
-            fix="check the shapes printed here; model.summary() shows every layer's shape",
-        ) from None
+        raise _forward_error(fn_cls, exc, inputs, params) from None
     if type(data) is not np.ndarray:  # numpy ufuncs turn 0-d results into numpy scalars
         data = np.asarray(data)
     make = type(inputs[0])._from_op
@@ -77,21 +104,29 @@ def apply(fn_cls: type, *inputs: Tensor, **params: Any) -> Tensor:
         out = make(data, fn)
         fn.parents = inputs
         seq = out._seq
-        versions = []
         for t in inputs:
-            versions.append(t._version)
             t._saves += 1
             t._saved_at = seq
-        fn.saved_versions = versions
-        if rec is not None:
-            rec.on_apply(fn, inputs, params, out)
-        return out
-    if fn.releases:
-        fn.release()
-    out = make(data, None)
+    else:
+        if fn.releases:
+            fn.release()
+        out = make(data, None)
+    rec = _recorder.get()  # a capture listening (tinygrad_edu.jit), or None: eager
     if rec is not None:
         rec.on_apply(fn, inputs, params, out)
     return out
+
+
+def _forward_error(fn_cls: type, exc: Exception, inputs: tuple, params: dict) -> Exception:
+    """Our error for numpy's complaint about the inputs of ``fn_cls``'s forward."""
+    error = TensorIndexError if isinstance(exc, IndexError) else ShapeError
+    return error(
+        str(exc),
+        where=f"op '{fn_cls.__name__}'",
+        expected=fn_cls.shape_rule,
+        got=" and ".join(str(t.shape) for t in inputs) + _describe(params),
+        fix="check the shapes printed here; model.summary() shows every layer's shape",
+    )
 
 
 def _describe(params: dict) -> str:
@@ -109,7 +144,8 @@ def run_backward(
     popped only after every newer one, so all its consumers have already added their share.
     Leaves (weights, inputs) have nothing to pass on: they only collect, in ``leaves``, and
     keep their sums at the end. Before an op's backward runs, its inputs and output are checked
-    unmodified since it ran (``_check_unmodified``); after it, unless ``retain_graph``, the op
+    unmodified since it ran (``_check_unmodified``, when anything was written since:
+    ``written.last``); after it, unless ``retain_graph``, the op
     is freed: unlinked and its work buffers released. ``implicit``: ``grad`` is the ones that
     ``backward()`` made for a scalar (a captured step makes them again rather than keep them)."""
     rec = _recorder.get()
@@ -128,7 +164,8 @@ def run_backward(
         if fn is None:
             continue
         parents = fn.parents
-        _check_unmodified(fn, t, parents)
+        if written.last > t._seq:  # something was written since this op ran: was it ours?
+            _check_unmodified(fn, t, parents)
         in_grads = fn.backward(g)
         if not isinstance(in_grads, tuple):
             in_grads = (in_grads,)
@@ -166,13 +203,16 @@ def _free(t: Tensor, fn: Function, parents: tuple) -> None:
 
 def _check_unmodified(fn: Function, out: Tensor, parents: tuple) -> None:
     """Refuse an op whose input (or output) was written in place after the op ran: its saved
-    arrays no longer hold what the forward pass used, so its gradient would be wrong."""
+    arrays no longer hold what the forward pass used, so its gradient would be wrong.
+
+    Written after the op ran: stamped later than the op's output was made (``_written_at``,
+    through the library), or handed out as ``.data`` later and now different from the copy kept
+    then (``_written_since``: a raw numpy write)."""
     seq = out._seq
-    for k, (p, version) in enumerate(zip(parents, fn.saved_versions)):
-        # the cheap test first: no write through the library and no copy kept of .data
-        if p._version != version or (p._snap is not None and _written_since(p, seq)):
+    for k, p in enumerate(parents):
+        if p._written_at > seq or (p._snap is not None and _written_since(p, seq)):
             raise _inplace_error(fn, p, f"input {k}")
-    if out._version or (out._snap is not None and _written_since(out, seq)):
+    if out._written_at > seq or (out._snap is not None and _written_since(out, seq)):
         raise _inplace_error(fn, out, "output")
 
 
@@ -248,4 +288,4 @@ def _unbroadcast_grad(fn: Function, pg: np.ndarray, p: Tensor) -> np.ndarray:
     return reduced
 
 
-__all__ = ["apply", "run_backward", "creation", "same_values"]
+__all__ = ["apply", "run_backward", "creation", "same_values", "written"]

@@ -44,8 +44,6 @@ class Function:
     shape_rule: str = "shapes this op accepts"
     needs_input_grad: Tuple[bool, ...] = ()
     parents: Tuple[Any, ...] = ()
-    #: the input versions when the op was recorded (the engine checks them in backward)
-    saved_versions: Any = ()
     #: True when the subclass overrides ``release`` (set for each subclass, read by the engine)
     releases: bool = False
 

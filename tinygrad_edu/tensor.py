@@ -20,7 +20,7 @@ import numpy as np
 
 from . import engine
 from ._shapes import as_numeric_array
-from .engine import creation, same_values
+from .engine import creation, same_values, written
 from .errors import ConfigError, ShapeError, TensorIndexError, TinygradEduError
 from .function import Function
 from .grad_mode import is_grad_enabled, no_grad
@@ -56,14 +56,15 @@ class Tensor(TensorOps):
     # cross-entropy losses can work from logits (finite even when a probability rounds to exactly
     # 0 or 1); read through ``logits_of(kind)``: a loss only uses logits of its own kind.
     #
-    # In-place safety (the version counter, as in PyTorch): ``_version`` counts in-place writes
-    # made through the library (``assign``, optimizer updates); every recorded op notes the
-    # versions of its inputs, and ``backward`` refuses an input whose version moved. Raw numpy
-    # writes (``w.data[...] = 0``) cannot be counted, so the ``data`` property, while an op of a
-    # live graph holds the tensor (``_saves`` > 0), hands out the array after keeping a copy
-    # (``_snap``, taken at creation number ``_snap_seq``); ``backward`` compares the array with
-    # that copy. Reading costs one copy per new graph; nothing is copied on the hot path (the
-    # engine and the optimizers use ``_data``). Not seen: writes through a reference obtained
+    # In-place safety (as PyTorch's version counter): ``_version`` counts in-place writes made
+    # through the library (``assign``, optimizer updates) and ``_written_at`` stamps the last one
+    # with a creation number (``engine.written``); ``backward`` refuses an op whose input was
+    # stamped after the op's output was made. Raw numpy writes (``w.data[...] = 0``) cannot be
+    # counted, so the ``data`` property, while an op of a live graph holds the tensor (it is an
+    # input, ``_saves`` > 0, or the output of an op not yet freed, which may have saved it: Exp
+    # keeps its output), hands out the array after keeping a copy (``_snap``, stamped
+    # ``_snap_seq``); ``backward`` compares the array with that copy. Reading costs one copy per
+    # new graph; nothing is copied on the hot path (the engine and the optimizers use ``_data``). Not seen: writes through a reference obtained
     # before the op ran (the numpy array given to ``Tensor(arr)``, a view taken earlier), and
     # writes through ``detach()``'s tensor, which shares the memory but not the version.
     __slots__ = (
@@ -77,6 +78,7 @@ class Tensor(TensorOps):
         "_logits",
         "_seq",
         "_version",
+        "_written_at",
         "_saves",
         "_saved_at",
         "_snap",
@@ -106,8 +108,10 @@ class Tensor(TensorOps):
         self._retain = False
         self.name: Optional[str] = None
         self._logits: Optional[Tuple[str, "Tensor"]] = None
-        self._seq = next(creation)
-        self._version = self._saves = self._saved_at = self._snap_seq = 0
+        self._seq = seq = next(creation)
+        self._version = self._written_at = self._saves = self._snap_seq = 0
+        # an op's output is held by its op from the start (the op may have saved it)
+        self._saved_at = 0 if ctx is None else seq
         self._snap: Optional[np.ndarray] = None
 
     @staticmethod
@@ -134,7 +138,7 @@ class Tensor(TensorOps):
     def data(self) -> np.ndarray:
         """The numpy array. Writing into it while a graph that saved this tensor is alive makes
         that graph's ``backward`` raise ``InplaceModificationError`` (see the class comment)."""
-        if self._saves > 0 and self._snap_seq < self._saved_at:
+        if (self._saves > 0 or self._ctx is not None) and self._snap_seq < self._saved_at:
             self._take_snapshot()
         return self._data
 
@@ -145,14 +149,17 @@ class Tensor(TensorOps):
         self._snap = None
 
     def _take_snapshot(self) -> None:
+        stamp = written.stamp()  # a raw write may follow: backward must look at this tensor
         if self._snap is not None and not same_values(self._snap, self._data):
             self._version += 1  # written through an earlier reference since the last copy
+            self._written_at = stamp
         self._snap = self._data.copy()
-        self._snap_seq = next(creation)
+        self._snap_seq = stamp
 
     def _bump_version(self) -> None:
         """Record an in-place write made through the library (after it happened)."""
         self._version += 1
+        self._written_at = written.stamp()
         self._snap = None
 
     def assign(self, value: Any) -> "Tensor":
