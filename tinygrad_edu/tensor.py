@@ -64,9 +64,10 @@ class Tensor(TensorOps):
     # input, ``_saves`` > 0, or the output of an op not yet freed, which may have saved it: Exp
     # keeps its output), hands out the array after keeping a copy (``_snap``, stamped
     # ``_snap_seq``); ``backward`` compares the array with that copy. Reading costs one copy per
-    # new graph; nothing is copied on the hot path (the engine and the optimizers use ``_data``). Not seen: writes through a reference obtained
-    # before the op ran (the numpy array given to ``Tensor(arr)``, a view taken earlier), and
-    # writes through ``detach()``'s tensor, which shares the memory but not the version.
+    # new graph; nothing is copied on the hot path (the engine and the optimizers use ``_data``).
+    # Not seen: writes through a reference obtained before the op ran (the numpy array given to
+    # ``Tensor(arr)``, a view taken earlier), and writes through ``detach()``'s tensor, which
+    # shares the memory but not the version.
     __slots__ = (
         "_data",
         "grad",
