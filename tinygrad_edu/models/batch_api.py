@@ -89,11 +89,13 @@ def _evaluate_stream(stream: BatchStream) -> tuple:
 
 
 def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> dict:
-    where = f"model '{model.name}'.train_on_batch"
     model._require_compiled("train_on_batch")
     # the NaN/inf scan of the data costs a pass over it: done only if the step diverges
     x, y = samples_and_targets(model, x, y, "train_on_batch", check_finite=False)
-    w = batch_weights(y, sample_weight, class_weight, where)
+    w = None  # no weights given: nothing to check (the common case)
+    if sample_weight is not None or class_weight is not None:
+        where = f"model '{model.name}'.train_on_batch"
+        w = batch_weights(y, sample_weight, class_weight, where)
     model._prepare_optimizer(x, "train_on_batch")
     try:
         return model._train_step(x, y, w)
@@ -101,7 +103,7 @@ def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any, class_weight:
         samples_and_targets(model, x, y, "train_on_batch", check_finite=True)  # bad data?
         raise DivergenceError(
             "the step was not applied: the weights and the optimizer state are unchanged",
-            where=where,
+            where=f"model '{model.name}'.train_on_batch",
             expected=err.expected,
             got=err.got,
             fix=err.fix,

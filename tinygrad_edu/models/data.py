@@ -20,7 +20,7 @@ from ..tensor import Tensor, no_grad
 
 def samples(model: Any, x: Any, where: str) -> np.ndarray:
     """``x`` as an array of at least one sample, its shape accepted by the model."""
-    arr = x._data if isinstance(x, Tensor) else as_numeric_array(x, f"model '{model.name}'.{where}")
+    arr = _numeric(model, x, where)
     if arr.ndim == 0 or len(arr) == 0:
         raise DataError(
             where=f"model '{model.name}'.{where}",
@@ -44,7 +44,7 @@ def samples_and_targets(
             fix=f"call {where}(x, y, ...)",
         )
     x = samples(model, x, where)
-    y = y._data if isinstance(y, Tensor) else as_numeric_array(y, f"model '{model.name}'.{where}")
+    y = _numeric(model, y, where)
     if y.ndim == 0:
         raise DataError(
             where=f"model '{model.name}'.{where}",
@@ -63,6 +63,14 @@ def samples_and_targets(
         for name, arr in (("x", x), ("y", y)):
             check_finite_values(arr, name, f"model '{model.name}'.{where}")
     return x, y
+
+
+def _numeric(model: Any, x: Any, where: str) -> np.ndarray:
+    """``x`` (an array, a Tensor, nested lists) as a numeric array (``as_numeric_array``); a
+    numeric array is taken as it is, without building the error location first."""
+    if type(x) is np.ndarray and x.dtype.kind in "iuf":  # as_numeric_array's own fast path
+        return x
+    return x._data if isinstance(x, Tensor) else as_numeric_array(x, f"model '{model.name}'.{where}")
 
 
 def check_finite_values(arr: np.ndarray, name: str, where: str) -> None:

@@ -185,7 +185,7 @@ class UndoBuffer:
         self._iterations = 0
 
     def save(self, weights: List[Tensor], optimizer: Any) -> None:
-        sources = [w._data for w in weights]
+        sources = list(map(_array_of, weights))
         sources += optimizer.state_arrays()
         if not _same_arrays(self._sources, sources):
             if not _same_layout(self._copies, sources):
@@ -216,6 +216,9 @@ class UndoBuffer:
         for w in self._weights:
             w._bump_version()  # an in-place write by the library: graphs before it are stale
         self._optimizer.iterations = self._iterations
+
+
+_array_of = operator.attrgetter("_data")  # a tensor's array: w._data
 
 
 def _flat_views(arrays: List[np.ndarray]) -> List[np.ndarray]:

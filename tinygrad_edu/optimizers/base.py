@@ -46,6 +46,7 @@ weight is touched, and a schedule's rate is checked before it is used.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -101,8 +102,12 @@ class Optimizer:
     #: the subclass's own arguments that ``get_config`` saves (besides the shared ones)
     hyperparameters: tuple[str, ...] = ()
 
+    #: how errors name this optimizer, ``optimizer Adam``: made once per class, not per step
+    _where: str
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        cls._where = options.where(cls)
         if cls.__doc__:
             cls.__doc__ = cls.__doc__.replace("{shared_options}", options.SHARED_OPTIONS)
 
@@ -175,7 +180,7 @@ class Optimizer:
         """True when ``params`` are exactly the tensors this optimizer updates, in this order."""
         mine = self._params  # by identity: Tensor == compares values (element by element)
         same_count = mine is not None and len(mine) == len(params)
-        return same_count and all(p is q for p, q in zip(mine, params))
+        return same_count and all(map(operator.is_, mine, params))
 
     @property
     def built(self) -> bool:
@@ -187,9 +192,11 @@ class Optimizer:
         exactly (``fit`` does when an update overflows the weights). The slots of every parameter
         that requires grad are created here if they do not exist yet, so that the step that
         would create them changes them instead. For checkpoints use ``state_dict()``."""
-        params = self._params or ()
-        live = [self._slots_of(i) for i, p in enumerate(params) if p.requires_grad]
-        return [array for slots in live for array in slots.values()]
+        arrays: list[np.ndarray] = []
+        for i, p in enumerate(self._params or ()):
+            if p.requires_grad:
+                arrays += self._slots_of(i).values()
+        return arrays
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``p.grad = None``) before the next backward."""
@@ -226,14 +233,15 @@ class Optimizer:
         """The update proper, on checked gradients: ``todo`` holds ``(i, p, g)`` per parameter
         (``checked_grads``' output). Clip, decay, apply the rule, ``iterations += 1``."""
         lr = scalars.lr
-        grads = clipped(
-            [g for _, _, g in todo], self.clipvalue, self.clipnorm, self.global_clipnorm
-        )
+        clipvalue, clipnorm, global_clipnorm = self.clipvalue, self.clipnorm, self.global_clipnorm
+        if clipvalue is not None or clipnorm is not None or global_clipnorm is not None:
+            grads = clipped([g for _, _, g in todo], clipvalue, clipnorm, global_clipnorm)
+            todo = [(i, p, g) for (i, p, _), g in zip(todo, grads)]
         decay, slots = self.weight_decay, self._slots
-        update = self.update_step
-        if self.fused_update_step is not None and config.is_fused_enabled():
-            update = self.fused_update_step
-        for (i, p, _), g in zip(todo, grads):  # nothing was written before this loop
+        update = fused = self.fused_update_step
+        if fused is None or not config.is_fused_enabled():
+            update = self.update_step
+        for i, p, g in todo:  # nothing was written before this loop
             w, s = p._data, slots[i]
             if s is None:
                 s = self._slots_of(i)
@@ -351,10 +359,6 @@ class Optimizer:
             self._lr = loaded.learning_rate
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def _where(self) -> str:
-        return options.where(type(self))
-
     def _check(self, name: str, value: Any, **bounds: Any) -> float:
         return options.hyperparameter(type(self), name, value, **bounds)
 
@@ -384,3 +388,4 @@ class Optimizer:
 
 
 Optimizer.__doc__ = Optimizer.__doc__.replace("{shared_options}", options.SHARED_OPTIONS)
+Optimizer._where = options.where(Optimizer)

@@ -38,9 +38,10 @@ def checked_grads(
         grad = p.grad
         if grad is None or not p.requires_grad:
             continue
-        shape = p._data.shape
+        data = p._data
         if type(grad) is not np.ndarray:
-            grad = np.asarray(grad, p._data.dtype)
+            grad = np.asarray(grad, data.dtype)
+        shape = data.shape
         if grad.shape != shape:
             raise ShapeError(
                 where=f"{where}.step (parameter {i})",
@@ -50,9 +51,9 @@ def checked_grads(
             )
         s = slots[i]
         if s:
-            for slot, array in s.items():
+            for array in s.values():
                 if array.shape != shape:
-                    raise _slot_shape_error(slot, array, shape, i, where)
+                    raise _slot_shape_error(s, shape, i, where)
         if grad.dtype.kind == "f":  # integers are finite; they need no check
             flat = grad.ravel()  # a view of the (C-ordered) gradients backward makes
             squares += float(flat.dot(flat))  # a Python float: its sum never warns
@@ -64,7 +65,9 @@ def checked_grads(
     return todo
 
 
-def _slot_shape_error(slot: str, array: np.ndarray, shape: tuple, i: int, where: str) -> ShapeError:
+def _slot_shape_error(slots: dict, shape: tuple, i: int, where: str) -> ShapeError:
+    """The error for the first of parameter ``i``'s ``slots`` not shaped ``shape``."""
+    slot, array = next((k, a) for k, a in slots.items() if a.shape != shape)
     return ShapeError(
         where=f"{where}.step (parameter {i})",
         expected=f"slot {slot!r} shaped like the parameter {shape}",
