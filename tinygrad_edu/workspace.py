@@ -46,7 +46,7 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -113,7 +113,10 @@ class BufferPool:
         self.max_bytes = max_bytes
         self.huge_from = huge_from
         self._checked = bool(checked)
-        self._free: List[np.ndarray] = []
+        # the free buffers by (shape, dtype), each list oldest first; and all of them in the
+        # order they were given back (by id), which says who goes first when over the budget
+        self._free: Dict[Tuple[Tuple[int, ...], np.dtype], List[np.ndarray]] = {}
+        self._age: Dict[int, np.ndarray] = {}
         self._free_bytes = 0
         self._lock = threading.Lock()
         self._counts = {"taken": 0, "given_back": 0, "dropped": 0, "releases": 0}
@@ -140,16 +143,18 @@ class BufferPool:
         return buf
 
     def _reuse(self, shape: Tuple[int, ...], dtype: np.dtype) -> Optional[np.ndarray]:
+        """The most recently given back free buffer of this shape and dtype, if any."""
         with self._lock:
             self._counts["taken"] += 1
-            for k in range(len(self._free) - 1, -1, -1):
-                buf = self._free[k]
-                if buf.shape == shape and buf.dtype == dtype:
-                    self._free_bytes -= buf.nbytes
-                    return self._free.pop(k)
-        return None
+            same = self._free.get((shape, dtype))
+            if not same:
+                return None
+            buf = same.pop()
+            del self._age[id(buf)]
+            self._free_bytes -= buf.nbytes
+            return buf
 
-    def give(self, buffers: List[np.ndarray], *, releases: int = 0) -> None:
+    def give(self, buffers: Sequence[np.ndarray], *, releases: int = 0) -> None:
         """Take back buffers from ``take`` that nothing else holds or views any more."""
         if self._checked:
             for buf in buffers:
@@ -157,12 +162,16 @@ class BufferPool:
         with self._lock:
             self._counts["given_back"] += len(buffers)
             self._counts["releases"] += releases
-            self._free.extend(buffers)
-            self._free_bytes += sum(b.nbytes for b in buffers)
-            while self._free and self._free_bytes > self.max_bytes:
-                self._free_bytes -= self._free.pop(0).nbytes
+            for buf in buffers:
+                self._free.setdefault((buf.shape, buf.dtype), []).append(buf)
+                self._age[id(buf)] = buf
+                self._free_bytes += buf.nbytes
+            while self._age and self._free_bytes > self.max_bytes:  # let the oldest go
+                oldest = self._age.pop(next(iter(self._age)))
+                self._free[oldest.shape, oldest.dtype].pop(0)  # oldest of its kind too
+                self._free_bytes -= oldest.nbytes
 
-    def _note_dropped(self, held: List[np.ndarray]) -> None:
+    def _note_dropped(self, held: Dict[int, np.ndarray]) -> None:
         """A workspace was collected while still holding ``held`` (they are freed, not kept)."""
         with self._lock:
             self._counts["dropped"] += len(held)
@@ -198,7 +207,7 @@ class Workspace:
 
     def __init__(self, pool: Optional[BufferPool] = None) -> None:
         self._pool = POOL if pool is None else pool
-        self._held: List[np.ndarray] = []
+        self._held: Dict[int, np.ndarray] = {}  # by id, in the order taken
         self._released = False
         # checked mode only: count what a workspace collected before release() takes with it
         self._on_drop = None
@@ -208,7 +217,7 @@ class Workspace:
     @property
     def held(self) -> Tuple[np.ndarray, ...]:
         """The buffers taken and not yet given back."""
-        return tuple(self._held)
+        return tuple(self._held.values())
 
     @property
     def released(self) -> bool:
@@ -219,20 +228,18 @@ class Workspace:
         if self._released and self._pool.checked:
             raise WorkspaceError("take() after release(): the op is done with its workspace")
         buf = self._pool.take(shape, dtype)
-        self._held.append(buf)
+        self._held[id(buf)] = buf
         return buf
 
     def give(self, *buffers: np.ndarray) -> None:
         """Return temporaries before ``release``: the caller keeps no reference nor view."""
         for buf in buffers:
-            k = next((k for k, h in enumerate(self._held) if h is buf), None)
-            if k is None:
+            if self._held.pop(id(buf), None) is not buf:  # a held buffer is alive: ids unique
                 raise WorkspaceError(
                     f"give() of an array of shape {buf.shape} this workspace does not hold "
                     "(given back already, or never taken from it)"
                 )
-            del self._held[k]
-        self._pool.give(list(buffers))
+        self._pool.give(buffers)
 
     def release(self) -> None:
         """Return every buffer still held; the workspace is done (checked mode: only once)."""
@@ -241,7 +248,8 @@ class Workspace:
         self._released = True
         if self._on_drop is not None:
             self._on_drop.detach()
-        buffers, self._held[:] = list(self._held), []
+        buffers = tuple(self._held.values())
+        self._held.clear()
         self._pool.give(buffers, releases=1)
 
 
