@@ -142,8 +142,9 @@ class _RNN(RecurrentDropout, Layer):
     # ---------------------------------------------------------------- the forward pass
     def call(self, x: Tensor, training: bool = False) -> Union[Tensor, List[Tensor]]:
         masks = self._dropout_masks(x, training)  # {} without dropout
-        if self._can_fuse():
-            return self._call_fused(x, masks)
+        names = [activations.serialize(a) for a in self._activations()]  # a callable if custom
+        if self._can_fuse(names):
+            return self._call_fused(x, masks, names)
         cell_args = {**self._cell_args(), **cell_masks(masks)}
         outputs, states = run_sequence(
             self._cell, x, self.units, self.n_states, self.go_backwards, **cell_args
@@ -151,8 +152,8 @@ class _RNN(RecurrentDropout, Layer):
         out = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [out, *states] if self.return_state else out
 
-    def _can_fuse(self) -> bool:
-        names = [activations.serialize(a) for a in self._activations()]
+    def _can_fuse(self, names: list) -> bool:
+        """The fused op runs it: fused not switched off, and it implements every activation."""
         return _config.use_fused(self.fused) and all(
             isinstance(n, str) and n in FUSED_ACTIVATIONS for n in names
         )
@@ -160,15 +161,17 @@ class _RNN(RecurrentDropout, Layer):
     def _activations(self) -> list:
         return [self.activation]
 
-    def _op_kwargs(self) -> Dict[str, Any]:
-        names = ("activation", "recurrent_activation")
-        kwargs = {k: activations.serialize(a) for k, a in zip(names, self._activations())}
+    def _op_kwargs(self, names: list) -> Dict[str, Any]:
+        """The fused op's keyword arguments; ``names``: the activations' names, in order."""
+        kwargs = dict(zip(("activation", "recurrent_activation"), names))
         kwargs.update(return_sequences=self.return_sequences, go_backwards=self.go_backwards)
         return kwargs
 
-    def _call_fused(self, x: Tensor, masks: Dict[str, np.ndarray]) -> Union[Tensor, List[Tensor]]:
+    def _call_fused(
+        self, x: Tensor, masks: Dict[str, np.ndarray], names: list
+    ) -> Union[Tensor, List[Tensor]]:
         weights = [self.kernel, self.recurrent_kernel] + ([self.bias] if self.use_bias else [])
-        out = tensor_from_op(self.fused_op, x, *weights, **self._op_kwargs(), **masks)
+        out = tensor_from_op(self.fused_op, x, *weights, **self._op_kwargs(names), **masks)
         return self._with_states(out) if self.return_state else out
 
     def _with_states(self, out: Tensor) -> List[Tensor]:
@@ -328,8 +331,8 @@ class LSTM(_Gated):
 
         return forget_ones
 
-    def _op_kwargs(self) -> Dict[str, Any]:
-        return {**super()._op_kwargs(), "return_cell": self.return_state}
+    def _op_kwargs(self, names: list) -> Dict[str, Any]:
+        return {**super()._op_kwargs(names), "return_cell": self.return_state}
 
     def _with_states(self, out: Tensor) -> List[Tensor]:
         """``[output, h_T, c_T]``: with return_state the op puts ``[h | c]`` on the last axis."""
@@ -372,8 +375,8 @@ class GRU(_Gated):
     def _bias_shape(self) -> Tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _op_kwargs(self) -> Dict[str, Any]:
-        return {**super()._op_kwargs(), "reset_after": self.reset_after}
+    def _op_kwargs(self, names: list) -> Dict[str, Any]:
+        return {**super()._op_kwargs(names), "reset_after": self.reset_after}
 
     def _cell_args(self) -> Dict[str, Any]:
         return {**super()._cell_args(), "reset_after": self.reset_after}
