@@ -12,7 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, ShapeError, Tensor, activations, losses, metrics
+from tinygrad_edu import (
+    ConfigError,
+    DataError,
+    ShapeError,
+    Tensor,
+    activations,
+    losses,
+    metrics,
+    no_grad,
+    ops,
+)
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
 
@@ -134,3 +144,129 @@ def test_the_shape_cache_in_a_stacked_model_equals_the_checked_path(units, batch
     with pytest.raises(ShapeError) as err:
         cached(np.ones((2, 4), np.float32))
     assert err.value.where == cached.layers[0].where  # the layer's error, not the op's
+
+
+def _sparse_loss_and_grad(y, make_pred, **options):
+    z = Tensor(np.linspace(-2, 3, 12).reshape(4, 3), requires_grad=True)
+    loss = losses.sparse_categorical_crossentropy(y, make_pred(z), **options)
+    loss.backward()
+    return loss.numpy(), z.grad
+
+
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_the_default_loss_options_skip_the_check_and_compute_what_the_checked_ones_do(from_logits):
+    """sparse_categorical_crossentropy takes from_logits=False and reduction="mean" as they are;
+    any other spelling goes through options() and gives the same loss and gradient."""
+    y = np.array([0, 2, 1, 2])
+
+    def make_pred(z):
+        return z if from_logits else z.softmax()
+
+    usual = _sparse_loss_and_grad(y, make_pred, from_logits=from_logits)
+    for spelled in ({"reduction": "MEAN"}, {"reduction": np.str_("mean")}):
+        same = _sparse_loss_and_grad(y, make_pred, from_logits=np.bool_(from_logits), **spelled)
+        for a, b in zip(usual, same):
+            np.testing.assert_array_equal(a, b)
+    for bad in ({"reduction": np.array("mean")}, {"from_logits": 0}, {"reduction": "avg"}):
+        with pytest.raises(ConfigError):
+            losses.sparse_categorical_crossentropy(y, make_pred(Tensor(np.ones((4, 3)))), **bad)
+
+
+def test_labels_of_every_accepted_kind_give_the_loss_of_intp_labels_and_the_rest_are_refused():
+    """The labels' shortcut (an int/float array as it is) and the full conversion agree."""
+    z = Tensor(np.linspace(-2, 3, 12).reshape(4, 3))
+    y = np.array([0, 2, 1, 2], dtype=np.intp)
+    want = losses.sparse_categorical_crossentropy(y, z.softmax()).numpy()
+    for labels in (y.tolist(), y.astype(np.int8), y.astype(np.float32), Tensor(y), y[:, None]):
+        got = losses.sparse_categorical_crossentropy(labels, z.softmax()).numpy()
+        np.testing.assert_array_equal(got, want)
+    for bad in (np.array(["a", "b", "c", "d"]), np.array([0, None, 1, 2], dtype=object)):
+        with pytest.raises(DataError) as err:
+            losses.sparse_categorical_crossentropy(bad, z.softmax())
+        assert err.value.where == "loss 'sparse_categorical_crossentropy' (y_true)"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_softmax_output_reuses_its_log_probabilities_and_equals_the_loss_from_its_logits(dtype):
+    """softmax_logits: the Softmax op's own log(out) (graph recorded) and a fresh log-softmax of
+    the logits (no graph, or from_logits=True) give the same loss, to the bit."""
+    z = Tensor(np.linspace(-4, 5, 21).reshape(7, 3).astype(dtype), requires_grad=True)
+    y = np.array([0, 1, 2, 2, 1, 0, 0])
+    from_logits = losses.sparse_categorical_crossentropy(y, z, from_logits=True)
+    from_logits.backward()
+    grad, z.grad = z.grad, None
+    reused = losses.sparse_categorical_crossentropy(y, z.softmax())
+    reused.backward()  # straight into the logits, never through the softmax's backward
+    with no_grad():
+        recomputed = losses.sparse_categorical_crossentropy(y, z.softmax()).numpy()
+    np.testing.assert_array_equal(reused.numpy(), from_logits.numpy())
+    np.testing.assert_array_equal(recomputed, from_logits.numpy())
+    assert z.grad.tobytes() == grad.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("batch", [1, 7, 30])
+def test_the_cross_entropy_ops_reduce_as_their_plain_formula_to_the_bit(dtype, batch):
+    """-mean(log_p[rows, labels]) with the sign on the scalar, the cached rows and the scalar
+    gradient factor: the bits of the plain form (negate, sum, times dtype(1/n))."""
+    rng = np.random.default_rng(batch)
+    z = (rng.standard_normal((batch, 4)) * 3).astype(dtype)
+    labels = rng.integers(0, 4, batch)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    picked = log_p[np.arange(batch), labels]
+    g = np.asarray(dtype(1.5))
+    for reduction, factor in (("mean", 1.0 / batch), ("sum", 1.0)):
+        op = ops.SparseSoftmaxCrossEntropy()
+        out = op.forward(z, labels=labels, reduction=reduction, log_p=log_p)
+        plain = np.asarray(np.add.reduce(-picked, axis=None) * dtype(factor))
+        assert out.dtype == plain.dtype and out.tobytes() == plain.tobytes()
+        dz = np.exp(log_p)
+        dz[np.arange(batch), labels] -= 1
+        dz *= g * factor
+        assert op.backward(g).tobytes() == dz.tobytes()
+        dense = ops.SoftmaxCrossEntropy().forward(
+            z, target=np.eye(4, dtype=dtype)[labels], reduction=reduction, log_p=log_p
+        )
+        assert dense.tobytes() == plain.tobytes()
+    assert not op.rows.flags.writeable  # shared between ops: nobody may write into it
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_scales_kept_values_by_one_over_dtype_one_minus_rate(dtype):
+    """The op's cached scale is dtype(1) / dtype(1 - rate) for each rate and dtype."""
+    a = np.ones((4, 50), dtype)
+    for rate in (0.1, 1 / 3, 0.5, 0.9):
+        op = ops.DropoutDraw()
+        out = op.forward(a, rng=np.random.default_rng(0), rate=rate)
+        keep = np.random.default_rng(0).random(a.shape) >= rate
+        expected = np.where(keep, dtype(1) / dtype(1 - rate), dtype(0)).astype(dtype)
+        assert out.dtype == dtype and out.tobytes() == expected.tobytes()
+
+
+def test_dense_folds_batch_axes_only_when_there_are_several():
+    """Linear's backward uses [B, n] inputs as they are and folds [B, T, n] into [B*T, n]: a
+    time axis of one gives the 2-D gradients to the bit."""
+    flat, timed = Dense(3, "relu"), Dense(3, "relu")
+    flat.build((None, 5))
+    timed.build((None, 1, 5))
+    timed.set_weights(flat.get_weights())
+    x = np.random.default_rng(0).normal(size=(6, 5)).astype(np.float32)
+    flat(x).sum().backward()
+    timed(x[:, None, :]).sum().backward()
+    for a, b in zip(flat.weights, timed.weights):
+        assert a.grad.tobytes() == b.grad.tobytes()
+
+
+def test_metrics_take_lists_tensors_and_arrays_alike_and_name_themselves_in_errors():
+    """A metric's shortcut (numeric arrays as they are, targets already of the right shape)
+    and the full conversion agree; (B, 1) labels are still reshaped."""
+    p = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    y = np.array([1, 0, 0])
+    want = metrics.sparse_categorical_accuracy(y, p)
+    for labels in (y.tolist(), Tensor(y), y[:, None], y.astype(np.float32), y.astype(bool)):
+        assert metrics.sparse_categorical_accuracy(labels, Tensor(p)) == want
+    assert metrics.binary_accuracy(y[:, None].tolist(), p[:, 1:]) == want
+    with pytest.raises(DataError) as err:
+        metrics.sparse_categorical_accuracy(np.array(["a", "b", "c"]), p)
+    assert err.value.where == "metric 'sparse_categorical_accuracy' (y_true)"

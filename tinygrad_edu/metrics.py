@@ -25,21 +25,24 @@ Metric = Callable[[Any, Any], float]
 def _arrays(y_true: Any, y_pred: Any, metric: str):
     """Targets and predictions as numeric arrays (bools count as 0/1); strings, objects, None
     are a ``DataError``; predictions need at least one value and one axis."""
-    where = f"metric '{metric}'"
-    t = as_numeric_array(
-        y_true._data if isinstance(y_true, Tensor) else y_true, f"{where} (y_true)"
-    )
-    p = as_numeric_array(
-        y_pred._data if isinstance(y_pred, Tensor) else y_pred, f"{where} (y_pred)"
-    )
+    t, p = _numeric(y_true, metric, "y_true"), _numeric(y_pred, metric, "y_pred")
     if p.ndim == 0 or p.size == 0:
         raise ShapeError(
-            where=where,
+            where=f"metric '{metric}'",
             expected="predictions for a batch: at least one axis and one value",
             got=f"shape {p.shape}",
             fix="pass the model's outputs for a batch, e.g. model.predict(x)",
         )
     return t, p
+
+
+def _numeric(x: Any, metric: str, which: str) -> np.ndarray:
+    """``as_numeric_array`` of ``x`` (a Tensor's array), whose message (naming ``metric`` and
+    ``which``) is built only for data it does not take as it is: a metric runs every step."""
+    raw = x._data if isinstance(x, Tensor) else x
+    if type(raw) is np.ndarray and raw.dtype.kind in "iuf":
+        return raw  # as_numeric_array's own shortcut
+    return as_numeric_array(raw, f"metric '{metric}' ({which})")
 
 
 _MISMATCH_FIXES = {
@@ -54,6 +57,8 @@ _MISMATCH_FIXES = {
 
 def _match(t: np.ndarray, shape: tuple, metric: str) -> np.ndarray:
     """Targets reshaped to ``shape`` (same number of values), else a teaching ShapeError."""
+    if t.shape == shape:
+        return t
     if t.size != math.prod(shape):
         raise ShapeError(
             where=f"metric '{metric}'",

@@ -225,15 +225,14 @@ class Dropout(Layer):
         if not training or self.rate == 0:
             return x
         # the op draws the mask from this layer's generator: eager and replayed steps alike
-        shape = self._mask_shape(x.shape)
+        shape = None if self.noise_shape is None else self._mask_shape(x._data.shape)
         return tensor_from_op(ops.DropoutDraw, x, rng=self._rng, rate=self.rate, mask_shape=shape)
 
     def _settings(self) -> Tuple[float, bool, Any]:
         return self.rate, self.training, self.noise_shape
 
     def _mask_shape(self, shape: Tuple[int, ...]) -> Tuple[int, ...]:
-        if self.noise_shape is None:
-            return shape
+        """The mask's shape from ``noise_shape`` (the op draws one of the input's shape for None)."""
         if len(self.noise_shape) != len(shape) or any(
             n not in (None, 1, s) for n, s in zip(self.noise_shape, shape)
         ):

@@ -24,7 +24,7 @@ from .inputs import (
     options,
     predictions,
     reduced,
-    saved_log_softmax,
+    softmax_logits,
     sparse_labels,
 )
 
@@ -119,15 +119,9 @@ def categorical_crossentropy(
     t = dense_target(y_true, y_pred, "categorical_crossentropy")
     if label_smoothing:
         t = t * (1 - label_smoothing) + label_smoothing / y_pred.shape[-1]
-    z = logits_to_use(y_pred, from_logits, "softmax")
+    z, log_p = softmax_logits(y_pred, from_logits)
     if z is not None:
-        return tensor_from_op(
-            ops.SoftmaxCrossEntropy,
-            z,
-            target=t,
-            reduction=reduction,
-            log_p=saved_log_softmax(y_pred, from_logits),
-        )
+        return tensor_from_op(ops.SoftmaxCrossEntropy, z, target=t, reduction=reduction, log_p=log_p)
     p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1 - EPSILON)
     return reduced(-(t * p.log()).sum(axis=-1), reduction)
 
@@ -136,21 +130,19 @@ def sparse_categorical_crossentropy(
     y_true: Any, y_pred: Any, from_logits: bool = False, reduction: str = "mean"
 ) -> Tensor:
     """-log p[label] per sample, for integer labels (``y_true`` of shape ``y_pred.shape[:-1]``)."""
-    opt = options("sparse_categorical_crossentropy", from_logits=from_logits, reduction=reduction)
-    from_logits, reduction = opt["from_logits"], opt["reduction"]
-    y_pred = predictions(y_pred, "sparse_categorical_crossentropy")
-    labels = sparse_labels(y_true, y_pred, "sparse_categorical_crossentropy")
-    z = logits_to_use(y_pred, from_logits, "softmax")
-    classes = y_pred._data.shape[-1]
-    flat_labels = labels.reshape(-1)
+    loss = "sparse_categorical_crossentropy"
+    if from_logits is not False or type(reduction) is not str or reduction != "mean":
+        opt = options(loss, from_logits=from_logits, reduction=reduction)  # (defaults: valid)
+        from_logits, reduction = opt["from_logits"], opt["reduction"]
+    y_pred = predictions(y_pred, loss)
+    labels = sparse_labels(y_true, y_pred, loss)
+    z, log_p = softmax_logits(y_pred, from_logits)
     if z is not None and labels.ndim == 1:  # the common case: one fused op, mean included
         return tensor_from_op(
-            ops.SparseSoftmaxCrossEntropy,
-            z,
-            labels=flat_labels,
-            reduction=reduction,
-            log_p=saved_log_softmax(y_pred, from_logits),
+            ops.SparseSoftmaxCrossEntropy, z, labels=labels, reduction=reduction, log_p=log_p
         )
+    classes = y_pred._data.shape[-1]
+    flat_labels = labels.reshape(-1)
     if z is not None:
         flat = z.reshape(-1, classes)
         per = tensor_from_op(ops.SparseSoftmaxCrossEntropy, flat, labels=flat_labels)

@@ -93,6 +93,8 @@ def predictions(y_pred: Any, loss: str) -> Tensor:
 
 def _array(y_true: Any, loss: str) -> np.ndarray:
     raw = y_true._data if isinstance(y_true, Tensor) else y_true
+    if type(raw) is np.ndarray and raw.dtype.kind in "iuf":
+        return raw  # as_numeric_array's own shortcut, taken before its message is built
     return as_numeric_array(raw, f"loss '{loss}' (y_true)")
 
 
@@ -113,15 +115,20 @@ def logits_to_use(y_pred: Tensor, from_logits: bool, kind: str) -> Tensor | None
     return y_pred.logits_of(kind)
 
 
-def saved_log_softmax(y_pred: Tensor, from_logits: bool) -> np.ndarray | None:
-    """log(y_pred) as the Softmax op that made y_pred already knows it (None if it is not one).
+def softmax_logits(y_pred: Tensor, from_logits: bool) -> tuple[Tensor | None, np.ndarray | None]:
+    """``(z, log_p)`` for a categorical loss: the logits to use (``logits_to_use(y_pred,
+    from_logits, "softmax")``) and log(y_pred) as the Softmax op that made y_pred already knows
+    it (None when y_pred is the logits, or no recorded Softmax op made it).
 
-    Kept because it is measurable: recomputing the log-softmax of [32, 10] logits costs ~10.6 us
-    (~28 us at batch 256), about 8% of a 784-32-10 training step at batch 32."""
+    log_p is kept because it is measurable: recomputing the log-softmax of [32, 10] logits costs
+    ~10.6 us (~28 us at batch 256), about 8% of a 784-32-10 training step at batch 32."""
+    if from_logits:
+        return y_pred, None
+    z = y_pred.logits_of("softmax")
     op = y_pred._ctx  # (the op property, without its call)
-    if from_logits or not isinstance(op, ops.Softmax):
-        return None
-    return op.log_softmax()
+    if z is None or not isinstance(op, ops.Softmax):
+        return z, None
+    return z, op.log_softmax()
 
 
 def dense_target(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
@@ -157,22 +164,8 @@ def sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
     t = _array(y_true, loss)
     shape = y_pred._data.shape
     classes = shape[-1]
-    if t.shape == shape and classes > 1:
-        raise DataError(
-            where=f"loss '{loss}'",
-            expected=f"integer labels of shape {shape[:-1]}",
-            got=f"one-hot targets of shape {t.shape}",
-            fix="use loss='categorical_crossentropy' for one-hot targets, or pass y.argmax(-1)",
-        )
-    if t.shape == shape[:-1] + (1,):
-        t = t[..., 0]
-    if t.shape != shape[:-1]:
-        raise ShapeError(
-            where=f"loss '{loss}'",
-            expected=f"labels of shape {shape[:-1]}",
-            got=str(t.shape),
-            fix="give one integer label per sample",
-        )
+    if t.shape != shape[:-1]:  # (the usual labels (B,) for (B, K) predictions skip this)
+        t = _labels_shaped(t, shape, loss)
     if t.dtype.kind == "f" and (not np.all(np.isfinite(t)) or np.any(t != np.round(t))):
         raise DataError(
             where=f"loss '{loss}'",
@@ -194,3 +187,25 @@ def sparse_labels(y_true: Any, y_pred: Tensor, loss: str) -> np.ndarray:
             "or remap the labels to start at 0",
         )
     return labels
+
+
+def _labels_shaped(t: np.ndarray, shape: tuple, loss: str) -> np.ndarray:
+    """Labels ``t`` not of shape ``shape[:-1]``: (B, 1) labels squeezed to (B,); one-hot targets
+    and any other shape refused."""
+    if t.shape == shape and shape[-1] > 1:
+        raise DataError(
+            where=f"loss '{loss}'",
+            expected=f"integer labels of shape {shape[:-1]}",
+            got=f"one-hot targets of shape {t.shape}",
+            fix="use loss='categorical_crossentropy' for one-hot targets, or pass y.argmax(-1)",
+        )
+    if t.shape == shape[:-1] + (1,):
+        t = t[..., 0]
+    if t.shape != shape[:-1]:
+        raise ShapeError(
+            where=f"loss '{loss}'",
+            expected=f"labels of shape {shape[:-1]}",
+            got=str(t.shape),
+            fix="give one integer label per sample",
+        )
+    return t

@@ -91,9 +91,14 @@ class Linear(Function):
         if self.relu_out is not None:
             grad = grad * (self.relu_out > 0)
         gx = grad @ w.T if need[0] else None
-        g2 = grad.reshape(-1, grad.shape[-1])
-        gw = x.reshape(-1, x.shape[-1]).T @ g2 if need[1] else None
+        g2, x2 = (grad, x) if grad.ndim == 2 else _rows(grad, x)  # [B, m] and [B, n] as they are
+        gw = x2.T @ g2 if need[1] else None
         if len(need) == 2:
             return gx, gw
         # np.add.reduce: ndarray.sum's Python wrapper costs as much as a small bias's sum
         return gx, gw, (np.add.reduce(g2, axis=0) if need[2] else None)
+
+
+def _rows(grad: np.ndarray, x: np.ndarray) -> tuple:
+    """The batch axes of ``grad`` [.., m] and ``x`` [.., n] folded into one: [N, m], [N, n]."""
+    return grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])

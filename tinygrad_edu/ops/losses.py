@@ -7,6 +7,8 @@ Equal (values and gradients) to ``-(target * logits.log_softmax()).sum(-1)`` and
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..function import Function
@@ -17,19 +19,33 @@ def _log_softmax(z: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.add.reduce(np.exp(shifted), axis=-1, keepdims=True))
 
 
-def _reduce(per_row: np.ndarray, reduction: str):
-    """Per-row losses -> 'none' (as they are), 'mean' or 'sum'; and the factor d(out)/d(row)."""
+def _negated_reduce(log_p_row: np.ndarray, reduction: str):
+    """Per-row losses ``-log_p_row`` -> 'none' (one per row), 'mean' or 'sum'; and the factor
+    d(out)/d(row).
+
+    For 'mean' and 'sum' the sign goes on the scalar: sum(-v) * f == sum(v) * (-f) to the bit
+    (negation is exact), without a negated copy of the rows. ``* -factor`` with a Python float
+    computes in the rows' dtype (numpy >= 2: as ``dtype.type(-factor)``, without making one)."""
     if reduction == "mean":  # sum * (1/n): ndarray.mean's Python wrapper costs more than the math
-        factor = 1.0 / max(per_row.size, 1)
-        return np.asarray(np.add.reduce(per_row, axis=None) * per_row.dtype.type(factor)), factor
+        factor = 1.0 / max(log_p_row.size, 1)
+        return np.asarray(np.add.reduce(log_p_row, axis=None) * -factor), factor
     if reduction == "sum":
-        return np.add.reduce(per_row, axis=None), 1.0
-    return per_row, None
+        return np.asarray(np.add.reduce(log_p_row, axis=None) * -1.0), 1.0
+    return -log_p_row, None
 
 
 def _scale(grad: np.ndarray, factor) -> np.ndarray:
-    """The upstream gradient per row: a scalar times the mean/sum factor, or one value per row."""
-    return grad[..., None] if factor is None else grad * factor
+    """The upstream gradient per row: a scalar times the mean/sum factor, or one value per row.
+    (``grad[()]``: the 0-d gradient as a numpy scalar, whose product is scalar math.)"""
+    return grad[..., None] if factor is None else grad[()] * factor
+
+
+@lru_cache(maxsize=64)
+def _rows(n: int) -> np.ndarray:
+    """``np.arange(n)`` (read-only, made once per batch size): the row of each label."""
+    rows = np.arange(n)
+    rows.setflags(write=False)
+    return rows
 
 
 class SoftmaxCrossEntropy(Function):
@@ -48,7 +64,7 @@ class SoftmaxCrossEntropy(Function):
             raise ValueError(f"logits {z.shape} vs targets {target.shape}")
         self.log_p = _log_softmax(z) if log_p is None else log_p
         self.target = target
-        out, self.factor = _reduce(-(target * self.log_p).sum(axis=-1), reduction)
+        out, self.factor = _negated_reduce((target * self.log_p).sum(axis=-1), reduction)
         return out
 
     def backward(self, grad):
@@ -68,9 +84,9 @@ class SparseSoftmaxCrossEntropy(Function):
 
     def forward(self, z, *, labels, reduction="none", log_p=None):
         self.log_p = _log_softmax(z) if log_p is None else log_p
-        self.rows = np.arange(z.shape[0])
+        self.rows = _rows(z.shape[0])
         self.labels = labels
-        out, self.factor = _reduce(-self.log_p[self.rows, labels], reduction)
+        out, self.factor = _negated_reduce(self.log_p[self.rows, labels], reduction)
         return out
 
     def backward(self, grad):

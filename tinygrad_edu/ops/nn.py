@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..function import Function
@@ -39,10 +41,16 @@ class DropoutDraw(Function):
 
     def forward(self, a, *, rng, rate, mask_shape=None):
         keep = rng.random(a.shape if mask_shape is None else mask_shape) >= rate
-        # kept values scaled by 1/(1 - rate) in a's dtype: mask = keep / dtype(1 - rate), one pass
-        one = a.dtype.type(1)
-        self.mask = np.multiply(keep, one / a.dtype.type(1 - rate), dtype=a.dtype)
+        # kept values scaled by 1/(1 - rate) in a's dtype: mask = keep * scale, one pass
+        self.mask = np.multiply(keep, _keep_scale(rate, a.dtype), dtype=a.dtype)
         return a * self.mask
 
     def backward(self, grad):
         return grad * self.mask
+
+
+@lru_cache(maxsize=64)
+def _keep_scale(rate: float, dtype: np.dtype):
+    """``dtype(1) / dtype(1 - rate)``: a kept value's scale in ``dtype``, made once per rate and
+    dtype (making the two numpy scalars costs more than a small step's multiply)."""
+    return dtype.type(1) / dtype.type(1 - rate)
