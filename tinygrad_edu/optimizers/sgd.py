@@ -71,11 +71,13 @@ class SGD(Optimizer):
     def fused_update_step(
         self, p: np.ndarray, g: np.ndarray, s: dict[str, np.ndarray], lr: float
     ) -> None:
-        """``update_step`` in place, with one temporary array (``lr * g``) reused."""
+        """``update_step`` in place, with one temporary array (``lr * g``) reused, and ``lr`` as a
+        0-d array (``typed_rate``)."""
+        step = np.multiply(g, self.typed_rate(lr, g.dtype))
         if not self.momentum:
-            p -= lr * g
+            p -= step
             return
-        step = np.asarray(lr * g)  # an array even for a 0-d parameter: it is reused as out=
+        step = np.asarray(step)  # an array even for a 0-d parameter: it is reused as out=
         velocity = s["velocity"]
         velocity *= self.momentum
         velocity -= step  # velocity = momentum * velocity - lr * g
@@ -84,3 +86,14 @@ class SGD(Optimizer):
             p += np.multiply(velocity, self.momentum, out=step)  # p += momentum * velocity - lr * g
         else:
             p += velocity
+
+    _rate_key: tuple | None = None  # what typed_rate's array was made for
+
+    def typed_rate(self, lr: float, dtype: np.dtype) -> np.ndarray:
+        """``lr`` as a 0-d array of ``dtype``, made once per step for every parameter: numpy
+        takes it about twice as fast as a Python float, with the same result (it casts the float
+        to the array's dtype too)."""
+        key = (lr, dtype)
+        if key != self._rate_key:
+            self._rate, self._rate_key = np.array(lr, dtype), key
+        return self._rate
