@@ -137,12 +137,12 @@ def sparse_categorical_crossentropy(
     y_pred = predictions(y_pred, loss)
     labels = sparse_labels(y_true, y_pred, loss)
     z, log_p = softmax_logits(y_pred, from_logits)
-    if z is not None and labels.ndim == 1:  # the common case: one fused op, mean included
-        return tensor_from_op(
-            ops.SparseSoftmaxCrossEntropy, z, labels=labels, reduction=reduction, log_p=log_p
-        )
     classes = y_pred._data.shape[-1]
     flat_labels = labels.reshape(-1)
+    if z is not None and labels.ndim == 1:  # the common case: one fused op, mean included
+        return tensor_from_op(
+            ops.SparseSoftmaxCrossEntropy, z, labels=flat_labels, reduction=reduction, log_p=log_p
+        )
     if z is not None:
         flat = z.reshape(-1, classes)
         per = tensor_from_op(ops.SparseSoftmaxCrossEntropy, flat, labels=flat_labels)
