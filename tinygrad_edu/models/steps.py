@@ -180,7 +180,8 @@ class UndoBuffer:
         self._weights: List[Tensor] = []
         self._sources: List[np.ndarray] = []
         self._copies: List[np.ndarray] = []
-        self._flats: List[np.ndarray] = []  # views of the float weights' arrays, in order
+        self._flats: List[np.ndarray] = []  # 1-D views of the float weights' arrays
+        self._strided: List[np.ndarray] = []  # float weights no 1-D view can see (checked exactly)
         self._optimizer: Any = None
         self._iterations = 0
 
@@ -190,7 +191,7 @@ class UndoBuffer:
         if not _same_arrays(self._sources, sources):
             if not _same_layout(self._copies, sources):
                 self._copies = [np.empty_like(a) for a in sources]  # new weights or optimizer
-            self._flats = _flat_views(sources[: len(weights)])
+            self._flats, self._strided = _flat_views(sources[: len(weights)])
             self._sources = sources
         for copy, source in zip(self._copies, sources):
             copy[...] = source  # an exact copy (same dtype and shape); cheaper than np.copyto
@@ -204,11 +205,8 @@ class UndoBuffer:
         the sum NaN/inf. Weights whose arrays cannot be viewed as 1-D are checked exactly."""
         total = 0.0
         for flat in self._flats:
-            if flat.ndim == 1:
-                total += float(flat.dot(flat))  # one BLAS pass; summed as a Python float
-            elif not all_finite(flat):
-                return False
-        return math.isfinite(total)
+            total += float(flat.dot(flat))  # one BLAS pass; summed as a Python float
+        return math.isfinite(total) and all(map(all_finite, self._strided))
 
     def restore(self) -> None:
         for copy, source in zip(self._copies, self._sources):
@@ -221,16 +219,19 @@ class UndoBuffer:
 _array_of = operator.attrgetter("_data")  # a tensor's array: w._data
 
 
-def _flat_views(arrays: List[np.ndarray]) -> List[np.ndarray]:
-    """For each float array, a 1-D view of its memory (any contiguous layout: ``ravel(order=
-    "K")``), or the array itself when ravel would copy (a strided view: a copy would go stale);
-    integer arrays hold no NaN/inf and are left out."""
-    flats = []
+def _flat_views(arrays: List[np.ndarray]) -> tuple:
+    """``(flats, strided)``: a 1-D view of each float array's memory (any contiguous layout:
+    ``ravel(order="K")``), and apart the arrays ravel would copy (a strided view: a copy would go
+    stale); integer arrays hold no NaN/inf and are left out."""
+    flats, strided = [], []
     for a in arrays:
         if a.dtype.kind == "f":
             flat = a.ravel(order="K")
-            flats.append(flat if np.shares_memory(flat, a) else a)
-    return flats
+            if np.shares_memory(flat, a) and flat.ndim == 1:
+                flats.append(flat)
+            else:
+                strided.append(a)
+    return flats, strided
 
 
 def _same_arrays(before: List[np.ndarray], now: List[np.ndarray]) -> bool:

@@ -192,11 +192,12 @@ class Optimizer:
         exactly (``fit`` does when an update overflows the weights). The slots of every parameter
         that requires grad are created here if they do not exist yet, so that the step that
         would create them changes them instead. For checkpoints use ``state_dict()``."""
-        arrays: list[np.ndarray] = []
-        for i, p in enumerate(self._params or ()):
-            if p.requires_grad:
-                arrays += self._slots_of(i).values()
-        return arrays
+        params, slots = self._params or (), self._slots
+        if None in slots:  # some not created yet (cheaper to ask than to walk every parameter)
+            for i, p in enumerate(params):
+                if p.requires_grad:
+                    self._slots_of(i)
+        return [a for p, s in zip(params, slots) if p.requires_grad for a in s.values()]
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``p.grad = None``) before the next backward."""
