@@ -7,7 +7,8 @@ optimizers/gradients.py):
 - ``checked_grads``: one fused sum of squares for every gradient, against the exact check;
 - the undo itself: an interrupt halfway through the update leaves weights, optimizer slots and
   step count exactly as before;
-- the optimizer's parameters follow the layers' trainable flags between ``train_on_batch`` calls.
+- the optimizer's parameters follow the layers' trainable flags between ``train_on_batch`` calls;
+- the data checks hand a numeric array on as the plain conversion does (``data._numeric``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from tinygrad_edu import set_seed
-from tinygrad_edu.errors import DivergenceError
+from tinygrad_edu._shapes import as_numeric_array
+from tinygrad_edu.errors import DataError, DivergenceError
 from tinygrad_edu.layers import BatchNormalization, Dense
 from tinygrad_edu.models import Sequential
+from tinygrad_edu.models.data import _numeric
 from tinygrad_edu.models.steps import UndoBuffer
 from tinygrad_edu.optimizers import SGD, Adam
 from tinygrad_edu.optimizers.gradients import checked_grads
@@ -203,3 +206,38 @@ def test_a_layer_frozen_between_two_train_on_batch_calls_stays_frozen():
     first.trainable = True
     model.train_on_batch(x, y)
     assert not np.array_equal(first.get_weights()[0], frozen[0])
+
+
+NUMERIC_INPUTS = [
+    np.ones((2, 3), np.float32),
+    np.arange(4),
+    np.arange(4, dtype=np.uint8),
+    np.array([True, False]),
+    np.array([1 + 2j]),
+    np.array([None, 1.0], dtype=object),
+    np.array(["a", "b"]),
+    [[1.0, 2.0], [3.0, 4.0]],
+    [[1.0], [2.0, 3.0]],
+    Tensor(np.ones(3, np.float32)),
+]
+
+
+@pytest.mark.parametrize("x", NUMERIC_INPUTS, ids=lambda x: type(x).__name__)
+def test_the_data_checks_take_numeric_arrays_as_the_plain_conversion_does(x):
+    """``data._numeric`` hands a numeric array on without building the error location first: the
+    same array (the very object) or the same refusal as the plain form."""
+    model = Sequential([Dense(1, input_shape=(3,))], name="m")
+
+    def plain():
+        return x._data if isinstance(x, Tensor) else as_numeric_array(x, "model 'm'.fit")
+
+    try:
+        want = plain()
+    except DataError as err:
+        with pytest.raises(DataError) as caught:
+            _numeric(model, x, "fit")
+        assert str(caught.value) == str(err)
+    else:
+        got = _numeric(model, x, "fit")
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+        assert (got is x) == (want is x)
