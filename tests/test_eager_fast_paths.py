@@ -22,6 +22,7 @@ from tinygrad_edu import (
     metrics,
     no_grad,
     ops,
+    tensor_from_op,
 )
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
@@ -270,3 +271,19 @@ def test_metrics_take_lists_tensors_and_arrays_alike_and_name_themselves_in_erro
     with pytest.raises(DataError) as err:
         metrics.sparse_categorical_accuracy(np.array(["a", "b", "c"]), p)
     assert err.value.where == "metric 'sparse_categorical_accuracy' (y_true)"
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape", [((2, 3), (4, 5)), ((), (3, 2)), ((2, 3), ()), ((2, 2, 3), (2, 5))]
+)
+def test_linear_checks_its_inner_sizes_only_when_they_can_be_wrong_and_then_as_matmul(
+    x_shape, w_shape
+):
+    """Linear skips the inner-size check for a 2-D W that fits; every misfit still gets the
+    check's teaching error (never numpy's)."""
+    x, w = Tensor(np.ones(x_shape)), Tensor(np.ones(w_shape))
+    with pytest.raises(ShapeError) as err:
+        tensor_from_op(ops.Linear, x, w)
+    assert err.value.where == "op 'Linear'" and "@" in err.value.got
+    fits = tensor_from_op(ops.Linear, Tensor(np.ones((2, 3))), Tensor(np.ones((3, 4))))
+    assert fits.shape == (2, 4)
