@@ -92,6 +92,11 @@ def train_rank(rank, port, net, x, y, epochs, batch_size, lr, seed, out_dir):
                 optimizer.step()
             losses.append(whole_set_loss())
         torch.save({"weights": logits.state_dict(), "losses": losses}, f"{out_dir}/rank{rank}.pt")
+        # leave together, and drop DDP (its reducer holds gloo work) while the group is alive:
+        # a rank torn down mid-exit aborted now and then ("terminate called without an active
+        # exception", SIGABRT in one rank)
+        dist.barrier()
+        del ddp, optimizer
     finally:
         dist.destroy_process_group()
 
