@@ -261,3 +261,18 @@ def test_a_subclassed_model_in_a_keras_file_is_refused_with_a_fix_that_runs(
     assert ".keras" not in fix and ".h5" not in fix
     exec(fix.split(": ", 1)[1], {"model": model})
     assert len(os.listdir(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("name", ["broken.h5", "broken.weights.h5"])
+def test_a_truncated_hdf5_file_is_one_checkpoint_error(tmp_path, name):
+    """An HDF5 file cut short (h5py raises OSError): our CheckpointError says what was expected."""
+    path = tmp_path / name
+    path.write_bytes((FIXTURES / "mlp.weights.h5").read_bytes()[:700])
+    with pytest.raises(CheckpointError) as err:
+        if name == "broken.h5":
+            load_model(path)
+        else:
+            load_model(FIXTURES / "mlp.keras").load_weights(path)
+    expected = "a readable HDF5 file" if name == "broken.h5" else "a Keras .weights.h5 file"
+    assert err.value.expected == expected
+    assert "OSError" in err.value.got

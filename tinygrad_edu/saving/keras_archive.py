@@ -39,7 +39,7 @@ from .keras_graph import (
     model_from_keras,
     sequential_to_keras,
 )
-from .keras_h5 import import_h5py, matched_datasets, write_weights
+from .keras_h5 import import_h5py, matched_datasets, reading_errors, write_weights
 from .registry import model_class
 
 #: the Keras version whose files this module reads and writes (what metadata.json says)
@@ -168,18 +168,10 @@ def load_keras_weights(model: Any, path: Any) -> None:
     where = f"model '{model.name}'.load_weights({_show(path)})"
     h5py = import_h5py(where)
     weight_layers = _model_spec(model, where, "model.load_weights('model.weights.npz')")[1]
-    try:
+    fix = "check the path; save it with keras_model.save_weights('x.weights.h5')"
+    with reading_errors(where, "a Keras .weights.h5 file", fix):
         with h5py.File(checked_path(path, "reading"), "r") as h5file:
             _assign(matched_datasets(h5file, weight_layers, where))
-    except OSError as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(
-            where=where,
-            expected="a Keras .weights.h5 file",
-            got=f"{type(err).__name__}: {str(err)[:120]}",
-            fix="check the path; save it with keras_model.save_weights('x.weights.h5')",
-        ) from None
 
 
 def _assign(pairs: List[Tuple[Any, Any]]) -> None:

@@ -22,7 +22,8 @@ h5py is optional (``pip install -e ".[keras]"``); it is imported only when a Ker
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import numpy as np
 
@@ -46,6 +47,23 @@ def import_h5py(where: str) -> Any:
             fix=f"{INSTALL}   (or use a .npz file name: model.save('model.npz'))",
         ) from None
     return h5py
+
+
+@contextmanager
+def reading_errors(where: str, expected: str, fix: str) -> Iterator[None]:
+    """Inside the block, an ``OSError`` from reading an HDF5 file (missing, damaged, not HDF5)
+    becomes our ``CheckpointError`` saying what was expected; our own errors pass through."""
+    try:
+        yield
+    except OSError as err:
+        if isinstance(err, CheckpointError):
+            raise
+        raise CheckpointError(
+            where=where,
+            expected=expected,
+            got=f"{type(err).__name__}: {str(err)[:120]}",
+            fix=fix,
+        ) from None
 
 
 def snake_case(class_name: str) -> str:

@@ -26,7 +26,7 @@ from .archive import _text, checked_path
 from .configs import _check_json_depth, _loads
 from .keras_compile import compile_from_keras
 from .keras_graph import layers_from_keras, model_from_keras
-from .keras_h5 import import_h5py
+from .keras_h5 import import_h5py, reading_errors
 from .registry import model_class
 
 
@@ -34,7 +34,7 @@ def load_legacy_h5(path: Any, compile: bool, where: str, build: Callable) -> Any
     """Our model from a legacy Keras ``.h5`` file: architecture, weights, compile settings.
     ``build(cls, layers, config, where)`` makes the model (full_model's)."""
     h5py = import_h5py(where)
-    try:
+    with reading_errors(where, "a readable HDF5 file", "check the path; the file may be damaged"):
         with h5py.File(checked_path(path, "reading"), "r") as h5file:
             spec = _attribute_json(h5file, "model_config", where)
             if spec is None:
@@ -46,15 +46,6 @@ def load_legacy_h5(path: Any, compile: bool, where: str, build: Callable) -> Any
                 )
             model = _model_with_weights(h5file, spec, where, build)
             training = _attribute_json(h5file, "training_config", where)
-    except OSError as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(
-            where=where,
-            expected="a readable HDF5 file",
-            got=f"{type(err).__name__}: {str(err)[:120]}",
-            fix="check the path; the file may be damaged",
-        ) from None
     if compile and isinstance(training, dict):
         training = {**training, "optimizer": training.get("optimizer_config")}
         compile_from_keras(model, training, where)
