@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tinygrad_edu import losses, metrics, set_seed
 from tinygrad_edu.callbacks import Callback, History
 from tinygrad_edu.datasets import load_synthetic_digits
+from tinygrad_edu.errors import DataError
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
 from model_helpers import Probe
@@ -159,6 +160,23 @@ def test_validation_split_holds_out_the_last_rows_before_shuffling():
     assert history.history["val_loss"][-1] == pytest.approx(
         model.evaluate(x[15:], y[15:]), rel=1e-5
     )
+
+
+@given(n=st.integers(2, 40), split=st.floats(0.01, 0.95))
+def test_validation_split_holds_out_as_many_rows_as_keras(n, split):
+    """Keras 3 trains on the first floor(n * (1 - split)) rows and validates on the rest (11
+    rows at 0.3: 4 held out, where int(11 * 0.3) would hold out 3); it refuses a split that
+    leaves one side empty."""
+    at = int(np.floor(n * (1.0 - split)))  # keras/src/trainers/data_adapters/array_slicing.py
+    x, y = indexed(n)
+    model, probe = probed_regressor()
+    if at in (0, n):
+        with pytest.raises(DataError):
+            model.fit(x, y, epochs=1, batch_size=n, validation_split=split, verbose=0)
+        return
+    model.fit(x, y, epochs=1, batch_size=n, validation_split=split, shuffle=False, verbose=0)
+    assert row_ids(probe.seen(training=True)) == [list(range(at))]
+    assert row_ids(probe.seen(training=False)) == [list(range(at, n))]
 
 
 def test_validation_split_gives_val_metrics(separable):

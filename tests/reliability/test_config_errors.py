@@ -82,8 +82,8 @@ def test_validation_split_inside_zero_one(classifier, xy, split):
 
 
 def test_validation_split_leaving_no_validation_sample_is_a_data_error(classifier, xy):
-    with pytest.raises(DataError) as err:  # 12 samples * 0.01 -> no validation sample
-        classifier.fit(*xy, validation_split=0.01, verbose=0)
+    with pytest.raises(DataError) as err:  # 12 samples: floor(12 * 0.05) = 0 training rows
+        classifier.fit(*xy, validation_split=0.95, verbose=0)
     assert_teaches(err.value)
 
 

@@ -16,6 +16,7 @@ not recorded, the weights are the last finite ones.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -127,16 +128,18 @@ def _validation_split(
         return (x, y, w), _checked_validation(model, args)
     if not args.validation_split:
         return (x, y, w), None
-    n_val = int(len(x) * args.validation_split)
-    if n_val == 0 or n_val == len(x):
+    # Keras 3's split point (array_slicing.train_validation_split): the training rows are
+    # floor(n * (1 - split)), so 11 rows at 0.3 hold out 4, not int(11 * 0.3) = 3
+    at = math.floor(len(x) * (1.0 - args.validation_split))
+    if at == 0 or at == len(x):
         raise DataError(
             where="fit",
             expected="validation_split leaving samples on both sides",
             got=f"{len(x)} samples, split {args.validation_split}",
             fix="use more data or a different validation_split",
         )
-    keep = (x[:-n_val], y[:-n_val], None if w is None else w[:-n_val])
-    return keep, (x[-n_val:], y[-n_val:], None if w is None else w[-n_val:])
+    keep = (x[:at], y[:at], None if w is None else w[:at])
+    return keep, (x[at:], y[at:], None if w is None else w[at:])
 
 
 def _callback_list(
