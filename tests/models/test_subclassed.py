@@ -7,8 +7,9 @@ import pytest
 from tinygrad_edu.errors import NotBuiltError
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.losses import MeanSquaredError
-from tinygrad_edu.models import Model
+from tinygrad_edu.models import Model, Sequential
 from tinygrad_edu.optimizers import SGD
+from tinygrad_edu.saving import load_model, register_model_class
 
 rng = np.random.default_rng(0)
 
@@ -87,8 +88,51 @@ def test_explain_and_activations_record_the_layer_calls_of_call():
 
 
 def test_sequential_and_functional_keep_their_own_layer_lists():
-    from tinygrad_edu.models import Sequential
-
     seq = Sequential([Dense(2, input_shape=(3,))])
     seq.spare = Dense(5)  # an attribute, not a layer of the stack
     assert len(seq.layers) == 1
+
+
+class Block(Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.inner = Dense(3, activation="tanh")
+
+    def call(self, x, training=False):
+        return x + self.inner(x)
+
+
+@register_model_class
+class WithInnerModels(Model):
+    """A Sequential and a list of subclassed models as attributes (Keras tracks their weights)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = Sequential([Dense(3, activation="relu")])
+        self.blocks = [Block(), Block()]
+        self.head = Dense(1)
+
+    def call(self, x, training=False):
+        h = self.encoder(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.head(h)
+
+
+def test_models_inside_a_subclassed_model_are_trained_counted_and_saved(tmp_path):
+    """Their layers join model.layers in place: before, the encoder's and the blocks' 36
+    weights were missing from weights, count_params, the optimizer and the saved file, and fit
+    silently never changed them."""
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    y = rng.normal(size=(8, 1)).astype(np.float32)
+    model = WithInnerModels()
+    model.build((None, 3))
+    inner = [model.encoder.layers[0], model.blocks[0].inner, model.blocks[1].inner]
+    assert model.layers == [*inner, model.head]
+    assert model.count_params() == 3 * (3 * 3 + 3) + (3 + 1)
+    before = [layer.get_weights()[0].copy() for layer in inner]
+    model.compile(SGD(learning_rate=0.1), "mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert all(not np.allclose(layer.get_weights()[0], w) for layer, w in zip(inner, before))
+    model.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "m.npz").predict(x), model.predict(x))

@@ -87,6 +87,36 @@ def assigned_not_called(L):
     return net
 
 
+def nested_models(L):
+    """Models inside a subclassed model - a Sequential and a list of subclassed blocks: Keras
+    counts, orders and trains their weights as those of layers in the assignment order."""
+
+    class Block(L.Model):
+        def __init__(self):
+            super().__init__()
+            self.inner = L.Dense(4, activation="tanh")
+
+        def call(self, x, training=False):
+            return x + self.inner(x)
+
+    class Nested(L.Model):
+        def __init__(self):
+            super().__init__()
+            self.encoder = L.Sequential([L.Dense(4, activation="relu")])
+            self.blocks = [Block(), Block()]
+            self.head = L.Dense(2)
+
+        def call(self, x, training=False):
+            h = self.encoder(x)
+            for block in self.blocks:
+                h = block(h)
+            return self.head(h)
+
+    net = Nested()
+    net(np.zeros((1, 5), dtype=np.float32))
+    return net
+
+
 def text_model(L):
     return L.Sequential(
         [
@@ -107,6 +137,7 @@ MODELS = {
     "two_inputs": (two_inputs, normal(((6, 6, 1), (4,)))),
     "subclassed": (subclassed, normal((5,))),
     "assigned_not_called": (assigned_not_called, normal((4,))),
+    "nested_models": (nested_models, normal((5,))),
     "text_model": (text_model, review_ids),
 }
 

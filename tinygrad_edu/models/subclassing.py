@@ -2,7 +2,7 @@
 plain Tensor code - and the contract errors every model kind shares.
 
 Layers assigned as attributes (``self.d1 = Dense(64)``; lists, tuples and dicts of layers too,
-nested ones included) join ``model.layers`` in assignment order (``track_layers``, run by
+nested ones included, and the layers of a model assigned as an attribute) join ``model.layers`` in assignment order (``track_layers``, run by
 ``Model.__setattr__``) and keep it, as in Keras 3: ``weights``, ``get_weights()``/``set_weights``,
 the optimizer's parameters and ``summary()`` list them in the order ``__init__`` assigned them,
 not the order ``call`` uses them (``explain`` and ``activations`` show that one), so weights
@@ -76,9 +76,12 @@ def not_built(model: Any, what: str) -> NotBuiltError:
 
 
 def layers_in(value: Any) -> Iterator[Layer]:
-    """The layers in ``value``: itself, or those in a list/tuple/dict, nested ones included."""
+    """The layers in ``value``: itself, or those in a list/tuple/dict or in a model (a model in
+    a model: Keras trains, counts and saves its weights in place), nested ones included."""
     if isinstance(value, Layer):
         yield value
+    elif hasattr(value, "layer_calls") and isinstance(getattr(value, "layers", None), list):
+        yield from layers_in(value.layers)
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from layers_in(item)
