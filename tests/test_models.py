@@ -20,7 +20,7 @@ from tinygrad_edu.layers import (
     Flatten,
     Input,
 )
-from tinygrad_edu.models import Sequential
+from tinygrad_edu.models import Model, Sequential
 from model_helpers import Probe, issue_cnn
 from tinygrad_edu.optimizers import SGD, Adam
 
@@ -320,6 +320,29 @@ def test_a_frozen_layer_is_left_out_of_parameters_and_not_updated_by_fit():
         np.testing.assert_array_equal(before[i], after[i])
     for i in (0, 1, 4, 5):
         assert not np.array_equal(before[i], after[i])
+
+
+def test_model_trainable_false_freezes_every_layer_as_keras_base_trainable_false():
+    """Keras' transfer-learning idiom: ``base.trainable = False`` on a model used inside another
+    one. Before, the attribute was stored and ignored: fit kept training the 'frozen' base."""
+    set_seed(0)
+    base = Sequential([Dense(6, activation="relu", input_shape=(4,)), Dense(5)])
+    head = Dense(3)
+    inputs = Input((4,))
+    model = Model(inputs, head(base(inputs)))
+    base.trainable = False
+    assert base.trainable is False and model.trainable is True
+    assert base.trainable_weights == [] and model.trainable_weights == head.weights
+    model.compile(Adam(learning_rate=0.05), "sparse_categorical_crossentropy")
+    before = base.get_weights()
+    model.fit(rows(16), np.arange(16) % 3, epochs=2, batch_size=8, verbose=0)
+    for a, b in zip(before, base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    base.trainable = True  # and back: fit hands the optimizer the weights trainable now
+    model.fit(rows(16), np.arange(16) % 3, epochs=1, batch_size=8, verbose=0)
+    assert not np.array_equal(before[0], base.get_weights()[0])
+    with pytest.raises(ConfigError, match="True or False"):
+        base.trainable = "False"
 
 
 def test_a_frozen_batchnorm_keeps_its_statistics_during_fit():

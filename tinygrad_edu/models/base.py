@@ -42,7 +42,7 @@ from .data import samples
 from .layer_lookup import get_layer as _get_layer
 from .steps import UndoBuffer, train_step
 from .subclassing import ModelContractError
-from .weights import checked_weight_arrays
+from .weights import checked_weight_arrays, is_trainable, set_trainable
 
 
 class Model:
@@ -177,6 +177,9 @@ class Model:
     @property
     def weights(self) -> List[Tensor]:
         return [w for layer in self.layers for w in layer.weights]
+
+    #: Keras' switch for the whole model: ``model.trainable = False`` freezes every layer
+    trainable = property(is_trainable, set_trainable)
 
     @property
     def trainable_weights(self) -> List[Tensor]:

@@ -2,8 +2,9 @@
 plain Tensor code - and the contract errors every model kind shares.
 
 Layers assigned as attributes (``self.d1 = Dense(64)``; lists, tuples and dicts of layers too,
-nested ones included, and the layers of a model assigned as an attribute) join ``model.layers`` in assignment order (``track_layers``, run by
-``Model.__setattr__``) and keep it, as in Keras 3: ``weights``, ``get_weights()``/``set_weights``,
+nested ones included, and the layers of a model assigned as an attribute) join ``model.layers``
+in assignment order (``track_layers``, run by ``Model.__setattr__``) and keep it, as in Keras 3:
+``weights``, ``get_weights()``/``set_weights``,
 the optimizer's parameters and ``summary()`` list them in the order ``__init__`` assigned them,
 not the order ``call`` uses them (``explain`` and ``activations`` show that one), so weights
 copied between Keras and us land on the same layers. Attributes whose names start with ``_`` are

@@ -1,5 +1,6 @@
 """The check behind ``Model.set_weights``: the new values as arrays of the weights' shapes, every
-one checked before any weight is written."""
+one checked before any weight is written; and ``Model.trainable``, Keras' switch for the whole
+model (``base.trainable = False`` freezes a pretrained base: every layer, nested models' too)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, List
 
 import numpy as np
 
+from .. import validation as check
 from .._shapes import as_numeric_array
 from ..errors import DataError, ShapeError
 
@@ -59,4 +61,17 @@ def _check_one(layer: Any, name: str, shape: tuple, new: np.ndarray) -> None:
         )
 
 
-__all__ = ["checked_weight_arrays"]
+def is_trainable(model: Any) -> bool:
+    """``model.trainable``: False once every layer is frozen (True for a model without layers)."""
+    return not model.layers or any(layer.trainable for layer in model.layers)
+
+
+def set_trainable(model: Any, value: Any) -> None:
+    """``model.trainable = value`` sets every layer's flag: their weights leave (or rejoin) the
+    trainable weights, which ``fit`` hands to the optimizer at its start."""
+    flag = check.flag("trainable", value, f"model '{model.name}'", "model.trainable = False")
+    for layer in model.layers:
+        layer.trainable = flag
+
+
+__all__ = ["checked_weight_arrays", "is_trainable", "set_trainable"]
