@@ -141,14 +141,22 @@ class Workload:
 
 WORKLOADS = [
     Workload("784-32-10 b32 loop", lambda p: _mlp(p, (784, 32, 10)), (784,), 10, 32),
-    Workload("784-32-10 b32 train_on_batch SGD", lambda p: _mlp(p, (784, 32, 10)), (784,), 10,
-             32, "sgd"),
-    Workload("784-32-10 b32 train_on_batch Adam+acc", lambda p: _mlp(p, (784, 32, 10)), (784,),
-             10, 32, "adam"),
+    Workload(
+        "784-32-10 b32 train_on_batch SGD", lambda p: _mlp(p, (784, 32, 10)), (784,), 10, 32, "sgd"
+    ),
+    Workload(
+        "784-32-10 b32 train_on_batch Adam+acc",
+        lambda p: _mlp(p, (784, 32, 10)),
+        (784,),
+        10,
+        32,
+        "adam",
+    ),
     Workload("784-128-64-10 b64 loop", lambda p: _mlp(p, (784, 128, 64, 10)), (784,), 10, 64),
     Workload("784-128-64-10 b512 loop", lambda p: _mlp(p, (784, 128, 64, 10)), (784,), 10, 512),
-    Workload("20-64-64-10 dropout b32 loop", lambda p: _mlp(p, (20, 64, 64, 10), 0.5), (20,), 10,
-             32),
+    Workload(
+        "20-64-64-10 dropout b32 loop", lambda p: _mlp(p, (20, 64, 64, 10), 0.5), (20,), 10, 32
+    ),
     Workload("Conv2D(32) b64 loop", _conv, (28, 28, 1), 10, 64),
     Workload("LSTM(128) b64 loop", _rnn("LSTM"), (20, 1), None, 64),
     Workload("SimpleRNN(128) b64 loop", _rnn("SimpleRNN"), (20, 1), None, 64),
@@ -175,8 +183,11 @@ def compare(
     """Time ``workload`` in every package (``{label: pkg}``, the first is the "before")."""
     steps = {label: workload.step(pkg)[0] for label, pkg in pkgs.items()}
     timings = harness.interleaved(
-        steps, repeats=3 if quick else repeats, warmup=2 if quick else 50,
-        min_block_ms=0.5 if quick else 8.0, seed=0,
+        steps,
+        repeats=3 if quick else repeats,
+        warmup=2 if quick else 50,
+        min_block_ms=0.5 if quick else 8.0,
+        seed=0,
     )
     first = list(pkgs)[0]
     before = np.array(timings[first].samples)
