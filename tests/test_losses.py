@@ -76,6 +76,7 @@ def ref_cce_logits(t, z, label_smoothing=0.0):
 
 
 def ref_scce(labels, p):
+    p = p / p.sum(axis=-1, keepdims=True)  # Keras normalizes plain probabilities first
     picked = np.take_along_axis(p, labels[..., None], axis=-1)[..., 0]
     return -np.log(np.clip(picked, EPS, 1 - EPS))
 
@@ -383,6 +384,21 @@ def test_sparse_labels_may_be_integer_valued_floats():
         losses.sparse_categorical_crossentropy(np.array([1.0, 2.0]), z, from_logits=True),
         losses.sparse_categorical_crossentropy(np.array([1, 2]), z, from_logits=True).data,
     )
+
+
+@given(data=st.data(), reduction=reductions)
+def test_sparse_categorical_crossentropy_normalizes_plain_probabilities_like_keras(data, reduction):
+    """As categorical_crossentropy and Keras 3 (every backend): p / sum(p) before the log. Before,
+    the picked p was used as it was: sigmoid outputs [0.88, 0.27] for label 0 gave
+    -log(0.88) = 0.13 instead of Keras' -log(0.88 / 1.15) = 0.27."""
+    labels, _ = data.draw(labels_and_logits(), label="labels")
+    p = data.draw(arrays((*labels.shape, 3 + int(labels.max())), 0.0, 3.0), label="p") + 1e-3
+    close(
+        losses.sparse_categorical_crossentropy(labels, Tensor(p), reduction=reduction),
+        _reduce(ref_scce(labels, p), reduction),
+        rtol=1e-8,
+    )
+    assert gradcheck(lambda q: losses.sparse_categorical_crossentropy(labels, q), p)
 
 
 @given(lz=labels_and_logits(), reduction=reductions)

@@ -129,7 +129,8 @@ def categorical_crossentropy(
 def sparse_categorical_crossentropy(
     y_true: Any, y_pred: Any, from_logits: bool = False, reduction: str = "mean"
 ) -> Tensor:
-    """-log p[label] per sample, for integer labels (``y_true`` of shape ``y_pred.shape[:-1]``)."""
+    """-log p[label] per sample, for integer labels (``y_true`` of shape ``y_pred.shape[:-1]``);
+    plain probabilities are normalized first, p / sum(p), as Keras does."""
     loss = "sparse_categorical_crossentropy"
     if from_logits is not False or type(reduction) is not str or reduction != "mean":
         opt = options(loss, from_logits=from_logits, reduction=reduction)  # (defaults: valid)
@@ -148,6 +149,7 @@ def sparse_categorical_crossentropy(
         per = tensor_from_op(ops.SparseSoftmaxCrossEntropy, flat, labels=flat_labels)
     else:
         flat = y_pred if y_pred.ndim == 2 else y_pred.reshape(-1, classes)
+        flat = flat / flat.sum(axis=-1, keepdims=True)  # as categorical_crossentropy and Keras
         picked = flat[np.arange(flat.shape[0]), flat_labels]
         per = -picked.clip(EPSILON, 1 - EPSILON).log()
     if labels.ndim != 1:
