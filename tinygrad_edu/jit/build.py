@@ -50,6 +50,10 @@ class Builder:
         e.guards.append(f"config.is_fused_enabled() is not {config.is_fused_enabled()}")
         e.ns.update(_grad_enabled=_grad_enabled, config=config)
         for read, value, label in self.rec.guards:
+            condition = getattr(read, "condition", None)
+            if condition is not None:  # a layer's attributes (layers/replay_guard.py): inline
+                e.guards.append(condition(e.guard_const, value))
+                continue
             g, v = e.const(read, "G"), e.const(value, "E")
             e.guards.append(f"{g}() != {v}")
         for event in self.rec.events:

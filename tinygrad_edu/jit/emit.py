@@ -31,7 +31,7 @@ class Emit:
         self.epilogue: list[str] = []  #: gradients handed back, the result
         self.arrays: dict[str, np.ndarray] = {}  #: buffer name -> buffer
         self.phase, self.label = "forward", ""
-        self._n = 0
+        self._n = self._guard_n = 0
 
     def reserve(self, n: int) -> None:
         """Numbers below ``n`` are taken (the inputs' names)."""
@@ -49,6 +49,14 @@ class Emit:
 
     def const(self, value: Any, prefix: str = "c") -> str:
         name = self.name(prefix)
+        self.ns[name] = value
+        return name
+
+    def guard_const(self, value: Any) -> str:
+        """A constant of a guard (``n1``, ``n2``, ...: numbered apart from the tape's names, so
+        the printed tape does not change with the layers' guards)."""
+        self._guard_n += 1
+        name = f"n{self._guard_n}"
         self.ns[name] = value
         return name
 

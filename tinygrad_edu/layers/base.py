@@ -3,9 +3,8 @@
 ``layer(x)`` converts ``x`` to a float32 Tensor, checks it against what the layer expects (rank and
 feature axis - a teaching ``ShapeError`` otherwise), builds the weights once from the input shape,
 and runs ``call``. Subclasses implement ``build(input_shape)``, ``call(x, training)``,
-``compute_output_shape(input_shape)`` and, for summaries, ``algebra()``.
-
-Shapes given to ``build``/``compute_output_shape`` include the batch axis as ``None``.
+``compute_output_shape(input_shape)`` and, for summaries, ``algebra()``; the shapes given to
+``build``/``compute_output_shape`` include the batch axis as ``None``.
 
 ``layer.build(input_shape)`` is also Keras' public way to create the weights before any data:
 every subclass's ``build`` is wrapped (``__init_subclass__``) so that it validates the shape,
@@ -29,6 +28,7 @@ from .. import validation as check
 from .._shapes import as_numeric_array, bracket_shape, fmt_count, fmt_shape
 from ..errors import ConfigError, DataError, NotBuiltError, ShapeError
 from ..tensor import Tensor
+from . import replay_guard
 from .algebra import Algebra, Count, shape_map
 from .arguments import BASE_KWARGS, declared_input_shape, recorded_init, refuse_unknown
 from .build_protocol import building, checked_output_shape
@@ -113,11 +113,9 @@ class Layer(InputChecks):
         self.dtype = check.float_dtype("dtype", dtype, self.where, self.example(dtype="float64"))
         self._dtype_arg = self.dtype  # for get_config: None unless given
         self.dtype = self.dtype or np.float32
-        self._declared_input_shape = self._declared_shape(input_shape, input_dim, batch_input_shape)
-
-    def _declared_shape(self, input_shape, input_dim, batch_input_shape) -> Optional[Shape]:
-        """(None, *sizes) from whichever of Keras' three spellings was given (None if none)."""
-        return declared_input_shape(self, input_shape, input_dim, batch_input_shape)
+        self._declared_input_shape = declared_input_shape(  # (None, *sizes) or None
+            self, input_shape, input_dim, batch_input_shape
+        )
 
     def example(self, **keywords: Any) -> str:
         """A constructor call that works, with ``keywords`` on top of the required arguments:
@@ -176,6 +174,8 @@ class Layer(InputChecks):
             self.accept_input_shape(shape)
         if not self.built:
             self.build((None, *shape[1:]))
+        if replay_guard.recorder.get() is not None:  # a step being captured: guard its reads
+            replay_guard.watch(self)
         out = self.call(x, training=self.training if training is None else training)
         if self.activity_regularizer is not None:
             self.activity_loss = self.activity_regularizer(out)

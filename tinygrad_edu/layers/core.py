@@ -21,7 +21,7 @@ from ..errors import ConfigError, ShapeError
 from ..tensor import Tensor, tensor_from_op
 from .algebra import Algebra, Operand, matmul, shape_map
 from .base import Layer, Shape
-from .kernel_bias import KernelBiasMixin
+from .kernel_bias import ActivationAttribute, KernelBiasMixin
 
 
 def activation_label(fn: Any) -> Optional[str]:
@@ -163,10 +163,11 @@ class Activation(Layer):
 
     feature_axis = None
     example_args = {"activation": "relu"}
+    activation = ActivationAttribute()
 
     def __init__(self, activation: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.activation = _activations.get(activation)
+        self.activation = activation
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         return self.activation(x)

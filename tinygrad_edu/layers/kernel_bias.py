@@ -11,8 +11,25 @@ from .. import regularizers as _regularizers
 from .. import validation as check
 
 
+class ActivationAttribute:
+    """A layer attribute holding an activation function: whatever is assigned - a Keras name,
+    ``None`` (linear, as Keras' ``model.layers[-1].activation = None`` for logits) or a callable -
+    is stored as the function ``activations.get`` gives (an unknown name is a ``ConfigError``)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, layer: Any, owner: type | None = None) -> Any:
+        return self if layer is None else layer.__dict__[self.slot]
+
+    def __set__(self, layer: Any, value: Any) -> None:
+        layer.__dict__[self.slot] = _activations.get(value)
+
+
 class KernelBiasMixin:
     """Mixed into a ``Layer`` whose weights are Keras' ``kernel`` and ``bias``."""
+
+    activation = ActivationAttribute()
 
     def _set_kernel_options(
         self,
@@ -24,8 +41,7 @@ class KernelBiasMixin:
         bias_regularizer: Any,
         activity_regularizer: Any,
     ) -> None:
-        # resolved now so a bad name fails at construction, not at the first batch
-        self.activation = _activations.get(activation)
+        self.activation = activation  # resolved now: a bad name fails here, not at a batch
         self.use_bias = check.flag("use_bias", use_bias, self.where, self.example(use_bias=False))
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)

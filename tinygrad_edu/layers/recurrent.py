@@ -46,6 +46,7 @@ from ..ops.recurrent_gru import GRUSequence
 from ..tensor import Tensor, tensor_from_op
 from .algebra import Algebra, Count, Operand, sum_of_products
 from .base import Layer, Shape
+from .kernel_bias import ActivationAttribute
 from .recurrent_cells import gru_cell, lstm_cell, run_sequence, simple_rnn_cell
 from .recurrent_dropout import RecurrentDropout, cell_masks
 
@@ -59,6 +60,7 @@ class _RNN(RecurrentDropout, Layer):
     gate_names: Tuple[str, ...] = ("h",)
     n_states = 1
     fused_op: type = SimpleRNNSequence
+    activation = ActivationAttribute()
 
     def __init__(
         self,
@@ -83,7 +85,7 @@ class _RNN(RecurrentDropout, Layer):
     ) -> None:
         super().__init__(**kwargs)
         self.units = check.positive_int("units", units, self.where, self.example())
-        self.activation = activations.get(activation)
+        self.activation = activation  # resolved by ActivationAttribute
         self.use_bias = self._flag("use_bias", use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.recurrent_initializer = initializers.get(recurrent_initializer)
@@ -254,6 +256,8 @@ class _RNN(RecurrentDropout, Layer):
 class _Gated(_RNN):
     """LSTM and GRU: a second activation (``recurrent_activation``) for the gates."""
 
+    recurrent_activation = ActivationAttribute()
+
     def __init__(
         self,
         units: int,
@@ -262,7 +266,7 @@ class _Gated(_RNN):
         **kwargs: Any,
     ) -> None:
         super().__init__(units, activation=activation, **kwargs)
-        self.recurrent_activation = activations.get(recurrent_activation)
+        self.recurrent_activation = recurrent_activation
 
     def _activations(self) -> list:
         return [self.activation, self.recurrent_activation]
