@@ -186,22 +186,35 @@ class Functional(Model):
         loss: Any = None,
         metrics: Any = None,
         loss_weights: Any = None,
+        jit_compile: Any = False,
     ) -> None:
         """``Model.compile``, plus Keras' per-output ``loss`` (a list in output order or a dict
         by output name; one loss is used for every output), ``loss_weights`` (training minimizes
         ``sum_k loss_weights[k] * loss_k``: ``models.output_losses``) and per-output ``metrics``
         (a dict by output name or a list with one entry per output: ``models.output_metrics``).
         An output may have no loss (None in the list; left out of the dict when ``outputs`` is a
-        dict): it then needs no targets unless it has metrics."""
+        dict): it then needs no targets unless it has metrics. ``jit_compile=True`` (replay)
+        takes a model of one input and one output compiled with one loss."""
         per_output = isinstance(loss, (list, tuple, dict)) or isinstance(metrics, dict)
-        if self._single_output and not per_output and loss_weights is None:
-            return super().compile(optimizer, loss, metrics)
+        plain = self._single_output and not per_output and loss_weights is None
+        if jit_compile is True and not (plain and self._single_input):
+            raise ConfigError(
+                where=f"model '{self.name}'.compile",
+                expected="jit_compile=True on a model of one input and one output, compiled with "
+                "one loss (a replayed step takes one array in and one out)",
+                got=f"{len(self._inputs)} input(s), {len(self._outputs)} output(s)"
+                + ("" if plain else ", per-output losses/metrics/loss_weights"),
+                fix="model.compile(optimizer='adam', loss='mse', jit_compile=False)  # the eager "
+                "step computes the same numbers",
+            )
+        if plain:
+            return super().compile(optimizer, loss, metrics, jit_compile)
         shapes = [shape_of(o) for o in self._outputs]
         losses = OutputLosses(
             loss, loss_weights, self.output_names, shapes, self._output_keys is not None
         )
         metric_fns = output_metric_fns(metrics, losses)  # checked before anything changes
-        super().compile(optimizer, losses.first_loss, None)
+        super().compile(optimizer, losses.first_loss, None, jit_compile)
         self.loss_fn, self.metric_fns = losses, metric_fns
         return None
 
