@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tinygrad_edu import ConfigError, DataError, losses
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
+from tinygrad_edu.models.weighting import class_sample_weights
 from tinygrad_edu.optimizers import SGD
 
 RNG = np.random.default_rng(0)
@@ -66,6 +67,24 @@ def test_class_weight_is_sample_weight_from_the_labels():
     one_hot.compile("sgd", "categorical_crossentropy")
     logs = one_hot.train_on_batch(X, np.eye(2)[Y], class_weight={0: 0.0, 1: 0.0})
     assert logs["loss"] == 0.0  # every sample weighted 0 by its one-hot class
+
+
+def test_class_weight_refuses_targets_without_one_label_per_sample():
+    """Per-timestep labels (B, T) and one-hot sequences (B, T, classes) have no class per
+    sample. Before: the argmax over the time axis was read as the class (labels [[2, 0], [0, 2]]
+    weighted as classes 0 and 1 - silently), and one-hot sequences were a raw TypeError. Soft
+    one-hot rows (label smoothing) still give their argmax, as Keras does."""
+    table = {0: 1.0, 1: 2.0, 2: 3.0}
+    for y in (np.array([[2, 0], [0, 2]]), np.eye(3)[[[0, 1], [2, 2]]]):
+        with pytest.raises(DataError, match="one label per sample") as err:
+            class_sample_weights(y, table, "fit")
+        assert str(y.shape) in err.value.got
+        scope = {"np": np, "y": y}
+        exec(err.value.fix.split("e.g. ")[1], scope)  # noqa: S102 - our own fix, as written
+        assert scope["sample_weight"].shape == (len(y),)
+    smooth = np.array([[0.05, 0.9, 0.05], [0.9, 0.05, 0.05]])
+    assert class_sample_weights(smooth, table, "fit").tolist() == [2.0, 1.0]
+    assert class_sample_weights(np.array([[2], [0]]), table, "fit").tolist() == [3.0, 1.0]
 
 
 def test_metrics_are_not_weighted_as_keras_metrics():

@@ -105,8 +105,7 @@ def checked_sample_weight(sample_weight: Any, n: int, where: str) -> Optional[np
 def class_sample_weights(y: np.ndarray, class_weight: Any, where: str) -> np.ndarray:
     """``class_weight[label]`` for every sample (one-hot rows: their argmax)."""
     _check_class_weight(class_weight, where)
-    labels = np.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y))
-    labels = np.rint(labels).astype(np.int64)
+    labels = np.rint(_one_label_per_sample(y, where)).astype(np.int64)
     missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
     if missing:
         example = ", ".join(f"{c}: 1.0" for c in sorted({*class_weight, *missing})[:4])
@@ -118,6 +117,26 @@ def class_sample_weights(y: np.ndarray, class_weight: Any, where: str) -> np.nda
         )
     table = {int(k): float(v) for k, v in class_weight.items()}
     return np.array([table[c] for c in labels.tolist()], dtype=np.float64)
+
+
+def _one_label_per_sample(y: np.ndarray, where: str) -> np.ndarray:
+    """The label of each sample: ``y`` of shape (B,) or (B, 1), or the argmax of one-hot (or
+    soft) rows (B, classes). Anything else - per-timestep labels (B, T), one-hot sequences
+    (B, T, classes) - has no one class per sample: refused (argmax over the time axis would
+    read a time step as a class)."""
+    if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+        return y.reshape(len(y))
+    rows = y.ndim == 2 and bool(((y >= 0) & (y <= 1)).all())
+    if rows and np.allclose(y.sum(axis=1), 1.0, atol=1e-3):
+        return np.argmax(y, axis=-1)
+    raise DataError(
+        where=where,
+        expected="class_weight with one label per sample: labels of shape (samples,) or "
+        "one-hot rows (samples, classes)",
+        got=f"targets of shape {y.shape}, not one label or one-hot row per sample",
+        fix="weight the samples yourself (one weight per sample), e.g. "
+        "sample_weight=np.ones(len(y))",
+    )
 
 
 def _check_class_weight(class_weight: Any, where: str) -> None:
