@@ -16,6 +16,9 @@ The argument helpers at the end are shared with ``activations.py``.
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
 from typing import Any, Optional
 
 from . import ops
@@ -71,8 +74,12 @@ def threshold(
     """f(x) = x if x > threshold else default_value. Both values are required, as in Keras."""
     x = as_tensor(x, "threshold")
     example = "threshold(x, threshold=0.5, default_value=0.0)"
-    threshold = check.real("threshold", threshold, "activation 'threshold'", example)
-    default_value = check.real("default_value", default_value, "activation 'threshold'", example)
+    threshold = kept(
+        threshold, check.real("threshold", threshold, "activation 'threshold'", example)
+    )
+    default_value = kept(
+        default_value, check.real("default_value", default_value, "activation 'threshold'", example)
+    )
     return where(x > threshold, x, default_value)
 
 
@@ -89,7 +96,7 @@ def soft_shrink(x: Tensor, threshold: float = 0.5) -> Tensor:
     below -threshold, 0 between."""
     x = as_tensor(x, "soft_shrink")
     t = _shrink_threshold(threshold, "soft_shrink")
-    return x - x.clip(-t, t)
+    return x - x.clip(negated(t), t)
 
 
 def tanh_shrink(x: Tensor) -> Tensor:
@@ -99,16 +106,17 @@ def tanh_shrink(x: Tensor) -> Tensor:
 
 
 def _shrink_threshold(value: Any, name: str) -> float:
-    return check.non_negative_real(
-        "threshold", value, f"activation '{name}'", f"{name}(x, threshold=0.5)"
-    )
+    example = f"{name}(x, threshold=0.5)"
+    return kept(value, check.non_negative_real("threshold", value, f"activation '{name}'", example))
 
 
 # ------------------------------------------------------------------ smooth
 def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """f(x) = max(x, 0) + alpha (e^(min(x, 0) / alpha) - 1) = alpha * elu(x / alpha): x for
     x >= 0, alpha (e^(x/alpha) - 1) below; its slope is 1 on both sides of 0 for every alpha."""
-    alpha = check.positive_real("alpha", alpha, "activation 'celu'", "celu(x, alpha=1.0)")
+    alpha = kept(
+        alpha, check.positive_real("alpha", alpha, "activation 'celu'", "celu(x, alpha=1.0)")
+    )
     return alpha * (as_tensor(x, "celu") / alpha).elu(1.0)
 
 
@@ -131,7 +139,7 @@ def mish(x: Tensor) -> Tensor:
 def squareplus(x: Tensor, b: float = 4.0) -> Tensor:
     """f(x) = (x + sqrt(x^2 + b)) / 2: a smooth relu; b > 0 sets how round the corner is (b = 0
     would be relu, whose corner sqrt(x^2) cannot differentiate: use relu for that)."""
-    b = check.positive_real("b", b, "activation 'squareplus'", "squareplus(x, b=4)")
+    b = kept(b, check.positive_real("b", b, "activation 'squareplus'", "squareplus(x, b=4)"))
     x = as_tensor(x, "squareplus")
     return (x + (x * x + b).sqrt()) / 2.0
 
@@ -159,6 +167,19 @@ def sparsemax(x: Tensor, axis: int = -1) -> Tensor:
 
 
 # ------------------------------------------------------------------ argument helpers
+def kept(value: Any, checked: float) -> float:
+    """The validated number ``checked``, as the very object ``value`` when that is already this
+    float. Validation makes a new float at every call, and a captured step (``tinygrad_edu.jit``)
+    keeps a number only when every call passes the same object (a default, a literal, a
+    setting): a new one looks computed from the batch and is refused."""
+    same = type(value) is float and value == checked
+    return value if same and math.copysign(1.0, value) == math.copysign(1.0, checked) else checked
+
+
+#: ``-t`` as one object per value of ``t`` (see ``kept``: soft_shrink's lower bound)
+negated = functools.lru_cache(maxsize=64)(operator.neg)
+
+
 def glu_half(n: int, axis: int, shape: Any) -> int:
     """n // 2, the size of glu's halves a and b; an odd n is our ``ShapeError``."""
     if n % 2:

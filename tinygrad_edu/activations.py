@@ -27,6 +27,7 @@ from .activation_extras import (
     hard_silu,
     hard_swish,
     hard_tanh,
+    kept,
     log_sigmoid,
     mish,
     relu6,
@@ -47,6 +48,8 @@ Activation = Callable[[Tensor], Tensor]
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
+#: gelu's constants, made once (a captured step keeps only numbers that are the same object)
+_SQRT_2_OVER_PI, _INV_SQRT_2 = math.sqrt(2 / math.pi), 1 / math.sqrt(2)
 
 
 def linear(x: Tensor) -> Tensor:
@@ -64,8 +67,10 @@ def relu(
     [0, max_value] when max_value is given), negative_slope * (x - threshold) otherwise."""
     where_ = "activation 'relu'"
     slope = check.real("negative_slope", negative_slope, where_, "relu(x, negative_slope=0.1)")
-    cap = None if max_value is None else check.non_negative_real(
-        "max_value", max_value, where_, "relu(x, max_value=6.0)"
+    cap = (
+        None
+        if max_value is None
+        else check.non_negative_real("max_value", max_value, where_, "relu(x, max_value=6.0)")
     )
     theta = check.real("threshold", threshold, where_, "relu(x, threshold=0.5)")
     x = as_tensor(x, "relu")
@@ -112,12 +117,13 @@ def leaky_relu(x: Tensor, negative_slope: float = 0.2) -> Tensor:
     slope = check.real(
         "negative_slope", negative_slope, "activation 'leaky_relu'", "leaky_relu(x, 0.2)"
     )
+    slope = kept(negative_slope, slope)  # the same object at every call: a jit keeps it
     return as_tensor(x, "leaky_relu").leaky_relu(slope)
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """f(x) = x if x > 0 else alpha (e^x - 1)."""
-    alpha = check.real("alpha", alpha, "activation 'elu'", "elu(x, alpha=1.0)")
+    alpha = kept(alpha, check.real("alpha", alpha, "activation 'elu'", "elu(x, alpha=1.0)"))
     return as_tensor(x, "elu").elu(alpha)
 
 
@@ -137,8 +143,8 @@ def gelu(x: Tensor, approximate: bool = False) -> Tensor:
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     x = as_tensor(x, "gelu")
     if check.flag("approximate", approximate, "activation 'gelu'", "gelu(x, approximate=True)"):
-        return 0.5 * x * (1 + (math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)).tanh())
-    return 0.5 * x * (1 + (x * (1 / math.sqrt(2))).erf())
+        return 0.5 * x * (1 + (_SQRT_2_OVER_PI * (x + 0.044715 * x**3)).tanh())
+    return 0.5 * x * (1 + (x * _INV_SQRT_2).erf())
 
 
 def silu(x: Tensor) -> Tensor:

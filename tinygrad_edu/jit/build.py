@@ -153,6 +153,13 @@ class Builder:
         try:
             return self.r.array(value, first.params.get(key) if first else None, where)
         except ConfigError as err:
+            if key == "cond":  # where(x > t, ...): a comparison gives an array, not an op
+                raise refuse(
+                    f"{where}: a condition a comparison computed (its array is not an op's)",
+                    "train without jit - model.compile(..., jit_compile=False) - or write the "
+                    "condition with ops; the activations hard_shrink, sparse_plus and threshold "
+                    "use a comparison",
+                ) from err
             if "mask" not in key:
                 raise
             raise refuse(  # a layer drew it: nothing the user can compute differently

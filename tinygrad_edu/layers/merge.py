@@ -178,7 +178,7 @@ class Average(Merge):
     symbol = "avg"
 
     def merge(self, tensors: List[Tensor]) -> Tensor:
-        return functools.reduce(lambda a, b: a + b, tensors) * (1.0 / len(tensors))
+        return functools.reduce(lambda a, b: a + b, tensors) / len(tensors)  # as Keras
 
 
 class Maximum(Merge):
