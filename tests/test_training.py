@@ -404,6 +404,24 @@ def test_regularization_penalties_are_in_the_reported_loss(separable):
     assert len(model.regularization_losses()) == 1
 
 
+@pytest.mark.parametrize("batch", [1, 5, 48])
+def test_an_activity_penalty_is_per_sample_as_keras(separable, batch):
+    """Keras 3 divides an activity regularizer's penalty by the batch size (layer.py:
+    ``divide_no_nan(loss, batch_size)``): l1 of a Dense's outputs over 5 samples adds
+    0.01 * sum|h| / 5. Before, the sum itself was added (Keras 1.197, ours 2.339 on a 5-sample
+    batch), and the penalty grew with the batch size."""
+    x, y = separable
+    model = classifier(metrics_=None, activity_regularizer="l1")
+    xb, yb = x[:batch], y[:batch]
+    probs = model.predict(xb)
+    data_loss = float(losses.sparse_categorical_crossentropy(yb, probs).data)
+    kernel, bias = (w.data.astype(np.float64) for w in model.layers[0].weights)
+    hidden = np.maximum(xb.astype(np.float64) @ kernel + bias, 0)
+    penalty = 0.01 * np.abs(hidden).sum() / batch
+    assert model.evaluate(xb, yb, batch_size=batch) == pytest.approx(data_loss + penalty, rel=1e-5)
+    assert model.train_on_batch(xb, yb)["loss"] == pytest.approx(data_loss + penalty, rel=1e-5)
+
+
 def test_regularization_shows_up_in_the_fit_history(separable):
     x, y = separable
     plain, regular = classifier(), classifier(kernel_regularizer="l2")

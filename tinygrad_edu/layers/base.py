@@ -177,8 +177,8 @@ class Layer(InputChecks):
         if replay_guard.recorder.get() is not None:  # a step being captured: guard its reads
             replay_guard.watch(self)
         out = self.call(x, training=self.training if training is None else training)
-        if self.activity_regularizer is not None:
-            self.activity_loss = self.activity_regularizer(out)
+        if self.activity_regularizer is not None:  # per sample, as Keras 3: / the batch size
+            self.activity_loss = self.activity_regularizer(out) / (shape[0] if shape else 1)
         return out
 
     def build_for(self, input_shape: Shape) -> Shape:
