@@ -57,6 +57,23 @@ class SymbolicTensor:
     __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _no_arithmetic
     __matmul__ = __truediv__ = __neg__ = _no_arithmetic
 
+    def _not_a_sequence(self, *_: Any) -> Any:
+        """``seq, h, c = LSTM(8, return_state=True)(x)`` or ``y[0]``: refused, never a raw
+        TypeError (picking one output of a layer inside a graph is not implemented here)."""
+        several = isinstance(self.shape[0], tuple)  # return_state, merge_mode=None: shapes
+        raise ConfigError(
+            where=f"the symbolic tensor of layer '{self.layer.name}'",
+            expected="one output per layer inside a functional graph (no unpacking or indexing)",
+            got=f"{len(self.shape)} outputs unpacked or indexed" if several else "indexing",
+            fix="keep the layer's outputs together as model outputs - Model(inputs, outputs=y) "
+            "returns each as an array - or build the layer with return_state=False (a "
+            "Bidirectional with merge_mode='concat') to use its output in the graph"
+            if several
+            else "use layers on symbolic tensors: Flatten(), Reshape(...), or a Dense(...)",
+        )
+
+    __iter__ = __getitem__ = _not_a_sequence
+
 
 def is_source(x: Any) -> bool:
     """An ``InputLayer`` (what ``Input(shape=...)`` returns): a source of the graph."""
