@@ -202,11 +202,38 @@ def test_get_by_name(name):
     assert metrics.get(name) is NAMES[name]
 
 
-def test_get_callable_is_returned_as_is():
-    def my_metric(y_true, y_pred):
-        return 1.0
+def test_get_keeps_our_functions_and_averages_a_users_as_keras():
+    """Keras' contract for a metric function: it may return one value per sample (Keras
+    averages them, MeanMetricWrapper), one number or a tensor. Before, get returned it as it
+    was: evaluate logged an array of the last batch's values, or a Tensor, as the metric."""
+    assert metrics.get(metrics.mae) is metrics.mae
+    assert metrics.get(metrics.accuracy) is metrics.accuracy
 
-    assert metrics.get(my_metric) is my_metric
+    def worst_error(y_true, y_pred):  # per sample, as Keras metric functions are written
+        return np.abs(np.asarray(y_true) - y_pred).max(axis=-1)
+
+    fn = metrics.get(worst_error)
+    t = np.array([[0.0, 1.0], [2.0, 0.0], [1.0, 1.0]])
+    p = np.array([[0.5, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    assert fn.__name__ == "worst_error" and fn(t, p) == pytest.approx((1.0 + 2.0 + 0.0) / 3)
+    assert metrics.get(lambda y, q: Tensor(np.array(2.5)))(t, p) == 2.5
+    with pytest.raises(DataError, match="its result"):
+        metrics.get(lambda y, q: "high")(t, p)
+
+
+def test_a_users_per_sample_metric_is_the_mean_over_every_sample_in_evaluate():
+    from tinygrad_edu.layers import Dense
+    from tinygrad_edu.models import Sequential
+
+    def worst_error(y_true, y_pred):
+        return np.abs(y_true - y_pred).max(axis=-1)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(7, 3)), rng.normal(size=(7, 2))
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile("sgd", "mse", metrics=[worst_error])
+    logs = model.evaluate(x, y, batch_size=3, return_dict=True)  # batches of 3, 3, 1
+    assert logs["worst_error"] == pytest.approx(worst_error(y, model.predict(x)).mean(), rel=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ it is a cross-entropy, otherwise from the shapes.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Optional
 
@@ -154,7 +155,8 @@ _BY_NAME = {
 
 
 def get(identifier: Any, loss_name: Optional[str] = None) -> Metric:
-    """``"accuracy"``/``"acc"`` (resolved from the loss), another name, or a callable."""
+    """``"accuracy"``/``"acc"`` (resolved from the loss), another name, or a callable (ours as
+    it is; a user's averaged to one float, ``_averaged``)."""
     check.name_or_none("loss_name", loss_name, "metrics.get", "metrics.get('accuracy', 'mse')")
     if isinstance(identifier, str):
         key = identifier.lower()
@@ -173,13 +175,32 @@ def get(identifier: Any, loss_name: Optional[str] = None) -> Metric:
             )
         return _BY_NAME[key]
     if callable(identifier):
-        return identifier
+        return identifier if identifier in _OURS else _averaged(identifier)
     raise ConfigError(
         where="compile(metrics=...)",
         expected="a metric name or callable",
         got=repr(identifier),
         fix="pass a metric name or a function, e.g. metrics.get('accuracy')",
     )
+
+
+_OURS = (accuracy, *_BY_NAME.values())
+
+
+def _averaged(fn: Callable[[Any, Any], Any]) -> Metric:
+    """A user's metric as Keras runs one (``MeanMetricWrapper``): whatever it returns - one value
+    per sample, one number, a Tensor - averaged to one float (the batch's value)."""
+
+    @functools.wraps(fn)
+    def metric(y_true: Any, y_pred: Any) -> float:
+        value = fn(y_true, y_pred)
+        values = as_numeric_array(
+            value._data if isinstance(value, Tensor) else value,
+            f"metric '{getattr(fn, '__name__', 'metric')}' (its result)",
+        )
+        return float(np.mean(values))
+
+    return metric
 
 
 mse, mae = mean_squared_error, mean_absolute_error
