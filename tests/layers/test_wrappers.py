@@ -239,3 +239,27 @@ def test_stateful_and_masking_are_refused_by_name_not_ignored(cls):
     assert Bidirectional(cls(4, stateful=False)).forward_layer.units == 4
     with pytest.raises(ConfigError, match="mask_zero"):
         Embedding(10, 4, mask_zero=True)
+
+
+# ------------------------------------------------------------------------- freezing a wrapper
+def test_a_frozen_wrapper_freezes_its_inner_layers_as_keras_does() -> None:
+    """``TimeDistributed(BatchNormalization()).trainable = False`` puts the inner BN in
+    inference mode (Keras sets ``trainable`` on every sublayer): moving statistics untouched and
+    the output normalized by them, even with training=True. It updated them (silently) before."""
+    from tinygrad_edu.layers import BatchNormalization
+
+    x = np.random.default_rng(0).normal(size=(4, 3, 5)).astype(np.float32) * 3 + 2
+    td = TimeDistributed(BatchNormalization())
+    td(x, training=True)
+    td.trainable = False
+    gamma, beta, mean, var = td.get_weights()
+    out = td(x, training=True).numpy()
+    assert all(np.array_equal(a, b) for a, b in zip(td.get_weights(), [gamma, beta, mean, var]))
+    np.testing.assert_allclose(out, gamma * (x - mean) / np.sqrt(var + 1e-3) + beta, rtol=1e-5)
+    assert td.layer.trainable is False and td.trainable_weights == []
+    td.trainable = True
+    assert td.layer.trainable is True and len(td.trainable_weights) == 2
+    bi = Bidirectional(LSTM(3), trainable=False)
+    bi(x)
+    assert not bi.forward_layer.trainable and not bi.backward_layer.trainable
+    assert bi.trainable_weights == [] and bi.get_config()["trainable"] is False

@@ -91,6 +91,15 @@ class _Wrapper(Layer):
             self._weight_names += [f"{inner.name}/{n}" for n in inner.weight_names]
             self._weight_trainable += list(inner._weight_trainable)
 
+    def _set_trainable(self, value: bool) -> None:
+        """Freezing a wrapper freezes its inner layers, as Keras sets ``trainable`` on every
+        sublayer: an inner BatchNormalization then runs in inference mode."""
+        Layer.trainable.fset(self, value)
+        for inner in self._inner():
+            inner.trainable = self._trainable
+
+    trainable = property(Layer.trainable.fget, _set_trainable)
+
     def cast(self, dtype: Any) -> Layer:
         super().cast(dtype)
         for inner in self._inner():
