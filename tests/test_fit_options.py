@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_edu import ConfigError, DataError, losses
+from tinygrad_edu import ConfigError, DataError
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
 from tinygrad_edu.models.weighting import class_sample_weights
@@ -130,14 +130,23 @@ def test_bad_weights_are_refused_before_any_step(kwargs, error, text):
         np.testing.assert_array_equal(a, b)
 
 
-def test_custom_loss_without_reduction_cannot_be_weighted():
-    model = Sequential([Dense(1, input_shape=(3,))])
-    model.compile("sgd", lambda y, out: ((out - y) ** 2).mean())
-    with pytest.raises(ConfigError, match="reduction"):
-        model.fit(X, Y[:, None].astype(np.float32), sample_weight=np.ones(40), verbose=0)
-    assert losses.mean_squared_error(np.zeros((2, 1)), np.ones((2, 1)), reduction="none").shape == (
-        2,
-    )
+def test_a_custom_loss_is_per_sample_as_keras_and_weighted_only_then():
+    """Keras loss functions return one value per sample, which Keras averages (and weights by
+    sample_weight: sum(w * l) / B). Before, such a loss was a raw TypeError ('only 0-dimensional
+    arrays can be converted'), and any custom loss refused sample_weight; a loss returning one
+    number still cannot be weighted (ConfigError)."""
+    x, y = X[:7], X[:7, :2].astype(np.float64) ** 2
+    w = np.linspace(0.0, 1.0, 7)
+    model = Sequential([Dense(2, input_shape=(3,))])
+    model.compile("sgd", lambda y_true, out: ((out - y_true).abs() ** 3).mean(axis=-1))
+    per_sample = (np.abs(model.predict(x) - y) ** 3).mean(axis=-1)
+    assert model.evaluate(x, y, batch_size=7) == pytest.approx(per_sample.mean(), rel=1e-5)
+    weighted = model.evaluate(x, y, batch_size=7, sample_weight=w)
+    assert weighted == pytest.approx(np.sum(w * per_sample) / 7, rel=1e-5)
+    model.compile("sgd", lambda y_true, out: ((out - y_true) ** 2).mean())  # one number
+    with pytest.raises(ConfigError, match="one value per sample") as err:
+        model.fit(x, y, sample_weight=w, verbose=0)
+    assert "shape ()" in err.value.got
 
 
 # ---------------------------------------------------------------- batches, one at a time

@@ -566,6 +566,19 @@ def test_get_callable_wraps_it():
     close(loss([[1.0, 1.0]], Tensor([[0.0, 3.0]])), 5.0)
 
 
+def test_a_users_per_sample_loss_is_averaged_as_keras_sum_over_batch_size():
+    def cubed(y_true, y_pred):  # Keras' form: one value per sample
+        return ((y_pred - np.asarray(y_true)).abs() ** 3).mean(axis=-1)
+
+    t, p = np.array([[1.0, 1.0], [0.0, 2.0]]), np.array([[0.0, 3.0], [0.0, 0.0]])
+    value = losses.get(cubed)(t, Tensor(p, requires_grad=True))
+    assert value.ndim == 0
+    close(value, np.mean([(1 + 8) / 2, (0 + 8) / 2]))
+    assert gradcheck(lambda q: losses.get(cubed)(t, q), p + 0.1)
+    kept = losses.Loss(losses.mse, name="per_sample", reduction="none")  # a built-in, as told
+    assert kept(t, Tensor(p)).shape == (2,)
+
+
 @pytest.mark.parametrize("bad", [42, None, 1.5])
 def test_get_non_callable_is_a_config_error(bad):
     with pytest.raises(ConfigError):

@@ -45,7 +45,12 @@ class Loss:
         self.config = _checked_config(fn, config)
 
     def __call__(self, y_true: Any, y_pred: Any) -> Tensor:
-        return self.fn(y_true, y_pred, **self.config)
+        value = self.fn(y_true, y_pred, **self.config)
+        if isinstance(value, Tensor) and value.ndim and self.fn not in _BUILT_IN:
+            # a user's loss may give one value per sample (or per element), as Keras loss
+            # functions do: Keras averages them (reduction "sum_over_batch_size")
+            return value.mean()
+        return value
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, **self.config}
@@ -116,6 +121,8 @@ BY_NAME = {
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
 }
+
+_BUILT_IN = tuple(BY_NAME.values())  # they reduce as told (reduction="none" keeps the values)
 
 
 def get(identifier: Any) -> Loss:

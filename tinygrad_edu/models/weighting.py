@@ -62,18 +62,22 @@ def _inverse(n: int) -> float:
 
 
 def per_sample_losses(loss: Any, y: Any, out: Tensor, where: str) -> Tensor:
-    """The loss with ``reduction="none"``: one value per sample."""
+    """The loss with ``reduction="none"``: one value per sample (a user's loss function without
+    that argument: its own values, when it gives one per sample as Keras loss functions do)."""
     fn, config = getattr(loss, "fn", None), getattr(loss, "config", {})
-    if fn is None or "reduction" not in inspect.signature(fn).parameters:
+    if fn is not None and "reduction" in inspect.signature(fn).parameters:
+        return fn(y, out, **{**config, "reduction": "none"})
+    values = None if fn is None else fn(y, out, **config)
+    if not (isinstance(values, Tensor) and values.ndim and values.shape[0] == out.shape[0]):
         raise ConfigError(
             where=f"{where} weighting samples",
             expected="a loss that can give one value per sample (reduction='none')",
-            got=f"the loss {getattr(loss, 'name', loss)!r}",
-            fix="use a built-in loss, e.g. model.compile(optimizer='adam', loss='mse'), or give "
-            "your loss function a reduction='mean' argument that 'none' turns into per-sample "
-            "values",
+            got=f"the loss {getattr(loss, 'name', loss)!r}"
+            + (f", giving shape {values.shape}" if isinstance(values, Tensor) else ""),
+            fix="use a built-in loss, e.g. model.compile(optimizer='adam', loss='mse'), or let "
+            "your loss function return one value per sample (Keras' form: ... .mean(axis=-1))",
         )
-    return fn(y, out, **{**config, "reduction": "none"})
+    return values
 
 
 def checked_sample_weight(sample_weight: Any, n: int, where: str) -> Optional[np.ndarray]:
