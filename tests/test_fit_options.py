@@ -206,6 +206,19 @@ def test_predict_on_generators_and_single_batches():
     np.testing.assert_allclose(model.predict_on_batch(X[:5]), whole[:5], rtol=1e-6)
 
 
+def test_steps_limits_evaluate_and_predict_on_arrays_too_as_keras():
+    """Keras reads only the first ``steps`` batches of arrays as well. Before, steps was
+    silently ignored for arrays: evaluate(X, Y, steps=1, batch_size=8) scored all 40 rows."""
+    model = classifier()
+    w = np.linspace(0.0, 2.0, 40)
+    first = model.evaluate(X[:16], Y[:16], sample_weight=w[:16], return_dict=True)
+    found = model.evaluate(X, Y, batch_size=8, steps=2, sample_weight=w, return_dict=True)
+    assert found == pytest.approx(first)
+    assert found != pytest.approx(model.evaluate(X, Y, sample_weight=w, return_dict=True))
+    np.testing.assert_array_equal(model.predict(X, batch_size=8, steps=2), model.predict(X[:16]))
+    assert model.predict(X, batch_size=8, steps=9).shape == (40, 2)  # more steps than batches
+
+
 def test_test_on_batch_returns_what_evaluate_returns():
     model = classifier()
     assert model.test_on_batch(X[:8], Y[:8]) == pytest.approx(model.evaluate(X[:8], Y[:8]))

@@ -64,6 +64,8 @@ def evaluate(
     else:
         x, y = samples_and_targets(model, x, y, where, check_finite)
         w = checked_sample_weight(sample_weight, len(y), f"model '{model.name}'.{where}")
+        if steps is not None:  # as Keras: the first `steps` batches only
+            x, y, w = _first(steps * batch_size, x, y, w)
         check_targets(model, y)
         if not model.built:
             model.build((None, *x.shape[1:]))
@@ -71,6 +73,11 @@ def evaluate(
     if verbose:
         print(f"{n} samples{format_logs(results)}")
     return keras_return(results, return_dict)
+
+
+def _first(n: int, *arrays: Optional[np.ndarray]) -> tuple:
+    """The first ``n`` rows of each array (None stays None)."""
+    return tuple(None if a is None else a[:n] for a in arrays)
 
 
 def _evaluate_stream(stream: BatchStream) -> tuple:
@@ -138,7 +145,7 @@ def _predict_function(model: Any) -> Any:
 
 def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[int]) -> np.ndarray:
     """Outputs for every sample of ``x`` in batches of ``batch_size``, or for every batch an
-    iterable hands out (at most ``steps`` of them)."""
+    iterable hands out - at most ``steps`` batches either way (Keras)."""
     check_batch_size(batch_size, "predict")
     verbose = check.verbosity("verbose", verbose, "predict", "model.predict(x, verbose=0)")
     if steps is not None:
@@ -147,7 +154,8 @@ def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[i
         inputs = predict_batches(model, x, steps)
     else:
         x = model._check_x(x, "predict")
-        inputs = (x[i : i + batch_size] for i in range(0, len(x), batch_size))
+        n = len(x) if steps is None else min(len(x), steps * batch_size)  # Keras: `steps` batches
+        inputs = (x[i : i + batch_size] for i in range(0, n, batch_size))
     with no_grad():
         outs = [output_arrays(_predict_function(model)(xb)) for xb in inputs]
     if not outs:
