@@ -95,7 +95,7 @@ def test_zero_factors_give_a_zero_gradient():
     [
         ("l1", regularizers.L1, 0.01, 0.0),
         ("l2", regularizers.L2, 0.0, 0.01),
-        ("l1_l2", regularizers.L1L2, 0.0, 0.0),
+        ("l1_l2", regularizers.L1L2, 0.01, 0.01),  # not L1L2()'s zeros: a penalty of 0
         ("L2", regularizers.L2, 0.0, 0.01),
     ],
 )
@@ -215,3 +215,15 @@ def test_penalties_take_arrays_and_refuse_what_is_not_numbers():
         regularizers.L1(0.1)(["a"])
     with pytest.raises(ConfigError):
         regularizers.get(0.01)  # a factor is not a regularizer: use L2(0.01)
+
+
+def test_the_name_l1_l2_on_a_layer_penalizes_with_both_default_factors():
+    """kernel_regularizer="l1_l2" was L1L2()'s zeros: a penalty of exactly 0, silently."""
+    from tinygrad_edu.layers import Dense
+
+    layer = Dense(3, kernel_regularizer="l1_l2", dtype="float64")
+    layer.build((None, 4))
+    (penalty,) = layer.regularization_losses()
+    w = layer.kernel.numpy()
+    np.testing.assert_allclose(penalty.numpy(), 0.01 * np.abs(w).sum() + 0.01 * (w * w).sum())
+    assert layer.get_config()["kernel_regularizer"] == "l1_l2"

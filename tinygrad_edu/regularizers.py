@@ -57,16 +57,25 @@ class L1L2(Regularizer):
         super().__init__(l1=l1, l2=l2)
 
 
+def _l1_l2_by_name() -> L1L2:
+    """``"l1_l2"``: both terms at 0.01, as ``"l1"`` and ``"l2"`` (Keras 2's ``l1_l2()``). The
+    class's defaults (0, 0: Keras 3's ``L1L2()``) would make the name a penalty of exactly 0."""
+    return L1L2(l1=0.01, l2=0.01)
+
+
 l1, l2, l1_l2 = L1, L2, L1L2
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2}
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": _l1_l2_by_name}
 
 
 def get(identifier: Any) -> Optional[Regularizer]:
-    """None, a name (``"l2"`` with the Keras default factor 0.01), or a callable penalty."""
+    """None, a name (``"l2"`` with the Keras default factor 0.01; ``"l1_l2"`` 0.01 for both),
+    or a callable penalty."""
     if identifier is None:
         return None
     found = resolve(identifier, _BY_NAME, "regularizers.get", "a regularizer")
-    return found() if isinstance(found, type) else found  # a name gives the Keras default factor
+    if found is _l1_l2_by_name or isinstance(found, type):  # a name: the default factors
+        return found()
+    return found
 
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get"]
