@@ -219,6 +219,27 @@ def test_steps_limits_evaluate_and_predict_on_arrays_too_as_keras():
     assert model.predict(X, batch_size=8, steps=9).shape == (40, 2)  # more steps than batches
 
 
+def test_evaluate_and_predict_take_keras_callbacks_argument_and_refuse_hooks_they_cannot_run():
+    """Keras' evaluate/predict take callbacks=; before, a raw TypeError (unexpected keyword)."""
+    from tinygrad_edu.callbacks import History
+    from tinygrad_edu.layers import Input
+    from tinygrad_edu.models import Model
+
+    model = classifier()
+    assert model.evaluate(X, Y, callbacks=[]) == model.evaluate(X, Y)
+    np.testing.assert_array_equal(model.predict(X, callbacks=None), model.predict(X))
+    inp = Input((3,))
+    functional = Model(inp, Dense(2)(inp))
+    assert functional.predict(X, callbacks=[]).shape == (40, 2)
+    for call in (
+        lambda m: m.evaluate(X, Y, callbacks=[History()]),
+        lambda m: m.predict(X, callbacks=[History()]),
+    ):
+        with pytest.raises(ConfigError, match="run no callbacks") as err:
+            call(model)
+        exec(err.value.fix.split("  #")[0], {"model": model, "x": X, "y": Y})  # noqa: S102
+
+
 def test_test_on_batch_returns_what_evaluate_returns():
     model = classifier()
     assert model.test_on_batch(X[:8], Y[:8]) == pytest.approx(model.evaluate(X[:8], Y[:8]))

@@ -155,12 +155,13 @@ class Model:
         return self.train(False)
 
     def predict(
-        self, x: Any, batch_size: int = 32, verbose: Any = 0, steps: Optional[int] = None
+        self, x: Any, batch_size: int = 32, verbose: Any = 0, steps: Optional[int] = None,
+        callbacks: Any = None,
     ) -> np.ndarray:
         """Outputs for every sample of ``x`` (inference mode, no graph), in batches; ``x`` may
         be an iterable of batches (at most ``steps`` are read). ``verbose`` (0, 1, 2 or
         "auto") > 0 prints one line when done."""
-        return _batch_api.predict(self, x, batch_size, verbose, steps)
+        return _batch_api.predict(self, x, batch_size, verbose, steps, callbacks)
 
     def predict_on_batch(self, x: Any) -> np.ndarray:
         return _batch_api.predict_on_batch(self, x)
@@ -311,12 +312,14 @@ class Model:
         check_finite: bool = True,
         sample_weight: Any = None,
         steps: Optional[int] = None,
+        callbacks: Any = None,
     ) -> Any:
         """Loss (and metrics) on ``(x, y)`` (or an iterable of batches, at most ``steps``) in
         inference mode: a float, or ``[loss, *metrics]`` when metrics were compiled (Keras'
         return shape), or a dict with ``return_dict=True``. Changes no weight."""
         return _batch_api.evaluate(
-            self, x, y, batch_size, verbose, return_dict, check_finite, sample_weight, steps
+            self, x, y, batch_size, verbose, return_dict, check_finite, sample_weight, steps,
+            callbacks,
         )
 
     def _train_step(self, x: np.ndarray, y: np.ndarray, w: Any = None) -> Dict[str, float]:

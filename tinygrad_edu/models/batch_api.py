@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import validation as check
 from ..callbacks.progress import format_logs
-from ..errors import DataError, DivergenceError
+from ..errors import ConfigError, DataError, DivergenceError
 from ..tensor import no_grad
 from .arguments import check_batch_size
 from .batch_stream import BatchStream, is_batch_iterable, predict_batches, refuse_separate_targets
@@ -49,9 +49,11 @@ def evaluate(
     check_finite: Any,
     sample_weight: Any,
     steps: Any = None,
+    callbacks: Any = None,
 ) -> Any:
     where = "evaluate"
     model._require_compiled(where)
+    _refuse_callbacks(callbacks, "model.evaluate(x, y)", where)
     check_batch_size(batch_size, where)
     verbose = check.verbosity("verbose", verbose, where, "model.evaluate(x, y, verbose=0)")
     check.flag("return_dict", return_dict, where, "model.evaluate(x, y, return_dict=True)")
@@ -73,6 +75,19 @@ def evaluate(
     if verbose:
         print(f"{n} samples{format_logs(results)}")
     return keras_return(results, return_dict)
+
+
+def _refuse_callbacks(callbacks: Any, call: str, where: str) -> None:
+    """Keras' ``callbacks=`` of evaluate/predict: None or an empty list (no hooks run here)."""
+    if callbacks is None or (isinstance(callbacks, (list, tuple)) and not callbacks):
+        return
+    raise ConfigError(
+        where=where,
+        expected="callbacks=None: evaluate and predict run no callbacks here (fit runs its "
+        "callbacks, validation included)",
+        got=repr(callbacks)[:80],
+        fix=f"{call}  # and the callbacks to fit: model.fit(x, y, callbacks=[...])",
+    )
 
 
 def _first(n: int, *arrays: Optional[np.ndarray]) -> tuple:
@@ -143,9 +158,12 @@ def _predict_function(model: Any) -> Any:
     return jitted if jitted is not None else lambda xb: model(xb, training=False)
 
 
-def predict(model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[int]) -> np.ndarray:
+def predict(
+    model: Any, x: Any, batch_size: Any, verbose: Any, steps: Optional[int], callbacks: Any = None
+) -> np.ndarray:
     """Outputs for every sample of ``x`` in batches of ``batch_size``, or for every batch an
     iterable hands out - at most ``steps`` batches either way (Keras)."""
+    _refuse_callbacks(callbacks, "model.predict(x)", "predict")
     check_batch_size(batch_size, "predict")
     verbose = check.verbosity("verbose", verbose, "predict", "model.predict(x, verbose=0)")
     if steps is not None:

@@ -239,13 +239,14 @@ class Functional(Model):
         return self._structured(super().predict_on_batch(self._packed(x, "predict_on_batch")))
 
     def predict(
-        self, x: Any, batch_size: int = 32, verbose: Any = 0, steps: Optional[int] = None
+        self, x: Any, batch_size: int = 32, verbose: Any = 0, steps: Optional[int] = None,
+        callbacks: Any = None,
     ) -> Any:
         """``Model.predict`` (``x``: arrays, a list or dict of inputs, or an iterable of
         batches); the outputs in the structure the model was given them: an array for one
         output, a list for a list of outputs, a dict by name for a dict (as Keras 3)."""
         x = x if is_batch_iterable(x) else self._packed(x, "predict")
-        return self._structured(super().predict(x, batch_size, verbose, steps))
+        return self._structured(super().predict(x, batch_size, verbose, steps, callbacks))
 
     def _structured(self, arrays: Any) -> Any:
         if self._output_keys is not None:
