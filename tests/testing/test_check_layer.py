@@ -7,7 +7,7 @@ import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_edu import GradcheckError, Tensor, gradcheck, tensor_from_op
+from tinygrad_edu import ConfigError, GradcheckError, Tensor, gradcheck, tensor_from_op
 from tinygrad_edu.function import Function
 from tinygrad_edu.layers import (
     GRU,
@@ -322,3 +322,11 @@ def test_unit_counts_take_explicit_bounds():
     assert reaches(unit_counts(max_units=8, min_units=8), lambda u: True) == 8
     with pytest.raises(ValueError):
         reaches(unit_counts(max_units=3, min_units=4), lambda u: True)
+
+
+@pytest.mark.parametrize("bad", [(None, 4), (2, -1), "x", (2.5, 4), (True, 4), ()])
+def test_a_bad_input_shape_is_our_config_error(bad) -> None:
+    """A raw TypeError/ValueError before; (2.5, 4) was silently truncated to a batch of 2."""
+    with pytest.raises(ConfigError) as err:
+        check_layer(Dense(3), bad)
+    assert err.value.where == "check_layer" and "check_layer(" in err.value.fix

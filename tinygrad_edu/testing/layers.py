@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import GradcheckError
+from .. import validation as check
+from ..errors import ConfigError, GradcheckError
 from ..gradcheck import gradcheck_tensors
 from ..layers.base import Layer
 from ..tensor import Tensor
@@ -63,7 +64,7 @@ def check_layer(
     >>> report["params"], report["gradchecked"]
     (15, ['input', 'kernel', 'bias'])
     """
-    input_shape = tuple(int(d) for d in input_shape)
+    input_shape = _concrete_shape(input_shape)
     rng = np.random.default_rng(seed)
     sample = getattr(layer, "sample_input", None)  # a layer of integer ids (Embedding) draws ids
     x = sample(input_shape, rng) if sample else rng.standard_normal(input_shape)
@@ -89,6 +90,20 @@ def check_layer(
         "trainable_params": trainable,
         "gradchecked": checked,
     }
+
+
+def _concrete_shape(input_shape: Any) -> tuple[int, ...]:
+    """``input_shape`` as positive ints, the batch size included (data is drawn for it)."""
+    example = "check_layer(Dense(3), (2, 4))  # a batch of 2 samples of 4 features"
+    sizes = check.shape("input_shape", input_shape, "check_layer", example)
+    if None in sizes:
+        raise ConfigError(
+            where="check_layer",
+            expected="a size on every axis, the batch axis included (data of that shape is drawn)",
+            got=f"input_shape={tuple(input_shape)!r}",
+            fix=example,
+        )
+    return sizes
 
 
 def _check_shapes(
