@@ -134,6 +134,8 @@ class Builder:
             self.generic_forward(info, consts)
         if cls is ops.SparseSoftmaxCrossEntropy and "labels" in pn:
             self.label_guard(pn["labels"], ev.arrays[0].shape[-1])
+        if cls is ops.GetItem and "index" in pn and ev.arrays[0].ndim:
+            self.index_guard(pn["index"], ev.params["index"], ev.arrays[0].shape[0])
         if loss:
             self.loss_names.add(info.out)
         r.bind(ev.out._data, info.out)
@@ -182,6 +184,21 @@ class Builder:
         e.line(f"{f} = {c}(); {f}.needs_input_grad = {info.needs!r}; {info.out} = {call}")
         if not info.in_graph and cls.releases:
             e.line(f"{f}.release()")
+
+    def index_guard(self, index: str, captured: np.ndarray, rows: int) -> None:
+        """Integer ids read from the step's inputs (Embedding's): a replay takes them only when
+        all are in [0, rows), as at the capture; other calls run eagerly - Embedding's DataError
+        (a replayed -1 would pick the last row silently, a replayed 20 raise numpy's IndexError)."""
+        if index not in self.r.input_names or captured.dtype.kind not in "iu" or not captured.size:
+            return
+        if captured.min() < 0 or captured.max() >= rows:  # numpy's own meaning, captured as is
+            return
+        if captured.dtype.itemsize == np.dtype(np.uintp).itemsize:  # negatives wrap to huge
+            self.e.guards.append(
+                f"{index}.size and np.maximum.reduce({index}.view(np.uintp), axis=None) >= {rows}"
+            )
+        else:
+            self.e.guards.append(f"{index}.size and ({index}.min() < 0 or {index}.max() >= {rows})")
 
     def label_guard(self, labels: str, classes: int) -> None:
         """Labels out of range: the eager loss raises its DataError, so the call runs eagerly."""
