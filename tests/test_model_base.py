@@ -20,6 +20,7 @@ from tinygrad_edu.errors import (
 )
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Model, ModelContractError, Sequential, load_model
+from tinygrad_edu.models.keras_arguments import KerasArguments
 from tinygrad_edu.optimizers import Adam
 from tinygrad_edu.saving import register_model_class
 
@@ -114,8 +115,9 @@ def residual(cls=Residual) -> Residual:
 
 # ---------------------------------------------------------------------- one base, no mixin
 def test_the_api_lives_once_on_model_and_sequential_inherits_it():
-    assert Model.__bases__ == (object,)
-    assert Sequential.__mro__ == (Sequential, Model, object)
+    assert Model.__bases__ == (KerasArguments,)  # it holds no API: it checks the arguments
+    assert Sequential.__mro__ == (Sequential, Model, KerasArguments, object)
+    assert not set(API) & set(vars(KerasArguments))
     for name in API:
         assert name in vars(Model), name
         assert name not in vars(Sequential), name

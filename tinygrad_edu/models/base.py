@@ -39,13 +39,14 @@ from . import jit_training as _jit  # compile(jit_compile=True)
 from . import subclassing as _sub
 from .arguments import check_fit_args, compile_choices
 from .data import samples
+from .keras_arguments import KerasArguments
 from .layer_lookup import get_layer as _get_layer
 from .steps import UndoBuffer, train_step
 from .subclassing import ModelContractError
 from .weights import checked_weight_arrays, is_trainable, set_trainable
 
 
-class Model:
+class Model(KerasArguments):
     """The base of every model (see the module docstring for what a subclass provides).
 
     Attributes: ``name``; ``layers``; ``input_shape`` (batch axis first, once known);
@@ -287,14 +288,16 @@ class Model:
         return _fit.fit(self, x, y, args)
 
     def train_on_batch(
-        self, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None
-    ) -> Dict[str, float]:
-        """One optimizer step on one batch; returns the batch's loss and metrics.
+        self, x: Any, y: Any, sample_weight: Any = None, class_weight: Any = None,
+        return_dict: Any = None,
+    ) -> Any:
+        """One optimizer step on one batch; returns the batch's loss and metrics (a dict, or
+        Keras' float / ``[loss, *metrics]`` for ``return_dict=False``).
 
         A step whose loss, gradients or updated weights are NaN/inf is not applied (the
         weights and the optimizer's state stay as they were) and raises ``DivergenceError``.
         """
-        return _batch_api.train_on_batch(self, x, y, sample_weight, class_weight)
+        return _batch_api.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
     def test_on_batch(
         self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False
@@ -365,13 +368,9 @@ class Model:
 
     get_layer = _get_layer  # model.get_layer("dense") or model.get_layer(index=0)
 
-    def summary(
-        self, print_fn=None, line_length: Optional[int] = None, show_algebra: bool = True
-    ) -> None:
+    def summary(self, print_fn=None, line_length: Optional[int] = None, show_algebra=True) -> None:
         """Print Keras' summary table plus the algebra column (see ``tinygrad_edu.summary``)."""
-        _summary.print_summary(
-            self, print_fn=print_fn, line_length=line_length, show_algebra=show_algebra
-        )
+        _summary.print_summary(self, print_fn, line_length, show_algebra)
 
     # ------------------------------------------------------------------ saving
     file_config = _sub.file_config  # what save stores, and back (subclassing.py)

@@ -110,8 +110,14 @@ def _evaluate_stream(stream: BatchStream) -> tuple:
     return {k: v / n for k, v in totals.items()}, n
 
 
-def train_on_batch(model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any) -> dict:
+def train_on_batch(
+    model: Any, x: Any, y: Any, sample_weight: Any, class_weight: Any, return_dict: Any = None
+) -> Any:
     model._require_compiled("train_on_batch")
+    if return_dict is not None:  # Keras' argument; None (ours): the dict
+        example = "model.train_on_batch(x, y, return_dict=True)"
+        if not check.flag("return_dict", return_dict, "train_on_batch", example):
+            return keras_return(train_on_batch(model, x, y, sample_weight, class_weight), False)
     # the NaN/inf scan of the data costs a pass over it: done only if the step diverges
     x, y = samples_and_targets(model, x, y, "train_on_batch", check_finite=False)
     w = None  # no weights given: nothing to check (the common case)
