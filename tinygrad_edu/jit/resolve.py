@@ -171,6 +171,10 @@ class Resolver:
         if name is not None:
             return name
         lifted = self.rec.lifted.get(id(a))
+        if lifted is not None and isinstance(lifted[0], np.ndarray):  # out - y: y's lifted copy
+            name = self.from_input(a, first)  # a step input's copy: read at every replay
+            if name is not None:
+                return name
         if lifted is not None:  # an operator's number: t * 0.5
             return self.number(a, lifted[0], first, where)
         name = self.from_input(a, first) or self.from_softmax(a)
@@ -194,8 +198,10 @@ class Resolver:
         return self.bind(a, self.e.const(a.copy()))
 
     def same_number(self, source: Any, before: Any) -> bool:
-        if source is before or any(source is arg for arg in self.args):
+        if source is before:
             return True
+        if any(source is arg for arg in self.args):  # the signature holds a number's value,
+            return not isinstance(source, np.ndarray)  # not an array's: never a constant
         exact = (int, bool, np.integer, np.bool_)
         return isinstance(source, exact) and type(before) is type(source) and before == source
 
