@@ -23,6 +23,7 @@ from test_lockstep_compiled import compiled_twins
 from twins import assert_replayed, run_lockstep
 
 from tinygrad_edu import Tensor, set_seed
+from tinygrad_edu.errors import DataError
 from tinygrad_edu.layers import Dense
 from tinygrad_edu.models import Sequential
 
@@ -75,3 +76,30 @@ def test_compiled_losses_with_array_targets_replay(loss, targets) -> None:
         twin.model.compile(optimizer=twin.optimizer, loss=loss, jit_compile=twin is jitted)
     run_lockstep(eager, jitted, batches)
     assert_replayed(jitted)
+
+
+@pytest.mark.parametrize("bad", [-1.0, 7.0, 0.5])
+def test_binary_targets_outside_0_1_are_refused_by_a_replayed_step_as_by_eager(bad) -> None:
+    """binary_crossentropy checks its targets in eager; a replay never ran that check, so a
+    target of 7 trained silently once the loss could replay. 0.5 is in range: it trains."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((8, FEATURES)).astype(np.float32)
+    y = rng.integers(0, 2, (8, 1)).astype(np.float64)
+    eager, jitted = compiled_twins(binary_model(), OPTIMIZERS["sgd"], metrics=())
+    for twin in (eager, jitted):
+        twin.model.compile(
+            optimizer=twin.optimizer, loss="binary_crossentropy", jit_compile=twin is jitted
+        )
+    run_lockstep(eager, jitted, [(x, y)] * 4)
+    assert_replayed(jitted)
+    y_bad = y.copy()
+    y_bad[3, 0] = bad
+    outcomes = []
+    for twin in (eager, jitted):
+        try:
+            outcomes.append(twin.model.train_on_batch(x, y_bad))
+        except DataError as err:
+            outcomes.append(err.expected)
+    assert outcomes[0] == outcomes[1]
+    assert ("targets in [0, 1]" in str(outcomes[0])) is (bad != 0.5)
+    run_lockstep(eager, jitted, [(x, y)] * 2)  # same weights after; and still in lockstep

@@ -38,6 +38,9 @@ class Builder:
         self.first_ops = first_ops[len(first_ops) - n :] if len(first_ops) >= n else []
         self.r = Resolver(e, rec, first, args, firsts, names)
         self.first_seeds = [ev.seed for ev in first.events if type(ev) is Backward]
+        # the first call's stateful calls (moving statistics, checks), aligned from the end
+        states, n = [ev for ev in first.events if type(ev) is Stateful], rec.count(Stateful)
+        self.first_states = states[len(states) - n :] if len(states) >= n else [None] * n
         self.n_backward = 0
         self.infos: dict[int, Any] = {}  #: id(fn) -> info
         self.loss_names: set = set()
@@ -311,7 +314,12 @@ class Builder:
     def stateful(self, ev: Stateful) -> None:
         e, r = self.e, self.r
         e.label = ev.label  # in the phase of the op before it (forward: BN; loss: its check)
-        args = [r.array(a, None, f"the stateful update of '{ev.label}'") for a in ev.arrays]
+        first = self.first_states.pop(0)  # the same call in the first eager call of the step
+        if first is None or first.fn is not ev.fn or len(first.arrays) != len(ev.arrays):
+            first = None
+        where = f"the stateful update of '{ev.label}'"
+        firsts = [None] * len(ev.arrays) if first is None else first.arrays
+        args = [r.array(a, f, where) for a, f in zip(ev.arrays, firsts)]
         args += [f"{k}={e.const(v, 'k')}" for k, v in ev.constants.items()]
         e.line(f"{e.const(ev.fn, 'S')}({', '.join(args)})")
 

@@ -168,5 +168,9 @@ class Recorder:
     def ops(self) -> list[Op]:
         return [e for e in self.events if type(e) is Op]
 
+    def count(self, kind: type) -> int:
+        """How many events of ``kind`` (Stateful, Backward, ...) the step made."""
+        return sum(type(e) is kind for e in self.events)
+
 
 __all__ = ["Backward", "Grad", "LeafGrad", "Node", "Op", "Recorder", "Stateful", "Update"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import ops
+from .. import capture_hooks, ops
 from ..errors import DataError
 from ..functional import where
 from ..tensor import Tensor, tensor_from_op
@@ -76,15 +76,7 @@ def binary_crossentropy(
     label_smoothing = opt["label_smoothing"]
     y_pred = predictions(y_pred, "binary_crossentropy")
     t = dense_target(y_true, y_pred, "binary_crossentropy")
-    outside = (t < 0) | (t > 1)
-    if outside.any():
-        raise DataError(
-            where="loss 'binary_crossentropy'",
-            expected="targets in [0, 1] (labels 0 or 1)",
-            got=f"target {t[outside].flat[0]:g} ({int(outside.sum())} outside [0, 1])",
-            fix="binary labels are 0/1; for several classes use "
-            "sparse_categorical_crossentropy with Dense(classes, activation='softmax')",
-        )
+    capture_hooks.stateful_call(_require_binary, (t,), "loss")  # a replayed step checks too
     if label_smoothing:
         t = t * (1 - label_smoothing) + 0.5 * label_smoothing
     z = logits_to_use(y_pred, opt["from_logits"], "sigmoid")
@@ -94,6 +86,18 @@ def binary_crossentropy(
         p = y_pred.clip(EPSILON, 1 - EPSILON)
         per = -(t * p.log() + (1 - t) * (1 - p).log())
     return reduced(per.mean(axis=-1), opt["reduction"])
+
+
+def _require_binary(t: np.ndarray) -> None:
+    outside = (t < 0) | (t > 1)
+    if outside.any():
+        raise DataError(
+            where="loss 'binary_crossentropy'",
+            expected="targets in [0, 1] (labels 0 or 1)",
+            got=f"target {t[outside].flat[0]:g} ({int(outside.sum())} outside [0, 1])",
+            fix="binary labels are 0/1; for several classes use "
+            "sparse_categorical_crossentropy with Dense(classes, activation='softmax')",
+        )
 
 
 def categorical_crossentropy(
