@@ -22,6 +22,7 @@ from twins import Twin, loop_twins, run_lockstep
 
 from tinygrad_edu.errors import DivergenceError
 from tinygrad_edu.models import Model
+from tinygrad_edu.optimizers import SGD
 
 try:  # until tinygrad_edu.jit lands (another helper builds it), collecting must not fail
     from tinygrad_edu.jit import jit
@@ -78,3 +79,23 @@ def test_a_diverging_train_on_batch_is_undone_alike() -> None:
     eager, jitted = twins
     run_lockstep(eager, jitted, same_batches([8] * 8), explode)
     assert jitted.model.train_function.stats["replay"] >= 1
+
+
+@pytest.mark.parametrize(
+    "make_opt", [lambda: SGD(None, 1e-26), lambda: SGD(None, 1e-26, momentum=0.9, weight_decay=0.1)]
+)
+def test_finite_gradients_whose_squares_overflow_are_not_divergence(make_opt) -> None:
+    """float32 gradients of ~1e25 are finite, but the sum of their squares the replay checks
+    overflows to inf. Eager's check then looks at each gradient exactly, finds none non-finite
+    and steps on; the replay raised a raw AssertionError ('a non-finite gradient that
+    checked_grads accepts') instead of stepping on."""
+
+    def huge(y, out):
+        return SPARSE_CE(y, out) * 1e25
+
+    eager, jitted = loop_twins(mlp((16,)), make_opt(), huge, jit)
+    for twin in (eager, jitted):
+        twin.optimizer.set_params(twin.model.parameters())
+    run_lockstep(eager, jitted, same_batches([8] * 5))
+    assert jitted.step.stats["replay"] >= 3
+    assert all(w.grad is None for w in jitted.model.weights)  # zero_grad's state, as eager's

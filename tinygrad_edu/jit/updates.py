@@ -1,7 +1,8 @@
 """The optimizer's update in a tape. Every replay first asks the optimizer for this step's host
 numbers (``step_scalars()``: the rate from a schedule at this iteration, ...), the same method an
 eager ``step()`` calls, so nothing is baked in; then checks the gradients for NaN/inf (the eager
-``DivergenceError``, before any weight is written); then updates.
+``DivergenceError``, before any weight is written; a sum of squares that merely overflowed goes
+on, as eager); then updates.
 
 Plain SGD (fused form, no clipping, no weight decay) is lowered to the numpy calls of
 ``SGD.fused_update_step``; every other optimizer replays its own ``apply_update`` - the code an
@@ -20,12 +21,16 @@ from .resolve import refuse
 
 
 def diverged(opt: Any, todo: tuple) -> None:
-    """NaN/inf in a replayed gradient: hand the gradients over as eager backward() would have,
-    and raise the eager step's ``DivergenceError`` (no weight was written)."""
+    """The sum of the replayed gradients' squares is not finite. NaN/inf in a gradient: hand
+    the gradients over as eager backward() would have, and raise the eager step's
+    ``DivergenceError`` (no weight was written). Finite gradients whose squares only overflowed
+    (float32 beyond ~1e19): eager's exact check clears them and steps on - so does the replay."""
+    before = [p.grad for _, p, _ in todo]
     for _, p, g in todo:
         p.grad = g.copy()
     checked_grads(opt._require_params("step"), opt._slots, opt._where)
-    raise AssertionError("a non-finite gradient that checked_grads accepts")  # pragma: no cover
+    for (_, p, _), grad in zip(todo, before):  # finite: the replay updates from its buffers
+        p.grad = grad
 
 
 def bump_versions(tensors: tuple) -> None:
