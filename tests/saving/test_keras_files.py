@@ -276,3 +276,25 @@ def test_a_truncated_hdf5_file_is_one_checkpoint_error(tmp_path, name):
     expected = "a readable HDF5 file" if name == "broken.h5" else "a Keras .weights.h5 file"
     assert err.value.expected == expected
     assert "OSError" in err.value.got
+
+
+def test_saving_a_trained_model_as_keras_file_warns_that_the_optimizer_state_stays_out(
+    tmp_path,
+):
+    """A .keras file of ours holds no optimizer state (keras_compile.py): a run resumed from it
+    restarts Adam's moments and the schedule's step. Keras' own .keras files keep that state,
+    so a trained model's save says so; an untrained one (or our .npz) saves silently."""
+    import warnings
+
+    model = Sequential([Dense(1, input_shape=(3,))])
+    model.compile("adam", "mse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.save(tmp_path / "fresh.keras")
+        model.train_on_batch(np.ones((2, 3)), np.ones((2, 1)))
+        model.save(tmp_path / "trained.npz")
+    with pytest.warns(UserWarning, match="after 1 steps .*model.npz") as record:
+        model.save(tmp_path / "trained.keras")
+    assert len(record) == 1
+    assert load_model(tmp_path / "trained.keras").optimizer.iterations == 0
+    assert load_model(tmp_path / "trained.npz").optimizer.iterations == 1

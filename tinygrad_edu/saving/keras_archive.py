@@ -22,6 +22,7 @@ import os
 import stat
 import struct
 import time
+import warnings
 import zipfile
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -98,6 +99,7 @@ def save_keras_model(model: Any, path: Any) -> None:
     compile_config = compile_to_keras(model)
     if compile_config is not None:
         spec["compile_config"] = compile_config
+    _warn_optimizer_state_left_out(model, path)
     weights = io.BytesIO()
     with h5py.File(weights, "w") as h5file:
         write_weights(h5file, weight_layers, model.name)
@@ -108,6 +110,21 @@ def save_keras_model(model: Any, path: Any) -> None:
         archive.writestr("config.json", json.dumps(spec, allow_nan=False))
         archive.writestr("model.weights.h5", weights.getvalue())
     write_atomic(path, buffer.getvalue())
+
+
+def _warn_optimizer_state_left_out(model: Any, path: Any) -> None:
+    """A trained optimizer's state (moments, step count - a schedule's position) is not written
+    to a .keras file (keras_compile.py): say so, since Keras' own .keras files keep it and a run
+    resumed from this file restarts its optimizer."""
+    steps = getattr(getattr(model, "optimizer", None), "iterations", 0)
+    if steps:
+        warnings.warn(
+            f"save_model({_show(path)}): the optimizer's state after {steps} steps (moments, "
+            "step count, the schedule's position) is not written to a .keras file; training "
+            "resumed from it starts the optimizer afresh. model.save('model.npz') keeps it.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _model_spec(model: Any, where: str, native: str) -> Tuple[Dict[str, Any], List[Any]]:
