@@ -1,6 +1,8 @@
 """Subclassed models: layers assigned as attributes are tracked (nested lists included), call is
 plain Tensor code, and the same object trains through fit and through the PyTorch-style loop."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -136,3 +138,38 @@ def test_models_inside_a_subclassed_model_are_trained_counted_and_saved(tmp_path
     assert all(not np.allclose(layer.get_weights()[0], w) for layer, w in zip(inner, before))
     model.save(tmp_path / "m.npz")
     np.testing.assert_array_equal(load_model(tmp_path / "m.npz").predict(x), model.predict(x))
+
+
+class Grown(Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = []
+        for _ in range(2):
+            self.hidden.append(Dense(3, activation="tanh"))
+        self.hidden += [Dense(3)]
+        self.heads = {}
+        self.heads["out"] = Dense(1)
+
+    def call(self, x, training=False):
+        for layer in self.hidden:
+            x = layer(x)
+        return self.heads["out"](x)
+
+
+def test_layers_added_to_an_assigned_list_or_dict_later_are_tracked_as_keras():
+    """``self.hidden = []`` then ``append``: before, those layers were in no weight list, so
+    fit never trained them (here: every layer - fit refused; with one layer assigned directly,
+    the appended ones stayed at their initial values silently)."""
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    y = rng.normal(size=(8, 1)).astype(np.float32)
+    model = Grown()
+    model.build((None, 3))
+    assert model.layers == [*model.hidden, model.heads["out"]]
+    assert model.count_params() == 3 * (3 * 3 + 3) + (3 + 1)
+    before = model.get_weights()
+    model.compile(SGD(learning_rate=0.1), "mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert all(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+    twin = copy.deepcopy(model)  # the copy's containers track into the copy
+    twin.hidden.append(Dense(2))
+    assert len(twin.layers) == 5 and len(model.layers) == 4

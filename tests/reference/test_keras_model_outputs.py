@@ -117,6 +117,29 @@ def nested_models(L):
     return net
 
 
+def added_later(L):
+    """Layers appended to a list (and set in a dict) after it was assigned: Keras 3 tracks
+    them, in the order they were added."""
+
+    class Grown(L.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = []
+            for units in (6, 4):
+                self.hidden.append(L.Dense(units, activation="tanh"))
+            self.heads = {}
+            self.heads["out"] = L.Dense(2)
+
+        def call(self, x, training=False):
+            for layer in self.hidden:
+                x = layer(x)
+            return self.heads["out"](x)
+
+    net = Grown()
+    net(np.zeros((1, 5), dtype=np.float32))
+    return net
+
+
 def text_model(L):
     return L.Sequential(
         [
@@ -138,6 +161,7 @@ MODELS = {
     "subclassed": (subclassed, normal((5,))),
     "assigned_not_called": (assigned_not_called, normal((4,))),
     "nested_models": (nested_models, normal((5,))),
+    "added_later": (added_later, normal((5,))),
     "text_model": (text_model, review_ids),
 }
 

@@ -63,7 +63,7 @@ class Model(KerasArguments):
 
     def __setattr__(self, name: str, value: Any) -> None:
         if type(self).layer_calls is Model.layer_calls:  # a kind that keeps no layer list
-            _sub.track_layers(self, name, value)  # layers assigned in a subclass join self.layers
+            value = _sub.track_layers(self, name, value)  # layers assigned join self.layers
         super().__setattr__(name, value)
 
     def __init__(self, name: Optional[str] = None) -> None:

@@ -91,11 +91,22 @@ def layers_in(value: Any) -> Iterator[Layer]:
             yield from layers_in(item)
 
 
-def track_layers(model: Any, name: str, value: Any) -> None:
+def track_layers(model: Any, name: str, value: Any) -> Any:
     """Add the layers assigned to the public attribute ``name`` to ``model.layers`` (once), an
-    automatic name made unique (``dense_1``); a name given twice is refused."""
+    automatic name made unique (``dense_1``); a name given twice is refused. Returns the value
+    to store: a list or dict comes back as a ``TrackedList``/``TrackedDict``, so layers added
+    to it later (``self.blocks.append(Dense(8))``) are tracked too, as Keras 3 tracks them."""
     if name.startswith("_") or name == "layers" or "layers" not in vars(model):
-        return
+        return value
+    _add_layers(model, name, value)
+    if type(value) is list:
+        return TrackedList(value, model, name)
+    if type(value) is dict:
+        return TrackedDict(value, model, name)
+    return value
+
+
+def _add_layers(model: Any, name: str, value: Any) -> None:
     for layer in layers_in(value):
         if any(layer is known for known in model.layers):
             continue
@@ -113,6 +124,68 @@ def track_layers(model: Any, name: str, value: Any) -> None:
                 fix=f"give it another name, e.g. Dense(8, name='{layer.name}_2'), or none",
             )
         model.layers.append(layer)
+
+
+def _track_added(container: Any, value: Any) -> None:
+    """Track the layers in ``value``, added to a tracked container - unless the container is
+    being rebuilt by copy/pickle (its model not yet restored: those layers are in its list)."""
+    model = getattr(container, "_model", None)
+    if model is not None and "layers" in vars(model):
+        _add_layers(model, container._name, value)
+
+
+class TrackedList(list):
+    """A list assigned to a subclassed model: what ``append``/``extend``/``insert``/``+=``/item
+    assignment add is tracked (``_add_layers``). Removing a layer does not untrack it."""
+
+    def __init__(self, items: Any, model: Any, name: str) -> None:
+        super().__init__(items)
+        self._model, self._name = model, name
+
+    def _track(self, value: Any) -> None:
+        _track_added(self, value)
+
+    def append(self, item: Any) -> None:
+        self._track(item)
+        super().append(item)
+
+    def extend(self, items: Any) -> None:
+        items = list(items)
+        self._track(items)
+        super().extend(items)
+
+    def insert(self, index: Any, item: Any) -> None:
+        self._track(item)
+        super().insert(index, item)
+
+    def __setitem__(self, index: Any, item: Any) -> None:
+        self._track(item)
+        super().__setitem__(index, item)
+
+    def __iadd__(self, items: Any) -> TrackedList:
+        self.extend(items)
+        return self
+
+
+class TrackedDict(dict):
+    """A dict assigned to a subclassed model: values set later are tracked too."""
+
+    def __init__(self, items: Any, model: Any, name: str) -> None:
+        super().__init__(items)
+        self._model, self._name = model, name
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _track_added(self, value)
+        super().__setitem__(key, value)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
 
 
 def file_config(model: Any) -> Dict[str, Any]:
