@@ -75,3 +75,17 @@ def test_the_average_merge_replays_byte_equal() -> None:
     assert twin.step.stats["replay"] >= 3
     a, b, c = (np.arange(6, dtype=np.float32).reshape(2, 3) * k for k in (1, 2, 4))
     np.testing.assert_array_equal(Average()([a, b, c]).numpy(), ((a + b) + c) / 3)  # Keras' form
+
+
+def test_dot_normalize_replays_byte_equal() -> None:
+    """Dot(normalize=True) divides by maximum(|t|^2, 1e-12) ** 0.5: Maximum's backward gave a
+    float64 gradient for float32 tensors, so eager went on in float64 and the replay (float32
+    buffers) differed by ~1e-9 after a few steps."""
+    from tinygrad_edu.layers import Dot
+
+    set_seed(3)
+    x = Input(shape=(FEATURES,))
+    h1, h2 = Dense(6)(x), Dense(6, "tanh")(x)
+    model = Model(inputs=x, outputs=Dense(5, "softmax")(Dot(axes=1, normalize=True)([h1, h2])))
+    twin = run_loop(model, OPTIMIZERS["sgd"], same_batches([8] * 6))
+    assert twin.step.stats["replay"] >= 4

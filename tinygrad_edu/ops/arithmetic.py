@@ -142,8 +142,7 @@ class Maximum(BinaryBroadcast):
         return np.maximum(a, b)
 
     def backward(self, grad):
-        share = (self.a > self.b) + 0.5 * (self.a == self.b)
-        return grad * share, grad * (1 - share)
+        return _tie_shares(grad, self.a > self.b, self.a == self.b)
 
 
 class Minimum(BinaryBroadcast):
@@ -154,5 +153,11 @@ class Minimum(BinaryBroadcast):
         return np.minimum(a, b)
 
     def backward(self, grad):
-        share = (self.a < self.b) + 0.5 * (self.a == self.b)
-        return grad * share, grad * (1 - share)
+        return _tie_shares(grad, self.a < self.b, self.a == self.b)
+
+
+def _tie_shares(grad, wins, ties):
+    """(g * share, g * (1 - share)) with share = 1 where a wins, 1/2 on ties, else 0 - in the
+    gradient's dtype (a float64 share would turn a float32 backward into float64)."""
+    share = np.where(ties, np.asarray(0.5, grad.dtype), np.asarray(wins, grad.dtype))
+    return grad * share, grad * (1 - share)

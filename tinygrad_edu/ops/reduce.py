@@ -134,7 +134,8 @@ class Max(_Reduce):
 
     def backward(self, grad):
         hit = self.a == self.out
-        return hit * (self._expand(grad) / hit.sum(axis=self.axes, keepdims=True))
+        ties = hit.sum(axis=self.axes, keepdims=True).astype(grad.dtype)  # not int64: float64
+        return hit * (self._expand(grad) / ties)
 
 
 class Min(Max):
