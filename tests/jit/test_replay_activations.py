@@ -37,7 +37,7 @@ def model_with(name: str) -> Sequential:
     fn = activations.get(name)
     if name in ARGUMENTS:
         kwargs = ARGUMENTS[name]
-        fn = lambda x: activations.get(name)(x, **kwargs)  # noqa: E731 - a fixed-argument form
+        fn = lambda x: activations.get(name)(x, **kwargs)  # a fixed-argument form
     units = 16 if name == "glu" else 8  # glu halves its input
     model = Sequential([Dense(units, fn, input_shape=(FEATURES,)), Dense(5, "softmax")])
     model.build((None, FEATURES))
