@@ -98,3 +98,37 @@ def test_jitted_predict_follows_activation_none_for_logits() -> None:
     np.testing.assert_array_equal(logits, model(x).numpy())
     np.testing.assert_allclose(logits, hidden @ kernel + bias, rtol=1e-6)
     assert not np.allclose(logits, probabilities)
+
+
+def test_a_subclassed_models_own_setting_changed_after_capture_is_followed() -> None:
+    """``self.temperature`` read by a subclassed model's ``call``: a replay runs no ``call``,
+    so a new temperature was replayed stale (the captured 1.0) until the model's own settings
+    were guarded too (the models a step can see: its ``model``, closure, globals)."""
+    from tinygrad_edu.models import Model
+
+    class Tempered(Model):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hidden, self.out = Dense(8, "relu"), Dense(3, "softmax")
+            self.temperature = 1.0
+
+        def call(self, x, training=False):
+            return self.out(self.hidden(x) * self.temperature)
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 5)).astype(np.float32), rng.integers(0, 3, 8)
+    losses = []
+    for jit_compile in (False, True):
+        set_seed(0)
+        model = Tempered()
+        model.compile(
+            optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=jit_compile
+        )
+        run = []
+        for i in range(8):
+            if i == 3:
+                model.temperature = 3.0
+            run.append(model.train_on_batch(x, y)["loss"])
+        losses.append(run)
+    assert losses[0] == losses[1]
+    assert model.train_function.last_mode == "replay"

@@ -12,6 +12,7 @@ import numpy as np
 from .. import capture_hooks
 from ..errors import ConfigError
 from ..grad_mode import _grad_enabled
+from ..layers import replay_guard
 from ..tensor import Tensor
 from .build import Builder
 from .emit import MISS, Emit
@@ -92,6 +93,8 @@ class JitStep:
         rec.grad_mode = _grad_enabled.get()  # the mode the caller runs the step in
         with capture_hooks.recording(rec):
             result = self.fn(*args)
+        for model in _models(self.fn):  # its own settings too (temperature = 3.0): not stale
+            rec.on_guard(replay_guard.reads(model, *replay_guard.attribute_names(model)), "model")
         if entry.calls == 1 or not _same_settings(entry.first, rec):
             # the first call of a signature, or settings changed since it (a new dropout rate):
             # this call is the new first one, the next captures
@@ -148,19 +151,25 @@ class JitStep:
         return self._tapes[signature_index].source
 
 
-def weight_names(fn: Callable[..., Any]) -> dict[int, str]:
-    """``{id(weight): "layer/weight"}`` of the built models ``fn`` can see - the object it is a
-    method of, its closure, the globals it names - so the printed tape names layers."""
-    found: dict[int, str] = {}
+def _models(fn: Callable[..., Any]) -> list:
+    """The built models ``fn`` can see - the object it is a method of, its ``model``, its
+    closure, the globals it names (a layer's own reads are guarded by the layer)."""
     seen = [getattr(fn, "__self__", None), getattr(fn, "model", None)]
     seen += [c.cell_contents for c in getattr(fn, "__closure__", None) or () if _filled(c)]
     code, space = getattr(fn, "__code__", None), getattr(fn, "__globals__", {})
     seen += [space[n] for n in (code.co_names if code else ()) if n in space]
+    found: list = []
     for obj in seen:
         named = getattr(obj, "named_weights", None)
-        if callable(named) and getattr(obj, "built", False) is True:
-            found.update({id(w): name for name, w in named().items()})
+        if callable(named) and getattr(obj, "built", False) is True and obj not in found:
+            found.append(obj)
     return found
+
+
+def weight_names(fn: Callable[..., Any]) -> dict[int, str]:
+    """``{id(weight): "layer/weight"}`` of the built models ``fn`` can see, so the printed tape
+    names layers."""
+    return {id(w): name for model in _models(fn) for name, w in model.named_weights().items()}
 
 
 def _filled(cell: Any) -> bool:

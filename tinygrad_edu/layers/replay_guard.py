@@ -57,7 +57,7 @@ class Reads:
 def attribute_names(layer: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(names compared by identity, names compared by value) among ``vars(layer)``."""
     same, equal = [], []
-    weights = layer._weights
+    weights = getattr(layer, "_weights", ())  # a Model's weights are its layers' (guarded there)
     for name, value in vars(layer).items():
         if callable(value) or any(value is w for w in weights):
             same.append(name)
