@@ -9,8 +9,10 @@ forward and backward, so a replayed step is byte-for-byte the eager step; the ot
 through a fresh instance of their own Function. ``step.tape_text()`` prints the tape.
 
 Guards before each replay (argument shapes and dtypes, grad mode, the fused setting, each
-weight's shape and requires_grad, layer settings such as a dropout rate or a training flag, the
-optimizer's parameter list and settings, label range) send a call back to eager on a miss.
+weight's shape and requires_grad, what every layer and model holds - functions and weights by
+identity, settings such as a dropout rate, an activation or a training flag by value
+(``layers/replay_guard.py``) - the optimizer's parameter list and settings, label and id ranges)
+send a call back to eager on a miss.
 Anything the tape would freeze (an array Python computed from this batch) is refused at capture
 with ``ConfigError``.
 
