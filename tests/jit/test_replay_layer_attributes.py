@@ -132,3 +132,28 @@ def test_a_subclassed_models_own_setting_changed_after_capture_is_followed() -> 
         losses.append(run)
     assert losses[0] == losses[1]
     assert model.train_function.last_mode == "replay"
+
+
+def test_a_regularizer_factor_changed_after_capture_is_followed() -> None:
+    """``layer.kernel_regularizer.l2 = 0.5`` (a callback scheduling the penalty): the tape kept
+    the captured 0.01 as a constant until the settings of the objects a layer holds were
+    guarded too."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 5)).astype(np.float32), rng.integers(0, 3, 8)
+    losses = []
+    for jit_compile in (False, True):
+        set_seed(0)
+        model = Sequential(
+            [Dense(8, "relu", kernel_regularizer="l2", input_shape=(5,)), Dense(3, "softmax")]
+        )
+        model.compile(
+            optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=jit_compile
+        )
+        run = []
+        for i in range(8):
+            if i == 3:
+                model.layers[0].kernel_regularizer.l2 = 0.5
+            run.append(model.train_on_batch(x, y)["loss"])
+        losses.append(run)
+    assert losses[0] == losses[1]
+    assert model.train_function.last_mode == "replay"

@@ -94,7 +94,8 @@ class JitStep:
         with capture_hooks.recording(rec):
             result = self.fn(*args)
         for model in _models(self.fn):  # its own settings too (temperature = 3.0): not stale
-            rec.on_guard(replay_guard.reads(model, *replay_guard.attribute_names(model)), "model")
+            for reader in replay_guard.readers(model):
+                rec.on_guard(reader, "model")
         if entry.calls == 1 or not _same_settings(entry.first, rec):
             # the first call of a signature, or settings changed since it (a new dropout rate):
             # this call is the new first one, the next captures

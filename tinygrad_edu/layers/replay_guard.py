@@ -9,8 +9,9 @@ called by ``Layer.__call__`` only while a step is being captured, registers one 
 re-reads them at every replay: a change sends that call back to eager (and a new capture).
 
 Read are the layer's own attributes (``vars(layer)``): functions, layers and weights by
-identity, public settings (``bool``, ``int``, ``float``, ``str``, ``None``) by value. Private
-bookkeeping that changes at every call (the last input shape) is left out.
+identity, public settings (``bool``, ``int``, ``float``, ``str``, ``None``) by value, and the
+settings of the configurable objects it holds (``kernel_regularizer.l2``). Private bookkeeping
+that changes at every call (the last input shape) is left out.
 
 >>> from tinygrad_edu.layers import Dense
 >>> layer = Dense(3, "relu")
@@ -93,9 +94,22 @@ def reads(layer: Any, same: tuple[str, ...], equal: tuple[str, ...]) -> Reader:
     return Reader(layer, same, equal)
 
 
+def readers(layer: Any) -> list[Reader]:
+    """The readers of ``layer`` and of the configurable objects it holds (a regularizer's
+    ``l2``, a loss's ``from_logits``: objects with ``get_config`` that are not layers)."""
+    found = [reads(layer, *attribute_names(layer))]
+    for value in vars(layer).values():
+        if callable(value) and hasattr(value, "get_config") and not hasattr(value, "_weights"):
+            settings = attribute_names(value)[1] if hasattr(value, "__dict__") else ()
+            if settings:
+                found.append(reads(value, (), settings))
+    return found
+
+
 def watch(layer: Any) -> None:
     """Guard the captured step on what ``layer`` reads (see the module docstring)."""
-    capture_hooks.guard(reads(layer, *attribute_names(layer)), layer.name)
+    for reader in readers(layer):
+        capture_hooks.guard(reader, layer.name)
 
 
-__all__ = ["SETTINGS", "Reader", "Reads", "attribute_names", "reads", "recorder", "watch"]
+__all__ = ["SETTINGS", "Reader", "Reads", "attribute_names", "readers", "reads", "recorder", "watch"]
