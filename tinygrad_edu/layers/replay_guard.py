@@ -112,4 +112,13 @@ def watch(layer: Any) -> None:
         capture_hooks.guard(reader, layer.name)
 
 
-__all__ = ["SETTINGS", "Reader", "Reads", "attribute_names", "readers", "reads", "recorder", "watch"]
+__all__ = [
+    "SETTINGS",
+    "Reader",
+    "Reads",
+    "attribute_names",
+    "readers",
+    "reads",
+    "recorder",
+    "watch",
+]
