@@ -69,6 +69,21 @@ def test_class_weight_is_sample_weight_from_the_labels():
     assert logs["loss"] == 0.0  # every sample weighted 0 by its one-hot class
 
 
+def test_class_weight_weights_training_only_and_the_held_out_rows_are_scored_plainly():
+    """Keras applies class_weight to the training data only: val_loss of validation_split is
+    the plain loss (sample_weight, by contrast, is split with its rows). Before, the held-out
+    rows kept their class weights (val_loss 4.42 where Keras gives 1.51)."""
+    table = {0: 1.0, 1: 9.0}
+    model = classifier(metrics=())  # val_loss: the loss of the weights at the end
+    history = model.fit(X, Y, epochs=1, class_weight=table, validation_split=0.25, verbose=0)
+    assert history.history["val_loss"][0] == pytest.approx(model.evaluate(X[30:], Y[30:]))
+    weighted = classifier(metrics=())
+    w = np.array([table[c] for c in Y])
+    history = weighted.fit(X, Y, epochs=1, sample_weight=w, validation_split=0.25, verbose=0)
+    expected = weighted.evaluate(X[30:], Y[30:], sample_weight=w[30:])
+    assert history.history["val_loss"][0] == pytest.approx(expected)
+
+
 def test_class_weight_refuses_targets_without_one_label_per_sample():
     """Per-timestep labels (B, T) and one-hot sequences (B, T, classes) have no class per
     sample. Before: the argmax over the time axis was read as the class (labels [[2, 0], [0, 2]]

@@ -139,7 +139,9 @@ def _validation_split(
             fix="use more data or a different validation_split",
         )
     keep = (x[:at], y[:at], None if w is None else w[:at])
-    return keep, (x[at:], y[at:], None if w is None else w[at:])
+    # class weights weight training only (Keras); sample weights go with their rows
+    held_w = None if w is None or args.class_weight is not None else w[at:]
+    return keep, (x[at:], y[at:], held_w)
 
 
 def _callback_list(
