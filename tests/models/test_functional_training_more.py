@@ -267,3 +267,21 @@ def test_jit_compile_runs_a_one_input_one_output_model_and_refuses_the_others():
     one_output = Model(inp, Dense(1)(inp))
     with pytest.raises(ConfigError, match="per-output"):
         one_output.compile("sgd", loss=["mse"], jit_compile=True)
+
+
+@pytest.mark.parametrize("metrics", [[["mae"]], [None], ["mae"], "mae", [("mae", "mse")]])
+def test_one_output_takes_its_metrics_in_each_keras_form(metrics):
+    """One output: metrics=[['mae']] (the one-entry-per-output list), [None], ['mae'], 'mae' or
+    [('mae', 'mse')], as Keras 3 takes them; [['mae']] was refused ("expected a metric name,
+    got ['mae']")."""
+    inp = Input(shape=(4,))
+    model = Model(inp, Dense(1, name="out")(inp))
+    model.compile("sgd", loss=["mse"], loss_weights=[0.5], metrics=metrics)
+    logs = model.evaluate(X, Y_A, return_dict=True)
+    p = model.predict(X)
+    expected = {"loss": 0.5 * np.mean((p - Y_A) ** 2)}
+    if metrics != [None]:
+        expected["mae"] = np.mean(np.abs(p - Y_A))
+    if metrics == [("mae", "mse")]:
+        expected["mse"] = np.mean((p - Y_A) ** 2)
+    assert logs == pytest.approx(expected, rel=1e-5)

@@ -57,8 +57,9 @@ def _metrics_per_output(metrics: Any, names: List[str]) -> List[List[Any]]:
         return [[] for _ in names]
     if isinstance(metrics, str) or callable(metrics):
         metrics = [metrics]
-    if isinstance(metrics, (list, tuple)) and len(names) == 1:
-        metrics = [list(metrics)]
+    if isinstance(metrics, (list, tuple)) and len(names) == 1:  # one output: its metrics, or
+        entry = len(metrics) == 1 and (metrics[0] is None or isinstance(metrics[0], (list, tuple)))
+        metrics = list(metrics) if entry else [list(metrics)]  # the one-entry list [['mae']]
     if not isinstance(metrics, (dict, list, tuple)) or (
         isinstance(metrics, (list, tuple)) and len(metrics) != len(names)
     ):
