@@ -161,6 +161,41 @@ def test_good_callback_arguments_in_numpy_and_path_forms_are_accepted(tmp_path):
     assert stopping.patience == 2 and stopping.min_delta == pytest.approx(0.1)
 
 
+def highest_output(y_true, y_pred):  # a custom metric: higher is better, the name cannot say
+    return float(np.max(y_pred))
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        lambda path: EarlyStopping(monitor="val_highest_output", patience=0),
+        lambda path: ReduceLROnPlateau(monitor="highest_output"),
+        lambda path: ModelCheckpoint(path, monitor="val_highest_output", save_best_only=True),
+    ],
+)
+def test_mode_auto_refuses_a_custom_metric_before_training_instead_of_minimizing_it(
+    callback, tmp_path
+):
+    """mode='auto' minimized every name without 'acc': ModelCheckpoint(save_best_only) on a
+    custom 'auc' kept the worst model and EarlyStopping stopped when it improved - silently
+    (Keras raises: it cannot tell the direction). Losses, mae/mse and accuracies still resolve;
+    the fix (an explicit mode) runs."""
+    x, y = regression()
+    model = regressor(0.01)
+    model.compile(SGD(learning_rate=0.01), "mse", metrics=[highest_output])
+    before = model.get_weights()
+    with pytest.raises(ConfigError, match="mode='max'") as err:
+        model.fit(x, y, verbose=0, validation_split=0.25, callbacks=[callback(tmp_path / "m.npz")])
+    for a, b in zip(before, model.get_weights()):  # refused before the first step
+        np.testing.assert_array_equal(a, b)
+    fix = err.value.fix.split("  #")[0].replace("'model.keras'", repr(str(tmp_path / "m.npz")))
+    fixed = eval(fix)  # noqa: S307 - our own fix, as written (the file name in tmp_path)
+    model.fit(x, y, verbose=0, epochs=2, validation_split=0.25, callbacks=[fixed])
+    assert fixed.mode == "max"
+    for name, mode in [("val_loss", "min"), ("out_a_mae", "min"), ("val_b_accuracy", "max")]:
+        assert EarlyStopping(monitor=name).mode == mode
+
+
 def test_a_misspelled_monitor_warns_with_the_closest_name():
     x, y = regression()
     model = regressor(0.01)

@@ -24,7 +24,12 @@ import numpy as np
 from .. import validation as check
 from ..errors import ConfigError
 from .base import Callback, Logs
-from .monitoring import monitored_value, resolve_mode
+from .monitoring import (
+    monitored_value,
+    require_direction,
+    require_direction_before_training,
+    resolve_mode,
+)
 
 
 class ModelCheckpoint(Callback):
@@ -85,6 +90,10 @@ class ModelCheckpoint(Callback):
     def _improved(self, value: float) -> bool:
         return value < self.best if self.mode == "min" else value > self.best
 
+    def on_train_begin(self, logs: Logs = None) -> None:
+        if self.save_best_only:
+            require_direction_before_training(self)
+
     def on_epoch_begin(self, epoch: int, logs: Logs = None) -> None:
         self._current_epoch = epoch
 
@@ -107,6 +116,7 @@ class ModelCheckpoint(Callback):
             current = monitored_value(logs, self.monitor, "ModelCheckpoint(save_best_only)")
             if current is None:
                 return
+            require_direction(self)
             if not self._improved(current):
                 if self.verbose > 0:
                     print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")

@@ -2,9 +2,10 @@
 ``TerminateOnNaN`` (Keras' names, arguments and semantics).
 
 ``monitor`` is a key of the epoch logs (``"loss"``, ``"val_loss"``, ``"accuracy"``,
-``"val_accuracy"``, ...). ``mode="auto"`` maximizes names containing ``"acc"`` and minimizes the
-rest. A monitored key that is not in the logs gives a warning naming the keys that are (as in
-Keras), never a crash.
+``"val_accuracy"``, ...). ``mode="auto"`` maximizes names containing ``"acc"``, minimizes losses
+and mae/mse, and refuses any other name when it must compare (``require_direction``: a custom
+'auc' minimized by guess would keep the worst model; Keras refuses too). A monitored key that
+is not in the logs gives a warning naming the keys that are (as in Keras), never a crash.
 
 >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
 >>> stop.mode
@@ -46,7 +47,39 @@ def resolve_mode(monitor: Any, mode: Any, where: str, first_args: str = "") -> s
         )
     if mode != "auto":
         return mode
-    return "max" if "acc" in monitor else "min"
+    name = monitor.removeprefix("val_")
+    if "acc" in name:
+        return "max"
+    return "min" if name.endswith(_LOWER_IS_BETTER) else "auto"
+
+
+#: the endings of logged names that are minimized (losses and our error metrics)
+_LOWER_IS_BETTER = ("loss", "mae", "mse", "mean_absolute_error", "mean_squared_error")
+
+
+def require_direction_before_training(callback: Any) -> None:
+    """``require_direction`` at ``on_train_begin`` when the monitored name is among the logs
+    fit announced (``params["metrics"]``): refused before an epoch is spent."""
+    if callback.monitor in (callback.params or {}).get("metrics", ()):
+        require_direction(callback)
+
+
+def require_direction(callback: Any) -> None:
+    """Refuse to compare values of a quantity whose direction ``mode="auto"`` could not tell
+    from its name (a custom metric: 'auc', 'f1', 'recall'...): minimizing by guess would keep the
+    worst model. Keras raises here too ("isn't able to automatically determine whether that
+    metric should be maximized or minimized")."""
+    if callback.mode == "auto":
+        cls = type(callback).__name__
+        first = "'model.keras', " if cls == "ModelCheckpoint" else ""
+        raise ConfigError(
+            where=cls,
+            expected="mode='max' or mode='min' for a quantity whose name does not tell which "
+            "way is better (mode='auto' knows losses, mae/mse and accuracies)",
+            got=f"monitor={callback.monitor!r} with mode='auto'",
+            fix=f"{cls}({first}monitor={callback.monitor!r}, mode='max')  # 'min' if lower is "
+            "better",
+        )
 
 
 def monitored_value(logs: Logs, monitor: str, owner: str) -> Optional[float]:
@@ -141,12 +174,14 @@ class EarlyStopping(Callback):
         return value + self.min_delta < reference
 
     def on_train_begin(self, logs: Logs = None) -> None:
+        require_direction_before_training(self)
         self._reset()
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
         current = monitored_value(logs, self.monitor, "EarlyStopping")
         if current is None or epoch < self.start_from_epoch:
             return
+        require_direction(self)
         if self.restore_best_weights and self.best_weights is None:
             self.best_weights = self.model.get_weights()
             self.best_epoch = epoch
@@ -242,6 +277,7 @@ class ReduceLROnPlateau(Callback):
 
     def on_train_begin(self, logs: Logs = None) -> None:
         require_fixed_rate(self.model, "ReduceLROnPlateau")
+        require_direction_before_training(self)
         self._reset()
 
     def on_epoch_end(self, epoch: int, logs: Logs = None) -> None:
@@ -251,6 +287,7 @@ class ReduceLROnPlateau(Callback):
         current = monitored_value(logs, self.monitor, "ReduceLROnPlateau")
         if current is None:
             return
+        require_direction(self)
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0
@@ -292,6 +329,8 @@ __all__ = [
     "ReduceLROnPlateau",
     "TerminateOnNaN",
     "monitored_value",
+    "require_direction",
+    "require_direction_before_training",
     "require_fixed_rate",
     "resolve_mode",
 ]
