@@ -45,8 +45,9 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
+import harness  # first: pins the BLAS threads before numpy loads
+
 import guarantees_off
-import harness
 import numpy as np
 import revisions
 
