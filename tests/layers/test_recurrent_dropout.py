@@ -88,7 +88,7 @@ def call_with_masks(layer, x):
     out = layer(x, training=True).numpy()
     after = layer._rng.bit_generator.state
     layer._rng.bit_generator.state = state
-    masks = layer._dropout_masks(Tensor(x), training=True)
+    masks = {k: m.numpy() for k, m in layer._dropout_masks(Tensor(x), training=True).items()}
     assert layer._rng.bit_generator.state == after  # the same draws the call made
     return out, masks
 

@@ -1,4 +1,5 @@
-"""Op-table entries of ``ops/nn.py``: DropoutMask with a fixed (drawn) mask."""
+"""Op-table entries of ``ops/nn.py``: DropoutMask with a fixed (drawn) mask, DropoutDraw and
+DrawMask drawing their own."""
 
 import numpy as np
 from hypothesis import strategies as st
@@ -46,6 +47,23 @@ OP_ENTRIES = [
         # a fresh generator per call: the gradient check runs forward many times
         lambda a, rate, seed: tensor_from_op(
             ops.DropoutDraw, a, rng=np.random.default_rng(seed), rate=rate
+        ),
+        lambda a, rate, seed: a * drawn_mask(a, rate, seed),
+    ),
+    OpEntry(  # the mask alone has no gradient: a * mask checks that none reaches a through it
+        "draw_mask",
+        ops.DrawMask,
+        drawn(),
+        lambda a, rate, seed: (
+            a
+            * tensor_from_op(
+                ops.DrawMask,
+                a,
+                rng=np.random.default_rng(seed),
+                rate=rate,
+                shape=a.shape,
+                dtype=a.dtype,
+            )
         ),
         lambda a, rate, seed: a * drawn_mask(a, rate, seed),
     ),

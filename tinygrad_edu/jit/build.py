@@ -167,11 +167,11 @@ class Builder:
                 ) from err
             if "mask" not in key:
                 raise
-            raise refuse(  # a layer drew it: nothing the user can compute differently
-                f"{where}: a random mask the layer drew outside the op",
-                "this layer cannot be replayed yet (recurrent dropout= / recurrent_dropout= "
-                "draw their masks in the layer): train it without jit - "
-                "model.compile(..., jit_compile=False), or call the step function itself",
+            raise refuse(  # a (user's) layer drew it with numpy: the tape cannot draw it again
+                f"{where}: a random mask drawn outside the ops",
+                "draw it with the op the recurrent layers use - tensor_from_op(ops.DrawMask, x, "
+                "rng=self.rng, rate=0.2, shape=(batch, size), dtype=x.dtype) - or train without "
+                "jit: model.compile(..., jit_compile=False)",
             ) from err
 
     def generic_forward(self, info: Any, consts: dict) -> None:

@@ -48,7 +48,7 @@ from .algebra import Algebra, Count, Operand, sum_of_products
 from .base import Layer, Shape
 from .kernel_bias import ActivationAttribute
 from .recurrent_cells import gru_cell, lstm_cell, run_sequence, simple_rnn_cell
-from .recurrent_dropout import RecurrentDropout, cell_masks
+from .recurrent_dropout import RecurrentDropout, cell_masks, mask_arrays
 
 
 class _RNN(RecurrentDropout, Layer):
@@ -170,9 +170,10 @@ class _RNN(RecurrentDropout, Layer):
         return kwargs
 
     def _call_fused(
-        self, x: Tensor, masks: Dict[str, np.ndarray], names: list
+        self, x: Tensor, masks: Dict[str, Tensor], names: list
     ) -> Union[Tensor, List[Tensor]]:
         weights = [self.kernel, self.recurrent_kernel] + ([self.bias] if self.use_bias else [])
+        masks = mask_arrays(masks)
         out = tensor_from_op(self.fused_op, x, *weights, **self._op_kwargs(names), **masks)
         return self._with_states(out) if self.return_state else out
 

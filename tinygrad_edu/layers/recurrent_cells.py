@@ -29,6 +29,7 @@ gate k of ``h_{t-1} @ U`` becomes ``(m_k * h_{t-1}) @ U_k``; the rest of the ste
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -150,6 +151,16 @@ def gru_cell(
     return h, [h]
 
 
+@lru_cache(maxsize=64)
+def zero_state(batch: int, units: int, dtype: np.dtype) -> np.ndarray:
+    """The zero state ``[batch, units]``: one read-only array per shape and dtype, the same
+    object at every call - which a replayed step (``tinygrad_edu.jit``) keeps as a constant
+    (a new array per call would look computed from the batch)."""
+    zeros = np.zeros((batch, units), dtype=dtype)
+    zeros.flags.writeable = False
+    return zeros
+
+
 def run_sequence(
     cell: Callable[..., Tuple[Tensor, States]],
     x: Tensor,
@@ -173,7 +184,7 @@ def run_sequence(
             got=f"shape {getattr(x, 'shape', type(x).__name__)}",
             fix="add the missing axes, e.g. Tensor(np.ones((2, 3, 1)))",
         )
-    zeros = Tensor(np.zeros((x.shape[0], units), dtype=x.dtype))
+    zeros = Tensor(zero_state(x.shape[0], units, x.dtype))
     states: States = [zeros] * n_states
     outputs = []
     steps = range(x.shape[1])

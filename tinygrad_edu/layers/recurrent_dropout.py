@@ -32,23 +32,20 @@ i, f, c, o; GRU z, r, h), drawn in that order, input masks first, from the layer
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
+from .. import ops
 from .. import validation as check
 from .._rng import make_rng
-from ..tensor import Tensor
+from ..ops.nn import draw_mask
+from ..tensor import Tensor, tensor_from_op
 
 
-def dropout_mask(
-    rng: np.random.Generator, rate: float, shape: Tuple[int, ...], dtype: np.dtype
-) -> np.ndarray:
-    """An inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)`` (the same
-    draw and values as ``Dropout``: ``rng.random(shape) >= rate``, scaled in ``dtype``)."""
-    one = np.dtype(dtype).type(1)
-    keep = rng.random(shape) >= rate
-    return np.multiply(keep, one / np.dtype(dtype).type(1 - rate), dtype=dtype)
+#: an inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)`` (the same
+#: draw and values as ``Dropout``: ``rng.random(shape) >= rate``, scaled in ``dtype``)
+dropout_mask = draw_mask
 
 
 def draw_masks(
@@ -60,23 +57,30 @@ def draw_masks(
     units: int,
     gates: int,
     dtype: np.dtype,
+    draw: Callable[..., np.ndarray] = draw_mask,
 ) -> Dict[str, np.ndarray]:
     """One call's masks (Keras 3's rule above): ``{"input_mask": [G, B, F]}`` when ``dropout >
     0``, ``{"recurrent_mask": [G, B, u]}`` when ``recurrent_dropout > 0``, G = ``gates`` when
-    ``recurrent_dropout > 0`` else 1; an empty dict when both rates are 0."""
+    ``recurrent_dropout > 0`` else 1; an empty dict when both rates are 0. ``draw(rng, rate,
+    shape, dtype)`` draws one (the layers draw through the op ``DrawMask``)."""
     groups = gates if recurrent_dropout > 0 else 1
     masks = {}
     if dropout > 0:
-        masks["input_mask"] = dropout_mask(rng, dropout, (groups, batch, features), dtype)
+        masks["input_mask"] = draw(rng, dropout, (groups, batch, features), dtype)
     if recurrent_dropout > 0:
-        shape = (groups, batch, units)
-        masks["recurrent_mask"] = dropout_mask(rng, recurrent_dropout, shape, dtype)
+        masks["recurrent_mask"] = draw(rng, recurrent_dropout, (groups, batch, units), dtype)
     return masks
 
 
-def cell_masks(masks: Dict[str, np.ndarray]) -> Dict[str, List[Tensor]]:
-    """The masks as the reference cells take them: one ``[B, size]`` Tensor per gate group."""
-    return {name: [Tensor(m) for m in group] for name, group in masks.items()}
+def cell_masks(masks: Dict[str, Tensor]) -> Dict[str, List[Tensor]]:
+    """The masks as the reference cells take them: one ``[B, size]`` Tensor per gate group
+    (indexed by ops, so that a replayed step reads the masks it drew)."""
+    return {name: [group[g] for g in range(group.shape[0])] for name, group in masks.items()}
+
+
+def mask_arrays(masks: Dict[str, Tensor]) -> Dict[str, np.ndarray]:
+    """The masks as the fused ops take them: arrays."""
+    return {name: group._data for name, group in masks.items()}
 
 
 class RecurrentDropout:
@@ -101,16 +105,20 @@ class RecurrentDropout:
         if self.dropout or self.recurrent_dropout:
             self._rng = make_rng(self.seed)
 
-    def _dropout_masks(self, x: Tensor, training: bool) -> Dict[str, np.ndarray]:
-        """This call's masks (``draw_masks``) in training, from the layer's generator; ``{}`` at
-        inference or without dropout. Tests re-draw a call's masks by putting the generator back
+    def _dropout_masks(self, x: Tensor, training: bool) -> Dict[str, Tensor]:
+        """This call's masks (``draw_masks``, as Tensors) in training, from the layer's generator;
+        ``{}`` at inference or without dropout. Tests re-draw a call's masks by putting the generator back
         in its state before the call (``layer._rng.bit_generator.state``) and calling this."""
         if not training or self._rng is None:
             return {}
         dtype = np.result_type(x.dtype, self.kernel.dtype)
         batch, features, gates = x.shape[0], x.shape[-1], len(self.gate_names)
         rates = (self.dropout, self.recurrent_dropout)
-        return draw_masks(self._rng, *rates, batch, features, self.units, gates, dtype)
+
+        def draw(rng, rate, shape, dtype):  # an op, so that a replayed step (jit) draws too
+            return tensor_from_op(ops.DrawMask, x, rng=rng, rate=rate, shape=shape, dtype=dtype)
+
+        return draw_masks(self._rng, *rates, batch, features, self.units, gates, dtype, draw)
 
     def _dropout_config(self) -> Dict[str, Any]:
         return {
@@ -120,4 +128,4 @@ class RecurrentDropout:
         }
 
 
-__all__ = ["RecurrentDropout", "cell_masks", "draw_masks", "dropout_mask"]
+__all__ = ["RecurrentDropout", "cell_masks", "draw_masks", "dropout_mask", "mask_arrays"]

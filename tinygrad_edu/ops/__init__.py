@@ -22,7 +22,7 @@ from .movement import (
     Where,
 )
 from .losses import SoftmaxCrossEntropy, SparseSoftmaxCrossEntropy
-from .nn import DropoutDraw, DropoutMask
+from .nn import DrawMask, DropoutDraw, DropoutMask
 from .pooling import AvgPool2D, MaxPool2D
 from .recurrent import LSTMSequence, SimpleRNNSequence
 from .recurrent_gru import GRUSequence
@@ -91,6 +91,7 @@ __all__ = [
     "Pad",
     "Where",
     "DropoutMask",
+    "DrawMask",
     "DropoutDraw",
     "SoftmaxCrossEntropy",
     "SparseSoftmaxCrossEntropy",

@@ -49,6 +49,33 @@ class DropoutDraw(Function):
         return grad * self.mask
 
 
+class DrawMask(Function):
+    """A dropout mask of its own, no gradient: keep ~ Bernoulli(1 - rate) of ``shape`` from the
+    generator ``rng``, out = keep / (1 - rate) in ``dtype`` (``draw_mask``). The input only
+    places the draw in the graph; its values are not read.
+
+    The recurrent layers draw their ``dropout``/``recurrent_dropout`` masks with it, so a
+    replayed step (``tinygrad_edu.jit``) draws them again from the same generator, in the same
+    order as the eager step (drawn in the layer, outside any op, they could not be replayed).
+    """
+
+    shape_rule = "any input (only its place in the graph counts)"
+
+    def forward(self, a, *, rng, rate, shape, dtype):
+        return draw_mask(rng, rate, shape, dtype)
+
+    def backward(self, grad):
+        return None  # a constant of the step: nothing flows back to the input
+
+
+def draw_mask(rng: np.random.Generator, rate: float, shape: tuple, dtype) -> np.ndarray:
+    """An inverted-dropout mask: 0 with probability ``rate``, else ``1 / (1 - rate)`` - the
+    draw and values of ``DropoutDraw``'s mask (``rng.random(shape) >= rate``, scaled in
+    ``dtype``)."""
+    dtype = np.dtype(dtype)
+    return np.multiply(rng.random(shape) >= rate, _keep_scale(rate, dtype), dtype=dtype)
+
+
 @lru_cache(maxsize=64)
 def _keep_scale(rate: float, dtype: np.dtype):
     """``dtype(1) / dtype(1 - rate)``: a kept value's scale in ``dtype``, made once per rate and

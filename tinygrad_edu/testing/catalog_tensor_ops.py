@@ -1,6 +1,7 @@
 """The CLI gradcheck catalog's cases for the everyday tensor ops (``ops/elementwise_math.py``,
-``ops/scan.py``, ``ops/indexing.py``), as ``(name, fn, shapes, domain, sizes)`` tuples that
-``catalog.py`` turns into its ``OpCase`` s (this module does not import it: no cycle).
+``ops/scan.py``, ``ops/indexing.py``, the recurrent layers' ``DrawMask``), as ``(name, fn,
+shapes, domain, sizes)`` tuples that ``catalog.py`` turns into its ``OpCase`` s (this module does
+not import it: no cycle).
 
 The step functions (floor, ceil, round) get inputs squashed into (0.1, 0.9) or (0.05, 0.45) by a
 sigmoid, so no input sits on a jump, where the finite difference would blow up; their gradient
@@ -13,12 +14,20 @@ from typing import Any
 
 import numpy as np
 
-from ..tensor import Tensor
+from .. import ops
+from ..tensor import Tensor, tensor_from_op
 
 
 def _picks(a: Tensor) -> np.ndarray:
     """An index into a's last axis with 3 picks per row, repeats included (gather's case)."""
     return np.arange(a.shape[0] * 3).reshape(-1, 3) % a.shape[-1]
+
+
+def _mask(a: Tensor) -> Tensor:
+    """The recurrent layers' dropout mask (op ``DrawMask``), one seed per call: the same mask at
+    every gradcheck evaluation; it has no gradient of its own (a * mask's is the mask)."""
+    rng = np.random.default_rng(0)
+    return tensor_from_op(ops.DrawMask, a, rng=rng, rate=0.5, shape=a.shape, dtype=a.dtype)
 
 
 def _inside(a: Tensor, lo: float, hi: float) -> Tensor:
@@ -48,6 +57,7 @@ TENSOR_OP_CASES: list[tuple[Any, ...]] = [
     ("triu", lambda a: a.triu(1), ("b,m,n",), "any", {}),
     ("gather", lambda a: a.gather(1, _picks(a)), ("m,n",), "any", {}),
     ("take_along_axis", lambda a: a.take_along_axis(_picks(a), axis=-1), ("m,n",), "any", {}),
+    ("draw_mask", lambda a: a * _mask(a), ("m,n",), "any", {}),
 ]
 
 __all__ = ["TENSOR_OP_CASES"]
