@@ -151,6 +151,13 @@ def text_model(L):
     )
 
 
+def shared_twice(L):
+    """One layer instance used twice in a Sequential: one set of weights (Keras counts 24 and
+    lists 4 weights, not 36 and 6), its gradient summed over both uses."""
+    shared = L.Dense(3, activation="tanh")
+    return L.Sequential([L.Input(shape=(3,)), L.Dense(3), shared, shared])
+
+
 def review_ids(batch: int):
     return np.random.default_rng(batch).integers(0, VOCABULARY, size=(batch, LENGTH))
 
@@ -163,6 +170,7 @@ MODELS = {
     "nested_models": (nested_models, normal((5,))),
     "added_later": (added_later, normal((5,))),
     "text_model": (text_model, review_ids),
+    "shared_twice": (shared_twice, normal((3,))),
 }
 
 

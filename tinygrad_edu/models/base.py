@@ -43,7 +43,7 @@ from .keras_arguments import KerasArguments
 from .layer_lookup import get_layer as _get_layer
 from .steps import UndoBuffer, train_step
 from .subclassing import ModelContractError
-from .weights import checked_weight_arrays, is_trainable, set_trainable
+from .weights import checked_weight_arrays, distinct, is_trainable, set_trainable
 
 
 class Model(KerasArguments):
@@ -178,18 +178,18 @@ class Model(KerasArguments):
     # ------------------------------------------------------------------ weights
     @property
     def weights(self) -> List[Tensor]:
-        return [w for layer in self.layers for w in layer.weights]
+        return [w for layer in distinct(self.layers) for w in layer.weights]
 
     #: Keras' switch for the whole model: ``model.trainable = False`` freezes every layer
     trainable = property(is_trainable, set_trainable)
 
     @property
     def trainable_weights(self) -> List[Tensor]:
-        return [w for layer in self.layers for w in layer.trainable_weights]
+        return [w for layer in distinct(self.layers) for w in layer.trainable_weights]
 
     @property
     def non_trainable_weights(self) -> List[Tensor]:
-        return [w for layer in self.layers for w in layer.non_trainable_weights]
+        return [w for layer in distinct(self.layers) for w in layer.non_trainable_weights]
 
     def parameters(self) -> List[Tensor]:
         """Trainable weight tensors, for ``Adam(model.parameters())`` (PyTorch style)."""
@@ -200,13 +200,13 @@ class Model(KerasArguments):
         """``{"dense/kernel": tensor, ...}`` in Keras order (used by save/load)."""
         return {
             f"{layer.name}/{n}": w
-            for layer in self.layers
+            for layer in distinct(self.layers)
             for n, w in zip(layer.weight_names, layer.weights)
         }
 
     def count_params(self) -> int:
         self._require_built("count_params()")
-        return sum(layer.count_params() for layer in self.layers)
+        return sum(layer.count_params() for layer in distinct(self.layers))
 
     def get_weights(self) -> List[np.ndarray]:
         """Every weight array (copies), layer by layer, in Keras' order and layouts."""
@@ -222,7 +222,7 @@ class Model(KerasArguments):
 
     def regularization_losses(self) -> List[Tensor]:
         """The penalty tensors of every layer's regularizers."""
-        return [p for layer in self.layers for p in layer.regularization_losses()]
+        return [p for layer in distinct(self.layers) for p in layer.regularization_losses()]
 
     def _require_built(self, what: str) -> None:
         if not self.built:

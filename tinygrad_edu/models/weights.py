@@ -1,6 +1,7 @@
 """The check behind ``Model.set_weights``: the new values as arrays of the weights' shapes, every
 one checked before any weight is written; and ``Model.trainable``, Keras' switch for the whole
-model (``base.trainable = False`` freezes a pretrained base: every layer, nested models' too)."""
+model (``base.trainable = False`` freezes a pretrained base: every layer, nested models' too);
+and ``distinct``, the layers whose weights a model holds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ import numpy as np
 from .. import validation as check
 from .._shapes import as_numeric_array
 from ..errors import DataError, ShapeError
+
+
+def distinct(layers: Any) -> List[Any]:
+    """Each layer once, in order of first use: a layer used twice in a model (shared weights,
+    ``Sequential([..., shared, shared])``) holds one set of weights, and Keras counts, lists and
+    trains it once."""
+    seen: set = set()
+    return [layer for layer in layers if not (id(layer) in seen or seen.add(id(layer)))]
 
 
 def checked_weight_arrays(model: Any, weights: Any) -> List[np.ndarray]:
