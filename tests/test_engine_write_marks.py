@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tinygrad_edu import Tensor
 from tinygrad_edu.engine import written
-from tinygrad_edu.errors import InplaceModificationError
+from tinygrad_edu.errors import DataError, InplaceModificationError, ShapeError, TensorIndexError
 
 #: ops of one or two inputs, each saving its inputs for backward
 _OPS = {
@@ -136,3 +136,33 @@ def test_the_last_stamp_never_goes_back_when_threads_stamp_at_once():
     mine = written.stamp()
     assert written.last == mine
     assert all(a <= b for a, b in zip(seen, seen[1:]))
+
+
+def test_item_assignment_is_a_counted_write_a_saved_graph_refuses():
+    """``w[0] = 5.0`` (torch users write it) writes in place through the library: a graph that
+    saved ``w`` refuses backward rather than use 5.0; ops recorded after it see the new value."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    stale = (x * w).sum()
+    w[0] = 5.0
+    assert w.numpy().tolist() == [5.0, 4.0]
+    with pytest.raises(InplaceModificationError):
+        stale.backward()
+    x.grad = None
+    (x * w).sum().backward()
+    assert x.grad.tolist() == [5.0, 4.0]
+
+
+def test_item_assignment_refuses_what_numpy_would_reinterpret_or_raise_raw():
+    t = Tensor(np.zeros((2, 3), np.float32))
+    t[:, 1] = Tensor([1.0, 2.0])  # broadcasting and a Tensor value, as numpy
+    assert t.numpy()[:, 1].tolist() == [1.0, 2.0] and t.dtype == np.float32
+    with pytest.raises(TensorIndexError) as caught:
+        t[5] = 1.0
+    assert isinstance(caught.value, IndexError)  # still an IndexError for generic code
+    with pytest.raises(ShapeError):
+        t[0] = np.ones(4)
+    for bad in ("a", np.array([1 + 2j, 0, 0])):  # text, complex: never silently cast
+        with pytest.raises(DataError):
+            t[0] = bad
+    assert t.numpy().tolist() == [[0.0, 1.0, 0.0], [0.0, 2.0, 0.0]]  # nothing was written

@@ -21,7 +21,7 @@ import numpy as np
 from . import engine
 from ._shapes import as_numeric_array
 from .engine import creation, same_values, written
-from .errors import ConfigError, ShapeError, TensorIndexError, TinygradEduError
+from .errors import ConfigError, DataError, ShapeError, TensorIndexError, TinygradEduError
 from .function import Function
 from .grad_mode import is_grad_enabled, no_grad
 from .tensor_ops import TensorOps, _raw
@@ -241,9 +241,42 @@ class Tensor(TensorOps):
         return bool(self._data)
 
     def __iter__(self):
-        """Rows along the first axis, each a tensor in the graph (``for row in t``, ``a, b = t``)."""
+        """Rows along axis 0, each a tensor in the graph (``for row in t``, ``a, b = t``)."""
         for k in range(len(self)):
             yield self[k]
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``t[index] = value``: an in-place write through the library, as ``assign`` - counted,
+        so a graph that saved ``t`` refuses ``backward`` instead of using the new values (torch
+        would differentiate through the write; to do that here, build a new tensor). Values must
+        cast to the tensor's dtype without changing kind (no float into an int tensor)."""
+        value = np.asarray(_raw(value))
+        if not np.can_cast(value.dtype, self.dtype, "same_kind"):
+            raise DataError(
+                where="Tensor.__setitem__",
+                expected=f"values castable to the tensor's dtype {self.dtype}",
+                got=f"dtype {value.dtype}",
+                fix="convert the values first, e.g. t[0] = np.asarray(v, dtype=t.dtype)",
+            )
+        try:
+            self._data[_raw(index)] = value
+        except IndexError as exc:
+            raise TensorIndexError(
+                str(exc),
+                where="Tensor.__setitem__",
+                expected=f"an index into shape {self.shape}",
+                got=repr(index),
+                fix="index with ints, slices or an integer array, within t.shape",
+            ) from None
+        except ValueError as exc:
+            raise ShapeError(
+                str(exc),
+                where="Tensor.__setitem__",
+                got=f"values of shape {value.shape}",
+                expected=f"values that broadcast to t[{index!r}]'s shape",
+                fix="reshape the values to the selection's shape (t[index].shape)",
+            ) from None
+        self._bump_version()
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
