@@ -5,8 +5,9 @@ anything ``call`` reads from the layer's attributes is frozen at its captured va
 guard re-reads it: ``model.layers[-1].activation = None`` (Keras' way to get logits), an
 ``Activation`` layer's function swapped, ``layer.kernel`` replaced by a new Tensor (PyTorch's
 ``fc.weight = Parameter(...)``), a number setting such as ``epsilon`` changed. ``watch(layer)``,
-called by ``Layer.__call__`` only while a step is being captured, registers one guard that
-re-reads them at every replay: a change sends that call back to eager (and a new capture).
+called by ``Layer.__call__`` only while a step is being captured, registers guards that re-read
+them at every replay (``tinygrad_edu.jit.step`` does the same for the models a step can see): a
+change sends that call back to eager (and a new capture).
 
 Read are the layer's own attributes (``vars(layer)``): functions, layers and weights by
 identity, public settings (``bool``, ``int``, ``float``, ``str``, ``None``) by value, and the
