@@ -55,8 +55,10 @@ def guard(read: Callable[[], Any], label: str) -> None:
 def stateful_call(fn: Callable[..., None], arrays: tuple, label: str, **constants: Any) -> None:
     """Run ``fn(*arrays, **constants)`` - an in-place update of state outside the graph (moving
     statistics) - and let a listening recorder replay it with the same arrays of later steps."""
-    fn(*arrays, **constants)
     rec = recorder.get()
+    if rec is not None:  # these writes are the layer's own, and replayed: not stray
+        rec.on_stateful_start()
+    fn(*arrays, **constants)
     if rec is not None:
         rec.on_stateful(fn, arrays, label, constants)
 

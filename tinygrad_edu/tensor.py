@@ -20,6 +20,7 @@ import numpy as np
 
 from . import engine
 from ._shapes import as_numeric_array
+from .capture_hooks import recorder as _recorder
 from .engine import creation, same_values, written
 from .errors import ConfigError, DataError, ShapeError, TensorIndexError, TinygradEduError
 from .function import Function
@@ -141,6 +142,9 @@ class Tensor(TensorOps):
         that graph's ``backward`` raise ``InplaceModificationError`` (see the class comment)."""
         if (self._saves > 0 or self._ctx is not None) and self._snap_seq < self._saved_at:
             self._take_snapshot()
+        rec = _recorder.get()
+        if rec is not None:  # a step being captured: a write through this array is not replayed
+            rec.on_handout(self)
         return self._data
 
     @data.setter
@@ -148,6 +152,9 @@ class Tensor(TensorOps):
         # a new array object: arrays saved by ops stay as they were, so no version change
         self._data = value if isinstance(value, np.ndarray) else _as_array(value, None)
         self._snap = None
+        rec = _recorder.get()
+        if rec is not None:
+            rec.on_write(self, "t.data = a new array")
 
     def _take_snapshot(self) -> None:
         stamp = written.stamp()  # a raw write may follow: backward must look at this tensor
@@ -162,6 +169,9 @@ class Tensor(TensorOps):
         self._version += 1
         self._written_at = written.stamp()
         self._snap = None
+        rec = _recorder.get()
+        if rec is not None:  # a step being captured: the optimizer's writes are expected
+            rec.on_write(self, "an in-place write (assign, t[...] = ...)")
 
     def assign(self, value: Any) -> "Tensor":
         """Write ``value`` into this tensor's array in place (optimizers keep references to the

@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ConfigError
+from .writes import WriteWatch
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Recorder:
         self._label: str | None = None
         self.grad_mode = True  #: grad mode when the step was called (a replay guard)
         self.lifted: dict = {}  #: id(constant's array) -> (the number it was made from, tensor)
+        self.writes = WriteWatch()  #: writes into tensors a replay would not repeat
 
     def _seen(self, t: Any) -> None:
         if id(t) not in self.start_grads:
@@ -147,6 +149,7 @@ class Recorder:
     def on_update(self, opt: Any, todo: list) -> None:
         for _, p, _ in todo:
             self._seen(p)
+        self.writes.before_update([p for _, p, _ in todo])
         self.events.append(Update(opt, list(todo)))
 
     def on_zero_grad(self, params: Any) -> None:
@@ -154,7 +157,19 @@ class Recorder:
             self._seen(p)
         self.events.append(ZeroGrad(tuple(params)))
 
+    def on_stateful_start(self) -> None:
+        self.writes.before_stateful()
+
+    def on_handout(self, t: Any) -> None:
+        """``t.data`` (or ``numpy()``, ``np.asarray(t)``) handed out its live array."""
+        self.writes.on_handout(t)
+
+    def on_write(self, t: Any, how: str) -> None:
+        """A write into ``t`` through the library (``Tensor._bump_version``, ``t.data = ...``)."""
+        self.writes.on_write(t, how)
+
     def on_stateful(self, fn: Callable, arrays: tuple, label: str, constants: dict) -> None:
+        self.writes.after_stateful()
         self.events.append(Stateful(fn, tuple(arrays), label, dict(constants)))
 
     def on_lift(self, source: Any, t: Any) -> None:

@@ -93,6 +93,9 @@ class JitStep:
         rec.grad_mode = _grad_enabled.get()  # the mode the caller runs the step in
         with capture_hooks.recording(rec):
             result = self.fn(*args)
+        stray = rec.writes.refusal()
+        if stray is not None:
+            raise _stray_write(stray)
         for model in _models(self.fn):  # its own settings too (temperature = 3.0): not stale
             for reader in replay_guard.readers(model):
                 rec.on_guard(reader, "model")
@@ -215,3 +218,14 @@ def _signature(args: tuple) -> tuple:
 
 
 __all__ = ["MISSES_BEFORE_RECAPTURE", "JitStep", "Tape"]
+
+
+def _stray_write(what: str) -> ConfigError:
+    """A step wrote into a tensor outside the tape: a replay would silently skip that write."""
+    return ConfigError(
+        where="tinygrad_edu.jit (capture)",
+        expected="writes a replay repeats: tensor ops, optimizer.step(), the layers' own state",
+        got=f"{what} - a replay would not repeat it, silently (this call ran eagerly)",
+        fix="update weights with an optimizer inside the step (opt = SGD([w], learning_rate=0.1); "
+        "loss.backward(); opt.step(); opt.zero_grad()), or call the step without jit",
+    )
