@@ -31,10 +31,20 @@ from .tensor_ops import TensorOps, _raw
 _FLOATS = (np.float32, np.float64)
 
 
+def _read_in_capture(t: Any, how: str, value: Any, decides: bool = False) -> Any:
+    """``value`` (``t``'s values, read into Python), after telling a listening capture
+    (``tinygrad_edu.jit``): a replay runs no Python, so what the step does with them would
+    silently not happen again - unless the step only returns them (``decides``: never)."""
+    rec = _recorder.get()
+    if rec is not None:
+        rec.on_read(t, how, None if decides else value)
+    return value
+
+
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """Input data -> numpy array: float32 by default, float64 kept, anything non-numeric refused."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._shared()  # Tensor(t) shares t's array: t's graph keeps a copy
     if isinstance(data, np.ndarray) and data.dtype.type in _FLOATS and dtype is None:
         return data  # the fast path: float32/float64 arrays are kept as they are
     arr = as_numeric_array(data, "Tensor()")
@@ -140,11 +150,13 @@ class Tensor(TensorOps):
     def data(self) -> np.ndarray:
         """The numpy array. Writing into it while a graph that saved this tensor is alive makes
         that graph's ``backward`` raise ``InplaceModificationError`` (see the class comment)."""
+        return _read_in_capture(self, "t.data", self._shared())
+
+    def _shared(self) -> np.ndarray:
+        """The array itself, for a caller that may write into it: a live graph that saved this
+        tensor keeps a copy first (``backward`` compares)."""
         if (self._saves > 0 or self._ctx is not None) and self._snap_seq < self._saved_at:
             self._take_snapshot()
-        rec = _recorder.get()
-        if rec is not None:  # a step being captured: a write through this array is not replayed
-            rec.on_handout(self)
         return self._data
 
     @data.setter
@@ -218,13 +230,13 @@ class Tensor(TensorOps):
         return self._ctx
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        return _read_in_capture(self, "t.numpy()", self._shared())
 
     def item(self) -> float:
-        return self._data.item()
+        return _read_in_capture(self, "t.item()", self._data.item())
 
     def tolist(self) -> Any:
-        return self._data.tolist()
+        return _read_in_capture(self, "t.tolist()", self._data.tolist())
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -248,7 +260,7 @@ class Tensor(TensorOps):
                 fix="say which truth you mean: bool((t > 0).all()), bool((t > 0).any()), "
                 "or t.item() for a single number",
             )
-        return bool(self._data)
+        return _read_in_capture(self, "bool(t) (if t: ...)", bool(self._data), decides=True)
 
     def __iter__(self):
         """Rows along axis 0, each a tensor in the graph (``for row in t``, ``a, b = t``)."""
@@ -289,7 +301,8 @@ class Tensor(TensorOps):
         self._bump_version()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        array = self._shared() if dtype is None else self._data.astype(dtype)
+        return _read_in_capture(self, "np.asarray(t)", array)
 
     def __repr__(self) -> str:
         grad = ", requires_grad=True" if self.requires_grad else ""

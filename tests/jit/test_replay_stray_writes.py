@@ -1,12 +1,13 @@
-"""A captured step that writes into a tensor outside the tape is refused, never replayed without
-the write: a replay runs the tape (ops, the optimizer's update, the layers' own state) and not
-the step's Python, so ``w.data[...] -= lr * w.grad`` - the micrograd-style update - would silently
-stop happening (before: the loss froze at its capture value, the weights never moved again).
+"""A captured step whose Python reads or writes tensor values is refused, never replayed without
+them: a replay runs the tape (ops, the optimizer's update, the layers' own state) and not the
+step's Python. Before, ``w.data[...] -= lr * w.grad`` - the micrograd-style update - silently
+stopped happening at the first replay (the loss froze at its capture value), and
+``if loss.item() > 3: opt.step()`` kept stepping after the loss fell below 3.
 
-Refused at the first call (which ran eagerly: the write happened once), with our ConfigError:
-raw writes through a handed-out array (before or after the optimizer's update), ``assign``,
-item assignment, ``t.data = new``. Reading values (logging) and the optimizer's own writes
-replay as before."""
+Refused at the first call (which ran eagerly), with our ConfigError: raw writes through a
+handed-out array (before or after the optimizer's update), ``assign``, item assignment,
+``t.data = new``, a decision or a log made with ``item()``. Values the step returns
+(``return loss.item()``) and the optimizer's own writes replay as before."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_a_write_outside_the_tape_is_refused_at_the_first_call(write):
         w.grad = None
         return loss
 
-    with pytest.raises(ConfigError, match="a replay would not repeat it"):
+    with pytest.raises(ConfigError, match="a replay runs no Python"):
         step(X)
     assert not np.array_equal(w.numpy(), [1.0, 2.0])  # the eager call wrote once
     assert step.stats["replay"] == 0
@@ -74,23 +75,42 @@ def test_a_raw_write_next_to_the_optimizer_update_is_refused(when):
             w.data[...] = np.clip(w.data, -1.5, 1.5)  # a hand-made constraint after it
         opt.zero_grad()
 
-    with pytest.raises(ConfigError, match="t.data handed out"):
+    with pytest.raises(ConfigError, match=r"t.data read the values of the tensor of shape \(2,\)"):
         step(X)
 
 
-def test_reading_values_and_the_optimizer_update_still_replay_as_eager():
+@pytest.mark.parametrize("use", ["decide", "log"])
+def test_a_value_read_for_a_decision_or_a_log_is_refused(use):
+    w = _weight()
+    opt = SGD([w], learning_rate=0.1)
+    logged = []
+
+    @jit
+    def step(x):
+        loss = (w * w * x).sum()
+        loss.backward()
+        if use == "log":
+            logged.append(loss.item())  # a replay would not append
+            opt.step()
+        elif loss.item() > 3.0:  # a replay would keep stepping after the loss fell below 3
+            opt.step()
+        opt.zero_grad()
+
+    with pytest.raises(ConfigError, match=r"t.item\(\) read the values"):
+        step(X)
+
+
+def test_returned_values_and_the_optimizer_update_replay_as_eager():
     def make():
         w = _weight()
         opt = SGD([w], learning_rate=0.1)
-        seen = []
 
         def step(x):
             loss = (w * x).sum()
-            seen.append(float(loss.numpy()))  # a read (logging): nothing written
             loss.backward()
             opt.step()
             opt.zero_grad()
-            return loss
+            return loss.item(), w.numpy()  # returned: the replay recomputes them
 
         return w, step
 
@@ -98,6 +118,8 @@ def test_reading_values_and_the_optimizer_update_still_replay_as_eager():
     w_jit, replayed = make()
     replayed = jit(replayed)
     for _ in range(5):
-        assert float(replayed(X).numpy()) == float(eager(X).numpy())
+        (got, got_w), (want, want_w) = replayed(X), eager(X)
+        assert got == want
+        np.testing.assert_array_equal(got_w, want_w)
     assert replayed.stats["replay"] == 3
     np.testing.assert_array_equal(w_jit.numpy(), w_eager.numpy())

@@ -160,9 +160,10 @@ class Recorder:
     def on_stateful_start(self) -> None:
         self.writes.before_stateful()
 
-    def on_handout(self, t: Any) -> None:
-        """``t.data`` (or ``numpy()``, ``np.asarray(t)``) handed out its live array."""
-        self.writes.on_handout(t)
+    def on_read(self, t: Any, how: str, value: Any) -> None:
+        """The step's Python read ``t``'s values as ``value`` (``t.data``, ``item()`` ...; None
+        for a decision such as ``if t:``)."""
+        self.writes.on_read(t, how, value)
 
     def on_write(self, t: Any, how: str) -> None:
         """A write into ``t`` through the library (``Tensor._bump_version``, ``t.data = ...``)."""

@@ -93,7 +93,7 @@ class JitStep:
         rec.grad_mode = _grad_enabled.get()  # the mode the caller runs the step in
         with capture_hooks.recording(rec):
             result = self.fn(*args)
-        stray = rec.writes.refusal()
+        stray = rec.writes.refusal(result)
         if stray is not None:
             raise _stray_write(stray)
         for model in _models(self.fn):  # its own settings too (temperature = 3.0): not stale
@@ -221,11 +221,13 @@ __all__ = ["MISSES_BEFORE_RECAPTURE", "JitStep", "Tape"]
 
 
 def _stray_write(what: str) -> ConfigError:
-    """A step wrote into a tensor outside the tape: a replay would silently skip that write."""
+    """The step's Python read or wrote tensors (``jit/writes.py``): a replay would not."""
     return ConfigError(
         where="tinygrad_edu.jit (capture)",
-        expected="writes a replay repeats: tensor ops, optimizer.step(), the layers' own state",
-        got=f"{what} - a replay would not repeat it, silently (this call ran eagerly)",
-        fix="update weights with an optimizer inside the step (opt = SGD([w], learning_rate=0.1); "
-        "loss.backward(); opt.step(); opt.zero_grad()), or call the step without jit",
+        expected="a step of tensor ops, optimizer.step() and the layers' own state",
+        got=f"{what} - a replay runs no Python, so it would not happen again, silently (this "
+        "call ran eagerly)",
+        fix="return what you read and read it outside (loss = step(x, y); print(loss.item())); "
+        "update weights with an optimizer in the step (opt = SGD([w], learning_rate=0.1); "
+        "opt.step()), or call the step without jit",
     )

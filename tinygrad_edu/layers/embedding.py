@@ -112,7 +112,7 @@ class Embedding(Layer):
 
     def ids(self, x: Any) -> np.ndarray:
         """``x`` checked as ids: whole numbers in ``[0, input_dim)``, as an int64 array."""
-        data = x.data if isinstance(x, Tensor) else x
+        data = x._data if isinstance(x, Tensor) else x
         arr = as_numeric_array(data, self.where)
         if arr.dtype.kind == "f" and arr.size:
             whole = np.isfinite(arr) & (arr == np.round(arr))
@@ -143,7 +143,7 @@ class Embedding(Layer):
         return rng.integers(0, self.input_dim, size=shape)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
-        return self.embeddings[x.data]
+        return self.embeddings[x._data]
 
     def algebra(self) -> Algebra:
         """``[input_dim,output_dim] rows picked by [B,T] -> [B,T,output_dim]``."""
