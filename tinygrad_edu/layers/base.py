@@ -6,13 +6,11 @@ and runs ``call``. Subclasses implement ``build(input_shape)``, ``call(x, traini
 ``compute_output_shape(input_shape)`` and, for summaries, ``algebra()``; the shapes given to
 ``build``/``compute_output_shape`` include the batch axis as ``None``.
 
-``layer.build(input_shape)`` is also Keras' public way to create the weights before any data:
-every subclass's ``build`` is wrapped (``__init_subclass__``) so that it validates the shape,
-runs once, marks the layer built and remembers the shape (batch axis as ``None``). Weights set
-after it stick (the first call does not build again); building again for a compatible shape is a
-no-op that adds no weight, for an incompatible one a ``ShapeError``. A build that fails leaves no
-half-made weights behind. ``compute_output_shape`` is wrapped too: a malformed or incompatible
-shape is a teaching error, never an IndexError from inside.
+``layer.build(input_shape)`` (Keras' way to make the weights before any data) is wrapped for every
+subclass (``__init_subclass__``): it validates the shape, runs once, marks the layer built and
+remembers the shape; weights set after it stick; a compatible rebuild adds nothing, an
+incompatible one is a ``ShapeError``; a failed build leaves no half-made weights. So is
+``compute_output_shape``: a bad shape is a teaching error, never an IndexError from inside.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ from .._shapes import as_numeric_array, bracket_shape, fmt_count, fmt_shape
 from ..errors import ConfigError, DataError, NotBuiltError, ShapeError
 from ..tensor import Tensor
 from . import replay_guard
+from .sublayers import check_sublayers
 from .algebra import Algebra, Count, shape_map
 from .arguments import BASE_KWARGS, declared_input_shape, recorded_init, refuse_unknown
 from .build_protocol import building, checked_output_shape
@@ -106,6 +105,7 @@ class Layer(InputChecks):
         self.activity_loss: Optional[Tensor] = None
         self.built = False
         self._building = False  # inside build(): super().build(...) runs without the protocol
+        self._sublayers_checked = False  # sublayers.py, at the first call on data
         self._accepted_shape: Optional[Tuple[int, ...]] = None
         self.input_shape: Optional[Shape] = None
         self.output_shape: Optional[Shape] = None
@@ -179,11 +179,12 @@ class Layer(InputChecks):
         out = self.call(x, training=self.training if training is None else training)
         if self.activity_regularizer is not None:  # per sample, as Keras 3: / the batch size
             self.activity_loss = self.activity_regularizer(out) / (shape[0] if shape else 1)
+        if not self._sublayers_checked:  # first call on data: sublayers' weights are its own?
+            self._sublayers_checked = check_sublayers(self, Layer) is None
         return out
 
     def build_for(self, input_shape: Shape) -> Shape:
-        """Build (once) for ``input_shape`` and return the output shape, without any data; a
-        built layer only checks that ``input_shape`` is compatible with the one it was built for."""
+        """Build (once, else check compatibility) for ``input_shape``; the output shape."""
         self.build(input_shape)
         return self.output_shape
 
