@@ -18,6 +18,8 @@ def distinct(layers: Any) -> List[Any]:
     """Each layer once, in order of first use: a layer used twice in a model (shared weights,
     ``Sequential([..., shared, shared])``) holds one set of weights, and Keras counts, lists and
     trains it once."""
+    if len(set(map(id, layers))) == len(layers):
+        return layers  # the common case, told in C: no layer used twice
     seen: set = set()
     return [layer for layer in layers if not (id(layer) in seen or seen.add(id(layer)))]
 
