@@ -190,12 +190,9 @@ class Layer(InputChecks):
 
     def _checked_build_shape(self, input_shape: Any, method: str) -> Shape:
         """``input_shape`` (batch axis included) validated as a shape; the batch size -> None."""
-        sizes = check.shape(
-            "input_shape (batch axis first)",
-            input_shape,
-            f"{self.where}.{method}",
-            f"layer.{method}((None, {', '.join(map(str, self.example_input_shape))}))",
-        )
+        example = f"layer.{method}((None, {', '.join(map(str, self.example_input_shape))}))"
+        where = f"{self.where}.{method}"
+        sizes = check.shape("input_shape (batch axis first)", input_shape, where, example)
         return (None, *sizes[1:])
 
     def _run_build(self, build: Callable[["Layer", Shape], None], input_shape: Shape) -> None:
