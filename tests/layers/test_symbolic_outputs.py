@@ -15,7 +15,7 @@ def test_unpacking_a_layer_with_several_outputs_is_refused_with_a_fix() -> None:
     x = Input(shape=(6, 4))
     out = LSTM(5, return_state=True)(x)
     with pytest.raises(ConfigError) as err:
-        seq, h, c = out
+        _seq, _h, _c = out  # Keras: encoder outputs and states
     assert "3 outputs" in err.value.got and "return_state=False" in err.value.fix
     model = Model(x, out)  # as model outputs they work: predict gives the three arrays
     assert [a.shape for a in model.predict(np.zeros((2, 6, 4)), verbose=0)] == [(2, 5)] * 3
