@@ -166,3 +166,31 @@ def test_item_assignment_refuses_what_numpy_would_reinterpret_or_raise_raw():
         with pytest.raises(DataError):
             t[0] = bad
     assert t.numpy().tolist() == [[0.0, 1.0, 0.0], [0.0, 2.0, 0.0]]  # nothing was written
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda d: d.assign([5.0, 5.0]),
+        lambda d: d.data.__setitem__(Ellipsis, 5.0),  # d.data[...] = 5.0
+        lambda d: d.__setitem__(0, 5.0),  # d[0] = 5.0
+    ],
+    ids=["assign", "raw", "item"],
+)
+def test_a_write_through_a_detached_tensor_is_seen_by_the_graph_that_saved_the_original(write):
+    """``x.detach()`` shares x's memory (as torch): writing through it changed the array Mul
+    saved, and backward gave x.grad = [10, 10] instead of [2, 4], silently."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    write(x.detach())
+    with pytest.raises(InplaceModificationError):
+        y.backward()
+
+
+def test_detaching_without_writing_keeps_the_exact_gradient():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = (x * x).sum()
+    d = x.detach()
+    assert np.shares_memory(d.numpy(), x.numpy())  # the same memory, as documented
+    y.backward()
+    assert x.grad.tolist() == [2.0, 4.0]

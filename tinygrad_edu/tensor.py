@@ -311,8 +311,10 @@ class Tensor(TensorOps):
 
     # ---------------------------------------------------------------- autograd
     def detach(self) -> "Tensor":
-        """The same data (the same memory), cut off from the graph (no grad)."""
-        return Tensor(self._data)
+        """The same data (the same memory), cut off from the graph (no grad). A write through
+        the detached tensor writes this one's array too: a live graph that saved this tensor
+        keeps a copy first, so its ``backward`` refuses (as torch's shared version counter)."""
+        return Tensor(self._shared())
 
     def retain_grad(self) -> "Tensor":
         """Keep ``.grad`` on this intermediate tensor after backward."""
