@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import ConfigError
-from .writes import WriteWatch
+from .python_effects import PythonEffects
 
 
 @dataclass
@@ -99,7 +99,7 @@ class Recorder:
         self._label: str | None = None
         self.grad_mode = True  #: grad mode when the step was called (a replay guard)
         self.lifted: dict = {}  #: id(constant's array) -> (the number it was made from, tensor)
-        self.writes = WriteWatch()  #: writes into tensors a replay would not repeat
+        self.effects = PythonEffects()  #: reads and writes of the Python a replay skips
 
     def _seen(self, t: Any) -> None:
         if id(t) not in self.start_grads:
@@ -149,7 +149,7 @@ class Recorder:
     def on_update(self, opt: Any, todo: list) -> None:
         for _, p, _ in todo:
             self._seen(p)
-        self.writes.before_update([p for _, p, _ in todo])
+        self.effects.before_update([p for _, p, _ in todo])
         self.events.append(Update(opt, list(todo)))
 
     def on_zero_grad(self, params: Any) -> None:
@@ -158,19 +158,19 @@ class Recorder:
         self.events.append(ZeroGrad(tuple(params)))
 
     def on_stateful_start(self) -> None:
-        self.writes.before_stateful()
+        self.effects.before_stateful()
 
     def on_read(self, t: Any, how: str, value: Any) -> None:
         """The step's Python read ``t``'s values as ``value`` (``t.data``, ``item()`` ...; None
         for a decision such as ``if t:``)."""
-        self.writes.on_read(t, how, value)
+        self.effects.on_read(t, how, value)
 
     def on_write(self, t: Any, how: str) -> None:
         """A write into ``t`` through the library (``Tensor._bump_version``, ``t.data = ...``)."""
-        self.writes.on_write(t, how)
+        self.effects.on_write(t, how)
 
     def on_stateful(self, fn: Callable, arrays: tuple, label: str, constants: dict) -> None:
-        self.writes.after_stateful()
+        self.effects.after_stateful()
         self.events.append(Stateful(fn, tuple(arrays), label, dict(constants)))
 
     def on_lift(self, source: Any, t: Any) -> None:

@@ -93,7 +93,7 @@ class JitStep:
         rec.grad_mode = _grad_enabled.get()  # the mode the caller runs the step in
         with capture_hooks.recording(rec):
             result = self.fn(*args)
-        stray = rec.writes.refusal(result)
+        stray = rec.effects.refusal(result)
         if stray is not None:
             raise _stray_write(stray)
         for model in _models(self.fn):  # its own settings too (temperature = 3.0): not stale
@@ -221,7 +221,7 @@ __all__ = ["MISSES_BEFORE_RECAPTURE", "JitStep", "Tape"]
 
 
 def _stray_write(what: str) -> ConfigError:
-    """The step's Python read or wrote tensors (``jit/writes.py``): a replay would not."""
+    """The step's Python read or wrote tensors (``jit/python_effects.py``): a replay would not."""
     return ConfigError(
         where="tinygrad_edu.jit (capture)",
         expected="a step of tensor ops, optimizer.step() and the layers' own state",

@@ -29,8 +29,8 @@ def _name(t: Any) -> str:
     return f"the tensor{f' {t.name!r}' if getattr(t, 'name', None) else ''} of shape {t.shape}"
 
 
-class WriteWatch:
-    """The reads and writes of one captured step (see the module docstring)."""
+class PythonEffects:
+    """What one captured step's Python read and wrote (see the module docstring)."""
 
     def __init__(self) -> None:
         self.pending: dict = {}  #: id(param) -> param: one write by the optimizer expected
@@ -74,4 +74,4 @@ def _objects(value: Any) -> list:
     return [value]
 
 
-__all__ = ["WriteWatch"]
+__all__ = ["PythonEffects"]
