@@ -23,9 +23,9 @@ its first call too: a replay runs no Python, so the decision, the log or the wri
 not happen again (``python_effects.py``).
 
 What no tape can see (as with ``jax.jit`` and tinygrad's TinyJit): Python control flow that reads
-the batch's numpy arrays (``if y.mean() > 0.5: ...``, ``y`` an argument) runs once, at capture, and
-its branch is replayed for every later batch; so is a small whole number computed from the data and handed to an op
-(CPython shares the ints -5..256, so it looks like a literal). Keep such decisions out of the
+the batch's numpy arrays (``if y.mean() > 0.5: ...``, ``y`` an argument) runs once, at capture,
+and its branch is replayed for every later batch; so is a small whole number computed from the
+data and handed to an op (CPython shares the ints -5..256, so it looks like a literal). Keep such decisions out of the
 step, or pass them in as arguments of the step: an array argument (``np.float32(w)`` as a 0-d
 ``np.array``) is read afresh at every replay; a Python float argument is guarded by its value (a
 new value runs eagerly).

@@ -207,7 +207,8 @@ class Builder:
         """Labels out of range: the eager loss raises its DataError, so the call runs eagerly."""
         if labels in self.r.input_names:
             self.e.guards.append(
-                f"{labels}.size and np.maximum.reduce({labels}.view(np.uintp), axis=None) >= {classes}"
+                f"{labels}.size and "
+                f"np.maximum.reduce({labels}.view(np.uintp), axis=None) >= {classes}"
             )
 
     def _label(self, ev: Op, ins: list[str]) -> str:
