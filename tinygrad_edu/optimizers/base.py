@@ -60,6 +60,7 @@ from tinygrad_edu.optimizers.gradients import all_finite, checked_grads, clipped
 from tinygrad_edu.optimizers.options import SHARED_OPTIONS, Rate
 from tinygrad_edu.optimizers.params import as_param_list
 from tinygrad_edu.optimizers.schedules import LearningRateSchedule, checked_rate, serialize
+from tinygrad_edu.optimizers.slots import reconcile
 from tinygrad_edu.tensor import Tensor
 
 # SHARED_OPTIONS, Rate and all_finite live in options.py and gradients.py, importable from here
@@ -110,6 +111,12 @@ class Optimizer:
         cls._where = options.where(cls)
         if cls.__doc__:
             cls.__doc__ = cls.__doc__.replace("{shared_options}", options.SHARED_OPTIONS)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        made = self.__dict__.get("_slots") or ()  # slots made: they follow the settings
+        if name in type(self).hyperparameters and any(s is not None for s in made):
+            reconcile(made, [p._data for p in self._params], self.slots())  # slots.py
 
     def __init__(
         self,
